@@ -1,0 +1,54 @@
+import type { Column, LogicalType, TableSpec } from "./tables.ts";
+
+/** What a value bound to a statement may be. Objects and arrays arrive here already as JSON text. */
+export type SqlValue = string | number | boolean | null;
+export type Row = Record<string, SqlValue>;
+
+export interface SqlExecutor {
+  /** Runs one statement with positional parameters bound (never interpolated). */
+  run(sql: string, params?: readonly SqlValue[]): Promise<void>;
+  /** Runs one query and returns its rows as plain objects keyed by column name. */
+  all<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+}
+
+/**
+ * One SQL database. A dialect only knows its own SQL and driver; everything shared (which tables,
+ * which columns, batching, chunking by parameter limits) lives in `core/sql-target.ts`.
+ */
+export interface Dialect extends SqlExecutor {
+  readonly kind: "sqlite" | "postgres" | "mysql" | "mssql";
+  /** The connection URL with any password removed, safe for logs and error messages. */
+  readonly safeUrl: string;
+  /** Most parameters one statement may bind. */
+  readonly maxParams: number;
+  /** Most rows one multi-row INSERT … VALUES may carry. */
+  readonly maxRowsPerStatement: number;
+  /** Whether the database treats `Name` and `name` as the same column. */
+  readonly caseInsensitiveColumns: boolean;
+
+  quote(identifier: string): string;
+  /** The placeholder for the n-th parameter of a statement, n counted from 1. */
+  placeholder(n: number): string;
+  columnType(type: LogicalType): string;
+
+  /** The column names a table has now, `[]` when the table does not exist (this database/schema only). */
+  existingColumns(table: string): Promise<string[]>;
+  createTableSql(spec: TableSpec): string;
+  addColumnsSql(table: string, columns: readonly Column[]): string[];
+  /** Must be idempotent: runs at every start. */
+  createIndexSql(table: string, index: { name: string; columns: readonly string[] }): string;
+  /**
+   * One statement inserting `rowCount` rows of `columns` (placeholders row after row, column order as
+   * given) that updates every given column when the primary key exists.
+   */
+  upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number): string;
+
+  /** Runs `work` in one database transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** A connection problem, a bad URL or a failed statement, with a message fit for the user. */
+export class TargetError extends Error {
+  override name = "TargetError";
+}

@@ -1,0 +1,30 @@
+/**
+ * Where dbsync keeps its own progress (never in the target database): checkpoints now; the webhook
+ * outbox and token hashes later.
+ */
+
+/** One checkpoint belongs to one campaign synced in one mode into one target. */
+export interface CheckpointKey {
+  campaign: string;
+  mode: string;
+  /** Identifies the target: its URL without password, plus the table prefix. */
+  target: string;
+}
+
+export interface Checkpoint {
+  /** ISO 8601 instant: everything the campaign changed before it is durably in the target. */
+  value: string;
+  /** ISO 8601 instant of the last save. */
+  updatedAt: string;
+}
+
+export interface StateStore {
+  getCheckpoint(key: CheckpointKey): Promise<Checkpoint | undefined>;
+  /** Durable when it resolves; throws (never ignores) when the store cannot be written. */
+  setCheckpoint(key: CheckpointKey, value: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class StateError extends Error {
+  override name = "StateError";
+}

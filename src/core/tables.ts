@@ -1,0 +1,137 @@
+// The five target tables and their columns, exactly as the original client lays them out
+// (reference spec §5.4), so that a database it created stays valid for us.
+
+export type LogicalType = "short_string" | "string" | "text" | "int" | "bool";
+
+export interface Column {
+  name: string;
+  type: LogicalType;
+}
+
+export type TableKey = "contacts" | "transactions" | "connections" | "recordings" | "inbound_calls";
+
+export const TABLE_KEYS: readonly TableKey[] = [
+  "contacts",
+  "transactions",
+  "connections",
+  "recordings",
+  "inbound_calls",
+];
+
+export interface TableSpec {
+  key: TableKey;
+  /** Full table name, prefix included (e.g. `dfire_contacts`). */
+  name: string;
+  primaryKey: string;
+  columns: Column[];
+}
+
+const cols = (type: LogicalType, ...names: string[]): Column[] => names.map((name) => ({ name, type }));
+
+const CONTACT_COLUMNS: Column[] = [
+  ...cols("short_string", "$id", "$md5", "$ref", "$version", "$campaign_id", "$task_id", "$task", "$status"),
+  ...cols("string", "$status_detail"),
+  ...cols("short_string", "$created_date", "$entry_date", "$owner", "$follow_up_date", "$phone", "$timezone"),
+  ...cols("short_string", "$caller_id", "$source"),
+  ...cols("text", "$comment"),
+  ...cols("short_string", "$error"),
+  ...cols("string", "$recording", "$recording_url"),
+  ...cols("short_string", "$changed"),
+];
+
+const TRANSACTION_COLUMNS: Column[] = [
+  ...cols("short_string", "id", "contact_id", "task_id", "task", "status"),
+  ...cols("string", "status_detail"),
+  ...cols("short_string", "fired"),
+  ...cols("int", "pause_time_sec", "edit_time_sec", "wrapup_time_sec"),
+  ...cols("short_string", "user", "user_loginName", "user_branch", "user_tenantAlias", "actor", "type", "result"),
+  ...cols("short_string", "trigger"),
+  ...cols("bool", "isHI", "revoked"),
+  ...cols("short_string", "$changed"),
+];
+
+const CONNECTION_COLUMNS: Column[] = [
+  ...cols("short_string", "id", "parent_connection_id", "transfer_target_address", "call_uuid"),
+  ...cols("string", "global_call_uuid"),
+  ...cols("short_string", "transaction_id", "task_id", "contact_id", "phone", "user", "actor", "hangup_party"),
+  ...cols("short_string", "isThirdPartyConnection", "dialerdomain", "fired", "started", "initiated"),
+  ...cols("short_string", "connected", "disconnected", "ended"),
+  ...cols("int", "duration"),
+  ...cols("short_string", "remote_number", "line_number", "technology", "result"),
+  ...cols("int", "code"),
+  ...cols("short_string", "call_initiated", "call_connected", "call_disconnected", "$changed"),
+];
+
+const RECORDING_COLUMNS: Column[] = [
+  ...cols("short_string", "id", "contact_id", "connection_id", "started", "stopped"),
+  ...cols("string", "filename", "location"),
+  ...cols("short_string", "$changed"),
+];
+
+const INBOUND_CALL_COLUMNS: Column[] = [
+  ...cols("short_string", "id", "line_id", "campaign_id", "task_id", "task_name", "contact_id"),
+  ...cols("short_string", "remote_number", "line_number", "started", "connected", "disconnected"),
+  ...cols("short_string", "user", "state", "connectable_time", "disposition"),
+  ...cols("bool", "dispatch_error"),
+  ...cols("short_string", "$changed"),
+];
+
+const BASE_COLUMNS: Record<TableKey, Column[]> = {
+  contacts: CONTACT_COLUMNS,
+  transactions: TRANSACTION_COLUMNS,
+  connections: CONNECTION_COLUMNS,
+  recordings: RECORDING_COLUMNS,
+  inbound_calls: INBOUND_CALL_COLUMNS,
+};
+
+/** A campaign field as E1 (`fields/list`) describes it. */
+export interface CampaignField {
+  type: string;
+  fieldType: string;
+  name: string;
+  deleted: boolean;
+}
+
+/** Custom contact columns from the campaign field list (spec §5.5): number → int, all else → text. */
+export function customColumns(fields: readonly CampaignField[]): Column[] {
+  return fields
+    .filter((f) => f.type === "field" && !f.deleted && f.name !== "")
+    .map((f) => ({ name: f.name, type: f.fieldType === "number" ? "int" : "text" }));
+}
+
+/**
+ * The table layout for one target. Custom columns whose name equals a built-in one, or an earlier
+ * custom one, case-insensitively (SQLite and MySQL column names are), are left out: they would
+ * collide in the database.
+ */
+export function tableSpecs(prefix: string, fields: readonly CampaignField[] = []): Record<TableKey, TableSpec> {
+  const contacts = [...CONTACT_COLUMNS];
+  const seen = new Set(contacts.map((c) => c.name.toLowerCase()));
+  for (const column of customColumns(fields)) {
+    const folded = column.name.toLowerCase();
+    if (seen.has(folded)) continue;
+    seen.add(folded);
+    contacts.push(column);
+  }
+  const spec = (key: TableKey, columns: Column[]): TableSpec => ({
+    key,
+    name: prefix + key,
+    primaryKey: key === "contacts" ? "$id" : "id",
+    columns,
+  });
+  return {
+    contacts: spec("contacts", contacts),
+    transactions: spec("transactions", BASE_COLUMNS.transactions),
+    connections: spec("connections", BASE_COLUMNS.connections),
+    recordings: spec("recordings", BASE_COLUMNS.recordings),
+    inbound_calls: spec("inbound_calls", BASE_COLUMNS.inbound_calls),
+  };
+}
+
+/**
+ * The secondary index the original creates on contacts (`$id|$md5`). The prefix goes in front of the
+ * name so that two prefixed sets of tables in one database get one index each.
+ */
+export function contactsMd5Index(prefix: string): { name: string; columns: string[] } {
+  return { name: `${prefix}$id|$md5`, columns: ["$id", "$md5"] };
+}
