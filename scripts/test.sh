@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test and ends with the line CI reads: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+mkdir -p .test-tmp
+report=.test-tmp/junit.xml
+rm -f "$report"
+
+bun test --reporter=junit --reporter-outfile="$report" "$@"
+status=$?
+
+if [ ! -s "$report" ]; then
+  echo "the test run wrote no report (bun test exited with $status)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+# The first <testsuites …> element carries the totals of the whole run.
+totals=$(grep -m1 -o '<testsuites [^>]*>' "$report")
+attr() { printf '%s' "$totals" | grep -o " $1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+tests=$(attr tests); failures=$(attr failures); skipped=$(attr skipped)
+tests=${tests:-0}; failures=${failures:-0}; skipped=${skipped:-0}
+# A file that cannot even load fails the run without a failed test case: count it.
+if [ "$status" -ne 0 ] && [ "$failures" -eq 0 ]; then failures=1; fi
+passed=$((tests - failures - skipped))
+[ "$passed" -lt 0 ] && passed=0
+if [ "$skipped" -gt 0 ]; then
+  echo "$passed passed, $failures failed, $skipped skipped"
+else
+  echo "$passed passed, $failures failed"
+fi
+[ "$failures" -eq 0 ] && [ "$status" -eq 0 ]

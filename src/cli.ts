@@ -1,0 +1,81 @@
+#!/usr/bin/env bun
+// The dbsync command line: `sync` (also reached by the original's flat flags), `simulate`, `demo`.
+import { type ArgsDef, type CommandDef, defineCommand, parseArgs, renderUsage, runCommand } from "citty";
+import { normaliseFlags, routeSubcommand, UsageError, withEnvironment } from "./cli/argv.ts";
+import { demoCommand } from "./cli/demo-command.ts";
+import { simulateCommand } from "./cli/simulate-command.ts";
+import { parseSyncConfig, SYNC_FLAGS } from "./cli/sync-config.ts";
+import { runSyncCommand } from "./cli/sync-command.ts";
+import { onShutdown } from "./cli/shutdown.ts";
+import pkg from "../package.json" with { type: "json" };
+
+const EXAMPLES = `
+Examples:
+  # Copy a whole campaign into the embedded database (file under /var/opt/dbsync or ~/.dbsync)
+  dbsync --a db_init --c MY_CAMPAIGN_ID --ct MY_SYNC_CLIENT_TOKEN
+
+  # Keep a SQLite file up to date every minute, only human updates of tasks fc_* and qc_*
+  dbsync --a db_sync --fm hi_updates_only --fp 'fc_,qc_' --c MY_CAMPAIGN_ID --ct MY_SYNC_CLIENT_TOKEN \\
+    --s 2018-02-01 --url file:/var/opt/dbsync/campaign.db --tp dfire_
+
+  # Try it without a Dialfire account
+  dbsync demo
+
+Every flag can also be given as an environment variable DBSYNC_<FLAG>, e.g. DBSYNC_CT, DBSYNC_API_URL.`;
+
+const syncCommand = defineCommand({
+  meta: { name: "sync", description: `Sync a Dialfire campaign into an SQL database.\n${EXAMPLES}` },
+  args: SYNC_FLAGS,
+  async run({ args }) {
+    const config = parseSyncConfig(withEnvironment(args, SYNC_FLAGS, process.env));
+    const signal = onShutdown();
+    process.exitCode = await runSyncCommand({ config, signal });
+  },
+});
+
+const main = defineCommand({
+  meta: {
+    name: "dbsync",
+    version: pkg.version,
+    description: `Dialfire/Megadialer campaign sync (drop-in for dbsync2).\n${EXAMPLES}`,
+  },
+  subCommands: { sync: syncCommand, simulate: simulateCommand, demo: demoCommand },
+});
+
+const commands: Record<string, CommandDef<ArgsDef>> = {
+  sync: syncCommand as CommandDef<ArgsDef>,
+  simulate: simulateCommand as CommandDef<ArgsDef>,
+  demo: demoCommand as CommandDef<ArgsDef>,
+};
+
+async function cli(argv: string[]): Promise<void> {
+  const routed = routeSubcommand(argv);
+  const [name, ...rest] = routed;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(`${await renderUsage(main)}\n`);
+    return;
+  }
+  if (name === "--version") {
+    process.stdout.write(`${pkg.version}\n`);
+    return;
+  }
+  const command = commands[name];
+  if (!command) throw new UsageError(`unknown command "${name}": use sync, simulate or demo (see dbsync --help)`);
+  const defs = (command.args ?? {}) as ArgsDef;
+  const args = normaliseFlags(rest, defs);
+  if (args.includes("--help")) {
+    process.stdout.write(`${await renderUsage(command, main)}\n`);
+    return;
+  }
+  const stray = parseArgs(args, defs)._[0];
+  if (stray !== undefined) throw new UsageError(`unexpected argument "${stray}" (flags are written --name value)`);
+  await runCommand(command, { rawArgs: args });
+}
+
+try {
+  await cli(process.argv.slice(2));
+} catch (error) {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`error: ${message}\n`);
+  process.exitCode = error instanceof UsageError ? 2 : 1;
+}

@@ -1,0 +1,137 @@
+// `dbsync sync` (and the flat flags of the original): wires config, client, target, state store
+// and pipeline, and turns every failure into one clear line and an exit code.
+import { resolve } from "node:path";
+import type { ConsolaInstance } from "consola";
+import { createDialfireClient, DEFAULT_API_URL, DialfireApiError, DialfireAuthError } from "../core/dialfire-client.ts";
+import { TargetError } from "../core/dialect.ts";
+import { createSqlSink } from "../core/sql-sink.ts";
+import { SqlTarget } from "../core/sql-target.ts";
+import { StateError, type StateStore } from "../core/state.ts";
+import { openStateStore } from "../core/state-store.ts";
+import { runSync, type SyncStats } from "../core/sync.ts";
+import { TABLE_KEYS } from "../core/tables.ts";
+import { openDialect } from "../dialects/index.ts";
+import { UsageError } from "./argv.ts";
+import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";
+import { dataDir, fileTimestamp, logDir } from "./paths.ts";
+import { createProgress } from "./progress.ts";
+import type { SyncConfig } from "./sync-config.ts";
+
+export interface SyncRun {
+  config: SyncConfig;
+  signal: AbortSignal;
+  /** Print the log file's path and the summary (off for the demo, which prints its own). */
+  quiet?: boolean;
+  logger?: ConsolaInstance;
+}
+
+/** Runs one sync and returns its exit code; never throws for anything the user can cause. */
+export async function runSyncCommand(run: SyncRun): Promise<number> {
+  const { config } = run;
+  addSecret(config.token);
+  const progress = createProgress(process.stderr, !config.verbose && !run.quiet);
+  let log = run.logger;
+  let state: StateStore | undefined;
+  let target: SqlTarget | undefined;
+  const startedAt = Date.now();
+  try {
+    if (config.mode === "webhook") throw new UsageError("webhook mode is not available in this version yet");
+    const targetUrl = absoluteFileUrl(config.url ?? `file:${dataDir()}/${config.campaign}.db`);
+    addSecret(passwordOf(targetUrl));
+    if (!log) {
+      const logFile = config.verbose ? undefined : `${logDir()}/${config.campaign}_${config.mode}_${fileTimestamp(new Date())}.log`;
+      log = createLogger({ verbose: config.verbose, level: consolaLevel(config.logLevel), logFile, beforeConsoleWrite: progress.clear });
+      if (!run.quiet) process.stderr.write(`Logfile: ${logFile ?? "stdout"}\n`);
+    }
+    if (config.dbConnections !== 32) log.debug("--d is accepted for compatibility; each target uses what suits it");
+
+    const dialect = await openDialect(targetUrl);
+    target = new SqlTarget(dialect, config.tablePrefix);
+    state = await openStateStore(absoluteFileUrl(config.stateUrl ?? `file:${dataDir()}/state.db`));
+    const source = createDialfireClient({
+      baseUrl: config.apiUrl ?? DEFAULT_API_URL,
+      campaign: config.campaign,
+      token: config.token,
+      timeoutMs: config.apiTimeoutSeconds * 1000,
+      retry: { attempts: config.apiAttempts, baseMs: 1000, maxMs: 30_000 },
+      onRetry: ({ path, attempt, reason, waitMs }) =>
+        log?.warn(`API ${path} attempt ${attempt} failed (${reason}); retrying in ${(waitMs / 1000).toFixed(1)} s`),
+    });
+    const filter = { mode: config.filterMode, taskPrefixes: config.taskPrefixes };
+    const sink = createSqlSink(target, {
+      filter,
+      onWarning: (w) => log?.debug(`contact ${w.contactId}: ${w.message}`),
+    });
+    log.info(`${config.mode} of campaign ${config.campaign} into ${dialect.safeUrl}${config.tablePrefix ? ` (tables ${config.tablePrefix}*)` : ""}`);
+
+    const stats = await runSync({
+      mode: config.mode,
+      source,
+      sink,
+      state,
+      checkpointKey: { campaign: config.campaign, mode: config.mode, target: `${dialect.safeUrl}|${config.tablePrefix}` },
+      start: config.start,
+      eventFilters: {
+        type: config.filterMode ? "update" : undefined,
+        hi: config.filterMode === "hi_updates_only" || undefined,
+        tasks: config.taskPrefixesRaw,
+      },
+      workers: config.workers,
+      intervalMs: config.intervalSeconds * 1000,
+      log: { debug: (m) => log?.debug(m), info: (m) => log?.info(m), warn: (m) => log?.warn(m) },
+      onProgress: (s) => progress.update(s),
+      signal: run.signal,
+    });
+    progress.clear();
+    if (!run.quiet) log.info(await summary(config.mode, stats, target, Date.now() - startedAt));
+    return 0;
+  } catch (error) {
+    progress.clear();
+    if (run.signal.aborted) {
+      const resumable = config.mode === "db_sync" ? "stopped" : "interrupted; run the same command again to resume";
+      (log ?? console).info(`${config.mode} ${resumable}`);
+      return config.mode === "db_sync" ? 0 : 1;
+    }
+    report(error, log);
+    return error instanceof UsageError ? 2 : 1;
+  } finally {
+    await target?.close().catch(() => {});
+    await state?.close().catch(() => {});
+  }
+}
+
+function report(error: unknown, log: ConsolaInstance | undefined): void {
+  const known = [UsageError, TargetError, StateError, DialfireApiError, DialfireAuthError].some((type) => error instanceof type);
+  const message = error instanceof Error ? error.message : String(error);
+  const line = redact(known ? message : `unexpected failure: ${message}`);
+  if (log) log.error(line);
+  else process.stderr.write(`error: ${line}\n`);
+}
+
+async function summary(mode: string, stats: SyncStats, target: SqlTarget, ms: number): Promise<string> {
+  const rows = TABLE_KEYS.map((key) => `${key} ${(stats.rows[key] ?? 0).toLocaleString("en")}`).join(", ");
+  const counts = await Promise.all(TABLE_KEYS.map(async (key) => `${key} ${(await target.count(key)).toLocaleString("en")}`));
+  return [
+    `${mode} finished in ${(ms / 1000).toFixed(1)} s: ${stats.listed.toLocaleString("en")} contacts listed, ${stats.fetched.toLocaleString("en")} fetched, ${stats.unchanged.toLocaleString("en")} unchanged`,
+    `  rows written: ${rows}`,
+    `  rows in the target: ${counts.join(", ")}`,
+  ].join("\n");
+}
+
+/** `file:` paths are made absolute so the checkpoint of a target does not depend on the working directory. */
+export function absoluteFileUrl(url: string): string {
+  if (url.startsWith("file:") && !url.startsWith("file://")) {
+    const [path = "", query] = url.slice(5).split("?");
+    return `file:${resolve(path)}${query ? `?${query}` : ""}`;
+  }
+  if (/^[^:]+\.(db|sqlite|sqlite3)$/i.test(url)) return `file:${resolve(url)}`;
+  return url;
+}
+
+function passwordOf(url: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    return undefined;
+  }
+}

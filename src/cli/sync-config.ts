@@ -1,0 +1,163 @@
+// The `sync` flags (the original's, plus ours) and their validation into one plain config object.
+import type { ArgsDef } from "citty";
+import * as v from "valibot";
+import { UsageError } from "./argv.ts";
+
+export const SYNC_FLAGS = {
+  a: { type: "string", description: "Mode: db_init, db_update, db_sync (or webhook)", valueHint: "mode" },
+  c: { type: "string", description: "Campaign ID (required)", valueHint: "id" },
+  ct: { type: "string", description: "Sync Client token of the campaign (required)", valueHint: "token" },
+  url: {
+    type: "string",
+    description: "Target database URL: file:PATH (default), libsql://…, postgres://…, mysql://…, sqlserver://…",
+    valueHint: "url",
+  },
+  s: { type: "string", description: "Start date, e.g. 2018-02-01 or 2018-02-01T15:04:05 (UTC)", valueHint: "date" },
+  fm: { type: "string", description: "Filter mode: updates_only or hi_updates_only", valueHint: "mode" },
+  fp: { type: "string", description: "Task-name prefixes, comma separated, e.g. 'fc_,qc_'", valueHint: "prefixes" },
+  tp: { type: "string", description: "Table-name prefix, e.g. dfire_ or mcall_", valueHint: "prefix" },
+  w: { type: "string", description: "Parallel API requests (default 32)", valueHint: "n" },
+  d: { type: "string", description: "Database connections (default 32; SQLite uses one writer)", valueHint: "n" },
+  l: { type: "string", description: "Log level 0=critical … 4=info (default) … 5=debug", valueHint: "0-5" },
+  v: { type: "boolean", description: "Log everything to stdout instead of a log file" },
+  p: { type: "boolean", description: "(dbsync2's pprof server; accepted and ignored)" },
+  wr: { type: "string", description: "Webhook requests per second (default 5)", valueHint: "n" },
+  wb: { type: "string", description: "Webhook burst (default 2 × wr)", valueHint: "n" },
+  "api-url": { type: "string", description: "Dialfire API base URL (default https://api.dialfire.com)", valueHint: "url" },
+  state: { type: "string", description: "State store (checkpoints) as a libSQL URL", valueHint: "url" },
+  interval: { type: "string", description: "db_sync: seconds between polls (default 60)", valueHint: "s" },
+  "api-timeout": { type: "string", description: "Seconds to wait for one API answer (default 30)", valueHint: "s" },
+  "api-retries": { type: "string", description: "Attempts per API request before giving up (default 6)", valueHint: "n" },
+} as const satisfies ArgsDef;
+
+export type SyncFlags = { [K in keyof typeof SYNC_FLAGS]?: (typeof SYNC_FLAGS)[K]["type"] extends "boolean" ? boolean : string };
+
+export const MODES = ["db_init", "db_update", "db_sync", "webhook"] as const;
+export type Mode = (typeof MODES)[number];
+
+export interface SyncConfig {
+  mode: Mode;
+  campaign: string;
+  token: string;
+  url?: string;
+  start?: Date;
+  filterMode?: "updates_only" | "hi_updates_only";
+  taskPrefixes?: string[];
+  /** The raw `--fp` value, as the API's `tasks` parameter takes it. */
+  taskPrefixesRaw?: string;
+  tablePrefix: string;
+  workers: number;
+  dbConnections: number;
+  logLevel: number;
+  verbose: boolean;
+  webhookRate: number;
+  webhookBurst: number;
+  apiUrl?: string;
+  stateUrl?: string;
+  intervalSeconds: number;
+  apiTimeoutSeconds: number;
+  apiAttempts: number;
+}
+
+const wholeNumber = (flag: string, min: number, max: number) =>
+  v.pipe(
+    v.string(),
+    v.trim(),
+    v.regex(/^\d+$/, `--${flag} must be a whole number`),
+    v.transform(Number),
+    v.minValue(min, `--${flag} must be at least ${min}`),
+    v.maxValue(max, `--${flag} must be at most ${max}`),
+  );
+
+const positiveSeconds = (flag: string) =>
+  v.pipe(
+    v.string(),
+    v.trim(),
+    v.regex(/^\d+(\.\d+)?$/, `--${flag} must be a number of seconds`),
+    v.transform(Number),
+    v.minValue(0.05, `--${flag} must be more than 0`),
+  );
+
+const required = (flag: string, what: string) =>
+  v.pipe(v.string(`${what} (--${flag}) is required`), v.trim(), v.minLength(1, `${what} (--${flag}) is required`));
+
+/** `--s` in the shapes the original accepted; without a zone it is UTC, like the API's timestamps. */
+export function parseStartDate(raw: string): Date {
+  const match = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(raw.trim());
+  const date = match ? new Date(normaliseIso(match)) : new Date(Number.NaN);
+  if (Number.isNaN(date.getTime()) || (match && Number(match[2]) > 12) || (match && Number(match[3]) > 31)) {
+    throw new UsageError(`--s must be a date like 2018-02-01 or 2018-02-01T15:04:05 (got "${raw}")`);
+  }
+  return date;
+}
+
+function normaliseIso(m: RegExpExecArray): string {
+  const [, y, mo, d, h = "00", mi = "00", s = "00", frac = "", zone = "Z"] = m;
+  const ms = frac.padEnd(3, "0").slice(0, 3);
+  return `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}${zone === "Z" ? "Z" : zone.replace(/^([+-]\d{2})(\d{2})$/, "$1:$2")}`;
+}
+
+const SyncFlagsSchema = v.object({
+  a: v.pipe(
+    v.string("the mode (--a) is required: db_init, db_update, db_sync or webhook"),
+    v.picklist(MODES, (issue) => `invalid mode --a ${String(issue.input)}: use db_init, db_update, db_sync or webhook`),
+  ),
+  c: required("c", "the campaign ID"),
+  ct: required("ct", "the campaign's Sync Client token"),
+  url: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--url must not be empty"))),
+  s: v.optional(v.string()),
+  fm: v.optional(
+    v.picklist(
+      ["", "updates_only", "hi_updates_only"],
+      (issue) => `invalid filter mode --fm ${String(issue.input)}: use updates_only or hi_updates_only`,
+    ),
+  ),
+  fp: v.optional(v.string()),
+  tp: v.optional(
+    v.pipe(v.string(), v.regex(/^[\p{L}\p{N}_$]*$/u, "--tp may contain letters, digits, _ and $ only")),
+    "",
+  ),
+  w: v.optional(wholeNumber("w", 1, 256), "32"),
+  d: v.optional(wholeNumber("d", 1, 256), "32"),
+  l: v.optional(wholeNumber("l", 0, 5), "4"),
+  v: v.optional(v.boolean(), false),
+  p: v.optional(v.boolean(), false),
+  wr: v.optional(wholeNumber("wr", 0, 10_000), "5"),
+  wb: v.optional(wholeNumber("wb", 0, 100_000), "0"),
+  "api-url": v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--api-url must not be empty"))),
+  state: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--state must not be empty"))),
+  interval: v.optional(positiveSeconds("interval"), "60"),
+  "api-timeout": v.optional(positiveSeconds("api-timeout"), "30"),
+  "api-retries": v.optional(wholeNumber("api-retries", 1, 100), "6"),
+});
+
+export function parseSyncConfig(flags: Record<string, unknown>): SyncConfig {
+  // Present-but-undefined keys get the required-flag messages instead of valibot's generic one.
+  const parsed = v.safeParse(SyncFlagsSchema, { a: undefined, c: undefined, ct: undefined, ...flags });
+  if (!parsed.success) throw new UsageError(parsed.issues[0]?.message ?? "invalid flags");
+  const f = parsed.output;
+  const webhookRate = f.wr > 0 ? f.wr : 5;
+  const prefixes = f.fp?.trim() ? f.fp.split(",") : undefined;
+  return {
+    mode: f.a,
+    campaign: f.c,
+    token: f.ct,
+    url: f.url,
+    start: f.s?.trim() ? parseStartDate(f.s) : undefined,
+    filterMode: f.fm || undefined,
+    taskPrefixes: prefixes,
+    taskPrefixesRaw: prefixes ? f.fp : undefined,
+    tablePrefix: f.tp,
+    workers: f.w,
+    dbConnections: f.d,
+    logLevel: f.l,
+    verbose: f.v,
+    webhookRate,
+    webhookBurst: f.wb > 0 ? f.wb : 2 * webhookRate,
+    apiUrl: f["api-url"],
+    stateUrl: f.state,
+    intervalSeconds: f.interval,
+    apiTimeoutSeconds: f["api-timeout"],
+    apiAttempts: f["api-retries"],
+  };
+}

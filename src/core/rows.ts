@@ -1,0 +1,174 @@
+// Turns API objects into table rows, with the row ids of the original client (spec §3.6) so that a
+// database it wrote stays valid. Pure: no I/O, the clock is passed in.
+import type { Row, SqlValue } from "./dialect.ts";
+import { md5Hex } from "./md5.ts";
+import type { Contact, InboundCall, Transaction } from "./source.ts";
+import type { TableKey } from "./tables.ts";
+
+export type ContactRows = Record<Exclude<TableKey, "inbound_calls">, Row[]>;
+
+export type FilterMode = "updates_only" | "hi_updates_only";
+
+/** The client-side transaction filters of `--fm` and `--fp` (spec §3.7). */
+export interface TransactionFilter {
+  mode?: FilterMode;
+  /** Task-name prefixes; an empty prefix matches every task. */
+  taskPrefixes?: readonly string[];
+}
+
+export interface RowWarning {
+  contactId: string;
+  message: string;
+}
+
+/** `$changed` as the original writes it: UTC, second precision. */
+export function changedStamp(now: Date): string {
+  return now.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** Spec §5.8: "" is stored as NULL, booleans and numbers as themselves, objects as compact JSON. */
+export function toSqlValue(value: unknown): SqlValue {
+  if (value === undefined || value === null || value === "") return null;
+  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return value;
+  if (typeof value === "bigint") return value.toString();
+  return JSON.stringify(value);
+}
+
+function toRow(source: Record<string, unknown>, skip: ReadonlySet<string>): Row {
+  const row: Row = {};
+  for (const [key, value] of Object.entries(source)) {
+    if (!skip.has(key)) row[key] = toSqlValue(value);
+  }
+  return row;
+}
+
+export function passesFilter(transaction: Transaction, filter: TransactionFilter): boolean {
+  const { mode, taskPrefixes } = filter;
+  if (mode) {
+    const type = transaction.type;
+    if (type !== undefined && type !== null && type !== "update") return false;
+    if (mode === "hi_updates_only") {
+      if (transaction.user === undefined || transaction.user === null) return false;
+      if (transaction.status_detail === "$assigned") return false;
+    }
+  }
+  if (taskPrefixes && taskPrefixes.length > 0) {
+    const task = transaction.task;
+    if (typeof task === "string" && !taskPrefixes.some((prefix) => task.startsWith(prefix))) return false;
+  }
+  return true;
+}
+
+const CONTACT_SKIP = new Set(["$task_log"]);
+const TRANSACTION_SKIP = new Set(["connections"]);
+const CONNECTION_SKIP = new Set(["recordings", "third_party_connections"]);
+const NO_SKIP = new Set<string>();
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+const records = (value: unknown): Record<string, unknown>[] => (Array.isArray(value) ? value.filter(isRecord) : []);
+
+/**
+ * Splits one contact into its rows. Only transactions passing `filter` are kept; the contact row is
+ * always written. Connections without `disconnected` or a string `id` are skipped (their call is not
+ * over yet; a later fetch brings them), as are recordings with neither `location` nor `started`.
+ */
+export function contactRows(
+  contact: Contact,
+  filter: TransactionFilter,
+  now: Date,
+): { rows: ContactRows; warnings: RowWarning[] } {
+  const changed = changedStamp(now);
+  const contactId = contact.$id;
+  const rows: ContactRows = { contacts: [], transactions: [], connections: [], recordings: [] };
+  const warnings: RowWarning[] = [];
+  const warn = (message: string) => warnings.push({ contactId, message });
+
+  rows.contacts.push({ ...toRow(contact, CONTACT_SKIP), $changed: changed });
+
+  const usedIds = new Set<string>();
+  for (const entry of records(contact.$task_log)) {
+    for (const transaction of records(entry.transactions) as Transaction[]) {
+      if (!passesFilter(transaction, filter)) continue;
+      const transactionId = uniqueTransactionId(contactId, transaction, usedIds);
+      rows.transactions.push({
+        ...toRow(transaction, TRANSACTION_SKIP),
+        id: transactionId,
+        contact_id: contactId,
+        $changed: changed,
+      });
+
+      let previous: Record<string, unknown> | undefined;
+      for (const connection of records(transaction.connections)) {
+        const parentId =
+          connection.technology === "transfer" && previous && typeof previous.id === "string" ? previous.id : undefined;
+        addConnection(connection, { contact_id: contactId, transaction_id: transactionId }, parentId);
+        previous = connection;
+      }
+    }
+  }
+  return { rows, warnings };
+
+  function addConnection(connection: Record<string, unknown>, owner: Row, parentId: string | undefined): void {
+    const id = connection.id;
+    if (typeof id !== "string" || id === "") {
+      warn("connection without a string id skipped");
+      return;
+    }
+    if (connection.disconnected === undefined || connection.disconnected === null) return;
+
+    // Nested third-party connections come before their parent, as in the original.
+    for (const child of records(connection.third_party_connections)) addConnection(child, owner, id);
+
+    const row: Row = { ...toRow(connection, CONNECTION_SKIP), ...owner, $changed: changed };
+    if (parentId !== undefined) row.parent_connection_id = parentId;
+    // A short_string column holding "0"/"1" in the original's schema; missing means false.
+    row.isThirdPartyConnection = connection.isThirdPartyConnection === true ? "1" : "0";
+    rows.connections.push(row);
+
+    for (const recording of records(connection.recordings)) {
+      const key = recording.location ?? recording.started;
+      if (key === undefined || key === null) {
+        warn(`recording of connection ${id} without location or started skipped`);
+        continue;
+      }
+      rows.recordings.push({
+        ...toRow(recording, NO_SKIP),
+        id: md5Hex(id + String(key)),
+        contact_id: contactId,
+        connection_id: id,
+        $changed: changed,
+      });
+    }
+  }
+}
+
+/**
+ * md5(contactId + fired) as the original. Two transactions of one contact with the same `fired`
+ * collided there (W21, the second overwrote the first); the second one gets an id with a counter.
+ */
+function uniqueTransactionId(contactId: string, transaction: Transaction, used: Set<string>): string {
+  const fired = typeof transaction.fired === "string" ? transaction.fired : String(transaction.fired ?? "");
+  let id = md5Hex(contactId + fired);
+  for (let n = 2; used.has(id); n++) id = md5Hex(`${contactId}${fired}#${n}`);
+  used.add(id);
+  return id;
+}
+
+const INBOUND_RENAMES: Record<string, string> = {
+  calling_number: "remote_number",
+  called_number: "line_number",
+  call_time: "started",
+  connect_time: "connected",
+  hangup_time: "disconnected",
+};
+
+/** An inbound call row: the API's field names renamed as the original does (spec §2.2 E5). */
+export function inboundCallRow(call: InboundCall, now: Date): Row {
+  const row: Row = {};
+  for (const [key, value] of Object.entries(call)) row[INBOUND_RENAMES[key] ?? key] = toSqlValue(value);
+  row.id = String(call.id);
+  row.$changed = changedStamp(now);
+  return row;
+}

@@ -1,0 +1,43 @@
+// The SQL sink: contacts become rows (core/rows.ts) and go into the target in one transaction.
+import { contactRows, inboundCallRow, type RowWarning, type TransactionFilter } from "./rows.ts";
+import type { RowCounts, Sink } from "./sink.ts";
+import type { RowSet, SqlTarget } from "./sql-target.ts";
+import type { Contact, InboundCall } from "./source.ts";
+import type { CampaignField, TableKey } from "./tables.ts";
+
+export interface SqlSinkOptions {
+  filter: TransactionFilter;
+  now?: () => Date;
+  onWarning?: (warning: RowWarning) => void;
+}
+
+export function createSqlSink(target: SqlTarget, options: SqlSinkOptions): Sink {
+  const now = options.now ?? (() => new Date());
+
+  async function write(rows: RowSet): Promise<RowCounts> {
+    await target.write(rows);
+    const counts: RowCounts = {};
+    for (const [key, list] of Object.entries(rows)) if (list?.length) counts[key as TableKey] = list.length;
+    return counts;
+  }
+
+  return {
+    prepare: (fields: readonly CampaignField[]) => target.prepare(fields),
+    knownMd5: (ids) => target.storedMd5(ids),
+    writeContacts(contacts: readonly Contact[]) {
+      const at = now();
+      const rows: Required<Omit<RowSet, "inbound_calls">> = { contacts: [], transactions: [], connections: [], recordings: [] };
+      for (const contact of contacts) {
+        const split = contactRows(contact, options.filter, at);
+        for (const key of Object.keys(rows) as (keyof typeof rows)[]) rows[key].push(...split.rows[key]);
+        for (const warning of split.warnings) options.onWarning?.(warning);
+      }
+      return write(rows);
+    },
+    writeInboundCalls(calls: readonly InboundCall[]) {
+      const at = now();
+      return write({ inbound_calls: calls.map((call) => inboundCallRow(call, at)) });
+    },
+    close: () => target.close(),
+  };
+}

@@ -1,0 +1,118 @@
+// dbsync's own progress in a libSQL database (a local file by default), never in the target (W2).
+import { createClient, type Client } from "@libsql/client";
+import { and, eq } from "drizzle-orm";
+import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
+import { primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { StateError, type Checkpoint, type CheckpointKey, type StateStore } from "./state.ts";
+
+const checkpoints = sqliteTable(
+  "checkpoints",
+  {
+    campaign: text("campaign").notNull(),
+    mode: text("mode").notNull(),
+    target: text("target").notNull(),
+    value: text("value").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.campaign, table.mode, table.target] })],
+);
+
+/** Kept in step with `checkpoints` above by hand: one table does not justify a migration tool. */
+const CREATE_CHECKPOINTS = `CREATE TABLE IF NOT EXISTS checkpoints (
+  campaign TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  target TEXT NOT NULL,
+  value TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  PRIMARY KEY (campaign, mode, target)
+)`;
+
+/** Another process (the server) may hold the write lock for a moment. */
+const BUSY_TIMEOUT_MS = 10_000;
+
+export async function openStateStore(url: string): Promise<StateStore> {
+  const { clientUrl, authToken, safeUrl } = splitAuthToken(url);
+  let client: Client | undefined;
+  try {
+    client = createClient({ url: clientUrl, authToken, timeout: BUSY_TIMEOUT_MS });
+    if (/^file:/i.test(clientUrl) && !/^file::memory:/i.test(clientUrl)) {
+      await client.execute("PRAGMA journal_mode=WAL");
+    }
+    // A write transaction, so a store that can be read but not written fails here and not later.
+    await client.batch([CREATE_CHECKPOINTS], "write");
+  } catch (error) {
+    client?.close();
+    throw stateError(safeUrl, "cannot open the state store", error, clientUrl);
+  }
+  return new LibsqlStateStore(client, safeUrl);
+}
+
+class LibsqlStateStore implements StateStore {
+  readonly #client: Client;
+  readonly #db: LibSQLDatabase;
+  readonly #safeUrl: string;
+
+  constructor(client: Client, safeUrl: string) {
+    this.#client = client;
+    this.#db = drizzle(client);
+    this.#safeUrl = safeUrl;
+  }
+
+  async getCheckpoint(key: CheckpointKey): Promise<Checkpoint | undefined> {
+    try {
+      const [row] = await this.#db
+        .select({ value: checkpoints.value, updatedAt: checkpoints.updatedAt })
+        .from(checkpoints)
+        .where(
+          and(
+            eq(checkpoints.campaign, key.campaign),
+            eq(checkpoints.mode, key.mode),
+            eq(checkpoints.target, key.target),
+          ),
+        );
+      return row;
+    } catch (error) {
+      throw stateError(this.#safeUrl, "cannot read a checkpoint", error);
+    }
+  }
+
+  async setCheckpoint(key: CheckpointKey, value: string): Promise<void> {
+    const updatedAt = new Date().toISOString();
+    try {
+      await this.#db
+        .insert(checkpoints)
+        .values({ ...key, value, updatedAt })
+        .onConflictDoUpdate({
+          target: [checkpoints.campaign, checkpoints.mode, checkpoints.target],
+          set: { value, updatedAt },
+        });
+    } catch (error) {
+      throw stateError(this.#safeUrl, "cannot save a checkpoint", error);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#client.close();
+  }
+}
+
+/** `?authToken=` goes to the client separately and never into messages. */
+function splitAuthToken(url: string): { clientUrl: string; authToken?: string; safeUrl: string } {
+  if (!/^(libsql|https?|wss?):\/\//i.test(url)) return { clientUrl: url, safeUrl: url };
+  try {
+    const parsed = new URL(url);
+    const authToken = parsed.searchParams.get("authToken") ?? undefined;
+    parsed.searchParams.delete("authToken");
+    const clientUrl = parsed.toString();
+    parsed.password = "";
+    return { clientUrl, authToken, safeUrl: parsed.toString() };
+  } catch {
+    return { clientUrl: url, safeUrl: url.replace(/[?#].*$/s, "").replace(/\/\/[^@/]*@/, "//") };
+  }
+}
+
+/** `rawUrl`: a URL the driver may have quoted in its message, shown as `safeUrl` instead. */
+function stateError(safeUrl: string, what: string, error: unknown, rawUrl = safeUrl): StateError {
+  const reason = (error instanceof Error ? error.message : String(error)).replaceAll(rawUrl, safeUrl);
+  return new StateError(`${what} at ${safeUrl}: ${reason}`.replace(/\s*\n\s*/g, " "), { cause: error });
+}

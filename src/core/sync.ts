@@ -1,0 +1,257 @@
+// The sync pipeline: Dialfire source → rows → sink, with a checkpoint that only moves once
+// everything before it is durably written (W1–W3). Modes as the original (spec §1.7, §1.8).
+import { chunk, mapConcurrent } from "./concurrency.ts";
+import { sleep } from "./retry.ts";
+import type { RowCounts, Sink } from "./sink.ts";
+import type { CheckpointKey, StateStore } from "./state.ts";
+import type { CampaignField, Contact, DialfireSource, EventFilters, TimeWindow } from "./source.ts";
+
+export type SyncMode = "db_init" | "db_update" | "db_sync";
+
+export interface Logger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface SyncStats {
+  listed: number;
+  unchanged: number;
+  fetched: number;
+  /** Contacts named by the listing or an event that the API no longer returned. */
+  vanished: number;
+  rows: RowCounts;
+  windows: number;
+}
+
+export interface SyncOptions {
+  mode: SyncMode;
+  source: DialfireSource;
+  sink: Sink;
+  state: StateStore;
+  checkpointKey: CheckpointKey;
+  /** `--s`; db_update defaults to 7 days back, the others to "everything" / the checkpoint. */
+  start?: Date;
+  /** Server-side event filters matching the client-side `--fm`/`--fp` filter of the sink. */
+  eventFilters: EventFilters;
+  /** Parallel API requests (`--w`). */
+  workers: number;
+  /** Contacts per E3 request. */
+  fetchBatch?: number;
+  /** Contacts written per database transaction. */
+  writeBatch?: number;
+  intervalMs: number;
+  /** How far each event window reaches back before the previous one ended (late events). */
+  overlapMs?: number;
+  /** How far each window's inbound-call query reaches back (calls are indexed by their start). */
+  inboundLookbackMs?: number;
+  /** How often db_sync lists the contacts of the last 24 hours again as a safety net. */
+  relistEveryMs?: number;
+  now?: () => Date;
+  log: Logger;
+  onProgress?: (stats: SyncStats) => void;
+  signal: AbortSignal;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export async function runSync(options: SyncOptions): Promise<SyncStats> {
+  const pipeline = new Pipeline(options);
+  await pipeline.prepare();
+  if (options.mode === "db_sync") await pipeline.runForever();
+  else await pipeline.runOnce();
+  return pipeline.stats;
+}
+
+class Pipeline {
+  readonly stats: SyncStats = { listed: 0, unchanged: 0, fetched: 0, vanished: 0, rows: {}, windows: 0 };
+  private readonly now: () => Date;
+  private readonly fetchBatch: number;
+  private readonly writeBatch: number;
+  private readonly overlapMs: number;
+  private readonly inboundLookbackMs: number;
+  private knownFields = new Set<string>();
+  private fieldsSignature = "";
+  /** Event time + contact id → event md5, for events already handled in an earlier, overlapping window. */
+  private readonly handledEvents = new Map<string, { md5: string; seenAt: number }>();
+
+  constructor(private readonly o: SyncOptions) {
+    this.now = o.now ?? (() => new Date());
+    this.fetchBatch = o.fetchBatch ?? 20;
+    this.writeBatch = o.writeBatch ?? 500;
+    this.overlapMs = o.overlapMs ?? 2 * 60_000;
+    this.inboundLookbackMs = Math.max(this.overlapMs, o.inboundLookbackMs ?? 60 * 60_000);
+  }
+
+  async prepare(): Promise<void> {
+    await this.refreshFields(await this.o.source.fields(this.o.signal));
+  }
+
+  /** db_init and db_update: one listing with md5 comparison, the inbound calls, done. */
+  async runOnce(): Promise<void> {
+    const startedAt = this.now();
+    const start = this.o.start ?? (this.o.mode === "db_update" ? new Date(startedAt.getTime() - 7 * DAY_MS) : undefined);
+    this.o.log.info(start ? `listing contacts changed since ${day(start)}` : "listing all contacts");
+    await this.listing(start);
+    await this.inbound({ from: start ? start.toISOString() : "", to: startedAt.toISOString() });
+    await this.o.state.setCheckpoint(this.o.checkpointKey, startedAt.toISOString());
+  }
+
+  /**
+   * db_sync: catch up with a listing from the checkpoint (or `--s`, or everything on the first run),
+   * then poll the transaction events every interval. The checkpoint is saved after each step that
+   * completed, so a restart resumes from the last complete one and a crash loses nothing.
+   */
+  async runForever(): Promise<void> {
+    const saved = await this.o.state.getCheckpoint(this.o.checkpointKey);
+    const start = this.o.start ?? (saved ? new Date(saved.value) : undefined);
+    const caughtUpAt = this.now();
+    this.o.log.info(
+      start ? `catching up: contacts changed since ${day(start)}` : "first run: listing all contacts of the campaign",
+    );
+    await this.listing(start);
+    await this.inbound({
+      from: start ? new Date(start.getTime() - this.inboundLookbackMs).toISOString() : "",
+      to: caughtUpAt.toISOString(),
+    });
+    let watermark = caughtUpAt;
+    await this.o.state.setCheckpoint(this.o.checkpointKey, watermark.toISOString());
+    this.o.log.info("caught up; polling for new activity");
+
+    let lastRelist = caughtUpAt.getTime();
+    const relistEveryMs = this.o.relistEveryMs ?? 12 * 60 * 60_000;
+    for (;;) {
+      this.o.signal.throwIfAborted();
+      const cycleStart = Date.now();
+      try {
+        await this.refreshFields(await this.o.source.fields(this.o.signal));
+        const to = this.now();
+        if (to.getTime() - lastRelist >= relistEveryMs) {
+          const since = new Date(to.getTime() - DAY_MS);
+          this.o.log.info(`periodic re-listing of contacts changed since ${day(since)}`);
+          await this.listing(since);
+          await this.inbound({ from: since.toISOString(), to: to.toISOString() });
+          lastRelist = to.getTime();
+        }
+        await this.window(watermark, to);
+        watermark = to;
+        await this.o.state.setCheckpoint(this.o.checkpointKey, watermark.toISOString());
+      } catch (error) {
+        if (this.o.signal.aborted || isFatal(error)) throw error;
+        // The watermark stays: the next cycle asks for the same window again.
+        this.o.log.warn(`sync cycle failed, retrying in ${this.o.intervalMs / 1000} s: ${messageOf(error)}`);
+      }
+      await sleepUntil(cycleStart + this.o.intervalMs, this.o.signal);
+    }
+  }
+
+  /** Contacts listed by E2 whose md5 differs from the stored one are fetched and written. */
+  private async listing(since: Date | undefined): Promise<void> {
+    for await (const page of this.o.source.listContacts(since ? day(since) : undefined, this.o.signal)) {
+      this.stats.listed += page.length;
+      const stored = await this.o.sink.knownMd5(page.map((item) => item.id));
+      const changed = page.filter((item) => !item.md5 || stored.get(item.id) !== item.md5).map((item) => item.id);
+      this.stats.unchanged += page.length - changed.length;
+      await this.fetchAndWrite(changed);
+    }
+  }
+
+  /** One polling window: the contacts of its transaction events, and its inbound calls. */
+  private async window(watermark: Date, to: Date): Promise<void> {
+    const window: TimeWindow = { from: new Date(watermark.getTime() - this.overlapMs).toISOString(), to: to.toISOString() };
+    const pending = new Set<string>();
+    // Marked as handled only once the whole window is written: a failed window is asked for again.
+    const seen = new Map<string, string>();
+    for await (const events of this.o.source.transactionEvents(window, this.o.eventFilters, this.o.signal)) {
+      for (const event of events) {
+        const key = `${event.time}|${event.contactId}`;
+        if (this.handledEvents.get(key)?.md5 === event.md5) continue;
+        seen.set(key, event.md5);
+        pending.add(event.contactId);
+      }
+      if (pending.size >= this.writeBatch) {
+        await this.fetchAndWrite([...pending]);
+        pending.clear();
+      }
+    }
+    await this.fetchAndWrite([...pending]);
+    await this.inbound({ from: new Date(to.getTime() - this.inboundLookbackMs).toISOString(), to: window.to });
+    for (const [key, md5] of seen) this.handledEvents.set(key, { md5, seenAt: to.getTime() });
+    this.forgetEventsBefore(to.getTime() - 3 * this.overlapMs);
+    this.stats.windows++;
+  }
+
+  private forgetEventsBefore(ms: number): void {
+    for (const [key, entry] of this.handledEvents) if (entry.seenAt < ms) this.handledEvents.delete(key);
+  }
+
+  private async fetchAndWrite(ids: readonly string[]): Promise<void> {
+    for (const group of chunk(ids, this.writeBatch)) {
+      const batches = await mapConcurrent(chunk(group, this.fetchBatch), this.o.workers, (batch) =>
+        this.o.source.fetchContacts(batch, this.o.signal),
+      );
+      const contacts = batches.flat();
+      this.stats.fetched += contacts.length;
+      this.stats.vanished += group.length - contacts.length;
+      await this.ensureColumnsFor(contacts);
+      this.count(await this.o.sink.writeContacts(contacts));
+      this.o.onProgress?.(this.stats);
+    }
+  }
+
+  private async inbound(window: TimeWindow): Promise<void> {
+    for await (const calls of this.o.source.inboundCalls(window, this.o.signal)) {
+      this.count(await this.o.sink.writeInboundCalls(calls));
+    }
+  }
+
+  /**
+   * A contact carrying a field the field list did not have means the campaign gained a field since
+   * it was read: read it again before writing, or the new values would be dropped and, their md5
+   * being stored, never written.
+   */
+  private async ensureColumnsFor(contacts: readonly Contact[]): Promise<void> {
+    const unknown = new Set<string>();
+    for (const contact of contacts) {
+      for (const key of Object.keys(contact)) if (!key.startsWith("$") && !this.knownFields.has(key)) unknown.add(key);
+    }
+    if (unknown.size === 0) return;
+    await this.refreshFields(await this.o.source.fields(this.o.signal));
+    // Keys that are still no field (deleted fields, stray data) must not trigger a re-read each time.
+    for (const key of unknown) this.knownFields.add(key);
+  }
+
+  private async refreshFields(fields: CampaignField[]): Promise<void> {
+    const signature = JSON.stringify(fields.map((f) => [f.name, f.type, f.fieldType, f.deleted]));
+    if (signature === this.fieldsSignature) return;
+    if (this.fieldsSignature) this.o.log.info("the campaign's field list changed; adding new columns");
+    await this.o.sink.prepare(fields);
+    this.fieldsSignature = signature;
+    this.knownFields = new Set([...this.knownFields, ...fields.map((f) => f.name)]);
+  }
+
+  private count(counts: RowCounts): void {
+    for (const [key, n] of Object.entries(counts)) {
+      const table = key as keyof RowCounts;
+      this.stats.rows[table] = (this.stats.rows[table] ?? 0) + (n ?? 0);
+    }
+  }
+}
+
+/** Errors no retry can mend: a refused token, a broken target. */
+function isFatal(error: unknown): boolean {
+  const name = (error as { name?: string })?.name;
+  return name === "DialfireAuthError" || name === "StateError";
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function day(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
+
+function sleepUntil(deadline: number, signal: AbortSignal): Promise<void> {
+  return sleep(Math.max(0, deadline - Date.now()), signal);
+}

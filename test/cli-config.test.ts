@@ -1,0 +1,89 @@
+// Flag handling of the original's command line, in-process (the e2e tests run the real binary).
+import { describe, expect, test } from "bun:test";
+import { normaliseFlags, routeSubcommand, UsageError, withEnvironment } from "../src/cli/argv.ts";
+import { redact, addSecret } from "../src/cli/logger.ts";
+import { parseStartDate, parseSyncConfig, SYNC_FLAGS } from "../src/cli/sync-config.ts";
+
+describe("argv", () => {
+  test("flat flags of the original mean the sync subcommand", () => {
+    expect(routeSubcommand(["--a", "db_sync"])).toEqual(["sync", "--a", "db_sync"]);
+    expect(routeSubcommand(["-a", "db_sync"])).toEqual(["sync", "-a", "db_sync"]);
+    expect(routeSubcommand(["simulate", "--port", "1"])).toEqual(["simulate", "--port", "1"]);
+  });
+
+  test("one or two dashes, = or a space", () => {
+    expect(normaliseFlags(["-c", "X", "--ct=Y", "-fm", "updates_only", "-v"], SYNC_FLAGS)).toEqual([
+      "--c", "X", "--ct=Y", "--fm", "updates_only", "--v",
+    ]);
+  });
+
+  test("a value that starts with a dash belongs to its flag", () => {
+    expect(normaliseFlags(["--tp", "-x"], SYNC_FLAGS)).toEqual(["--tp", "-x"]);
+  });
+
+  test("`--v true` is read as --v=true, as a pflag user means it", () => {
+    expect(normaliseFlags(["--v", "true", "--c", "X"], SYNC_FLAGS)).toEqual(["--v=true", "--c", "X"]);
+  });
+
+  test("unknown flags and missing values are refused loudly", () => {
+    expect(() => normaliseFlags(["--campaign", "X"], SYNC_FLAGS)).toThrow(UsageError);
+    expect(() => normaliseFlags(["--campaign", "X"], SYNC_FLAGS)).toThrow("unknown flag --campaign");
+    expect(() => normaliseFlags(["--c"], SYNC_FLAGS)).toThrow("--c needs a value");
+    expect(() => normaliseFlags(["--no-c", "X"], SYNC_FLAGS)).toThrow("unknown flag");
+  });
+
+  test("DBSYNC_<FLAG> fills what the command line left out; the command line wins (W24)", () => {
+    const env = { DBSYNC_CT: "from-env", DBSYNC_C: "ENVCAMP", DBSYNC_API_URL: "http://x", DBSYNC_V: "1", DIALFIRE_TP: "dfire_" };
+    expect(withEnvironment({ c: "CLI" }, SYNC_FLAGS, env)).toMatchObject({
+      c: "CLI",
+      ct: "from-env",
+      "api-url": "http://x",
+      v: true,
+      tp: "dfire_",
+    });
+    expect(() => withEnvironment({}, SYNC_FLAGS, { DBSYNC_V: "maybe" })).toThrow("DBSYNC_V must be true or false");
+  });
+});
+
+describe("sync config", () => {
+  const base = { a: "db_sync", c: "CAMP", ct: "token" };
+
+  test("defaults of the original", () => {
+    const config = parseSyncConfig(base);
+    expect(config).toMatchObject({ workers: 32, logLevel: 4, tablePrefix: "", webhookRate: 5, webhookBurst: 10, intervalSeconds: 60 });
+    expect(config.filterMode).toBeUndefined();
+  });
+
+  test("clear messages for missing or invalid values", () => {
+    expect(() => parseSyncConfig({ c: "X", ct: "Y" })).toThrow("the mode (--a) is required");
+    expect(() => parseSyncConfig({ ...base, a: "db_sink" })).toThrow("invalid mode --a db_sink");
+    expect(() => parseSyncConfig({ ...base, c: " " })).toThrow("campaign ID (--c) is required");
+    expect(() => parseSyncConfig({ ...base, ct: undefined })).toThrow("Sync Client token (--ct) is required");
+    expect(() => parseSyncConfig({ ...base, fm: "humans" })).toThrow("invalid filter mode --fm humans");
+    expect(() => parseSyncConfig({ ...base, w: "many" })).toThrow("--w must be a whole number");
+    expect(() => parseSyncConfig({ ...base, w: "0" })).toThrow("--w must be at least 1");
+    expect(() => parseSyncConfig({ ...base, interval: "-1" })).toThrow("--interval must be a number of seconds");
+    expect(() => parseSyncConfig({ ...base, tp: "x; drop table" })).toThrow("--tp may contain");
+    expect(() => parseSyncConfig({ ...base, s: "yesterday" })).toThrow("--s must be a date like 2018-02-01");
+  });
+
+  test("filters and prefixes", () => {
+    const config = parseSyncConfig({ ...base, fm: "hi_updates_only", fp: "fc_,qc_" });
+    expect(config.filterMode).toBe("hi_updates_only");
+    expect(config.taskPrefixes).toEqual(["fc_", "qc_"]);
+    expect(config.taskPrefixesRaw).toBe("fc_,qc_");
+  });
+
+  test("start dates in the shapes the original accepted, as UTC", () => {
+    expect(parseStartDate("2018-02-01").toISOString()).toBe("2018-02-01T00:00:00.000Z");
+    expect(parseStartDate("2018-02-01T15:04:05").toISOString()).toBe("2018-02-01T15:04:05.000Z");
+    expect(parseStartDate("2018-02-01T15:04:05.5Z").toISOString()).toBe("2018-02-01T15:04:05.500Z");
+    expect(parseStartDate("2018-02-01T15:04:05+02:00").toISOString()).toBe("2018-02-01T13:04:05.000Z");
+    expect(() => parseStartDate("2018-13-01")).toThrow();
+  });
+});
+
+test("secrets and URL passwords never reach the output (W23)", () => {
+  addSecret("tok-123456");
+  expect(redact("token tok-123456 in postgres://user:p%40ss@host/db")).toBe("token *** in postgres://user:***@host/db");
+});

@@ -1,0 +1,451 @@
+// One suite for every SQL dialect, run through SqlTarget (the unstorage pattern): each dialect's test
+// file calls runDialectConformance with a function that opens a connection to its database.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { TargetError, type Dialect, type Row, type SqlExecutor, type SqlValue } from "../src/core/dialect.ts";
+import { SqlTarget, type RowSet } from "../src/core/sql-target.ts";
+import { TABLE_KEYS, tableSpecs, contactsMd5Index, type CampaignField, type LogicalType, type TableKey } from "../src/core/tables.ts";
+
+export function field(name: string, fieldType = "text", deleted = false): CampaignField {
+  return { type: "field", fieldType, name, deleted };
+}
+
+/** A statement a dialect ran, as the recorder saw it. */
+interface Recorded {
+  sql: string;
+  params: readonly SqlValue[];
+  inTransaction: boolean;
+}
+
+/**
+ * Wraps a dialect to record every statement `run` executes and, when `failAt` is set, to make the
+ * n-th statement of a transaction throw as a database error would.
+ */
+function recorder(inner: Dialect) {
+  const statements: Recorded[] = [];
+  const control = { failAt: undefined as number | undefined };
+  const watched = (tx: SqlExecutor): SqlExecutor => {
+    let n = 0;
+    return {
+      run: async (sql, params = []) => {
+        statements.push({ sql, params, inTransaction: true });
+        if (++n === control.failAt) throw new TargetError("injected statement failure");
+        await tx.run(sql, params);
+      },
+      all: (sql, params) => tx.all(sql, params),
+    };
+  };
+  const dialect = new Proxy(inner, {
+    get(target, property) {
+      if (property === "run") {
+        return (sql: string, params: readonly SqlValue[] = []) => {
+          statements.push({ sql, params, inTransaction: false });
+          return target.run(sql, params);
+        };
+      }
+      if (property === "transaction") {
+        return <T>(work: (tx: SqlExecutor) => Promise<T>) => target.transaction((tx) => work(watched(tx)));
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { dialect, statements, control };
+}
+
+/** The DDL types dbsync2 1.15 uses (spec §5.3); it had no SQLite target, so SQLite gets Postgres's. */
+const ORIGINAL_TYPES: Record<Dialect["kind"], Record<LogicalType, string>> = {
+  postgres: { short_string: "varchar(50)", string: "varchar", text: "text", int: "numeric", bool: "boolean" },
+  sqlite: { short_string: "varchar(50)", string: "varchar", text: "text", int: "numeric", bool: "boolean" },
+  mysql: { short_string: "varchar(50)", string: "varchar(100)", text: "text", int: "numeric", bool: "boolean" },
+  mssql: { short_string: "nvarchar(50)", string: "nvarchar", text: "text", int: "nvarchar(50)", bool: "bit" },
+};
+
+/** The connections table of dbsync2 1.5.4, before 1.15 added most of its columns. */
+const OLD_CONNECTION_COLUMNS = [
+  "id", "contact_id", "transaction_id", "started", "connected", "disconnected",
+  "duration", "remote_number", "line_number", "technology", "result", "code",
+];
+
+/** Booleans come back as 1/0, "1"/"0" or true/false depending on the database. */
+function asBool(value: unknown): boolean | unknown {
+  if (value === true || value === 1 || value === "1" || value === 1n) return true;
+  if (value === false || value === 0 || value === "0" || value === 0n) return false;
+  return value;
+}
+
+/** Numeric columns come back as numbers or decimal text depending on the database. */
+function asNumber(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+let prefixCounter = 0;
+const runId = Math.random().toString(36).slice(2, 7);
+
+export function runDialectConformance(name: string, open: () => Promise<Dialect>): void {
+  describe(`dialect conformance: ${name}`, () => {
+    let dialect: Dialect;
+    let prefix: string;
+    let target: SqlTarget;
+
+    const tableName = (key: TableKey) => prefix + key;
+    const q = (identifier: string) => dialect.quote(identifier);
+
+    async function readRows(key: TableKey): Promise<Record<string, unknown>[]> {
+      const primaryKey = key === "contacts" ? "$id" : "id";
+      const rows = await dialect.all<Record<string, unknown>>(`SELECT * FROM ${q(tableName(key))}`);
+      return rows.sort((a, b) => String(a[primaryKey]).localeCompare(String(b[primaryKey])));
+    }
+
+    async function readRow(key: TableKey, id: string): Promise<Record<string, unknown> | undefined> {
+      const primaryKey = key === "contacts" ? "$id" : "id";
+      const sql = `SELECT * FROM ${q(tableName(key))} WHERE ${q(primaryKey)} = ${dialect.placeholder(1)}`;
+      const [row] = await dialect.all<Record<string, unknown>>(sql, [id]);
+      return row;
+    }
+
+    beforeEach(async () => {
+      dialect = await open();
+      prefix = `t${runId}_${++prefixCounter}_`;
+      target = new SqlTarget(dialect, prefix);
+    });
+
+    afterEach(async () => {
+      for (const key of TABLE_KEYS) await dialect.run(`DROP TABLE IF EXISTS ${q(tableName(key))}`);
+      await dialect.close();
+    });
+
+    test("prepare creates the five tables with the spec's columns, empty", async () => {
+      const fields = [field("firstname"), field("age", "number")];
+      await target.prepare(fields);
+      const specs = tableSpecs(prefix, fields);
+      for (const key of TABLE_KEYS) {
+        const expected = specs[key].columns.map((column) => column.name);
+        expect(await dialect.existingColumns(specs[key].name)).toEqual(expected);
+        expect([...target.columns(key)]).toEqual(expected);
+        expect(await target.count(key)).toBe(0);
+      }
+      expect(await dialect.existingColumns(`${prefix}no_such_table`)).toEqual([]);
+    });
+
+    test("a second prepare with the same fields changes nothing", async () => {
+      const { dialect: watched, statements } = recorder(dialect);
+      const watchedTarget = new SqlTarget(watched, prefix);
+      const fields = [field("firstname"), field("age", "number")];
+      await watchedTarget.prepare(fields);
+      expect(statements.filter((s) => /^CREATE TABLE/i.test(s.sql))).toHaveLength(5);
+      await watchedTarget.write({ contacts: [{ $id: "c1", firstname: "Ann" }] });
+
+      statements.length = 0;
+      await watchedTarget.prepare(fields);
+      expect(statements.filter((s) => /^\s*(CREATE|ALTER)\s+TABLE/i.test(s.sql))).toEqual([]);
+      expect(await readRow("contacts", "c1")).toMatchObject({ $id: "c1", firstname: "Ann" });
+      expect(await watchedTarget.count("contacts")).toBe(1);
+    });
+
+    test("a field added later becomes a column; existing rows stay", async () => {
+      await target.prepare([field("firstname")]);
+      await target.write({ contacts: [{ $id: "c1", firstname: "Ann" }] });
+
+      await target.prepare([field("firstname"), field("city"), field("zip", "number"), field("gone", "text", true)]);
+      const columns = await dialect.existingColumns(tableName("contacts"));
+      expect(columns).toContain("city");
+      expect(columns).toContain("zip");
+      expect(columns).not.toContain("gone");
+      expect(target.columns("contacts")).toContain("city");
+
+      await target.write({ contacts: [{ $id: "c2", firstname: "Bob", city: "Köln", zip: 50667 }] });
+      expect(await readRow("contacts", "c1")).toMatchObject({ firstname: "Ann", city: null });
+      const bob = await readRow("contacts", "c2");
+      expect(bob).toMatchObject({ firstname: "Bob", city: "Köln" });
+      expect(asNumber(bob?.zip)).toBe(50667);
+    });
+
+    test("awkward table prefixes and column names are quoted, stored and read back", async () => {
+      prefix = `odd "pre" fix ${runId}_${prefixCounter}_`;
+      target = new SqlTarget(dialect, prefix);
+      const awkward = [
+        'he said "hi"',
+        "with space",
+        "ünïcødé 名前",
+        "select",
+        "order",
+        "group by",
+        '"',
+        "a'b",
+        "semi;colon --",
+        "__proto__",
+        "long_" + "x".repeat(70),
+      ];
+      await target.prepare(awkward.map((name) => field(name)));
+      const columns = await dialect.existingColumns(tableName("contacts"));
+      for (const name of awkward) expect(columns).toContain(name);
+
+      const row: Row = Object.fromEntries([["$id", "c1"], ...awkward.map((name, i) => [name, `value ${i}`])]);
+      await target.write({ contacts: [row] });
+      const [stored] = await readRows("contacts");
+      awkward.forEach((name, i) => expect(Object.getOwnPropertyDescriptor(stored, name)?.value).toBe(`value ${i}`));
+      expect(await target.storedMd5(["c1"])).toEqual(new Map([["c1", null]]));
+    });
+
+    test("writing the same batch twice leaves the same rows", async () => {
+      await target.prepare([field("firstname")]);
+      const batch: RowSet = {
+        contacts: [
+          { $id: "c1", $md5: "m1", firstname: "Ann" },
+          { $id: "c2", $md5: "m2", firstname: "Bob" },
+        ],
+        transactions: [{ id: "t1", contact_id: "c1", status: "success", isHI: true }],
+        connections: [{ id: "k1", contact_id: "c1", duration: 12 }],
+        recordings: [{ id: "r1", contact_id: "c1", filename: "a.wav" }],
+        inbound_calls: [{ id: "i1", contact_id: "c2", dispatch_error: false }],
+      };
+      await target.write(batch);
+      const first = await Promise.all(TABLE_KEYS.map((key) => readRows(key)));
+      await target.write(batch);
+      const second = await Promise.all(TABLE_KEYS.map((key) => readRows(key)));
+      expect(second).toEqual(first);
+      expect(await Promise.all(TABLE_KEYS.map((key) => target.count(key)))).toEqual([2, 1, 1, 1, 1]);
+      expect(first[0]![1]).toMatchObject({ $id: "c2", $md5: "m2", firstname: "Bob" });
+    });
+
+    test("absent keys keep their stored value, keys present with null are cleared", async () => {
+      await target.prepare([field("firstname"), field("city")]);
+      await target.write({ contacts: [{ $id: "c1", firstname: "Ann", city: "Bonn", $phone: "+4930" }] });
+      await target.write({ contacts: [{ $id: "c1", firstname: "Anna" }] });
+      expect(await readRow("contacts", "c1")).toMatchObject({ firstname: "Anna", city: "Bonn", $phone: "+4930" });
+      await target.write({ contacts: [{ $id: "c1", city: null }] });
+      expect(await readRow("contacts", "c1")).toMatchObject({ firstname: "Anna", city: null, $phone: "+4930" });
+    });
+
+    test("keys that are not columns are dropped; a row without primary key is refused", async () => {
+      await target.prepare([field("firstname")]);
+      await target.write({ contacts: [{ $id: "c1", firstname: "Ann", $task_log: "[]", nonsense: 1 }] });
+      const row = await readRow("contacts", "c1");
+      expect(row).toMatchObject({ firstname: "Ann" });
+      expect(row).not.toHaveProperty("nonsense");
+      await expect(target.write({ contacts: [{ firstname: "nobody" }] })).rejects.toBeInstanceOf(TargetError);
+      expect(await target.count("contacts")).toBe(1);
+    });
+
+    test("column names match case-insensitively where the database does", async () => {
+      await target.prepare([field("firstname")]);
+      await target.write({ contacts: [{ $id: "c1", FIRSTNAME: "Ann" }] });
+      const expected = dialect.caseInsensitiveColumns ? "Ann" : null;
+      expect((await readRow("contacts", "c1"))?.firstname).toBe(expected);
+    });
+
+    test("rows sharing a primary key in one batch fold into one, later keys winning", async () => {
+      await target.prepare([field("firstname"), field("city")]);
+      await target.write({
+        contacts: [
+          { $id: "c1", firstname: "Ann", city: "Bonn" },
+          { $id: "c1", firstname: "Anna" },
+          { $id: "c1", city: null },
+        ],
+      });
+      expect(await readRows("contacts")).toEqual([expect.objectContaining({ $id: "c1", firstname: "Anna", city: null })]);
+    });
+
+    test("values of every kind round-trip", async () => {
+      await target.prepare([
+        field("notes"),
+        field("decimal_text"),
+        field("emoji"),
+        field("empty"),
+        field("age", "number"),
+        field("price", "number"),
+        field("big", "number"),
+        field("negative", "number"),
+        field("zero", "number"),
+        field("numeric_text", "number"),
+      ]);
+      const long = "Grüße 😀 名前 \" ' \\ ".repeat(Math.ceil(102_400 / 19)).slice(0, 102_400);
+      const json = JSON.stringify({ a: [1, 2.5, { b: null }], s: 'quote " and \\ backslash', u: "ü😀" });
+      const url = "https://example.com/rec?" + "a=1&".repeat(500);
+      await target.write({
+        contacts: [
+          {
+            $id: "c1",
+            $comment: long,
+            notes: json,
+            decimal_text: "12.5000000000",
+            emoji: "😀👍🏽 Grüße 名前",
+            empty: "",
+            $phone: null,
+            $recording_url: url,
+            age: 42,
+            price: 12.25,
+            big: 123456789012,
+            negative: -7,
+            zero: 0,
+            numeric_text: "17",
+          },
+        ],
+        transactions: [
+          { id: "t1", contact_id: "c1", isHI: true, revoked: false, pause_time_sec: 3 },
+          { id: "t2", contact_id: "c1", isHI: null, revoked: true },
+        ],
+      });
+      const contact = (await readRow("contacts", "c1"))!;
+      expect(contact.$comment).toBe(long);
+      expect(JSON.parse(String(contact.notes))).toEqual(JSON.parse(json));
+      expect(contact.notes).toBe(json);
+      expect(contact.decimal_text).toBe("12.5000000000");
+      expect(contact.emoji).toBe("😀👍🏽 Grüße 名前");
+      expect(contact.empty).toBe("");
+      expect(contact.$phone).toBeNull();
+      expect(contact.$recording_url).toBe(url);
+      expect(asNumber(contact.age)).toBe(42);
+      expect(asNumber(contact.price)).toBe(12.25);
+      expect(asNumber(contact.big)).toBe(123456789012);
+      expect(asNumber(contact.negative)).toBe(-7);
+      expect(asNumber(contact.zero)).toBe(0);
+      expect(asNumber(contact.numeric_text)).toBe(17);
+
+      const [t1, t2] = await readRows("transactions");
+      expect(asBool(t1!.isHI)).toBe(true);
+      expect(asBool(t1!.revoked)).toBe(false);
+      expect(asNumber(t1!.pause_time_sec)).toBe(3);
+      expect(t2!.isHI).toBeNull();
+      expect(asBool(t2!.revoked)).toBe(true);
+    });
+
+    test("5,000 rows in one write are chunked within the dialect's limits", async () => {
+      const { dialect: watched, statements } = recorder(dialect);
+      const watchedTarget = new SqlTarget(watched, prefix);
+      const fields = Array.from({ length: 30 }, (_, i) => field(`f${i}`));
+      await watchedTarget.prepare(fields);
+      statements.length = 0;
+
+      const contacts: Row[] = Array.from({ length: 5000 }, (_, i) => {
+        const row: Row = { $id: `c${i}`, $md5: `m${i}` };
+        for (let f = 0; f < 30; f++) row[`f${f}`] = `${i}/${f}`;
+        if (i % 2 === 0) row.$phone = `+49${i}`; // two key sets → two groups
+        return row;
+      });
+      const transactions: Row[] = Array.from({ length: 5000 }, (_, i) => ({ id: `t${i}`, contact_id: `c${i}` }));
+      await watchedTarget.write({ contacts, transactions });
+
+      expect(await watchedTarget.count("contacts")).toBe(5000);
+      expect(await watchedTarget.count("transactions")).toBe(5000);
+      expect(await readRow("contacts", "c4999")).toMatchObject({ f29: "4999/29", $phone: null, $md5: "m4999" });
+      expect(await readRow("contacts", "c4998")).toMatchObject({ f0: "4998/0", $phone: "+494998" });
+
+      const upserts = statements.filter((s) => s.inTransaction);
+      expect(upserts.length).toBe(statements.length);
+      expect(upserts.length).toBeGreaterThan(2);
+      for (const statement of upserts) {
+        expect(statement.params.length).toBeLessThanOrEqual(dialect.maxParams);
+        const columnsPerRow = statement.params.length === 0 ? 1 : countColumns(statement.sql);
+        expect(statement.params.length / columnsPerRow).toBeLessThanOrEqual(dialect.maxRowsPerStatement);
+      }
+    });
+
+    test("a statement failing in the middle of a batch leaves nothing of the batch written", async () => {
+      await target.prepare([field("firstname")]);
+      await target.write({ contacts: [{ $id: "keep", firstname: "before" }] });
+      await dialect.run(`DROP TABLE ${q(tableName("recordings"))}`);
+
+      const contacts: Row[] = Array.from({ length: 2000 }, (_, i) => ({ $id: `c${i}`, firstname: "new" }));
+      contacts.push({ $id: "keep", firstname: "after" });
+      const failed = target.write({ contacts, recordings: [{ id: "r1", contact_id: "c1" }] });
+      const error = await failed.then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(TargetError);
+      expect(String((error as Error).message)).not.toContain("\n");
+
+      expect(await target.count("contacts")).toBe(1);
+      expect(await readRow("contacts", "keep")).toMatchObject({ firstname: "before" });
+    });
+
+    test("a batch that fails after several statements is rolled back as a whole", async () => {
+      const { dialect: watched, control } = recorder(dialect);
+      const watchedTarget = new SqlTarget(watched, prefix);
+      await watchedTarget.prepare([]);
+      const contacts: Row[] = Array.from({ length: 3000 }, (_, i) => ({ $id: `c${i}` }));
+      const transactions: Row[] = [{ id: "t1", contact_id: "c1" }];
+      control.failAt = 3;
+      await expect(watchedTarget.write({ contacts, transactions })).rejects.toThrow("injected statement failure");
+      control.failAt = undefined;
+      expect(await target.count("contacts")).toBe(0);
+      expect(await target.count("transactions")).toBe(0);
+
+      await watchedTarget.write({ contacts, transactions });
+      expect(await target.count("contacts")).toBe(3000);
+    });
+
+    test("storedMd5 answers for more ids than one statement may bind", async () => {
+      await target.prepare([]);
+      const known = Array.from({ length: 1200 }, (_, i) => `c${i}`);
+      await target.write({ contacts: known.map((id, i) => ({ $id: id, $md5: i % 10 === 0 ? null : `md5-${i}` })) });
+      const unknown = Array.from({ length: dialect.maxParams + 5 }, (_, i) => `unknown-${i}`);
+
+      const stored = await target.storedMd5([...unknown.slice(0, 7), ...known, ...unknown.slice(7), "c1"]);
+      expect(stored.size).toBe(1200);
+      expect(stored.get("c0")).toBeNull();
+      expect(stored.get("c1")).toBe("md5-1");
+      expect(stored.get("c1199")).toBe("md5-1199");
+      expect(stored.has("unknown-0")).toBe(false);
+      expect(await target.storedMd5([])).toEqual(new Map());
+    });
+
+    test("tables created by the original client are extended in place and keep their rows", async () => {
+      const types = ORIGINAL_TYPES[dialect.kind];
+      const originalFields = [field("firstname"), field("age", "number")];
+      const contacts = tableSpecs(prefix, originalFields).contacts;
+      const contactColumns = contacts.columns.map(
+        (c) => `${q(c.name)} ${types[c.type]}${c.name === "$id" ? " NOT NULL PRIMARY KEY" : ""}`,
+      );
+      const charset = dialect.kind === "mysql" ? " CHARACTER SET utf16" : "";
+      await dialect.run(`CREATE TABLE ${q(contacts.name)} (${contactColumns.join(", ")})${charset}`);
+      const index = contactsMd5Index(prefix);
+      await dialect.run(`CREATE INDEX ${q(index.name)} ON ${q(contacts.name)} (${q("$id")}, ${q("$md5")})`);
+      const connectionTypes = tableSpecs(prefix).connections.columns;
+      const connectionColumns = OLD_CONNECTION_COLUMNS.map((name) => {
+        const type = types[connectionTypes.find((c) => c.name === name)!.type];
+        return `${q(name)} ${type}${name === "id" ? " NOT NULL PRIMARY KEY" : ""}`;
+      });
+      await dialect.run(`CREATE TABLE ${q(tableName("connections"))} (${connectionColumns.join(", ")})${charset}`);
+
+      const p = (n: number) => dialect.placeholder(n);
+      await dialect.run(
+        `INSERT INTO ${q(contacts.name)} (${q("$id")}, ${q("$md5")}, ${q("firstname")}, ${q("age")}, ${q("$changed")}) ` +
+          `VALUES (${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)})`,
+        ["old1", "oldmd5", "Ann", "41", "2021-09-02T15:34:39Z"],
+      );
+      await dialect.run(
+        `INSERT INTO ${q(tableName("connections"))} (${q("id")}, ${q("contact_id")}, ${q("duration")}) VALUES (${p(1)}, ${p(2)}, ${p(3)})`,
+        ["k1", "old1", "17"],
+      );
+
+      await target.prepare([...originalFields, field("city")]);
+
+      const contactsNow = await dialect.existingColumns(contacts.name);
+      expect(contactsNow.slice(0, contacts.columns.length)).toEqual(contacts.columns.map((c) => c.name));
+      expect(contactsNow.at(-1)).toBe("city");
+      const connectionsNow = await dialect.existingColumns(tableName("connections"));
+      expect(connectionsNow.slice(0, OLD_CONNECTION_COLUMNS.length)).toEqual(OLD_CONNECTION_COLUMNS);
+      expect(new Set(connectionsNow)).toEqual(new Set(tableSpecs(prefix).connections.columns.map((c) => c.name)));
+
+      expect(await target.storedMd5(["old1"])).toEqual(new Map([["old1", "oldmd5"]]));
+      const old = await readRow("contacts", "old1");
+      expect(old).toMatchObject({ firstname: "Ann", $changed: "2021-09-02T15:34:39Z", city: null });
+      expect(asNumber(old?.age)).toBe(41);
+
+      await target.write({
+        contacts: [{ $id: "old1", city: "Bonn" }],
+        connections: [{ id: "k1", call_uuid: "u-1" }],
+      });
+      expect(await readRow("contacts", "old1")).toMatchObject({ firstname: "Ann", city: "Bonn", $md5: "oldmd5" });
+      const connection = await readRow("connections", "k1");
+      expect(connection).toMatchObject({ contact_id: "old1", call_uuid: "u-1" });
+      expect(asNumber(connection?.duration)).toBe(17);
+      expect(await target.count("contacts")).toBe(1);
+    });
+  });
+}
+
+/** Columns in `INSERT INTO t (a, b, …)`: the placeholders of the first row. */
+function countColumns(sql: string): number {
+  const firstRow = /VALUES\s*\(([^)]*)\)/i.exec(sql)?.[1] ?? "";
+  return firstRow.split(",").length;
+}
