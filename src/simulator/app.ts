@@ -57,7 +57,10 @@ export function createSimulatorApp(campaign: Campaign, options: SimulatorAppOpti
       try {
         response = await handler(c);
       } catch (err) {
-        if (!(err instanceof QueryError)) throw err;
+        if (!(err instanceof QueryError)) {
+          stats.record(name, "serverError"); // a bug in the simulator: let Hono log it and answer 500
+          throw err;
+        }
         stats.record(name, "badRequest");
         return c.json({ error: err.message }, 400);
       }

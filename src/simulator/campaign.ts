@@ -4,11 +4,12 @@
 import { md5Hex } from "../core/md5.ts";
 import type { Contact, ContactListItem, InboundCall, Transaction } from "../core/source.ts";
 import { canonicalJson } from "./canonical-json.ts";
-import { decodeCursor, encodeCursor, QueryError } from "./cursor.ts";
-import { addedField, type CustomField, type FieldElement, standardFields } from "./fields.ts";
+import { type CursorKind, decodeCursor, encodeCursor, QueryError } from "./cursor.ts";
+import { addedField, type FieldElement, standardFields } from "./fields.ts";
 import {
   type ActivityKind,
   activityTransaction,
+  apiUpdateTransaction,
   appendTransaction,
   type CampaignContext,
   completeCall,
@@ -21,7 +22,7 @@ import {
   refreshSummary,
 } from "./history.ts";
 import { Random } from "./random.ts";
-import { SortedIndex } from "./sorted-index.ts";
+import { DayIndex } from "./day-index.ts";
 import { DAY_MS, HOUR_MS, isoTime, MINUTE_MS, parseApiTimestamp } from "./time.ts";
 
 export { QueryError };
@@ -102,10 +103,11 @@ interface TransactionState {
 }
 
 interface ContactState {
+  /** Its `$md5` is current only while `md5Valid`: hashing is deferred until someone looks. */
   contact: Contact;
+  md5Valid: boolean;
   changedMs: number;
   transactions: TransactionState[];
-  fired: Set<string>;
 }
 
 interface OpenCallState extends OpenCall {
@@ -133,10 +135,11 @@ export class Campaign {
   private readonly inbound: InboundCall[] = [];
   private openCalls: OpenCallState[] = [];
   private addedFields = 0;
-  // Built on first use, then kept in order on every change.
-  private listIndex?: SortedIndex<ContactState>;
-  private eventIndex?: SortedIndex<TransactionState>;
-  private readonly inboundIndex: SortedIndex<InboundCall>;
+  private warmed = 0;
+  // The contact and event indexes are built on first use, then kept up to date on every change.
+  private listIndex?: DayIndex<ContactState>;
+  private eventIndex?: DayIndex<TransactionState>;
+  private readonly inboundIndex: DayIndex<InboundCall>;
 
   constructor(options: CampaignOptions) {
     this.id = options.campaignId;
@@ -153,7 +156,7 @@ export class Campaign {
       const callMs = startMs - Math.floor(this.random.next() * HISTORY_MS);
       this.inbound.push(inboundCall(this.ctx, callMs, this.random.chance(0.9) ? this.randomContact()?.contact : undefined));
     }
-    this.inboundIndex = new SortedIndex((call) => String(call.call_time) + call.id, this.inbound);
+    this.inboundIndex = new DayIndex((call) => String(call.call_time).slice(0, 10), (call) => String(call.call_time) + call.id, this.inbound);
   }
 
   // ---- the truth, for tests ----
@@ -164,18 +167,23 @@ export class Campaign {
 
   /** Deep copies of all contacts (with `$task_log` and `$md5`), in creation order. */
   contacts(): Contact[] {
-    return this.order.map((s) => structuredClone(s.contact));
+    return this.order.map((s) => structuredClone(this.withMd5(s)));
   }
 
   contact(id: string): Contact | undefined {
     const state = this.states.get(id);
-    return state && structuredClone(state.contact);
+    return state && structuredClone(this.withMd5(state));
   }
 
   /** The instant the contact last changed (E2 filters and orders by its date). */
   changedAt(id: string): string | undefined {
     const state = this.states.get(id);
     return state && isoTime(state.changedMs);
+  }
+
+  /** The day (`YYYY-MM-DD`) of `changedAt`, which `changedSince` compares with; "" for an unknown id. */
+  changedDay(id: string): string {
+    return this.changedAt(id)?.slice(0, 10) ?? "";
   }
 
   inboundCalls(): InboundCall[] {
@@ -199,18 +207,11 @@ export class Campaign {
 
   /** E2: `{id, md5}` ordered by (change date, md5). */
   listContacts(query: ContactListQuery): Page<ContactListItem> {
-    const index = (this.listIndex ??= new SortedIndex(contactListKey, this.order));
-    let start = 0;
-    if (query.changedSince) start = index.lowerBound(isoTime(parseTime(query.changedSince, "changedSince")).slice(0, 10));
-    if (query.cursor) start = Math.max(start, index.upperBound(decodeCursor("contacts", query.cursor)));
-    const end = Math.min(index.size, start + query.limit);
-    const results: ContactListItem[] = [];
-    for (let i = start; i < end; i++) {
-      const { contact } = index.itemAt(i);
-      results.push({ id: contact.$id, md5: contact.$md5 });
-    }
-    const cursor = end < index.size ? encodeCursor("contacts", index.keyAt(end - 1)) : "";
-    return { results, cursor };
+    const index = this.contactIndex();
+    const since = query.changedSince ? isoTime(parseTime(query.changedSince, "changedSince")).slice(0, 10) : "";
+    const after = query.cursor ? decodeCursor("contacts", query.cursor) : "";
+    const entries = after > since ? index.scan(after, true) : index.scan(since);
+    return this.page(entries, "contacts", query.limit, (state) => ({ id: state.contact.$id, md5: state.contact.$md5 }));
   }
 
   /** E3: the known contacts among `ids`, in request order. Live objects: serialise, do not modify. */
@@ -218,14 +219,14 @@ export class Campaign {
     const found: Contact[] = [];
     for (const id of ids) {
       const state = this.states.get(id);
-      if (state) found.push(state.contact);
+      if (state) found.push(this.withMd5(state));
     }
     return found;
   }
 
   /** E4: `fired|md5|contactId|tl,ta` for transactions last modified in [from, to). */
   transactionEvents(query: EventQuery): Page<string> {
-    const index = (this.eventIndex ??= new SortedIndex(eventKey, this.order.flatMap((s) => s.transactions)));
+    const index = this.eventsIndex();
     const prefixes = query.tasks ? query.tasks.split(",") : undefined;
     const accept = (t: Transaction): boolean => {
       if (query.type && t.type !== query.type) return false;
@@ -240,22 +241,62 @@ export class Campaign {
     );
   }
 
+  /**
+   * Does a slice of the work deferred until first use (contact md5s, then the listing indexes), so
+   * that later requests are fast. Returns false once nothing is left. Meant for idle time.
+   */
+  warmUp(contacts = 500): boolean {
+    for (; this.warmed < this.order.length && contacts > 0; contacts--) this.withMd5(this.order[this.warmed++]);
+    if (this.warmed < this.order.length) return true;
+    this.contactIndex();
+    this.eventsIndex();
+    return false;
+  }
+
+  private contactIndex(): DayIndex<ContactState> {
+    return (this.listIndex ??= new DayIndex(
+      (state) => changedDay(state),
+      (state) => changedDay(state) + state.contact.$md5 + state.contact.$id,
+      this.order,
+      (states) => {
+        for (const state of states) this.withMd5(state);
+      },
+    ));
+  }
+
+  private eventsIndex(): DayIndex<TransactionState> {
+    return (this.eventIndex ??= new DayIndex(
+      (record) => isoTime(record.modifiedMs).slice(0, 10),
+      (record) => isoTime(record.modifiedMs) + record.contactId + String(record.transaction.fired),
+      this.order.flatMap((s) => s.transactions),
+    ));
+  }
+
   /** E5: inbound calls with `call_time` in [from, to). */
   inboundCallPage(query: WindowQuery): Page<InboundCall> {
     return this.window(this.inboundIndex, "inbound", query, (call) => call);
   }
 
-  private window<T, R>(index: SortedIndex<T>, kind: "events" | "inbound", query: WindowQuery, map: (item: T) => R | undefined): Page<R> {
-    let position = query.from ? index.lowerBound(isoTime(parseTime(query.from, "from"))) : 0;
-    const end = index.lowerBound(isoTime(query.to ? parseTime(query.to, "to") : this.now().getTime()));
-    if (query.cursor) position = Math.max(position, index.upperBound(decodeCursor(kind, query.cursor)));
+  private window<T, R>(index: DayIndex<T>, kind: "events" | "inbound", query: WindowQuery, map: (item: T) => R | undefined): Page<R> {
+    const from = query.from ? isoTime(parseTime(query.from, "from")) : "";
+    const to = isoTime(query.to ? parseTime(query.to, "to") : this.now().getTime());
+    const after = query.cursor ? decodeCursor(kind, query.cursor) : "";
+    const entries = after > from ? index.scan(after, true) : index.scan(from);
+    return this.page(takeWhile(entries, (key) => key < to), kind, query.limit, map);
+  }
+
+  /** Up to `limit` results, and a cursor only when at least one more result follows. */
+  private page<T, R>(entries: Iterable<{ key: string; item: T }>, kind: CursorKind, limit: number, map: (item: T) => R | undefined): Page<R> {
     const results: R[] = [];
-    for (; position < end && results.length < query.limit; position++) {
-      const result = map(index.itemAt(position));
-      if (result !== undefined) results.push(result);
+    let lastKey = "";
+    for (const { key, item } of entries) {
+      const result = map(item);
+      if (result === undefined) continue;
+      if (results.length === limit) return { results, cursor: encodeCursor(kind, lastKey) };
+      results.push(result);
+      lastKey = key;
     }
-    const cursor = results.length === query.limit && position < end ? encodeCursor(kind, index.keyAt(position - 1)) : "";
-    return { results, cursor };
+    return { results, cursor: "" };
   }
 
   // ---- activity ----
@@ -292,7 +333,7 @@ export class Campaign {
       const state = this.randomContact()!;
       const field = this.random.pick(this.ctx.customFields.filter((f) => !f.element.deleted));
       const value = field.value(this.random);
-      state.contact[field.element.name] = value === undefined ? null : value;
+      this.updateFields(state, { [field.element.name]: value === undefined ? null : value }, nowMs, summary);
       changed.add(state);
     }
 
@@ -303,7 +344,7 @@ export class Campaign {
       changed.add(state);
     }
 
-    if (this.random.chance(0.05)) this.addField(summary, changed);
+    if (this.random.chance(0.05)) this.addField(nowMs, summary, changed);
 
     const calls = this.random.int(0, 2);
     for (let i = 0; i < calls; i++) {
@@ -348,7 +389,7 @@ export class Campaign {
     changed.add(state);
   }
 
-  private addField(summary: TickSummary, changed: Set<ContactState>): void {
+  private addField(nowMs: number, summary: TickSummary, changed: Set<ContactState>): void {
     const field = addedField(this.random, ++this.addedFields);
     this.fieldElements.push(field.element);
     this.ctx.customFields.push(field);
@@ -356,7 +397,7 @@ export class Campaign {
     const count = Math.min(this.order.length, this.random.int(1, 5));
     for (let i = 0; i < count; i++) {
       const state = this.randomContact()!;
-      state.contact[field.element.name] = field.value(this.random);
+      this.updateFields(state, { [field.element.name]: field.value(this.random) }, nowMs, summary);
       changed.add(state);
     }
   }
@@ -366,7 +407,7 @@ export class Campaign {
   private generateContact(startMs: number, withCallInProgress: boolean, createdAt?: number): ContactState {
     const createdMs = createdAt ?? startMs - Math.floor(this.random.next() * HISTORY_MS);
     const contact = newContact(this.ctx, createdMs);
-    const state: ContactState = { contact, changedMs: createdMs, transactions: [], fired: new Set() };
+    const state: ContactState = { contact, md5Valid: false, changedMs: createdMs, transactions: [] };
     this.states.set(contact.$id, state);
     this.order.push(state);
     const creation = contact.$task_log![0].transactions![0];
@@ -385,16 +426,13 @@ export class Campaign {
     }
 
     refreshSummary(contact);
-    contact.$md5 = this.contactMd5(contact);
     state.changedMs = Math.max(createdMs, ...state.transactions.map((t) => t.modifiedMs));
     this.listIndex?.upsert(state);
     return state;
   }
 
   private addActivity(state: ContactState, kind: ActivityKind, atMs: number): TransactionState {
-    let firedMs = atMs;
-    // The client derives transaction ids from contact id + fired (spec §3.6, W21), so keep them unique.
-    while (state.fired.has(isoTime(firedMs))) firedMs++;
+    const firedMs = uniqueFired(state, atMs);
     const task = pickTask(this.ctx, kind);
     let open: OpenCall | undefined;
     const transaction = activityTransaction(this.ctx, state.contact, kind, task, firedMs, state.transactions.length, (call) => (open = call));
@@ -404,10 +442,20 @@ export class Campaign {
     return record;
   }
 
+  /** Sets contact fields the way an API update does: with an `update` transaction carrying the new `data`. */
+  private updateFields(state: ContactState, data: Record<string, unknown>, nowMs: number, summary: TickSummary): void {
+    Object.assign(state.contact, data);
+    const firedMs = uniqueFired(state, nowMs);
+    const task = this.ctx.tasks.find((t) => t.name === state.contact.$task) ?? this.ctx.tasks[0];
+    const transaction = apiUpdateTransaction(state.contact, task, firedMs, state.transactions.length, data);
+    const [taskLogIndex, transactionIndex] = appendTransaction(state.contact, task, transaction);
+    this.register(state, transaction, taskLogIndex, transactionIndex, firedMs);
+    summary.newTransactions.push({ contactId: state.contact.$id, fired: String(transaction.fired) });
+  }
+
   private register(state: ContactState, transaction: Transaction, taskLogIndex: number, transactionIndex: number, modifiedMs: number): TransactionState {
     const record: TransactionState = { contactId: state.contact.$id, taskLogIndex, transactionIndex, transaction, modifiedMs };
     state.transactions.push(record);
-    state.fired.add(String(transaction.fired));
     this.eventIndex?.upsert(record);
     return record;
   }
@@ -421,13 +469,18 @@ export class Campaign {
   private contactChanged(state: ContactState, nowMs: number): void {
     state.contact.$version = this.random.id();
     refreshSummary(state.contact);
-    state.contact.$md5 = this.contactMd5(state.contact);
+    state.md5Valid = false;
     state.changedMs = nowMs;
     this.listIndex?.upsert(state);
   }
 
-  private contactMd5(contact: Contact): string {
-    return this.md5(canonicalJson(contact, "$md5"));
+  /** The contact object with its `$md5` brought up to date. */
+  private withMd5(state: ContactState): Contact {
+    if (!state.md5Valid) {
+      state.contact.$md5 = this.md5(canonicalJson(state.contact, "$md5"));
+      state.md5Valid = true;
+    }
+    return state.contact;
   }
 
   private eventMd5(record: TransactionState): string {
@@ -439,12 +492,22 @@ export class Campaign {
   }
 }
 
-function contactListKey(state: ContactState): string {
-  return isoTime(state.changedMs).slice(0, 10) + state.contact.$md5 + state.contact.$id;
+/** The client derives transaction ids from contact id + fired (spec §3.6, W21), so keep them unique. */
+function uniqueFired(state: ContactState, atMs: number): number {
+  let firedMs = atMs;
+  while (state.transactions.some((t) => t.transaction.fired === isoTime(firedMs))) firedMs++;
+  return firedMs;
 }
 
-function eventKey(record: TransactionState): string {
-  return isoTime(record.modifiedMs) + record.contactId + String(record.transaction.fired);
+function changedDay(state: ContactState): string {
+  return isoTime(state.changedMs).slice(0, 10);
+}
+
+function* takeWhile<T extends { key: string }>(entries: Iterable<T>, accept: (key: string) => boolean): Generator<T> {
+  for (const entry of entries) {
+    if (!accept(entry.key)) return;
+    yield entry;
+  }
 }
 
 function parseTime(text: string, name: string): number {

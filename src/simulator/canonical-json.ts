@@ -1,14 +1,31 @@
 // `$md5` must change with any modification but not with the order in which keys happen to have been
-// set, so it is computed over JSON with keys sorted at every level.
+// set, so it is computed over JSON with keys sorted at every level. The output equals
+// JSON.stringify of the same value with sorted keys; the shortcuts below only make it faster
+// (it runs over every contact of a listed campaign).
+
+/** Characters JSON.stringify would escape (and surrogates, which it may): leave those strings to it. */
+const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
+const quotedKeys = new Map<string, string>();
 
 export function canonicalJson(value: unknown, omitTopLevelKey?: string): string {
+  if (typeof value === "string") return NEEDS_ESCAPING.test(value) ? JSON.stringify(value) : `"${value}"`;
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item)).join(",")}]`;
-  const record = value as Record<string, unknown>;
-  const parts: string[] = [];
-  for (const key of Object.keys(record).sort()) {
-    if (key === omitTopLevelKey || record[key] === undefined) continue;
-    parts.push(`${JSON.stringify(key)}:${canonicalJson(record[key])}`);
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? "," : "") + canonicalJson(value[i]);
+    return `${out}]`;
   }
-  return `{${parts.join(",")}}`;
+  const record = value as Record<string, unknown>;
+  let out = "{";
+  for (const key of Object.keys(record).sort()) {
+    const item = record[key];
+    if (key === omitTopLevelKey || item === undefined) continue;
+    let quoted = quotedKeys.get(key);
+    if (quoted === undefined) {
+      quoted = `${JSON.stringify(key)}:`;
+      if (quotedKeys.size < 10_000) quotedKeys.set(key, quoted);
+    }
+    out += (out.length > 1 ? "," : "") + quoted + canonicalJson(item);
+  }
+  return `${out}}`;
 }

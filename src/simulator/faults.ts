@@ -62,6 +62,11 @@ export class RequestStats {
     return out;
   }
 
+  /** So that `JSON.stringify(stats)` shows the counts. */
+  toJSON() {
+    return this.snapshot();
+  }
+
   reset(): void {
     this.counts.clear();
   }

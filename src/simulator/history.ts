@@ -134,6 +134,28 @@ export function newContact(ctx: CampaignContext, createdMs: number): Contact {
   return contact;
 }
 
+/** A change of contact fields through the API (shape of the greenpeace sample, spec §7.3): no user, new values in `data`. */
+export function apiUpdateTransaction(contact: Contact, task: TaskDefinition, firedMs: number, sequenceNr: number, data: Record<string, unknown>): Transaction {
+  return {
+    type: "update",
+    task_id: task.id,
+    task: task.name,
+    status: contact.$status || "open",
+    status_detail: contact.$status_detail || "$none",
+    fired: isoTime(firedMs),
+    trigger: "other",
+    id: contact.$id,
+    ref: contact.$ref,
+    phone: contact.$phone,
+    timezone: contact.$timezone,
+    created_date: contact.$created_date,
+    entry_date: contact.$entry_date,
+    data,
+    sequence_nr: sequenceNr,
+    version: contact.$version,
+  };
+}
+
 /** Adds the transaction under its task's log entry (a new entry for a task not seen before). */
 export function appendTransaction(contact: Contact, task: TaskDefinition, transaction: Transaction): [number, number] {
   const log = (contact.$task_log ??= []);

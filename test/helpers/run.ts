@@ -1,0 +1,43 @@
+// Running dbsync from tests: in-process for speed, or as the real CLI in a child process.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createConsola } from "consola";
+import { parseSyncConfig } from "../../src/cli/sync-config.ts";
+import { runSyncCommand } from "../../src/cli/sync-command.ts";
+
+export const CLI = resolve(import.meta.dir, "../../src/cli.ts");
+
+export function tempDir(name: string): string {
+  return mkdtempSync(join(tmpdir(), `dbsync-${name}-`));
+}
+
+/** Flags as on the command line (`["--a", "db_init", …]`), run in this process; resolves to the exit code. */
+export function syncInProcess(argv: string[], signal: AbortSignal = new AbortController().signal): Promise<number> {
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i += 2) flags[(argv[i] as string).replace(/^--?/, "")] = argv[i + 1] as string;
+  const logger = createConsola({ level: 1 });
+  return runSyncCommand({ config: parseSyncConfig(flags), signal, quiet: true, logger });
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** The real command line in a child process, with its own HOME so nothing touches the user's files. */
+export async function runCli(argv: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+  const started = Date.now();
+  const home = tempDir("home");
+  const child = Bun.spawn(["bun", CLI, ...argv], {
+    env: { PATH: process.env.PATH ?? "", HOME: home, DBSYNC_DATA_DIR: join(home, "data"), DBSYNC_LOG_DIR: join(home, "logs"), ...options.env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  clearTimeout(timer);
+  return { code, stdout, stderr, ms: Date.now() - started };
+}
