@@ -7,7 +7,7 @@ mkdir -p .test-tmp
 report=.test-tmp/junit.xml
 rm -f "$report"
 
-bun test --reporter=junit --reporter-outfile="$report" "$@"
+bun test --timeout 60000 --reporter=junit --reporter-outfile="$report" "$@"
 status=$?
 
 if [ ! -s "$report" ]; then

@@ -1,11 +1,14 @@
 // The whole sync against the simulator over real HTTP, into a real libSQL file.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { Dialect } from "../src/core/dialect.ts";
 import { openStateStore } from "../src/core/state-store.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
 import { compareWithCampaign, describe as describeDiff, expectedRows } from "./helpers/compare.ts";
 import { syncInProcess, tempDir } from "./helpers/run.ts";
+
+// Each test runs a real sync over HTTP; with injected faults its retries take seconds.
+setDefaultTimeout(60_000);
 
 const TOKEN = "e2e-token-0123456789";
 const CAMPAIGN = "E2ECAMPAIGN00001";
@@ -160,17 +163,29 @@ describe("db_sync", () => {
     const stop = new AbortController();
     const done = syncInProcess(["--a", "db_sync", "--interval", "0.5", ...flags(sim, dir)], stop.signal);
     try {
+      // caught up first, so the field really arrives while db_sync runs
+      expect(await until(async () => (await differences(sim, dir)).length === 0, 15_000)).toBe(true);
       const fieldsBefore = sim.campaign.fields().length;
       let added = false;
       for (let i = 0; i < 400 && !added; i++) added = sim.campaign.tick().newFields.length > 0;
       expect(added).toBe(true);
       expect(sim.campaign.fields().length).toBeGreaterThan(fieldsBefore);
-      expect(await until(async () => (await differences(sim, dir)).length === 0, 15_000)).toBe(true);
       const newField = sim.campaign.fields().at(-1)?.name as string;
-      const dialect = await openDialect(`file:${dir}/target.db`);
-      const columns = await dialect.existingColumns("contacts");
-      await dialect.close();
-      expect(columns).toContain(newField);
+      const contactColumns = async () => {
+        const dialect = await openDialect(`file:${dir}/target.db`);
+        try {
+          return await dialect.existingColumns("contacts");
+        } finally {
+          await dialect.close();
+        }
+      };
+      // the comparison skips columns the table lacks, so the new column is asked for by name
+      const arrived = await until(
+        async () => (await contactColumns()).includes(newField) && (await differences(sim, dir)).length === 0,
+        15_000,
+      );
+      expect(arrived ? "" : describeDiff(await differences(sim, dir))).toBe("");
+      expect(await contactColumns()).toContain(newField);
     } finally {
       stop.abort();
       await sim.stop();

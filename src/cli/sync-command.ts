@@ -41,7 +41,7 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
     if (!log) {
       const logFile = config.verbose ? undefined : `${logDir()}/${config.campaign}_${config.mode}_${fileTimestamp(new Date())}.log`;
       log = createLogger({ verbose: config.verbose, level: consolaLevel(config.logLevel), logFile, beforeConsoleWrite: progress.clear });
-      if (!run.quiet) process.stderr.write(`Logfile: ${logFile ?? "stdout"}\n`);
+      if (!run.quiet) process.stdout.write(`Logfile: ${logFile ?? "stdout"}\n`);
     }
     if (config.dbConnections !== 32) log.debug("--d is accepted for compatibility; each target uses what suits it");
 

@@ -16,7 +16,7 @@ export function tempDir(name: string): string {
 export function syncInProcess(argv: string[], signal: AbortSignal = new AbortController().signal): Promise<number> {
   const flags: Record<string, string> = {};
   for (let i = 0; i < argv.length; i += 2) flags[(argv[i] as string).replace(/^--?/, "")] = argv[i + 1] as string;
-  const logger = createConsola({ level: 1 });
+  const logger = createConsola({ level: 0 }); // errors only: retries are expected in fault tests
   return runSyncCommand({ config: parseSyncConfig(flags), signal, quiet: true, logger });
 }
 

@@ -1,0 +1,160 @@
+// The real command line in a child process: exit codes, messages, env variables, log files.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { openStateStore } from "../src/core/state-store.ts";
+import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
+import { CLI, runCli, tempDir } from "./helpers/run.ts";
+
+setDefaultTimeout(60_000);
+
+const TOKEN = "cli-token-abcdefghijklmnopqrstuvwxyz";
+const CAMPAIGN = "CLICAMPAIGN00001";
+let sim: RunningSimulator;
+
+beforeAll(() => {
+  sim = startSimulator({ campaignId: CAMPAIGN, token: TOKEN, contacts: 150, seed: 17 });
+});
+afterAll(() => sim.stop());
+
+/** One line, no stack trace. */
+function lastLine(text: string): string {
+  const lines = text.trim().split("\n");
+  return lines.at(-1) ?? "";
+}
+
+function expectNoStackTrace(text: string): void {
+  expect(text).not.toMatch(/^\s+at /m);
+}
+
+describe("usage", () => {
+  test("--help lists the flags and examples, exit 0", async () => {
+    const result = await runCli(["--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("db_sync");
+    const sync = await runCli(["sync", "--help"]);
+    expect(sync.code).toBe(0);
+    expect(sync.stdout).toContain("--fp");
+    expect(sync.stdout).toContain("Examples");
+  });
+
+  test("an unknown flag: one line, exit 2", async () => {
+    const result = await runCli(["--a", "db_init", "--c", "X", "--ct", "Y", "--campaign", "Z"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe("error: unknown flag --campaign (see --help for the flags)");
+  });
+
+  test("missing and invalid values: one line each, exit 2", async () => {
+    const cases: [string[], string][] = [
+      [["--a", "db_init", "--ct", "Y"], "the campaign ID (--c) is required"],
+      [["--a", "db_init", "--c", "X"], "Sync Client token (--ct) is required"],
+      [["--a", "db_magic", "--c", "X", "--ct", "Y"], "invalid mode --a db_magic"],
+      [["--a", "db_init", "--c", "X", "--ct", "Y", "--s", "last week"], "--s must be a date"],
+      [["--a", "db_init", "--c", "X", "--ct", "Y", "--w", "lots"], "--w must be a whole number"],
+      [["--a", "db_init", "--c", "X", "--ct", "Y", "stray"], 'unexpected argument "stray"'],
+    ];
+    for (const [argv, message] of cases) {
+      const result = await runCli(argv);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split("\n")).toHaveLength(1);
+      expect(result.stderr).toContain(message);
+    }
+  });
+
+  test("a malformed --url: one line, non-zero, password not shown", async () => {
+    for (const url of ["nonsense", "mysql//user:pw@host/db", "ftp://user:hunter22@host/db"]) {
+      const result = await runCli(["--a", "db_init", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url, "--url", url]);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr.trim().split("\n")).toHaveLength(1);
+      expect(result.stderr).toMatch(/^error: .*(URL|url|database)/);
+      expect(result.stderr).not.toContain("hunter22");
+      expectNoStackTrace(result.stderr);
+    }
+  });
+});
+
+describe("failures at run time", () => {
+  test("a wrong token: exit non-zero within seconds, naming the token but not showing it", async () => {
+    const dir = tempDir("wrong-token");
+    const result = await runCli(["--a", "db_sync", "--c", CAMPAIGN, "--ct", "not-the-token", "--api-url", sim.url, "--url", `file:${dir}/t.db`]);
+    expect(result.code).toBe(1);
+    expect(result.ms).toBeLessThan(10_000);
+    expect(lastLine(result.stderr)).toContain("refused the token");
+    expect(lastLine(result.stderr)).toContain("--ct");
+    expect(result.stderr + result.stdout).not.toContain("not-the-token");
+    expectNoStackTrace(result.stderr);
+  });
+
+  test("an unreachable API: one clear line, exit 1", async () => {
+    const dir = tempDir("unreachable");
+    const result = await runCli([
+      "--a", "db_init", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", "http://127.0.0.1:9", "--api-retries", "2",
+      "--url", `file:${dir}/t.db`,
+    ]);
+    expect(result.code).toBe(1);
+    expect(lastLine(result.stderr)).toMatch(/^error: GET \/api\/campaigns\/CLICAMPAIGN00001\/fields\/list failed after 2 attempts: cannot reach http:\/\/127\.0\.0\.1:9/);
+    expectNoStackTrace(result.stderr);
+  });
+});
+
+describe("the original's ways of calling it", () => {
+  test("single-dash flags, a log file named {campaign}_{mode}_{timestamp}.log without the token", async () => {
+    const dir = tempDir("flat");
+    const logs = join(dir, "logs");
+    const result = await runCli(
+      ["-a", "db_init", "-c", CAMPAIGN, "-ct", TOKEN, "-api-url", sim.url, "-url", `file:${dir}/t.db`, "-state", `file:${dir}/s.db`, "-l", "5"],
+      { env: { DBSYNC_LOG_DIR: logs } },
+    );
+    expect(result.stderr).not.toContain("error");
+    expect(result.code).toBe(0);
+    const files = readdirSync(logs);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(new RegExp(`^${CAMPAIGN}_db_init_\\d{14}\\.log$`));
+    expect(result.stdout).toContain(`Logfile: ${join(logs, files[0] as string)}`);
+    const log = readFileSync(join(logs, files[0] as string), "utf8");
+    expect(log).toContain("db_init finished");
+    expect(log).not.toContain(TOKEN);
+  });
+
+  test("every flag as DBSYNC_<FLAG>; --v logs to stdout", async () => {
+    const dir = tempDir("env");
+    const result = await runCli(["--v"], {
+      env: {
+        DBSYNC_A: "db_init",
+        DBSYNC_C: CAMPAIGN,
+        DBSYNC_CT: TOKEN,
+        DBSYNC_API_URL: sim.url,
+        DBSYNC_URL: `file:${dir}/t.db`,
+        DBSYNC_STATE: `file:${dir}/s.db`,
+        DBSYNC_TP: "mcall_",
+      },
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("Logfile: stdout");
+    expect(result.stdout).toContain("tables mcall_*");
+    expect(result.stdout).toContain("db_init finished");
+    expect(result.stdout + result.stderr).not.toContain(TOKEN);
+  });
+});
+
+describe("signals", () => {
+  test("SIGTERM stops db_sync gracefully: exit 0, checkpoint saved", async () => {
+    const dir = tempDir("sigterm");
+    const child = Bun.spawn(
+      ["bun", CLI, "--a", "db_sync", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url, "--url", `file:${dir}/t.db`, "--state", `file:${dir}/s.db`, "--interval", "0.5"],
+      { env: { ...process.env, HOME: dir, DBSYNC_LOG_DIR: join(dir, "logs") }, stdout: "pipe", stderr: "pipe" },
+    );
+    const state = await openStateStore(`file:${dir}/s.db`);
+    const key = { campaign: CAMPAIGN, mode: "db_sync", target: `file:${dir}/t.db|` };
+    const deadline = Date.now() + 20_000;
+    while (!(await state.getCheckpoint(key)) && Date.now() < deadline) await Bun.sleep(100);
+    const first = await state.getCheckpoint(key);
+    expect(first).toBeDefined();
+    await Bun.sleep(1200); // a few polls move the watermark on
+    child.kill("SIGTERM");
+    expect(await child.exited).toBe(0);
+    const last = await state.getCheckpoint(key);
+    await state.close();
+    expect(Date.parse(last?.value ?? "")).toBeGreaterThan(Date.parse(first?.value ?? ""));
+  });
+});
