@@ -158,3 +158,33 @@ describe("signals", () => {
     expect(Date.parse(last?.value ?? "")).toBeGreaterThan(Date.parse(first?.value ?? ""));
   });
 });
+
+describe("dbsync simulate", () => {
+  test("serves the campaign on loopback with Bearer auth, stops on SIGTERM", async () => {
+    const child = Bun.spawn(["bun", CLI, "simulate", "--port", "0", "--contacts", "40", "--campaign", "SIMCLI", "--token", "sim-token"], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const reader = child.stdout.getReader();
+    let text = "";
+    while (!/on (http:\/\/\S+)/.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    const url = /on (http:\/\/\S+)/.exec(text)?.[1] as string;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const ok = await fetch(`${url}/api/campaigns/SIMCLI/contacts/list?limit=1000`, { headers: { Authorization: "Bearer sim-token" } });
+    expect(((await ok.json()) as { results: unknown[] }).results).toHaveLength(40);
+    const refused = await fetch(`${url}/api/campaigns/SIMCLI/fields/list`, { headers: { Authorization: "Bearer nope" } });
+    expect(refused.status).toBe(403);
+    child.kill("SIGTERM");
+    expect(await child.exited).toBe(0);
+  });
+
+  test("bad simulator flags: one line, exit 2", async () => {
+    const result = await runCli(["simulate", "--port", "http"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe("error: --port must be a number");
+  });
+});

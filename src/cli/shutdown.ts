@@ -8,7 +8,7 @@ export function onShutdown(): AbortSignal {
   controller = current;
   const stop = (signal: NodeJS.Signals) => {
     if (current.signal.aborted) process.exit(signal === "SIGINT" ? 130 : 143);
-    process.stderr.write(`\n${signal} received: finishing the current write, then stopping (again to force)\n`);
+    process.stderr.write(`\n${signal} received: stopping after the current step (again to force)\n`);
     current.abort(new Error(`stopped by ${signal}`));
   };
   process.on("SIGINT", stop);

@@ -1,6 +1,7 @@
 // `dbsync sync` (and the flat flags of the original): wires config, client, target, state store
 // and pipeline, and turns every failure into one clear line and an exit code.
-import { resolve } from "node:path";
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import type { ConsolaInstance } from "consola";
 import { createDialfireClient, DEFAULT_API_URL, DialfireApiError, DialfireAuthError } from "../core/dialfire-client.ts";
 import { TargetError } from "../core/dialect.ts";
@@ -47,7 +48,9 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
 
     const dialect = await openDialect(targetUrl);
     target = new SqlTarget(dialect, config.tablePrefix);
-    state = await openStateStore(absoluteFileUrl(config.stateUrl ?? `file:${dataDir()}/state.db`));
+    const stateUrl = absoluteFileUrl(config.stateUrl ?? `file:${dataDir()}/state.db`);
+    if (stateUrl.startsWith("file:")) makeParentDir(stateUrl.slice(5).split("?")[0] ?? "");
+    state = await openStateStore(stateUrl);
     const source = createDialfireClient({
       baseUrl: config.apiUrl ?? DEFAULT_API_URL,
       campaign: config.campaign,
@@ -78,6 +81,7 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
       },
       workers: config.workers,
       intervalMs: config.intervalSeconds * 1000,
+      relistEveryMs: config.relistHours * 3_600_000,
       log: { debug: (m) => log?.debug(m), info: (m) => log?.info(m), warn: (m) => log?.warn(m) },
       onProgress: (s) => progress.update(s),
       signal: run.signal,
@@ -126,6 +130,13 @@ export function absoluteFileUrl(url: string): string {
   }
   if (/^[^:]+\.(db|sqlite|sqlite3)$/i.test(url)) return `file:${resolve(url)}`;
   return url;
+}
+
+/** A folder that cannot be made is reported by the state store when it fails to open the file. */
+function makeParentDir(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch {}
 }
 
 function passwordOf(url: string): string | undefined {

@@ -26,6 +26,11 @@ export const SYNC_FLAGS = {
   "api-url": { type: "string", description: "Dialfire API base URL (default https://api.dialfire.com)", valueHint: "url" },
   state: { type: "string", description: "State store (checkpoints) as a libSQL URL", valueHint: "url" },
   interval: { type: "string", description: "db_sync: seconds between polls (default 60)", valueHint: "s" },
+  relist: {
+    type: "string",
+    description: "db_sync: hours between re-listings of the last day's changed contacts (default 12)",
+    valueHint: "h",
+  },
   "api-timeout": { type: "string", description: "Seconds to wait for one API answer (default 30)", valueHint: "s" },
   "api-retries": { type: "string", description: "Attempts per API request before giving up (default 6)", valueHint: "n" },
 } as const satisfies ArgsDef;
@@ -55,6 +60,7 @@ export interface SyncConfig {
   apiUrl?: string;
   stateUrl?: string;
   intervalSeconds: number;
+  relistHours: number;
   apiTimeoutSeconds: number;
   apiAttempts: number;
 }
@@ -127,6 +133,16 @@ const SyncFlagsSchema = v.object({
   "api-url": v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--api-url must not be empty"))),
   state: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--state must not be empty"))),
   interval: v.optional(positiveSeconds("interval"), "60"),
+  relist: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.regex(/^\d+(\.\d+)?$/, "--relist must be a number of hours"),
+      v.transform(Number),
+      v.minValue(0.0001, "--relist must be more than 0"),
+    ),
+    "12",
+  ),
   "api-timeout": v.optional(positiveSeconds("api-timeout"), "30"),
   "api-retries": v.optional(wholeNumber("api-retries", 1, 100), "6"),
 });
@@ -157,6 +173,7 @@ export function parseSyncConfig(flags: Record<string, unknown>): SyncConfig {
     apiUrl: f["api-url"],
     stateUrl: f.state,
     intervalSeconds: f.interval,
+    relistHours: f.relist,
     apiTimeoutSeconds: f["api-timeout"],
     apiAttempts: f["api-retries"],
   };
