@@ -37,10 +37,11 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
   const startedAt = Date.now();
   try {
     if (config.mode === "webhook") throw new UsageError("webhook mode is not available in this version yet");
-    const targetUrl = absoluteFileUrl(config.url ?? `file:${dataDir()}/${config.campaign}.db`);
+    const fileStem = config.campaign.replace(/[^\w-]/g, "_"); // a campaign id must not steer a path
+    const targetUrl = absoluteFileUrl(config.url ?? `file:${dataDir()}/${fileStem}.db`);
     addSecret(passwordOf(targetUrl));
     if (!log) {
-      const logFile = config.verbose ? undefined : `${logDir()}/${config.campaign}_${config.mode}_${fileTimestamp(new Date())}.log`;
+      const logFile = config.verbose ? undefined : `${logDir()}/${fileStem}_${config.mode}_${fileTimestamp(new Date())}.log`;
       log = createLogger({ verbose: config.verbose, level: consolaLevel(config.logLevel), logFile, beforeConsoleWrite: progress.clear });
       if (!run.quiet) process.stdout.write(`Logfile: ${logFile ?? "stdout"}\n`);
     }
