@@ -9,7 +9,7 @@ import { createSqlSink } from "../core/sql-sink.ts";
 import { SqlTarget } from "../core/sql-target.ts";
 import { StateError, type StateStore } from "../core/state.ts";
 import { openStateStore } from "../core/state-store.ts";
-import { runSync, type SyncStats } from "../core/sync.ts";
+import { runSync, SyncError, type SyncStats } from "../core/sync.ts";
 import { TABLE_KEYS } from "../core/tables.ts";
 import { openDialect } from "../dialects/index.ts";
 import { UsageError } from "./argv.ts";
@@ -106,7 +106,7 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
 }
 
 function report(error: unknown, log: ConsolaInstance | undefined): void {
-  const known = [UsageError, TargetError, StateError, DialfireApiError, DialfireAuthError].some((type) => error instanceof type);
+  const known = [UsageError, TargetError, StateError, DialfireApiError, DialfireAuthError, SyncError].some((type) => error instanceof type);
   const message = error instanceof Error ? error.message : String(error);
   const line = redact(known ? message : `unexpected failure: ${message}`);
   if (log) log.error(line);

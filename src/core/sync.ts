@@ -47,6 +47,10 @@ export interface SyncOptions {
   inboundLookbackMs?: number;
   /** How often db_sync lists the contacts of the last 24 hours again as a safety net. */
   relistEveryMs?: number;
+  /** The longest event window db_sync asks for at once (after an outage it walks several). */
+  maxWindowMs?: number;
+  /** db_sync gives up (with an error) after this many failed polls in a row. */
+  maxFailedCycles?: number;
   now?: () => Date;
   log: Logger;
   onProgress?: (stats: SyncStats) => void;
@@ -70,6 +74,8 @@ class Pipeline {
   private readonly writeBatch: number;
   private readonly overlapMs: number;
   private readonly inboundLookbackMs: number;
+  private readonly maxWindowMs: number;
+  private readonly maxFailedCycles: number;
   private knownFields = new Set<string>();
   private fieldsSignature = "";
   /** Event time + contact id → event md5, for events already handled in an earlier, overlapping window. */
@@ -81,6 +87,8 @@ class Pipeline {
     this.writeBatch = o.writeBatch ?? 500;
     this.overlapMs = o.overlapMs ?? 2 * 60_000;
     this.inboundLookbackMs = Math.max(this.overlapMs, o.inboundLookbackMs ?? 60 * 60_000);
+    this.maxWindowMs = o.maxWindowMs ?? 60 * 60_000;
+    this.maxFailedCycles = o.maxFailedCycles ?? 30;
   }
 
   async prepare(): Promise<void> {
@@ -120,25 +128,36 @@ class Pipeline {
 
     let lastRelist = caughtUpAt.getTime();
     const relistEveryMs = this.o.relistEveryMs ?? 12 * 60 * 60_000;
+    let failedCycles = 0;
     for (;;) {
       this.o.signal.throwIfAborted();
       const cycleStart = Date.now();
       try {
         await this.refreshFields(await this.o.source.fields(this.o.signal));
-        const to = this.now();
-        if (to.getTime() - lastRelist >= relistEveryMs) {
-          const since = new Date(to.getTime() - DAY_MS);
+        const now = this.now();
+        if (now.getTime() - lastRelist >= relistEveryMs) {
+          const since = new Date(now.getTime() - DAY_MS);
           this.o.log.info(`periodic re-listing of contacts changed since ${day(since)}`);
           await this.listing(since);
-          await this.inbound({ from: since.toISOString(), to: to.toISOString() });
-          lastRelist = to.getTime();
+          await this.inbound({ from: since.toISOString(), to: now.toISOString() });
+          lastRelist = now.getTime();
         }
-        await this.window(watermark, to);
-        watermark = to;
-        await this.o.state.setCheckpoint(this.o.checkpointKey, watermark.toISOString());
+        // After an outage the time since the watermark is walked in windows of bounded length, each
+        // saved once written: progress is kept even if a later one fails, and memory stays bounded.
+        while (watermark < now) {
+          const to = new Date(Math.min(now.getTime(), watermark.getTime() + this.maxWindowMs));
+          await this.window(watermark, to);
+          watermark = to;
+          await this.o.state.setCheckpoint(this.o.checkpointKey, watermark.toISOString());
+        }
+        failedCycles = 0;
       } catch (error) {
         if (this.o.signal.aborted || isFatal(error)) throw error;
         // The watermark stays: the next cycle asks for the same window again.
+        failedCycles++;
+        if (failedCycles >= this.maxFailedCycles) {
+          throw new SyncError(`no poll succeeded ${failedCycles} times in a row; the last error: ${messageOf(error)}`);
+        }
         this.o.log.warn(`sync cycle failed, retrying in ${this.o.intervalMs / 1000} s: ${messageOf(error)}`);
       }
       await sleepUntil(cycleStart + this.o.intervalMs, this.o.signal);
@@ -175,7 +194,7 @@ class Pipeline {
       }
     }
     await this.fetchAndWrite([...pending]);
-    await this.inbound({ from: new Date(to.getTime() - this.inboundLookbackMs).toISOString(), to: window.to });
+    await this.inbound({ from: new Date(watermark.getTime() - this.inboundLookbackMs).toISOString(), to: window.to });
     for (const [key, md5] of seen) this.handledEvents.set(key, { md5, seenAt: to.getTime() });
     this.forgetEventsBefore(to.getTime() - 3 * this.overlapMs);
     this.stats.windows++;
@@ -185,8 +204,9 @@ class Pipeline {
     for (const [key, entry] of this.handledEvents) if (entry.seenAt < ms) this.handledEvents.delete(key);
   }
 
+  /** Fetches with up to `workers` requests at once; writes in transactions of `writeBatch` contacts. */
   private async fetchAndWrite(ids: readonly string[]): Promise<void> {
-    for (const group of chunk(ids, this.writeBatch)) {
+    for (const group of chunk(ids, Math.max(this.writeBatch, this.o.workers * this.fetchBatch))) {
       const batches = await mapConcurrent(chunk(group, this.fetchBatch), this.o.workers, (batch) =>
         this.o.source.fetchContacts(batch, this.o.signal),
       );
@@ -194,7 +214,7 @@ class Pipeline {
       this.stats.fetched += contacts.length;
       this.stats.vanished += group.length - contacts.length;
       await this.ensureColumnsFor(contacts);
-      this.count(await this.o.sink.writeContacts(contacts));
+      for (const part of chunk(contacts, this.writeBatch)) this.count(await this.o.sink.writeContacts(part));
       this.o.onProgress?.(this.stats);
     }
   }
@@ -238,7 +258,12 @@ class Pipeline {
   }
 }
 
-/** Errors no retry can mend: a refused token, a broken target. */
+/** db_sync could not make progress for too long; a supervisor (systemd, cron) should see it fail. */
+export class SyncError extends Error {
+  override name = "SyncError";
+}
+
+/** Errors no retry can mend: a refused token, a state store that cannot be written. */
 function isFatal(error: unknown): boolean {
   const name = (error as { name?: string })?.name;
   return name === "DialfireAuthError" || name === "StateError";

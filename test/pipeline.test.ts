@@ -1,0 +1,197 @@
+// db_sync's checkpoint over hours and days of simulated time: the simulator and the pipeline share a
+// clock the test moves, so outages and restarts days apart take milliseconds.
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { createDialfireClient } from "../src/core/dialfire-client.ts";
+import { createSqlSink } from "../src/core/sql-sink.ts";
+import { SqlTarget } from "../src/core/sql-target.ts";
+import type { StateStore } from "../src/core/state.ts";
+import { openStateStore } from "../src/core/state-store.ts";
+import type { DialfireSource } from "../src/core/source.ts";
+import { runSync, SyncError } from "../src/core/sync.ts";
+import { openDialect } from "../src/dialects/index.ts";
+import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
+import { compareWithCampaign, describe as describeDiff, expectedRows } from "./helpers/compare.ts";
+import { tempDir } from "./helpers/run.ts";
+
+setDefaultTimeout(60_000);
+
+const HOUR = 3_600_000;
+const CAMPAIGN = "PIPECAMPAIGN0001";
+const KEY = { campaign: CAMPAIGN, mode: "db_sync", target: "test" };
+const silent = { debug() {}, info() {}, warn() {} };
+
+/** Real time plus the jumps a test makes: windows keep moving on as they do in production. */
+class Clock {
+  private offset = Date.parse("2026-03-02T10:00:00.000Z") - Date.now();
+  now = (): Date => new Date(Date.now() + this.offset);
+  ms(): number {
+    return this.now().getTime();
+  }
+  jump(ms: number): void {
+    this.offset += ms;
+  }
+}
+
+interface Harness {
+  clock: Clock;
+  sim: RunningSimulator;
+  /** While true, every transaction-event request fails (an API outage of that endpoint). */
+  outage: { events: boolean };
+  state: StateStore;
+  start(options?: { maxFailedCycles?: number }): { stop(): Promise<void>; done: Promise<unknown> };
+  differences(): Promise<string>;
+  checkpoint(): Promise<number | undefined>;
+  close(): Promise<void>;
+}
+
+const open: Harness[] = [];
+afterEach(async () => {
+  for (const harness of open.splice(0)) await harness.close();
+});
+
+async function harness(seed: number): Promise<Harness> {
+  const dir = tempDir("pipeline");
+  const clock = new Clock();
+  const now = clock.now;
+  const sim = startSimulator({ campaignId: CAMPAIGN, token: "t", contacts: 150, seed, now });
+  const client = createDialfireClient({ baseUrl: sim.url, campaign: CAMPAIGN, token: "t", retry: { attempts: 2, baseMs: 1, maxMs: 2 } });
+  const outage = { events: false };
+  const source: DialfireSource = {
+    ...client,
+    transactionEvents: (window, filters, signal) => {
+      if (outage.events) throw new Error("simulated outage");
+      return client.transactionEvents(window, filters, signal);
+    },
+  };
+  const target = new SqlTarget(await openDialect(`file:${dir}/target.db`), "");
+  const state = await openStateStore(`file:${dir}/state.db`);
+  const runs: { stop(): Promise<void> }[] = [];
+  const h: Harness = {
+    clock,
+    sim,
+    outage,
+    state,
+    start(options = {}) {
+      const controller = new AbortController();
+      const done = runSync({
+        mode: "db_sync",
+        source,
+        sink: createSqlSink(target, { filter: {}, now }),
+        state,
+        checkpointKey: KEY,
+        eventFilters: {},
+        workers: 4,
+        intervalMs: 20,
+        now,
+        log: silent,
+        signal: controller.signal,
+        maxFailedCycles: options.maxFailedCycles ?? 10_000,
+      }).catch((error) => error);
+      const run = { stop: async () => void (controller.abort(), await done), done };
+      runs.push(run);
+      return run;
+    },
+    async differences() {
+      const dialect = await openDialect(`file:${dir}/target.db`);
+      try {
+        const expected = expectedRows(sim.campaign.contacts(), sim.campaign.inboundCalls(), {});
+        return describeDiff(await compareWithCampaign(dialect, "", expected));
+      } finally {
+        await dialect.close();
+      }
+    },
+    async checkpoint() {
+      const saved = await state.getCheckpoint(KEY);
+      return saved ? Date.parse(saved.value) : undefined;
+    },
+    async close() {
+      for (const run of runs) await run.stop();
+      await target.close();
+      await state.close();
+      await sim.stop();
+    },
+  };
+  open.push(h);
+  return h;
+}
+
+/** The checkpoint has passed this instant: everything before it is written. */
+async function passed(h: Harness, instant: number): Promise<boolean> {
+  return until(async () => ((await h.checkpoint()) ?? 0) > instant);
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return true;
+    await Bun.sleep(20);
+  }
+  return false;
+}
+
+describe("db_sync checkpoint", () => {
+  test("a failing window keeps the checkpoint where it was; the next success covers the gap", async () => {
+    const h = await harness(51);
+    h.start();
+    expect(await passed(h, h.clock.ms())).toBe(true);
+    h.outage.events = true;
+    await Bun.sleep(50); // the poll under way finishes
+    const before = await h.checkpoint();
+
+    h.clock.jump(10 * 60_000);
+    h.sim.campaign.tick();
+    const activity = h.clock.ms();
+    await Bun.sleep(300); // many failed polls
+    expect(await h.checkpoint()).toBe(before);
+
+    h.outage.events = false;
+    expect(await passed(h, activity)).toBe(true);
+    expect(await h.differences()).toBe("");
+  });
+
+  test("after an outage of hours, every window in between is fetched, inbound calls included", async () => {
+    const h = await harness(52);
+    h.start();
+    expect(await passed(h, h.clock.ms())).toBe(true);
+    const callsBefore = h.sim.campaign.inboundCalls().length;
+
+    h.outage.events = true;
+    for (let hour = 0; hour < 5; hour++) {
+      h.clock.jump(HOUR);
+      for (let i = 0; i < 3; i++) h.sim.campaign.tick();
+    }
+    const activity = h.clock.ms();
+    expect(h.sim.campaign.inboundCalls().length).toBeGreaterThan(callsBefore);
+    await Bun.sleep(100);
+    h.outage.events = false;
+
+    expect(await passed(h, activity)).toBe(true);
+    expect(await h.differences()).toBe("");
+  });
+
+  test("a restart two days later resumes from the checkpoint and loses nothing", async () => {
+    const h = await harness(53);
+    const first = h.start();
+    expect(await passed(h, h.clock.ms())).toBe(true);
+    await first.stop();
+
+    for (let step = 0; step < 8; step++) {
+      h.clock.jump(6 * HOUR);
+      h.sim.campaign.tick();
+    }
+    const activity = h.clock.ms();
+    h.start();
+    expect(await passed(h, activity)).toBe(true);
+    expect(await h.differences()).toBe("");
+  });
+
+  test("polls that keep failing end db_sync with an error instead of retrying silently for ever", async () => {
+    const h = await harness(54);
+    const run = h.start({ maxFailedCycles: 3 });
+    expect(await passed(h, h.clock.ms())).toBe(true);
+    h.outage.events = true;
+    const error = await run.done;
+    expect(error).toBeInstanceOf(SyncError);
+    expect((error as Error).message).toContain("no poll succeeded 3 times in a row; the last error: simulated outage");
+  });
+});
