@@ -32,6 +32,10 @@ describe("argv", () => {
     expect(() => normaliseFlags(["--no-c", "X"], SYNC_FLAGS)).toThrow("unknown flag");
   });
 
+  test("a mistyped flag is named without its value, which may be a token", () => {
+    expect(() => normaliseFlags(["--CT=SECRET-TOKEN-123"], SYNC_FLAGS)).toThrow(/^unknown flag --CT \(/);
+  });
+
   test("DBSYNC_<FLAG> fills what the command line left out; the command line wins (W24)", () => {
     const env = { DBSYNC_CT: "from-env", DBSYNC_C: "ENVCAMP", DBSYNC_API_URL: "http://x", DBSYNC_V: "1", DIALFIRE_TP: "dfire_" };
     expect(withEnvironment({ c: "CLI" }, SYNC_FLAGS, env)).toMatchObject({
@@ -42,6 +46,7 @@ describe("argv", () => {
       tp: "dfire_",
     });
     expect(() => withEnvironment({}, SYNC_FLAGS, { DBSYNC_V: "maybe" })).toThrow("DBSYNC_V must be true or false");
+    expect(() => withEnvironment({}, SYNC_FLAGS, { DIALFIRE_V: "maybe" })).toThrow("DIALFIRE_V must be true or false");
   });
 });
 
@@ -65,6 +70,9 @@ describe("sync config", () => {
     expect(() => parseSyncConfig({ ...base, interval: "-1" })).toThrow("--interval must be a number of seconds");
     expect(() => parseSyncConfig({ ...base, tp: "x; drop table" })).toThrow("--tp may contain");
     expect(() => parseSyncConfig({ ...base, s: "yesterday" })).toThrow("--s must be a date like 2018-02-01");
+    expect(() => parseSyncConfig({ ...base, s: "2018-02-30" })).toThrow("--s must be a date like 2018-02-01");
+    expect(() => parseSyncConfig({ ...base, interval: "9999999" })).toThrow("--interval must be at most 86400");
+    expect(() => parseSyncConfig({ ...base, relist: "48" })).toThrow("--relist must be at most 24");
   });
 
   test("filters and prefixes", () => {
@@ -79,6 +87,7 @@ describe("sync config", () => {
     expect(parseStartDate("2018-02-01T15:04:05").toISOString()).toBe("2018-02-01T15:04:05.000Z");
     expect(parseStartDate("2018-02-01T15:04:05.5Z").toISOString()).toBe("2018-02-01T15:04:05.500Z");
     expect(parseStartDate("2018-02-01T15:04:05+02:00").toISOString()).toBe("2018-02-01T13:04:05.000Z");
+    expect(parseStartDate("2024-02-29").toISOString()).toBe("2024-02-29T00:00:00.000Z");
     expect(() => parseStartDate("2018-13-01")).toThrow();
   });
 });

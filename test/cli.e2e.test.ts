@@ -188,3 +188,22 @@ describe("dbsync simulate", () => {
     expect(result.stderr.trim()).toBe("error: --port must be a number");
   });
 });
+
+describe("dbsync demo", () => {
+  test("runs by itself, exits 0, and leaves other files in its folder alone", async () => {
+    const dir = tempDir("demo");
+    await Bun.write(join(dir, "precious.txt"), "keep me");
+    const result = await runCli(["demo", "--dir", dir, "--contacts", "80"], { timeoutMs: 60_000 });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("db_init copies the whole campaign");
+    expect(result.stdout).toMatch(/after 3 s: .*transactions \+\d+/);
+    expect(await Bun.file(join(dir, "precious.txt")).text()).toBe("keep me");
+    expect(result.ms).toBeLessThan(60_000);
+  });
+
+  test("a bad --contacts: one line, exit 2", async () => {
+    const result = await runCli(["demo", "--contacts", "lots"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe("error: --contacts must be a whole number from 1 to 100000");
+  });
+});

@@ -129,6 +129,49 @@ async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise
   return false;
 }
 
+describe("new fields", () => {
+  test("db_init meeting a contact with a field its field list lacked reads the list again and stores the values", async () => {
+    const dir = tempDir("stale-fields");
+    const sim = startSimulator({ campaignId: CAMPAIGN, token: "t", contacts: 60, seed: 55 });
+    try {
+      const client = createDialfireClient({ baseUrl: sim.url, campaign: CAMPAIGN, token: "t" });
+      const staleFields = await client.fields();
+      let added = false;
+      for (let i = 0; i < 400 && !added; i++) added = sim.campaign.tick().newFields.length > 0;
+      expect(added).toBe(true);
+      // the first read of the field list predates the new field, as if it was added during the run
+      let reads = 0;
+      const source: DialfireSource = { ...client, fields: async (signal) => (reads++ === 0 ? staleFields : client.fields(signal)) };
+      const target = new SqlTarget(await openDialect(`file:${dir}/target.db`), "");
+      const state = await openStateStore(`file:${dir}/state.db`);
+      await runSync({
+        mode: "db_init",
+        source,
+        sink: createSqlSink(target, { filter: {} }),
+        state,
+        checkpointKey: KEY,
+        eventFilters: {},
+        workers: 4,
+        intervalMs: 1000,
+        log: silent,
+        signal: new AbortController().signal,
+      });
+      await target.close();
+      await state.close();
+      expect(reads).toBeGreaterThan(1);
+      const dialect = await openDialect(`file:${dir}/target.db`);
+      const expected = expectedRows(sim.campaign.contacts(), sim.campaign.inboundCalls(), {});
+      const diff = describeDiff(await compareWithCampaign(dialect, "", expected));
+      const columns = await dialect.existingColumns("contacts");
+      await dialect.close();
+      expect(columns).toContain(sim.campaign.fields().at(-1)?.name as string);
+      expect(diff).toBe("");
+    } finally {
+      await sim.stop();
+    }
+  });
+});
+
 describe("db_sync checkpoint", () => {
   test("a failing window keeps the checkpoint where it was; the next success covers the gap", async () => {
     const h = await harness(51);

@@ -119,6 +119,18 @@ describe("contactRows", () => {
   });
 });
 
+test("md5 ids are the lowercase hex digests dbsync2 computes", () => {
+  expect(md5Hex("abc")).toBe("900150983cd24fb0d6963f7d28e17f72");
+  expect(md5Hex("9FJ4T2WQ7XKP3LMA2024-03-04T09:02:40.118Z")).toMatch(/^[0-9a-f]{32}$/);
+});
+
+test("a field called __proto__ is a value like any other", () => {
+  const contact = JSON.parse('{"$id": "C1", "$md5": "m", "__proto__": "kept"}') as Contact;
+  const row = contactRows(contact, {}, NOW).rows.contacts[0] ?? {};
+  expect(Object.keys(row)).toContain("__proto__");
+  expect(row.__proto__).toBe("kept");
+});
+
 describe("filters (spec §3.7)", () => {
   const ids = (filter: Parameters<typeof contactRows>[1]) =>
     contactRows(sampleContact(), filter, NOW).rows.transactions.map((t) => t.fired);

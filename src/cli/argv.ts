@@ -49,7 +49,8 @@ export function normaliseFlags(args: readonly string[], defs: ArgsDef): string[]
     }
     const takesValue = known.get(name);
     if (takesValue === undefined || (negated && takesValue)) {
-      throw new UsageError(`unknown flag ${arg} (see --help for the flags)`);
+      // Only the name: the value of a mistyped flag may well be a token.
+      throw new UsageError(`unknown flag ${arg.split("=")[0]} (see --help for the flags)`);
     }
     const next = args[i + 1];
     // pflag reads `--v true` as a flag and a stray word; we read what the user meant.
@@ -81,9 +82,10 @@ export function withEnvironment(
   for (const [name, def] of Object.entries(defs)) {
     if (def.type === "positional" || merged[name] !== undefined) continue;
     const suffix = name.toUpperCase().replace(/-/g, "_");
-    const raw = env[`DBSYNC_${suffix}`] ?? env[`DIALFIRE_${suffix}`];
-    if (raw === undefined) continue;
-    merged[name] = def.type === "boolean" ? parseBoolean(raw, `DBSYNC_${suffix}`) : raw;
+    const variable = [`DBSYNC_${suffix}`, `DIALFIRE_${suffix}`].find((candidate) => env[candidate] !== undefined);
+    if (variable === undefined) continue;
+    const raw = env[variable] as string;
+    merged[name] = def.type === "boolean" ? parseBoolean(raw, variable) : raw;
   }
   return merged;
 }

@@ -1,6 +1,6 @@
 // `dbsync demo`: the whole sync against the built-in simulator, in under a minute, no account needed.
-import { rmSync } from "node:fs";
-import { resolve } from "node:path";
+import { readdirSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { createConsola } from "consola";
 import { SqlTarget } from "../core/sql-target.ts";
@@ -8,6 +8,7 @@ import { TABLE_KEYS, type TableKey } from "../core/tables.ts";
 import { openDialect } from "../dialects/index.ts";
 import { startSimulator } from "../simulator/serve.ts";
 import { sleep } from "../core/retry.ts";
+import { UsageError } from "./argv.ts";
 import { onShutdown } from "./shutdown.ts";
 import { parseSyncConfig } from "./sync-config.ts";
 import { runSyncCommand } from "./sync-command.ts";
@@ -24,7 +25,11 @@ export const demoCommand = defineCommand({
   async run({ args }) {
     const dir = resolve(args.dir ?? "dbsync-demo");
     const contacts = Number(args.contacts ?? 500);
-    rmSync(dir, { recursive: true, force: true });
+    if (!Number.isInteger(contacts) || contacts < 1 || contacts > 100_000) {
+      throw new UsageError("--contacts must be a whole number from 1 to 100000");
+    }
+    // Only the demo's own files go, never anything else the folder holds.
+    for (const name of readdirSafe(dir)) if (/^(campaign|state)\.db(-wal|-shm|-journal)?$/.test(name)) rmSync(join(dir, name));
     const signal = onShutdown();
     const simulator = await startSimulator({ port: 0, campaignId: CAMPAIGN, token: TOKEN, contacts, seed: 1, activityIntervalMs: 0 });
     const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -67,6 +72,14 @@ export const demoCommand = defineCommand({
     }
   },
 });
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
 
 function config(argv: string[]) {
   const flags: Record<string, string> = {};

@@ -75,6 +75,7 @@ const wholeNumber = (flag: string, min: number, max: number) =>
     v.maxValue(max, `--${flag} must be at most ${max}`),
   );
 
+/** Timers cannot wait longer than a day here without surprises, and nobody polls less often. */
 const positiveSeconds = (flag: string) =>
   v.pipe(
     v.string(),
@@ -82,6 +83,7 @@ const positiveSeconds = (flag: string) =>
     v.regex(/^\d+(\.\d+)?$/, `--${flag} must be a number of seconds`),
     v.transform(Number),
     v.minValue(0.05, `--${flag} must be more than 0`),
+    v.maxValue(86_400, `--${flag} must be at most 86400 (a day)`),
   );
 
 const required = (flag: string, what: string) =>
@@ -91,7 +93,11 @@ const required = (flag: string, what: string) =>
 export function parseStartDate(raw: string): Date {
   const match = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(raw.trim());
   const date = match ? new Date(normaliseIso(match)) : new Date(Number.NaN);
-  if (Number.isNaN(date.getTime()) || (match && Number(match[2]) > 12) || (match && Number(match[3]) > 31)) {
+  // Date rolls 2018-02-30 over into March; a date that does not exist is a typo.
+  const [, year, month, dayOfMonth] = match ?? [];
+  const calendar = new Date(Date.UTC(Number(year), Number(month) - 1, Number(dayOfMonth)));
+  const exists = calendar.getUTCMonth() === Number(month) - 1 && calendar.getUTCDate() === Number(dayOfMonth);
+  if (Number.isNaN(date.getTime()) || !exists) {
     throw new UsageError(`--s must be a date like 2018-02-01 or 2018-02-01T15:04:05 (got "${raw}")`);
   }
   return date;
@@ -140,6 +146,7 @@ const SyncFlagsSchema = v.object({
       v.regex(/^\d+(\.\d+)?$/, "--relist must be a number of hours"),
       v.transform(Number),
       v.minValue(0.0001, "--relist must be more than 0"),
+      v.maxValue(24, "--relist must be at most 24 (the re-listing covers the last day)"),
     ),
     "12",
   ),

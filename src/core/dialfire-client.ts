@@ -10,6 +10,7 @@ import {
   FieldListSchema,
   InboundCallPageSchema,
 } from "./dialfire-schemas.ts";
+import { parseJsonExact } from "./exact-json.ts";
 import { backoffMs, DEFAULT_RETRY, parseRetryAfter, type RetryPolicy, sleep } from "./retry.ts";
 import type {
   CampaignField,
@@ -133,7 +134,7 @@ export function createDialfireClient(options: DialfireClientOptions): DialfireSo
     }
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      json = parseJsonExact(text);
     } catch {
       throw new Error(`malformed JSON in the answer (${text.length} bytes)`);
     }

@@ -34,8 +34,13 @@ export function toSqlValue(value: unknown): SqlValue {
   return JSON.stringify(value);
 }
 
+/** A row without prototype: a field may well be called "__proto__". */
+function emptyRow(): Row {
+  return Object.create(null) as Row;
+}
+
 function toRow(source: Record<string, unknown>, skip: ReadonlySet<string>): Row {
-  const row: Row = {};
+  const row = emptyRow();
   for (const [key, value] of Object.entries(source)) {
     if (!skip.has(key)) row[key] = toSqlValue(value);
   }
@@ -85,19 +90,16 @@ export function contactRows(
   const warnings: RowWarning[] = [];
   const warn = (message: string) => warnings.push({ contactId, message });
 
-  rows.contacts.push({ ...toRow(contact, CONTACT_SKIP), $changed: changed });
+  rows.contacts.push(Object.assign(toRow(contact, CONTACT_SKIP), { $changed: changed }));
 
   const usedIds = new Set<string>();
   for (const entry of records(contact.$task_log)) {
     for (const transaction of records(entry.transactions) as Transaction[]) {
       if (!passesFilter(transaction, filter)) continue;
       const transactionId = uniqueTransactionId(contactId, transaction, usedIds);
-      rows.transactions.push({
-        ...toRow(transaction, TRANSACTION_SKIP),
-        id: transactionId,
-        contact_id: contactId,
-        $changed: changed,
-      });
+      rows.transactions.push(
+        Object.assign(toRow(transaction, TRANSACTION_SKIP), { id: transactionId, contact_id: contactId, $changed: changed }),
+      );
 
       let previous: Record<string, unknown> | undefined;
       for (const connection of records(transaction.connections)) {
@@ -121,7 +123,7 @@ export function contactRows(
     // Nested third-party connections come before their parent, as in the original.
     for (const child of records(connection.third_party_connections)) addConnection(child, owner, id);
 
-    const row: Row = { ...toRow(connection, CONNECTION_SKIP), ...owner, $changed: changed };
+    const row = Object.assign(toRow(connection, CONNECTION_SKIP), owner, { $changed: changed });
     if (parentId !== undefined) row.parent_connection_id = parentId;
     // A short_string column holding "0"/"1" in the original's schema; missing means false.
     row.isThirdPartyConnection = connection.isThirdPartyConnection === true ? "1" : "0";
@@ -133,13 +135,14 @@ export function contactRows(
         warn(`recording of connection ${id} without location or started skipped`);
         continue;
       }
-      rows.recordings.push({
-        ...toRow(recording, NO_SKIP),
-        id: md5Hex(id + String(key)),
-        contact_id: contactId,
-        connection_id: id,
-        $changed: changed,
-      });
+      rows.recordings.push(
+        Object.assign(toRow(recording, NO_SKIP), {
+          id: md5Hex(id + String(key)),
+          contact_id: contactId,
+          connection_id: id,
+          $changed: changed,
+        }),
+      );
     }
   }
 }
@@ -166,7 +169,7 @@ const INBOUND_RENAMES: Record<string, string> = {
 
 /** An inbound call row: the API's field names renamed as the original does (spec §2.2 E5). */
 export function inboundCallRow(call: InboundCall, now: Date): Row {
-  const row: Row = {};
+  const row = emptyRow();
   for (const [key, value] of Object.entries(call)) row[INBOUND_RENAMES[key] ?? key] = toSqlValue(value);
   row.id = String(call.id);
   row.$changed = changedStamp(now);
