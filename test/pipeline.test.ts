@@ -238,3 +238,46 @@ describe("db_sync checkpoint", () => {
     expect((error as Error).message).toContain("no poll succeeded 3 times in a row; the last error: simulated outage");
   });
 });
+
+describe("db_init, then db_sync", () => {
+  test("db_sync goes on from a complete db_init into the same target instead of listing everything again", async () => {
+    const h = await harness(57);
+    const base = {
+      source: createDialfireClient({ baseUrl: h.sim.url, campaign: CAMPAIGN, token: "t" }),
+      state: h.state,
+      eventFilters: {},
+      workers: 4,
+      intervalMs: 20,
+      now: h.clock.now,
+      log: silent,
+      signal: new AbortController().signal,
+    };
+    const dir = tempDir("init-then-sync");
+    const target = new SqlTarget(await openDialect(`file:${dir}/target.db`), "");
+    const sink = createSqlSink(target, { filter: {}, now: h.clock.now });
+    const initKey = { ...KEY, mode: "db_init", target: "init-then-sync" };
+    await runSync({ ...base, mode: "db_init", sink, checkpointKey: initKey });
+    expect(await h.state.getCheckpoint(initKey)).toBeDefined();
+
+    h.clock.jump(3 * 24 * HOUR); // days later, a few contacts change
+    h.sim.campaign.tick();
+    const syncKey = { ...initKey, mode: "db_sync" };
+    const controller = new AbortController();
+    let listed = 0;
+    const running = runSync({
+      ...base,
+      mode: "db_sync",
+      sink,
+      checkpointKey: syncKey,
+      signal: controller.signal,
+      onProgress: (stats) => void (listed = stats.listed),
+    }).catch(() => {});
+    expect(await until(async () => (await h.state.getCheckpoint(syncKey)) !== undefined)).toBe(true);
+    controller.abort();
+    await running;
+    // only the contacts changed since the day db_init started, not all 150 of the campaign
+    expect(listed).toBeGreaterThan(0);
+    expect(listed).toBeLessThan(75);
+    await target.close();
+  });
+});

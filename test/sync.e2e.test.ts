@@ -129,11 +129,11 @@ describe("db_update", () => {
 });
 
 describe("db_sync", () => {
-  test("catches up, then picks up new activity within one interval; SIGINT-like stop exits 0", async () => {
+  test("catches up, then picks up new activity within one interval (plus the poll's own time); a stop exits 0", async () => {
     const sim = startSimulator({ campaignId: CAMPAIGN, token: TOKEN, contacts: 300, seed: 21 });
     const dir = tempDir("sync");
     const stop = new AbortController();
-    const done = syncInProcess(["--a", "db_sync", "--interval", "1", ...flags(sim, dir)], stop.signal);
+    const done = syncInProcess(["--a", "db_sync", "--interval", "2", ...flags(sim, dir)], stop.signal);
     const state = await openStateStore(`file:${dir}/state.db`);
     try {
       const key = { campaign: CAMPAIGN, mode: "db_sync", target: `file:${dir}/target.db|` };
@@ -144,10 +144,10 @@ describe("db_sync", () => {
         const summary = sim.campaign.tick();
         expect(summary.newTransactions.length + summary.modifiedTransactions.length).toBeGreaterThan(0);
         const started = Date.now();
-        // one interval (1 s) plus the time the poll itself takes
-        const caughtUp = await until(async () => (await differences(sim, dir)).length === 0, 2500);
+        // one interval (2 s) plus the time the poll and this comparison take on a busy machine
+        const caughtUp = await until(async () => (await differences(sim, dir)).length === 0, 4500);
         expect(caughtUp ? "" : describeDiff(await differences(sim, dir))).toBe("");
-        expect(Date.now() - started).toBeLessThan(2500);
+        expect(Date.now() - started).toBeLessThan(4500);
       }
     } finally {
       stop.abort();

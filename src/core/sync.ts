@@ -102,7 +102,8 @@ class Pipeline {
     this.o.log.info(start ? `listing contacts changed since ${day(start)}` : "listing all contacts");
     await this.listing(start);
     await this.inbound({ from: start ? start.toISOString() : "", to: startedAt.toISOString() });
-    await this.o.state.setCheckpoint(this.o.checkpointKey, startedAt.toISOString());
+    // Only a complete copy is a point db_sync can go on from (see runForever).
+    if (this.o.mode === "db_init" && !start) await this.o.state.setCheckpoint(this.o.checkpointKey, startedAt.toISOString());
   }
 
   /**
@@ -111,7 +112,11 @@ class Pipeline {
    * completed, so a restart resumes from the last complete one and a crash loses nothing.
    */
   async runForever(): Promise<void> {
-    const saved = await this.o.state.getCheckpoint(this.o.checkpointKey);
+    // A complete db_init into the same target (the original's documented first step) is as good as
+    // a checkpoint of our own: everything changed before it started is in the target.
+    const saved =
+      (await this.o.state.getCheckpoint(this.o.checkpointKey)) ??
+      (await this.o.state.getCheckpoint({ ...this.o.checkpointKey, mode: "db_init" }));
     const start = this.o.start ?? (saved ? new Date(saved.value) : undefined);
     const caughtUpAt = this.now();
     this.o.log.info(
@@ -172,6 +177,7 @@ class Pipeline {
       const changed = page.filter((item) => !item.md5 || stored.get(item.id) !== item.md5).map((item) => item.id);
       this.stats.unchanged += page.length - changed.length;
       await this.fetchAndWrite(changed);
+      this.o.onProgress?.(this.stats);
     }
   }
 
