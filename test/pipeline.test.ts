@@ -10,7 +10,7 @@ import type { DialfireSource } from "../src/core/source.ts";
 import { runSync, SyncError } from "../src/core/sync.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
-import { compareWithCampaign, describe as describeDiff, expectedRows } from "./helpers/compare.ts";
+import { compareWithCampaign, describe as describeDiff, expectedRows, targetDifferences, until } from "./helpers/compare.ts";
 import { tempDir } from "./helpers/run.ts";
 
 setDefaultTimeout(60_000);
@@ -92,13 +92,7 @@ async function harness(seed: number): Promise<Harness> {
       return run;
     },
     async differences() {
-      const dialect = await openDialect(`file:${dir}/target.db`);
-      try {
-        const expected = expectedRows(sim.campaign.contacts(), sim.campaign.inboundCalls(), {});
-        return describeDiff(await compareWithCampaign(dialect, "", expected));
-      } finally {
-        await dialect.close();
-      }
+      return describeDiff(await targetDifferences(`file:${dir}/target.db`, sim.campaign));
     },
     async checkpoint() {
       const saved = await state.getCheckpoint(KEY);
@@ -120,14 +114,6 @@ async function passed(h: Harness, instant: number): Promise<boolean> {
   return until(async () => ((await h.checkpoint()) ?? 0) > instant);
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return true;
-    await Bun.sleep(20);
-  }
-  return false;
-}
 
 describe("new fields", () => {
   test("db_init meeting a contact with a field its field list lacked reads the list again and stores the values", async () => {

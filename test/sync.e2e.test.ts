@@ -1,10 +1,9 @@
 // The whole sync against the simulator over real HTTP, into a real libSQL file.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import type { Dialect } from "../src/core/dialect.ts";
 import { openStateStore } from "../src/core/state-store.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
-import { compareWithCampaign, describe as describeDiff, expectedRows } from "./helpers/compare.ts";
+import { describe as describeDiff, expectedRows, targetDifferences, until } from "./helpers/compare.ts";
 import { syncInProcess, tempDir } from "./helpers/run.ts";
 
 // Each test runs a real sync over HTTP; with injected faults its retries take seconds.
@@ -20,25 +19,8 @@ function flags(sim: RunningSimulator, dir: string, ...extra: string[]): string[]
   ];
 }
 
-async function differences(sim: RunningSimulator, dir: string, filter = {}, prefix = "") {
-  const dialect = await openDialect(`file:${dir}/target.db`);
-  try {
-    const expected = expectedRows(sim.campaign.contacts(), sim.campaign.inboundCalls(), filter);
-    return await compareWithCampaign(dialect, prefix, expected);
-  } finally {
-    await dialect.close();
-  }
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  // Until the sync has created its tables, checks fail: that only means "not yet".
-  const attempt = () => check().catch(() => false);
-  while (Date.now() < deadline) {
-    if (await attempt()) return true;
-    await Bun.sleep(100);
-  }
-  return attempt();
+function differences(sim: RunningSimulator, dir: string, filter = {}, prefix = "") {
+  return targetDifferences(`file:${dir}/target.db`, sim.campaign, filter, prefix);
 }
 
 describe("db_init", () => {
@@ -216,7 +198,6 @@ describe("faults", () => {
   });
 });
 
-export type { Dialect };
 
 describe("db_sync safety nets", () => {
   test("the periodic re-listing brings contact changes that the filtered events did not announce", async () => {

@@ -3,6 +3,7 @@ import { defineCommand } from "citty";
 import * as v from "valibot";
 import { startSimulator } from "../simulator/serve.ts";
 import { UsageError } from "./argv.ts";
+import { decimal } from "./flag-schemas.ts";
 import { onShutdown } from "./shutdown.ts";
 
 const SIMULATE_FLAGS = {
@@ -21,17 +22,7 @@ const SIMULATE_FLAGS = {
 } as const;
 
 const number = (flag: string, min: number, max: number, fallback: string) =>
-  v.optional(
-    v.pipe(
-      v.string(),
-      v.trim(),
-      v.regex(/^\d+(\.\d+)?$/, `--${flag} must be a number`),
-      v.transform(Number),
-      v.minValue(min, `--${flag} must be at least ${min}`),
-      v.maxValue(max, `--${flag} must be at most ${max}`),
-    ),
-    fallback,
-  );
+  v.optional(decimal(flag, "a number", min, max), fallback);
 
 const SimulateSchema = v.object({
   port: number("port", 0, 65535, "4010"),

@@ -2,6 +2,7 @@
 import type { ArgsDef } from "citty";
 import * as v from "valibot";
 import { UsageError } from "./argv.ts";
+import { decimal, wholeNumber } from "./flag-schemas.ts";
 
 export const SYNC_FLAGS = {
   a: { type: "string", description: "Mode: db_init, db_update, db_sync (or webhook)", valueHint: "mode" },
@@ -65,26 +66,9 @@ export interface SyncConfig {
   apiAttempts: number;
 }
 
-const wholeNumber = (flag: string, min: number, max: number) =>
-  v.pipe(
-    v.string(),
-    v.trim(),
-    v.regex(/^\d+$/, `--${flag} must be a whole number`),
-    v.transform(Number),
-    v.minValue(min, `--${flag} must be at least ${min}`),
-    v.maxValue(max, `--${flag} must be at most ${max}`),
-  );
-
 /** Timers cannot wait longer than a day here without surprises, and nobody polls less often. */
 const positiveSeconds = (flag: string) =>
-  v.pipe(
-    v.string(),
-    v.trim(),
-    v.regex(/^\d+(\.\d+)?$/, `--${flag} must be a number of seconds`),
-    v.transform(Number),
-    v.minValue(0.05, `--${flag} must be more than 0`),
-    v.maxValue(86_400, `--${flag} must be at most 86400 (a day)`),
-  );
+  decimal(flag, "a number of seconds", 0.05, 86_400, { min: "more than 0", max: "at most 86400 (a day)" });
 
 const required = (flag: string, what: string) =>
   v.pipe(v.string(`${what} (--${flag}) is required`), v.trim(), v.minLength(1, `${what} (--${flag}) is required`));
@@ -140,14 +124,10 @@ const SyncFlagsSchema = v.object({
   state: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--state must not be empty"))),
   interval: v.optional(positiveSeconds("interval"), "60"),
   relist: v.optional(
-    v.pipe(
-      v.string(),
-      v.trim(),
-      v.regex(/^\d+(\.\d+)?$/, "--relist must be a number of hours"),
-      v.transform(Number),
-      v.minValue(0.0001, "--relist must be more than 0"),
-      v.maxValue(24, "--relist must be at most 24 (the re-listing covers the last day)"),
-    ),
+    decimal("relist", "a number of hours", 0.0001, 24, {
+      min: "more than 0",
+      max: "at most 24 (the re-listing covers the last day)",
+    }),
     "12",
   ),
   "api-timeout": v.optional(positiveSeconds("api-timeout"), "30"),

@@ -314,33 +314,17 @@ function callConnections(
   const startMs = endMs - ringMs - talkMs - transferMs - random.int(100, 2000);
   const connectedMs = startMs + ringMs;
   const disconnectedMs = connectedMs + talkMs;
-  const uuid = random.uuid();
   const phone: Record<string, unknown> = {
-    id: random.id(),
-    call_uuid: uuid,
-    global_call_uuid: `g-${uuid}`,
-    technology: "phone",
-    task_id: task.id,
-    phone: contact.$phone,
-    remote_number: contact.$phone,
-    line_number: LINE_NUMBER,
-    ...(user ? { user } : {}),
-    actor: user ? "user" : "system",
-    dialerdomain: random.pick(["dialer-eu-1", "dialer-eu-2"]),
-    fired: isoTime(startMs),
-    initiated: isoTime(startMs),
-    started: isoTime(startMs + 8),
+    ...phoneLeg(ctx, contact, task, user, startMs, random.pick(["dialer-eu-1", "dialer-eu-2"])),
     ...(answered ? { connected: isoTime(connectedMs) } : {}),
     disconnected: isoTime(answered ? disconnectedMs : connectedMs),
     ended: isoTime((answered ? disconnectedMs : connectedMs) + 50),
-    call_initiated: isoTime(startMs),
     ...(answered ? { call_connected: isoTime(connectedMs) } : {}),
     call_disconnected: isoTime(answered ? disconnectedMs : connectedMs),
     duration: Math.round(talkMs / 1000),
     result: answered ? "connected" : random.pick(["no_answer", "busy"]),
     code: answered ? 200 : random.pick([480, 486]),
     hangup_party: random.pick(["remote", "local"]),
-    isThirdPartyConnection: false,
   };
   if (answered && random.chance(0.7)) {
     phone.recordings = [recording(ctx, contact, connectedMs + 100, disconnectedMs - 100, random.chance(0.97))];
@@ -394,9 +378,19 @@ function inProgressConnection(ctx: CampaignContext, contact: Contact, task: Task
   const { random } = ctx;
   const connectedMs = firedMs - random.int(1000, 3000);
   const startMs = connectedMs - random.int(2000, 20000);
-  const uuid = random.uuid();
   return {
-    id: random.id(),
+    ...phoneLeg(ctx, contact, task, user, startMs, "dialer-eu-1"),
+    connected: isoTime(connectedMs),
+    call_connected: isoTime(connectedMs),
+    recordings: [recording(ctx, contact, connectedMs + 100, undefined, false)],
+  } as Record<string, unknown>;
+}
+
+/** What every phone leg of a contact's call carries from its start on. */
+function phoneLeg(ctx: CampaignContext, contact: Contact, task: TaskDefinition, user: string | undefined, startMs: number, dialerdomain: string) {
+  const uuid = ctx.random.uuid();
+  return {
+    id: ctx.random.id(),
     call_uuid: uuid,
     global_call_uuid: `g-${uuid}`,
     technology: "phone",
@@ -404,18 +398,15 @@ function inProgressConnection(ctx: CampaignContext, contact: Contact, task: Task
     phone: contact.$phone,
     remote_number: contact.$phone,
     line_number: LINE_NUMBER,
-    user,
-    actor: "user",
-    dialerdomain: "dialer-eu-1",
+    ...(user ? { user } : {}),
+    actor: user ? "user" : "system",
+    dialerdomain,
     fired: isoTime(startMs),
     initiated: isoTime(startMs),
     started: isoTime(startMs + 8),
-    connected: isoTime(connectedMs),
     call_initiated: isoTime(startMs),
-    call_connected: isoTime(connectedMs),
     isThirdPartyConnection: false,
-    recordings: [recording(ctx, contact, connectedMs + 100, undefined, false)],
-  } as Record<string, unknown>;
+  };
 }
 
 /** Ends a call in progress at `endMs`: the transaction changes but keeps its `fired`. */

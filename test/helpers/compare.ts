@@ -1,5 +1,6 @@
 // Compares a target database with the simulator's campaign, table by table, row by row.
 import type { Dialect, Row } from "../../src/core/dialect.ts";
+import { openDialect } from "../../src/dialects/index.ts";
 import { contactRows, inboundCallRow, type TransactionFilter } from "../../src/core/rows.ts";
 import type { Contact, InboundCall } from "../../src/core/source.ts";
 import { TABLE_KEYS, type TableKey } from "../../src/core/tables.ts";
@@ -81,4 +82,31 @@ export function describe(differences: readonly Difference[]): string {
         (d.missing.length ? ` missing e.g. ${d.missing.slice(0, 3).join(", ")}` : ""),
     )
     .join("\n");
+}
+
+/** The simulator's campaign as the truth: contacts with their task logs, and the inbound calls. */
+export interface Truth {
+  contacts(): Contact[];
+  inboundCalls(): InboundCall[];
+}
+
+/** Differences between the target at `url` and the campaign; `[]` when they are equal. */
+export async function targetDifferences(url: string, truth: Truth, filter: TransactionFilter = {}, prefix = ""): Promise<Difference[]> {
+  const dialect = await openDialect(url);
+  try {
+    return await compareWithCampaign(dialect, prefix, expectedRows(truth.contacts(), truth.inboundCalls(), filter));
+  } finally {
+    await dialect.close();
+  }
+}
+
+/** Polls `check` until it holds; a check that throws (tables not made yet, say) counts as "not yet". */
+export async function until(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<boolean> {
+  const attempt = () => check().catch(() => false);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await attempt()) return true;
+    await Bun.sleep(25);
+  }
+  return attempt();
 }
