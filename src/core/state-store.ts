@@ -3,6 +3,7 @@ import { createClient, type Client } from "@libsql/client";
 import { and, eq } from "drizzle-orm";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { libsqlReason, parseLibsqlUrl } from "./libsql-url.ts";
 import { StateError, type Checkpoint, type CheckpointKey, type StateStore } from "./state.ts";
 
 const checkpoints = sqliteTable(
@@ -31,7 +32,7 @@ const CREATE_CHECKPOINTS = `CREATE TABLE IF NOT EXISTS checkpoints (
 const BUSY_TIMEOUT_MS = 10_000;
 
 export async function openStateStore(url: string): Promise<StateStore> {
-  const { clientUrl, authToken, safeUrl } = splitAuthToken(url);
+  const { clientUrl, authToken, safeUrl } = parseLibsqlUrl(url, (message) => new StateError(`the state store (--state): ${message}`));
   let client: Client | undefined;
   try {
     client = createClient({ url: clientUrl, authToken, timeout: BUSY_TIMEOUT_MS });
@@ -96,23 +97,6 @@ class LibsqlStateStore implements StateStore {
   }
 }
 
-/** `?authToken=` goes to the client separately and never into messages. */
-function splitAuthToken(url: string): { clientUrl: string; authToken?: string; safeUrl: string } {
-  if (!/^(libsql|https?|wss?):\/\//i.test(url)) return { clientUrl: url, safeUrl: url };
-  try {
-    const parsed = new URL(url);
-    const authToken = parsed.searchParams.get("authToken") ?? undefined;
-    parsed.searchParams.delete("authToken");
-    const clientUrl = parsed.toString();
-    parsed.password = "";
-    return { clientUrl, authToken, safeUrl: parsed.toString() };
-  } catch {
-    return { clientUrl: url, safeUrl: url.replace(/[?#].*$/s, "").replace(/\/\/[^@/]*@/, "//") };
-  }
-}
-
-/** `rawUrl`: a URL the driver may have quoted in its message, shown as `safeUrl` instead. */
 function stateError(safeUrl: string, what: string, error: unknown, rawUrl = safeUrl): StateError {
-  const reason = (error instanceof Error ? error.message : String(error)).replaceAll(rawUrl, safeUrl);
-  return new StateError(`${what} at ${safeUrl}: ${reason}`.replace(/\s*\n\s*/g, " "), { cause: error });
+  return new StateError(`${what} at ${safeUrl}: ${libsqlReason(error, rawUrl, safeUrl)}`, { cause: error });
 }

@@ -3,6 +3,7 @@ import { createClient, type Client, type InStatement, type InValue, type ResultS
 import { mkdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { TargetError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
+import { libsqlReason, type ParsedLibsqlUrl, parseLibsqlUrl as parseUrl } from "../core/libsql-url.ts";
 import type { Column, LogicalType, TableSpec } from "../core/tables.ts";
 
 /** How long a statement waits for another process's write lock (e.g. the server) before failing. */
@@ -17,14 +18,6 @@ const COLUMN_TYPES: Record<LogicalType, string> = {
   bool: "BOOLEAN",
 };
 
-interface ParsedUrl {
-  /** What the client is given: the URL without `authToken`. */
-  clientUrl: string;
-  authToken?: string;
-  safeUrl: string;
-  /** The local file path, for `file:` URLs only (not for in-memory databases). */
-  filePath?: string;
-}
 
 export async function createLibsqlDialect(url: string): Promise<Dialect> {
   const parsed = parseLibsqlUrl(url);
@@ -210,44 +203,7 @@ function toPlain(value: unknown): unknown {
 }
 
 /** Accepts `file:PATH`, `:memory:`, `libsql://`, `http(s)://` and `ws(s)://`; `?authToken=` is split off. */
-export function parseLibsqlUrl(url: string): ParsedUrl {
-  if (url === ":memory:" || url.startsWith("file::memory:")) {
-    return { clientUrl: url, safeUrl: url };
-  }
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
-  if (scheme === "file") {
-    return { clientUrl: url, safeUrl: url, filePath: filePathOf(url) };
-  }
-  if (scheme === "libsql" || scheme === "http" || scheme === "https" || scheme === "ws" || scheme === "wss") {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new TargetError(`"${scheme}:…" is not a valid libSQL URL; expected e.g. libsql://HOST?authToken=TOKEN`);
-    }
-    if (parsed.hostname === "") throw new TargetError(`the libSQL URL ${scheme}:… has no host`);
-    const authToken = parsed.searchParams.get("authToken") ?? undefined;
-    parsed.searchParams.delete("authToken");
-    const clientUrl = parsed.toString();
-    parsed.password = "";
-    return { clientUrl, authToken, safeUrl: parsed.toString() };
-  }
-  throw new TargetError(`"${scheme ?? url}" is not a libSQL URL; use file:PATH, :memory:, libsql://HOST or http(s)://HOST`);
-}
-
-/** The path inside a `file:` URL, read the way libSQL reads it (relative or absolute, percent-decoded). */
-function filePathOf(url: string): string {
-  let rest = url.slice("file:".length);
-  if (rest.startsWith("//")) rest = rest.slice(2 + rest.slice(2).search(/\/|$/));
-  const path = rest.split(/[?#]/, 1)[0] ?? "";
-  try {
-    return decodeURIComponent(path);
-  } catch {
-    throw new TargetError(`the path in ${url} has an invalid percent-encoding`);
-  }
-}
-
-async function createParentDirectory(parsed: ParsedUrl): Promise<void> {
+async function createParentDirectory(parsed: ParsedLibsqlUrl): Promise<void> {
   const path = parsed.filePath ?? "";
   if (path === "") throw new TargetError(`${parsed.safeUrl} names no file; use file:PATH`);
   const directory = dirname(path);
@@ -270,9 +226,9 @@ function statementError(safeUrl: string, sql: string, error: unknown): TargetErr
  * `rawUrl` is a URL the driver may quote in its reason; it is shown as `safeUrl` instead.
  */
 function targetError(safeUrl: string, what: string, error: unknown, rawUrl = safeUrl, detail = ""): TargetError {
-  const reason = (error instanceof Error ? error.message : String(error))
-    .replaceAll(rawUrl, safeUrl)
-    // the native driver reports a file it cannot open as ConnectionFailed("… <path>: 14")
-    .replace(/^ConnectionFailed\("Unable to open connection to local database .*: 14"\)$/s, "SQLITE_CANTOPEN: unable to open the database file");
-  return new TargetError(`${what} at ${safeUrl}${detail}: ${reason}`.replace(/\s*\n\s*/g, " "), { cause: error });
+  return new TargetError(`${what} at ${safeUrl}${detail}: ${libsqlReason(error, rawUrl, safeUrl)}`, { cause: error });
+}
+
+export function parseLibsqlUrl(url: string): ParsedLibsqlUrl {
+  return parseUrl(url, (message) => new TargetError(message));
 }
