@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 // The dbsync command line: `sync` (also reached by the original's flat flags), `simulate`, `demo`.
 import { type ArgsDef, type CommandDef, defineCommand, parseArgs, renderUsage, runCommand } from "citty";
+import { stripAnsi } from "consola/utils";
 import { normaliseFlags, routeSubcommand, UsageError, withEnvironment } from "./cli/argv.ts";
 import { demoCommand } from "./cli/demo-command.ts";
 import { simulateCommand } from "./cli/simulate-command.ts";
@@ -24,7 +25,7 @@ Examples:
 Every flag can also be given as an environment variable DBSYNC_<FLAG>, e.g. DBSYNC_CT, DBSYNC_API_URL.`;
 
 const syncCommand = defineCommand({
-  meta: { name: "sync", description: `Sync a Dialfire campaign into an SQL database.\n${EXAMPLES}` },
+  meta: { name: "sync", description: "Sync a Dialfire campaign into an SQL database (also: dbsync --a MODE …)" },
   args: SYNC_FLAGS,
   async run({ args }) {
     const config = parseSyncConfig(withEnvironment(args, SYNC_FLAGS, process.env));
@@ -37,7 +38,7 @@ const main = defineCommand({
   meta: {
     name: "dbsync",
     version: pkg.version,
-    description: `Dialfire/Megadialer campaign sync (drop-in for dbsync2).\n${EXAMPLES}`,
+    description: "Dialfire/Megadialer campaign sync (drop-in for dbsync2)",
   },
   subCommands: { sync: syncCommand, simulate: simulateCommand, demo: demoCommand },
 });
@@ -49,10 +50,10 @@ const commands: Record<string, CommandDef<ArgsDef>> = {
 };
 
 async function cli(argv: string[]): Promise<void> {
-  const routed = routeSubcommand(argv);
+  const routed = routeSubcommand(argv, Object.keys(commands));
   const [name, ...rest] = routed;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    process.stdout.write(`${await renderUsage(main)}\n`);
+    printUsage(`${await renderUsage(main)}\n${EXAMPLES}`);
     return;
   }
   if (name === "--version") {
@@ -60,16 +61,21 @@ async function cli(argv: string[]): Promise<void> {
     return;
   }
   const command = commands[name];
-  if (!command) throw new UsageError(`unknown command "${name}": use sync, simulate or demo (see dbsync --help)`);
+  if (!command) throw new UsageError(`unknown command "${name}": use ${Object.keys(commands).join(", ")} (see dbsync --help)`);
   const defs = (command.args ?? {}) as ArgsDef;
   const args = normaliseFlags(rest, defs);
   if (args.includes("--help")) {
-    process.stdout.write(`${await renderUsage(command, main)}\n`);
+    printUsage(`${await renderUsage(command, main)}${command === commands.sync ? `\n${EXAMPLES}` : ""}`);
     return;
   }
   const stray = parseArgs(args, defs)._[0];
   if (stray !== undefined) throw new UsageError(`unexpected argument "${stray}" (flags are written --name value)`);
   await runCommand(command, { rawArgs: args });
+}
+
+/** Colours only for a person at a terminal, not in a pipe or a file. */
+function printUsage(text: string): void {
+  process.stdout.write(`${process.stdout.isTTY ? text : stripAnsi(text)}\n`);
 }
 
 try {

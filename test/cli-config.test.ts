@@ -6,9 +6,10 @@ import { parseStartDate, parseSyncConfig, SYNC_FLAGS } from "../src/cli/sync-con
 
 describe("argv", () => {
   test("flat flags of the original mean the sync subcommand", () => {
-    expect(routeSubcommand(["--a", "db_sync"])).toEqual(["sync", "--a", "db_sync"]);
-    expect(routeSubcommand(["-a", "db_sync"])).toEqual(["sync", "-a", "db_sync"]);
-    expect(routeSubcommand(["simulate", "--port", "1"])).toEqual(["simulate", "--port", "1"]);
+    const commands = ["sync", "simulate", "demo"];
+    expect(routeSubcommand(["--a", "db_sync"], commands)).toEqual(["sync", "--a", "db_sync"]);
+    expect(routeSubcommand(["-a", "db_sync"], commands)).toEqual(["sync", "-a", "db_sync"]);
+    expect(routeSubcommand(["simulate", "--port", "1"], commands)).toEqual(["simulate", "--port", "1"]);
   });
 
   test("one or two dashes, = or a space", () => {

@@ -6,13 +6,11 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-export const SUBCOMMANDS = ["sync", "simulate", "demo"] as const;
-
 /** The flat form of the original (`dbsync --a db_sync …`) means the `sync` subcommand. */
-export function routeSubcommand(argv: readonly string[]): string[] {
+export function routeSubcommand(argv: readonly string[], subcommands: readonly string[]): string[] {
   const first = argv[0];
   if (first === undefined) return [];
-  if ((SUBCOMMANDS as readonly string[]).includes(first)) return [...argv];
+  if (subcommands.includes(first)) return [...argv];
   if (first === "--help" || first === "-h" || first === "help" || first === "--version") return [...argv];
   if (first.startsWith("-")) return ["sync", ...argv];
   return [...argv];
