@@ -2,6 +2,7 @@
 // missing, nothing extra. The kill moments come from a seeded generator so a failure can be replayed.
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
+import { openDialect } from "../src/dialects/index.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
 import { describe as describeDiff, targetDifferences } from "./helpers/compare.ts";
 import { CLI, tempDir } from "./helpers/run.ts";
@@ -47,6 +48,19 @@ async function runAndKill(sim: RunningSimulator, dir: string, mode: string, dela
   return true;
 }
 
+/** Rows in the transactions table (0 before the first run created it); every tick adds some. */
+async function transactionsWritten(dir: string): Promise<number> {
+  const dialect = await openDialect(`file:${dir}/target.db`);
+  try {
+    const [row] = await dialect.all<{ n: number }>(`SELECT COUNT(*) AS n FROM "transactions"`);
+    return Number(row?.n ?? 0);
+  } catch {
+    return 0;
+  } finally {
+    await dialect.close();
+  }
+}
+
 async function differences(sim: RunningSimulator, dir: string): Promise<string> {
   return describeDiff(await targetDifferences(`file:${dir}/target.db`, sim.campaign));
 }
@@ -59,12 +73,19 @@ describe(`SIGKILL at random moments (seed ${SEED})`, () => {
     const next = random(SEED);
     try {
       let kills = 0;
+      let killedMidWrite = 0;
       for (let run = 0; kills < 20 && run < 60; run++) {
         // new activity between runs, so that every restart has contacts to fetch and write
         for (let i = 0; i < 20; i++) sim.campaign.tick();
-        if (await runAndKill(sim, dir, "db_init", 100 + next() * 1000)) kills++;
+        const before = await transactionsWritten(dir);
+        if (await runAndKill(sim, dir, "db_init", 200 + next() * 1300)) {
+          kills++;
+          if ((await transactionsWritten(dir)) > before) killedMidWrite++;
+        }
       }
       expect(kills).toBe(20);
+      // most kills landed after the run had written something, not during start-up
+      expect(killedMidWrite).toBeGreaterThanOrEqual(10);
       expect(await runAndKill(sim, dir, "db_init", 120_000)).toBe(false);
       expect(await differences(sim, dir)).toBe("");
     } finally {
