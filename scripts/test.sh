@@ -4,6 +4,16 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
 mkdir -p .test-tmp
+
+# Real PostgreSQL and MariaDB for the dialect tests (installed and started when missing).
+if [ -z "${DBSYNC_TEST_POSTGRES_URL:-}" ] || [ -z "${DBSYNC_TEST_MYSQL_URL:-}" ]; then
+  if ! urls=$(bash scripts/databases.sh); then
+    echo "could not start PostgreSQL and MariaDB for the tests (scripts/databases.sh failed)"
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  while IFS= read -r line; do export "$line"; done <<<"$urls"
+fi
 report=.test-tmp/junit.xml
 rm -f "$report"
 

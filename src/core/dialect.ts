@@ -25,6 +25,8 @@ export interface Dialect extends SqlExecutor {
   readonly maxRowsPerStatement: number;
   /** Whether the database treats `Name` and `name` as the same column. */
   readonly caseInsensitiveColumns: boolean;
+  /** Longest identifier in UTF-8 bytes (PostgreSQL 63, MySQL 64); longer names get a hashed form. */
+  readonly maxIdentifierBytes: number;
 
   quote(identifier: string): string;
   /** The placeholder for the n-th parameter of a statement, n counted from 1. */
@@ -43,7 +45,10 @@ export interface Dialect extends SqlExecutor {
    */
   upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number): string;
 
-  /** Runs `work` in one database transaction: committed when it resolves, rolled back when it throws. */
+  /**
+   * Runs `work` in one database transaction: committed when it resolves, rolled back when it throws.
+   * `work` must use the `tx` it is given, never the dialect itself.
+   */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

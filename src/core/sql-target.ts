@@ -1,6 +1,7 @@
 // The dialect-independent half of an SQL target: which tables and columns must exist, how a batch of
 // rows becomes a few multi-row upserts in one transaction (W14), and the $md5 look-up (W15).
 import { TargetError, type Dialect, type Row, type SqlValue } from "./dialect.ts";
+import { fitIdentifier } from "./identifiers.ts";
 import {
   contactsMd5Index,
   TABLE_KEYS,
@@ -27,7 +28,7 @@ export class SqlTarget {
   constructor(dialect: Dialect, prefix: string) {
     this.#dialect = dialect;
     this.#prefix = prefix;
-    this.#specs = tableSpecs(prefix);
+    this.#specs = this.#physical(tableSpecs(prefix));
   }
 
   /**
@@ -36,7 +37,7 @@ export class SqlTarget {
    * only ever extended, never recreated or retyped.
    */
   async prepare(fields: readonly CampaignField[]): Promise<void> {
-    const specs = tableSpecs(this.#prefix, fields);
+    const specs = this.#physical(tableSpecs(this.#prefix, fields));
     for (const key of TABLE_KEYS) {
       const spec = specs[key];
       const existing = await this.#dialect.existingColumns(spec.name);
@@ -53,7 +54,7 @@ export class SqlTarget {
       this.#columns.set(key, [...existing, ...missing.map((column) => column.name)]);
     }
     const index = contactsMd5Index(this.#prefix);
-    await this.#dialect.run(this.#dialect.createIndexSql(specs.contacts.name, index));
+    await this.#dialect.run(this.#dialect.createIndexSql(specs.contacts.name, { ...index, name: this.#fit(index.name) }));
     this.#specs = specs;
   }
 
@@ -144,7 +145,7 @@ export class SqlTarget {
       // No prototype: a field may well be called "__proto__".
       const kept: Row = Object.create(null);
       for (const [name, value] of Object.entries(row)) {
-        const column = columnsByFold.get(this.#fold(name));
+        const column = columnsByFold.get(this.#fold(this.#fit(name)));
         if (column !== undefined && value !== undefined) kept[column] = value;
       }
       const id = kept[primaryKey];
@@ -158,6 +159,24 @@ export class SqlTarget {
   #primaryKeyColumn(key: TableKey): string {
     const primaryKey = this.#specs[key].primaryKey;
     return this.columns(key).find((name) => this.#fold(name) === this.#fold(primaryKey)) ?? primaryKey;
+  }
+
+  /** Table and column names as this database can hold them (see core/identifiers.ts). */
+  #physical(specs: Record<TableKey, TableSpec>): Record<TableKey, TableSpec> {
+    const fitted = {} as Record<TableKey, TableSpec>;
+    for (const key of TABLE_KEYS) {
+      const spec = specs[key];
+      fitted[key] = {
+        ...spec,
+        name: this.#fit(spec.name),
+        columns: spec.columns.map((column) => ({ ...column, name: this.#fit(column.name) })),
+      };
+    }
+    return fitted;
+  }
+
+  #fit(name: string): string {
+    return fitIdentifier(name, this.#dialect.maxIdentifierBytes);
   }
 
   #fold(name: string): string {

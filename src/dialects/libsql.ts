@@ -54,6 +54,7 @@ class LibsqlDialect implements Dialect {
   /** Keeps statement text and parse time moderate; the parameter limit usually bites first. */
   readonly maxRowsPerStatement = 500;
   readonly caseInsensitiveColumns = true;
+  readonly maxIdentifierBytes = Number.POSITIVE_INFINITY;
 
   readonly #client: Client;
   /**
