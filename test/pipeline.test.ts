@@ -2,6 +2,7 @@
 // clock the test moves, so outages and restarts days apart take milliseconds.
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createDialfireClient } from "../src/core/dialfire-client.ts";
+import { TargetError } from "../src/core/dialect.ts";
 import { createSqlSink } from "../src/core/sql-sink.ts";
 import { SqlTarget } from "../src/core/sql-target.ts";
 import type { StateStore } from "../src/core/state.ts";
@@ -265,5 +266,56 @@ describe("db_init, then db_sync", () => {
     expect(listed).toBeGreaterThan(0);
     expect(listed).toBeLessThan(75);
     await target.close();
+  });
+});
+
+describe("an unreachable target database", () => {
+  async function initWith(failures: number, transient: boolean) {
+    const dir = tempDir("flaky-target");
+    const sim = startSimulator({ campaignId: CAMPAIGN, token: "t", contacts: 80, seed: 58 });
+    const target = new SqlTarget(await openDialect(`file:${dir}/target.db`), "");
+    const state = await openStateStore(`file:${dir}/state.db`);
+    const sink = createSqlSink(target, { filter: {} });
+    let failed = 0;
+    const flaky: typeof sink = {
+      ...sink,
+      writeContacts: async (contacts) => {
+        if (failed < failures) {
+          failed++;
+          throw new TargetError("connection refused", { transient });
+        }
+        return sink.writeContacts(contacts);
+      },
+    };
+    const result = await runSync({
+      mode: "db_init",
+      source: createDialfireClient({ baseUrl: sim.url, campaign: CAMPAIGN, token: "t" }),
+      sink: flaky,
+      state,
+      checkpointKey: KEY,
+      eventFilters: {},
+      workers: 4,
+      intervalMs: 1000,
+      log: silent,
+      signal: new AbortController().signal,
+    }).catch((error) => error);
+    await state.close();
+    await target.close();
+    const diff = describeDiff(await targetDifferences(`file:${dir}/target.db`, sim.campaign));
+    await sim.stop();
+    return { result, failed, diff };
+  }
+
+  test("is waited for while it is unreachable, and nothing is lost", async () => {
+    const { result, failed, diff } = await initWith(3, true);
+    expect(result).not.toBeInstanceOf(Error);
+    expect(failed).toBe(3);
+    expect(diff).toBe("");
+  });
+
+  test("an error that is not about reaching it (bad SQL, bad data) stops the sync at once", async () => {
+    const { result, failed } = await initWith(1, false);
+    expect(result).toBeInstanceOf(TargetError);
+    expect(failed).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 // The sync pipeline: Dialfire source → rows → sink, with a checkpoint that only moves once
 // everything before it is durably written (W1–W3). Modes as the original (spec §1.7, §1.8).
 import { chunk, mapConcurrent } from "./concurrency.ts";
-import { sleep } from "./retry.ts";
+import { backoffMs, type RetryPolicy, sleep } from "./retry.ts";
 import type { RowCounts, Sink } from "./sink.ts";
 import type { CheckpointKey, StateStore } from "./state.ts";
 import type { CampaignField, Contact, DialfireSource, EventFilters, TimeWindow } from "./source.ts";
@@ -51,6 +51,8 @@ export interface SyncOptions {
   maxWindowMs?: number;
   /** db_sync gives up (with an error) after this many failed polls in a row. */
   maxFailedCycles?: number;
+  /** How long an unreachable target database is waited for before the sync fails. */
+  targetPatienceMs?: number;
   now?: () => Date;
   log: Logger;
   onProgress?: (stats: SyncStats) => void;
@@ -58,6 +60,7 @@ export interface SyncOptions {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const TARGET_RETRY: RetryPolicy = { attempts: Number.POSITIVE_INFINITY, baseMs: 500, maxMs: 15_000 };
 
 export async function runSync(options: SyncOptions): Promise<SyncStats> {
   const pipeline = new Pipeline(options);
@@ -76,6 +79,7 @@ class Pipeline {
   private readonly inboundLookbackMs: number;
   private readonly maxWindowMs: number;
   private readonly maxFailedCycles: number;
+  private readonly targetPatienceMs: number;
   private knownFields = new Set<string>();
   private fieldsSignature = "";
   /** Event time + contact id → event md5, for events already handled in an earlier, overlapping window. */
@@ -89,6 +93,7 @@ class Pipeline {
     this.inboundLookbackMs = Math.max(this.overlapMs, o.inboundLookbackMs ?? 60 * 60_000);
     this.maxWindowMs = o.maxWindowMs ?? 60 * 60_000;
     this.maxFailedCycles = o.maxFailedCycles ?? 30;
+    this.targetPatienceMs = o.targetPatienceMs ?? 10 * 60_000;
   }
 
   async prepare(): Promise<void> {
@@ -173,7 +178,7 @@ class Pipeline {
   private async listing(since: Date | undefined): Promise<void> {
     for await (const page of this.o.source.listContacts(since ? day(since) : undefined, this.o.signal)) {
       this.stats.listed += page.length;
-      const stored = await this.o.sink.knownMd5(page.map((item) => item.id));
+      const stored = await this.target(() => this.o.sink.knownMd5(page.map((item) => item.id)));
       const changed = page.filter((item) => !item.md5 || stored.get(item.id) !== item.md5).map((item) => item.id);
       this.stats.unchanged += page.length - changed.length;
       await this.fetchAndWrite(changed);
@@ -220,14 +225,14 @@ class Pipeline {
       this.stats.fetched += contacts.length;
       this.stats.vanished += group.length - contacts.length;
       await this.ensureColumnsFor(contacts);
-      for (const part of chunk(contacts, this.writeBatch)) this.count(await this.o.sink.writeContacts(part));
+      for (const part of chunk(contacts, this.writeBatch)) this.count(await this.target(() => this.o.sink.writeContacts(part)));
       this.o.onProgress?.(this.stats);
     }
   }
 
   private async inbound(window: TimeWindow): Promise<void> {
     for await (const calls of this.o.source.inboundCalls(window, this.o.signal)) {
-      this.count(await this.o.sink.writeInboundCalls(calls));
+      this.count(await this.target(() => this.o.sink.writeInboundCalls(calls)));
     }
   }
 
@@ -251,9 +256,31 @@ class Pipeline {
     const signature = JSON.stringify(fields.map((f) => [f.name, f.type, f.fieldType, f.deleted]));
     if (signature === this.fieldsSignature) return;
     if (this.fieldsSignature) this.o.log.info("the campaign's field list changed; adding new columns");
-    await this.o.sink.prepare(fields);
+    await this.target(() => this.o.sink.prepare(fields));
     this.fieldsSignature = signature;
     this.knownFields = new Set([...this.knownFields, ...fields.map((f) => f.name)]);
+  }
+
+  /**
+   * Runs one target operation; while the database is unreachable (restarting, network gone) it waits
+   * and tries again, for up to `targetPatienceMs`. A write is one transaction, so a retry after a
+   * broken connection neither loses nor doubles anything.
+   */
+  private async target<T>(operation: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await operation();
+        if (attempt > 0) this.o.log.info("the target database is back; going on");
+        return result;
+      } catch (error) {
+        const transient = (error as { transient?: boolean })?.transient === true;
+        if (!transient || this.o.signal.aborted || Date.now() - started >= this.targetPatienceMs) throw error;
+        const waitMs = backoffMs(TARGET_RETRY, attempt);
+        if (attempt === 0) this.o.log.warn(`the target database is unreachable (${messageOf(error)}); waiting for it`);
+        await sleep(waitMs, this.o.signal);
+      }
+    }
   }
 
   private count(counts: RowCounts): void {

@@ -1,8 +1,9 @@
 // Compares a target database with the simulator's campaign, table by table, row by row.
 import type { Dialect, Row } from "../../src/core/dialect.ts";
+import { fitIdentifier } from "../../src/core/identifiers.ts";
 import { openDialect } from "../../src/dialects/index.ts";
 import { contactRows, inboundCallRow, type TransactionFilter } from "../../src/core/rows.ts";
-import type { Contact, InboundCall } from "../../src/core/source.ts";
+import type { CampaignField, Contact, InboundCall } from "../../src/core/source.ts";
 import { TABLE_KEYS, type TableKey } from "../../src/core/tables.ts";
 
 export interface Difference {
@@ -31,24 +32,40 @@ export function expectedRows(
   return rows;
 }
 
-/** Databases hand numbers and booleans back in their own ways; compare their text. */
+/**
+ * Databases hand numbers and booleans back in their own ways (PostgreSQL numeric as text, MySQL
+ * decimal with trailing zeros, booleans as 1/0 or true/false); compare their plain text.
+ */
 function normalise(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value === "boolean") return value ? "1" : "0";
-  if (typeof value === "bigint") return value.toString();
-  return String(value);
+  const text = typeof value === "bigint" ? value.toString() : String(value);
+  return /^-?\d+\.\d+$/.test(text) ? text.replace(/\.?0+$/, "") : text;
 }
 
 export async function compareWithCampaign(
   dialect: Dialect,
   prefix: string,
   expected: Record<TableKey, Row[]>,
+  /** Field names that must be columns of contacts (values are only compared where columns exist). */
+  requiredContactColumns: readonly string[] = [],
 ): Promise<Difference[]> {
   const differences: Difference[] = [];
   for (const table of TABLE_KEYS) {
     const pk = table === "contacts" ? "$id" : "id";
-    const stored = await dialect.all<Record<string, unknown>>(`SELECT * FROM ${dialect.quote(prefix + table)}`);
-    const byId = new Map(stored.map((row) => [String(row[pk]), row]));
+    const stored = await dialect.all<Record<string, unknown>>(
+      `SELECT * FROM ${dialect.quote(fitIdentifier(prefix + table, dialect.maxIdentifierBytes))}`,
+    );
+    // Column names as this database holds them: long ones fitted, case folded where it folds.
+    const fold = (name: string) => (dialect.caseInsensitiveColumns ? name.toLowerCase() : name);
+    const physical = (name: string) => fold(fitIdentifier(name, dialect.maxIdentifierBytes));
+    const byId = new Map(
+      stored.map((row) => {
+        const folded: Record<string, unknown> = Object.create(null);
+        for (const [column, value] of Object.entries(row)) folded[fold(column)] = value;
+        return [String(folded[physical(pk)]), folded];
+      }),
+    );
     const expectedIds = new Set<string>();
     const difference: Difference = { table, missing: [], extra: [], different: [] };
     for (const row of expected[table]) {
@@ -59,14 +76,21 @@ export async function compareWithCampaign(
         difference.missing.push(id);
         continue;
       }
-      for (const [column, value] of Object.entries(row)) {
-        if (column === "$changed" || !(column in actual)) continue;
+      for (const [key, value] of Object.entries(row)) {
+        const column = physical(key);
+        if (key === "$changed" || !(column in actual)) continue;
         const want = normalise(value);
         const got = normalise(actual[column]);
-        if (want !== got) difference.different.push(`${id} ${column}: expected ${want} got ${got}`);
+        if (want !== got) difference.different.push(`${id} ${key}: expected ${want} got ${got}`);
       }
     }
     for (const id of byId.keys()) if (!expectedIds.has(id)) difference.extra.push(id);
+    if (table === "contacts") {
+      const columns = new Set((await dialect.existingColumns(fitIdentifier(prefix + table, dialect.maxIdentifierBytes))).map(fold));
+      for (const name of requiredContactColumns) {
+        if (!columns.has(physical(name))) difference.different.push(`column ${name} is missing`);
+      }
+    }
     if (difference.missing.length || difference.extra.length || difference.different.length) differences.push(difference);
   }
   return differences;
@@ -88,13 +112,15 @@ export function describe(differences: readonly Difference[]): string {
 export interface Truth {
   contacts(): Contact[];
   inboundCalls(): InboundCall[];
+  fields(): CampaignField[];
 }
 
 /** Differences between the target at `url` and the campaign; `[]` when they are equal. */
 export async function targetDifferences(url: string, truth: Truth, filter: TransactionFilter = {}, prefix = ""): Promise<Difference[]> {
   const dialect = await openDialect(url);
   try {
-    return await compareWithCampaign(dialect, prefix, expectedRows(truth.contacts(), truth.inboundCalls(), filter));
+    const fieldNames = truth.fields().filter((f) => f.type === "field" && !f.deleted).map((f) => f.name);
+    return await compareWithCampaign(dialect, prefix, expectedRows(truth.contacts(), truth.inboundCalls(), filter), fieldNames);
   } finally {
     await dialect.close();
   }
