@@ -56,4 +56,14 @@ export interface Dialect extends SqlExecutor {
 /** A connection problem, a bad URL or a failed statement, with a message fit for the user. */
 export class TargetError extends Error {
   override name = "TargetError";
+  /**
+   * True when the database could not be reached or the connection broke (refused, reset, timed out,
+   * server shutting down): worth waiting for and retrying. False for bad SQL, bad data, bad URLs.
+   */
+  readonly transient: boolean;
+
+  constructor(message: string, options: ErrorOptions & { transient?: boolean } = {}) {
+    super(message, options);
+    this.transient = options.transient ?? false;
+  }
 }
