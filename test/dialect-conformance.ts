@@ -2,8 +2,11 @@
 // file calls runDialectConformance with a function that opens a connection to its database.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { TargetError, type Dialect, type Row, type SqlExecutor, type SqlValue } from "../src/core/dialect.ts";
+import { fitIdentifier } from "../src/core/identifiers.ts";
 import { SqlTarget, type RowSet } from "../src/core/sql-target.ts";
+import { contactRows, inboundCallRow } from "../src/core/rows.ts";
 import { TABLE_KEYS, tableSpecs, contactsMd5Index, type CampaignField, type LogicalType, type TableKey } from "../src/core/tables.ts";
+import { createCampaign } from "../src/simulator/campaign.ts";
 
 export function field(name: string, fieldType = "text", deleted = false): CampaignField {
   return { type: "field", fieldType, name, deleted };
@@ -52,13 +55,23 @@ function recorder(inner: Dialect) {
   return { dialect, statements, control };
 }
 
-/** The DDL types dbsync2 1.15 uses (spec §5.3); it had no SQLite target, so SQLite gets Postgres's. */
-const ORIGINAL_TYPES: Record<Dialect["kind"], Record<LogicalType, string>> = {
-  postgres: { short_string: "varchar(50)", string: "varchar", text: "text", int: "numeric", bool: "boolean" },
-  sqlite: { short_string: "varchar(50)", string: "varchar", text: "text", int: "numeric", bool: "boolean" },
-  mysql: { short_string: "varchar(50)", string: "varchar(100)", text: "text", int: "numeric", bool: "boolean" },
-  mssql: { short_string: "nvarchar(50)", string: "nvarchar", text: "text", int: "nvarchar(50)", bool: "bit" },
+/** How dbsync2 1.15 declares its tables in one database (spec §5.3). */
+export interface OriginalDdl {
+  /** The column type per logical type. */
+  types: Record<LogicalType, string>;
+  /** Appended to its CREATE TABLE, e.g. MySQL's ` CHARACTER SET utf16`. */
+  tableOptions?: string;
+}
+
+/** dbsync2's PostgreSQL DDL; also the default for databases it had no target for (SQLite). */
+export const ORIGINAL_POSTGRES_DDL: OriginalDdl = {
+  types: { short_string: "varchar(50)", string: "varchar", text: "text", int: "numeric", bool: "boolean" },
 };
+
+export interface ConformanceOptions {
+  /** The original client's DDL for this database; PostgreSQL's when not given. */
+  original?: OriginalDdl;
+}
 
 /** The connections table of dbsync2 1.5.4, before 1.15 added most of its columns. */
 const OLD_CONNECTION_COLUMNS = [
@@ -81,7 +94,8 @@ function asNumber(value: unknown): number | null {
 let prefixCounter = 0;
 const runId = Math.random().toString(36).slice(2, 7);
 
-export function runDialectConformance(name: string, open: () => Promise<Dialect>): void {
+export function runDialectConformance(name: string, open: () => Promise<Dialect>, options: ConformanceOptions = {}): void {
+  const original = options.original ?? ORIGINAL_POSTGRES_DDL;
   describe(`dialect conformance: ${name}`, () => {
     let dialect: Dialect;
     let prefix: string;
@@ -177,13 +191,15 @@ export function runDialectConformance(name: string, open: () => Promise<Dialect>
         "long_" + "x".repeat(70),
       ];
       await target.prepare(awkward.map((name) => field(name)));
+      // Names longer than the database allows are stored in their fitted form (core/identifiers.ts).
+      const physical = (name: string) => fitIdentifier(name, dialect.maxIdentifierBytes);
       const columns = await dialect.existingColumns(tableName("contacts"));
-      for (const name of awkward) expect(columns).toContain(name);
+      for (const name of awkward) expect(columns).toContain(physical(name));
 
       const row: Row = Object.fromEntries([["$id", "c1"], ...awkward.map((name, i) => [name, `value ${i}`])]);
       await target.write({ contacts: [row] });
       const [stored] = await readRows("contacts");
-      awkward.forEach((name, i) => expect(Object.getOwnPropertyDescriptor(stored, name)?.value).toBe(`value ${i}`));
+      awkward.forEach((name, i) => expect(Object.getOwnPropertyDescriptor(stored, physical(name))?.value).toBe(`value ${i}`));
       expect(await target.storedMd5(["c1"])).toEqual(new Map([["c1", null]]));
     });
 
@@ -389,13 +405,13 @@ export function runDialectConformance(name: string, open: () => Promise<Dialect>
     });
 
     test("tables created by the original client are extended in place and keep their rows", async () => {
-      const types = ORIGINAL_TYPES[dialect.kind];
+      const types = original.types;
       const originalFields = [field("firstname"), field("age", "number")];
       const contacts = tableSpecs(prefix, originalFields).contacts;
       const contactColumns = contacts.columns.map(
         (c) => `${q(c.name)} ${types[c.type]}${c.name === "$id" ? " NOT NULL PRIMARY KEY" : ""}`,
       );
-      const charset = dialect.kind === "mysql" ? " CHARACTER SET utf16" : "";
+      const charset = original.tableOptions ?? "";
       await dialect.run(`CREATE TABLE ${q(contacts.name)} (${contactColumns.join(", ")})${charset}`);
       const index = contactsMd5Index(prefix);
       await dialect.run(`CREATE INDEX ${q(index.name)} ON ${q(contacts.name)} (${q("$id")}, ${q("$md5")})`);
@@ -431,17 +447,183 @@ export function runDialectConformance(name: string, open: () => Promise<Dialect>
       expect(old).toMatchObject({ firstname: "Ann", $changed: "2021-09-02T15:34:39Z", city: null });
       expect(asNumber(old?.age)).toBe(41);
 
+      // Values wider than the original's columns (varchar(50), text, numeric) are stored whole (W18).
+      const wide = "ünïcødé 😀 ".repeat(30);
+      const comment = "Grüße 😀 ".repeat(10_000);
       await target.write({
-        contacts: [{ $id: "old1", city: "Bonn" }],
-        connections: [{ id: "k1", call_uuid: "u-1" }],
+        contacts: [
+          { $id: "old1", city: "Bonn" },
+          { $id: "new1", $md5: "newmd5", $status_detail: wide, $phone: wide, $comment: comment, age: "123456789012.25", firstname: wide },
+        ],
+        connections: [{ id: "k1", call_uuid: "u-1" }, { id: "k2", call_uuid: wide, duration: 98765432109 }],
       });
       expect(await readRow("contacts", "old1")).toMatchObject({ firstname: "Ann", city: "Bonn", $md5: "oldmd5" });
       const connection = await readRow("connections", "k1");
       expect(connection).toMatchObject({ contact_id: "old1", call_uuid: "u-1" });
       expect(asNumber(connection?.duration)).toBe(17);
-      expect(await target.count("contacts")).toBe(1);
+      const fresh = await readRow("contacts", "new1");
+      expect(fresh).toMatchObject({ $md5: "newmd5", $status_detail: wide, $phone: wide, $comment: comment, firstname: wide });
+      expect(asNumber(fresh?.age)).toBe(123456789012.25);
+      const k2 = await readRow("connections", "k2");
+      expect(k2?.call_uuid).toBe(wide);
+      expect(asNumber(k2?.duration)).toBe(98765432109);
+      expect(await target.count("contacts")).toBe(2);
+    });
+
+    test("a database the original client filled is picked up and filled further, its rows kept (drop-in)", async () => {
+      const { fields, rows } = simulatorRows();
+      await createOriginalTables(dialect, prefix, fields, original);
+      await insertOriginalRows(dialect, prefix);
+      const before = await readRows("contacts");
+
+      await target.prepare(fields);
+      await target.write(rows);
+      await expectStored(dialect, prefix, rows);
+      // the original's row keeps its values (a widened number may gain trailing zeros)
+      const after = (await readRows("contacts")).find((row) => row.$id === "orig1");
+      const asText = (row: Record<string, unknown> | undefined) =>
+        Object.fromEntries(Object.entries(before.find((r) => r.$id === "orig1") ?? {}).map(([k]) => [k, plain(row?.[k])]));
+      expect(asText(after)).toEqual(asText(before.find((r) => r.$id === "orig1")));
+      expect(plain(after?.customer_no)).toBe("10023");
+      expect(await target.count("contacts")).toBe(rows.contacts!.length + 1);
+      expect(await target.count("inbound_calls")).toBe(rows.inbound_calls!.length + 1);
+      expect(await target.storedMd5(["orig1"])).toEqual(new Map([["orig1", "0cc175b9c0f1b6a831c399e269772661"]]));
     });
   });
+}
+
+/**
+ * The simulator's campaign as rows, with values wider than any of the original's columns: a
+ * 70,200-character comment, 300-character texts in its varchar(50)/varchar(100) columns, numbers
+ * with decimals and more digits than its `numeric` (MySQL: decimal(10,0)) holds.
+ */
+export function simulatorRows(count = 25): { fields: CampaignField[]; rows: RowSet } {
+  const campaign = createCampaign({ campaignId: "DROPIN", contacts: count, seed: 7, now: () => new Date("2024-06-01T12:00:00Z") });
+  const fields = campaign.fields();
+  const contacts = campaign.contacts();
+  const wide = "ünïcødé 😀 'quoted' \\ ".repeat(15);
+  Object.assign(contacts[0]!, {
+    $comment: "Grüße 😀 ".repeat(7_800),
+    $status_detail: wide,
+    $phone: wide.slice(0, 80),
+    firstname: wide,
+    // beyond double precision; as text, as the API client hands such numbers on
+    customer_no: "9007199254740993",
+    amount: 1234567.125,
+  });
+  const now = new Date("2024-06-01T12:00:00Z");
+  const rows: Required<RowSet> = { contacts: [], transactions: [], connections: [], recordings: [], inbound_calls: [] };
+  for (const contact of contacts) {
+    const split = contactRows(contact, {}, now).rows;
+    for (const key of ["contacts", "transactions", "connections", "recordings"] as const) rows[key].push(...split[key]);
+  }
+  rows.inbound_calls = campaign.inboundCalls().map((call) => inboundCallRow(call, now));
+  if (rows.transactions.length === 0 || rows.connections.length === 0) throw new Error("the simulator made no calls");
+  rows.transactions[0]!.status_detail = wide;
+  rows.connections[0]!.global_call_uuid = wide;
+  return { fields, rows };
+}
+
+/**
+ * The five tables exactly as dbsync2 1.15 creates them (spec §5.3, §5.4): its types, its custom
+ * columns (fields whose names the database cannot hold were never created), its `$id|$md5` index.
+ */
+export async function createOriginalTables(
+  dialect: Dialect,
+  prefix: string,
+  fields: readonly CampaignField[],
+  original: OriginalDdl,
+  indexName = contactsMd5Index(prefix).name,
+): Promise<void> {
+  const q = (name: string) => dialect.quote(name);
+  const fits = (name: string) => new TextEncoder().encode(name).length <= dialect.maxIdentifierBytes;
+  const specs = tableSpecs(prefix, fields.filter((f) => fits(f.name)));
+  for (const key of TABLE_KEYS) {
+    const spec = specs[key];
+    const columns = spec.columns.map(
+      (c) => `${q(c.name)} ${original.types[c.type]}${c.name === spec.primaryKey ? " NOT NULL PRIMARY KEY" : ""}`,
+    );
+    await dialect.run(`CREATE TABLE ${q(spec.name)} (${columns.join(", ")})${original.tableOptions ?? ""}`);
+  }
+  await dialect.run(`CREATE INDEX ${q(indexName)} ON ${q(specs.contacts.name)} (${q("$id")}, ${q("$md5")})`);
+}
+
+/** One row per table as dbsync2 binds values (spec §5.8): numbers and booleans as text. */
+export async function insertOriginalRows(dialect: Dialect, prefix: string): Promise<void> {
+  const insert = (table: string, row: Record<string, string>) => {
+    const names = Object.keys(row);
+    const sql =
+      `INSERT INTO ${dialect.quote(prefix + table)} (${names.map((n) => dialect.quote(n)).join(", ")}) ` +
+      `VALUES (${names.map((_, i) => dialect.placeholder(i + 1)).join(", ")})`;
+    return dialect.run(sql, Object.values(row));
+  };
+  await insert("contacts", {
+    $id: "orig1",
+    $md5: "0cc175b9c0f1b6a831c399e269772661",
+    $status: "open",
+    $comment: "written by dbsync2",
+    firstname: "Erika",
+    customer_no: "10023",
+    $changed: "2021-09-02T15:34:39Z",
+  });
+  await insert("transactions", {
+    id: "tx-orig1",
+    contact_id: "orig1",
+    fired: "2021-09-02T15:34:39.960Z",
+    pause_time_sec: "12",
+    isHI: "1",
+    revoked: "0",
+    $changed: "2021-09-02T15:34:39Z",
+  });
+  await insert("connections", { id: "k-orig1", contact_id: "orig1", duration: "17", isThirdPartyConnection: "0" });
+  await insert("recordings", { id: "r-orig1", contact_id: "orig1", filename: "a.wav" });
+  await insert("inbound_calls", { id: "i-orig1", contact_id: "orig1", dispatch_error: "0" });
+}
+
+/**
+ * Every row of `rows` is stored with every value that has a column, compared as plain text (the
+ * databases hand numbers and booleans back in their own ways).
+ */
+export async function expectStored(dialect: Dialect, prefix: string, rows: RowSet): Promise<void> {
+  const fold = (name: string) => (dialect.caseInsensitiveColumns ? name.toLowerCase() : name);
+  const physical = (name: string) => fold(fitIdentifier(name, dialect.maxIdentifierBytes));
+  for (const key of TABLE_KEYS) {
+    const pk = key === "contacts" ? "$id" : "id";
+    const stored = await dialect.all<Record<string, unknown>>(
+      `SELECT * FROM ${dialect.quote(fitIdentifier(prefix + key, dialect.maxIdentifierBytes))}`,
+    );
+    const byId = new Map(
+      stored.map((row) => {
+        const folded: Record<string, unknown> = Object.create(null);
+        for (const [column, value] of Object.entries(row)) folded[fold(column)] = value;
+        return [String(folded[physical(pk)]), folded];
+      }),
+    );
+    const differences: string[] = [];
+    for (const row of rows[key] ?? []) {
+      const actual = byId.get(String(row[pk]));
+      if (!actual) {
+        differences.push(`${row[pk]} is missing`);
+        continue;
+      }
+      for (const [name, value] of Object.entries(row)) {
+        const column = physical(name);
+        if (!(column in actual)) continue;
+        if (plain(value) !== plain(actual[column])) {
+          differences.push(`${row[pk]} ${name}: expected ${plain(value)?.slice(0, 60)} got ${plain(actual[column])?.slice(0, 60)}`);
+        }
+      }
+    }
+    expect(`${key}: ${differences.slice(0, 5).join("; ")}`).toBe(`${key}: `);
+  }
+}
+
+/** A value as text: booleans as 1/0, decimals without trailing zeros. */
+function plain(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === "boolean") return value ? "1" : "0";
+  const text = typeof value === "bigint" ? value.toString() : String(value);
+  return /^-?\d+\.\d+$/.test(text) ? text.replace(/\.?0+$/, "") : text;
 }
 
 /** Columns in `INSERT INTO t (a, b, …)`: the placeholders of the first row. */

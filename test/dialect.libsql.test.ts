@@ -199,13 +199,27 @@ describe("openDialect", () => {
     expect(error.message).toContain("cannot open the database");
   });
 
-  test("postgres, mysql and sqlserver are announced as not supported yet, without the password", async () => {
-    for (const url of ["postgres://u:hunter2@h/db", "postgresql://h/db", "mysql://u:hunter2@h:3306/db", "sqlserver://h:1433/db"]) {
-      const error = await rejection(openDialect(url));
+  test("postgres:, postgresql:, mysql: and mariadb: go to their dialects, which never show the password", async () => {
+    const routes = [
+      ["postgres://u:hunter2@127.0.0.1:1/db", "postgres://u@127.0.0.1:1/db"],
+      ["postgresql://u:hunter2@127.0.0.1:1/db?sslmode=disable", "postgresql://u@127.0.0.1:1/db?sslmode=disable"],
+      ["mysql://u:hunter2@127.0.0.1:1/db?useSSL=false", "mysql://u@127.0.0.1:1/db?useSSL=false"],
+      ["mariadb://u:hunter2@127.0.0.1:1/db", "mariadb://u@127.0.0.1:1/db"],
+    ];
+    for (const [url, safe] of routes) {
+      const error = await rejection(openDialect(url!));
       expect(error).toBeInstanceOf(TargetError);
-      expect(error.message).toContain("not supported yet");
-      expect(error.message).not.toContain("hunter2");
+      // the dialect's own wording: nothing listens on port 1, so the connection is refused
+      expect(error.message).toBe(`cannot open the database at ${safe}: connect ECONNREFUSED 127.0.0.1:1`);
+      expect((error as TargetError).transient).toBe(true);
     }
+  });
+
+  test("sqlserver: goes to its dialect, which never shows the password", async () => {
+    const error = await rejection(openDialect("sqlserver://u:hunter2@127.0.0.1:1/db"));
+    expect(error).toBeInstanceOf(TargetError);
+    expect(error.message).not.toContain("hunter2");
+    expect(error.message).not.toContain("\n");
   });
 
   test("anything else is refused with the accepted forms", async () => {

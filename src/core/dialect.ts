@@ -37,6 +37,12 @@ export interface Dialect extends SqlExecutor {
   existingColumns(table: string): Promise<string[]>;
   createTableSql(spec: TableSpec): string;
   addColumnsSql(table: string, columns: readonly Column[]): string[];
+  /**
+   * Optional: statements that widen columns of an existing table too narrow for our values (the
+   * original client's `varchar(50)`, `decimal(10,0)`, …), so that nothing is truncated or refused
+   * (W18). Only ever widens; `columns` are ours that the table already has. `[]` when all fit.
+   */
+  widenColumnsSql?(table: string, columns: readonly Column[]): Promise<string[]>;
   /** Must be idempotent: runs at every start. */
   createIndexSql(table: string, index: { name: string; columns: readonly string[] }): string;
   /**

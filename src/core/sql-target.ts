@@ -51,6 +51,15 @@ export class SqlTarget {
       for (const sql of missing.length > 0 ? this.#dialect.addColumnsSql(spec.name, missing) : []) {
         await this.#dialect.run(sql);
       }
+      // Once per table and run: the original client's narrow columns are widened in place.
+      if (this.#dialect.widenColumnsSql && !this.#columns.has(key)) {
+        const named = new Map(existing.map((name) => [this.#fold(name), name]));
+        const present = spec.columns.flatMap((column) => {
+          const name = named.get(this.#fold(column.name));
+          return name === undefined ? [] : [{ ...column, name }];
+        });
+        for (const sql of await this.#dialect.widenColumnsSql(spec.name, present)) await this.#dialect.run(sql);
+      }
       this.#columns.set(key, [...existing, ...missing.map((column) => column.name)]);
     }
     const index = contactsMd5Index(this.#prefix);

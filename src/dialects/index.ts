@@ -3,10 +3,21 @@ import { TargetError, type Dialect } from "../core/dialect.ts";
 import { createLibsqlDialect } from "./libsql.ts";
 
 const ACCEPTED_FORMS =
-  "use file:PATH, a path ending in .db/.sqlite/.sqlite3, :memory:, libsql://HOST?authToken=TOKEN or http(s)://HOST";
+  "use file:PATH, a path ending in .db/.sqlite/.sqlite3, :memory:, libsql://HOST?authToken=TOKEN, http(s)://HOST, " +
+  "postgres://USER:PASSWORD@HOST:5432/DATABASE, mysql://USER:PASSWORD@HOST:3306/DATABASE or " +
+  "sqlserver://USER:PASSWORD@HOST:1433/[INSTANCE/]DATABASE";
 
 const LIBSQL_SCHEMES = new Set(["file", "libsql", "http", "https"]);
-const PLANNED_SCHEMES = new Set(["postgres", "postgresql", "mysql", "sqlserver"]);
+
+/** Server dialects load their driver only when a URL asks for them. */
+const SERVER_DIALECTS: Record<string, () => Promise<(url: string) => Promise<Dialect>>> = {
+  postgres: async () => (await import("./postgres.ts")).createPostgresDialect,
+  postgresql: async () => (await import("./postgres.ts")).createPostgresDialect,
+  mysql: async () => (await import("./mysql.ts")).createMysqlDialect,
+  mariadb: async () => (await import("./mysql.ts")).createMysqlDialect,
+  sqlserver: async () => (await import("./mssql.ts")).createMssqlDialect,
+  mssql: async () => (await import("./mssql.ts")).createMssqlDialect,
+};
 
 export async function openDialect(url: string): Promise<Dialect> {
   const trimmed = url.trim();
@@ -15,9 +26,8 @@ export async function openDialect(url: string): Promise<Dialect> {
 
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(trimmed)?.[1]?.toLowerCase();
   if (scheme !== undefined && LIBSQL_SCHEMES.has(scheme)) return createLibsqlDialect(trimmed);
-  if (scheme !== undefined && PLANNED_SCHEMES.has(scheme)) {
-    throw new TargetError(`${scheme}: databases are not supported yet; ${ACCEPTED_FORMS}`);
-  }
+  const server = scheme === undefined ? undefined : SERVER_DIALECTS[scheme];
+  if (server) return (await server())(trimmed);
   if (isBareDatabasePath(trimmed)) return createLibsqlDialect(fileUrl(trimmed));
   // Only the scheme is shown: whatever follows it may hold a password.
   const shown = scheme !== undefined ? `${scheme}:…` : trimmed;

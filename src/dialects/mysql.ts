@@ -1,0 +1,529 @@
+// MySQL and MariaDB through mysql2: a small pool that reconnects by itself, utf8mb4 throughout.
+// Statements go as text with every value escaped here (mysql2's `execute` would prepare and cache a
+// server-side statement per distinct SQL text, and multi-row upserts have many; they would exhaust
+// max_prepared_stmt_count). Values are still never part of the SQL the dialect builds.
+import { readFileSync } from "node:fs";
+import mysql, { type Pool, type PoolConnection, type PoolOptions } from "mysql2/promise";
+import { TargetError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
+import { contactsMd5Index, type Column, type LogicalType, type TableSpec } from "../core/tables.ts";
+import { parseServerUrl, scrub, type ParsedServerUrl } from "../core/server-url.ts";
+
+const CONNECT_TIMEOUT_MS = 5_000;
+const POOL_SIZE = 4;
+
+/**
+ * Long values stored whole (W18): strings are `longtext` (up to 4 GB) in utf8mb4, so emoji fit;
+ * numbers `decimal(65,10)`, which keeps 55 integer digits and 10 decimals exactly (the original's
+ * `numeric` is `decimal(10,0)` and rounds away every decimal).
+ */
+const COLUMN_TYPES: Record<LogicalType, string> = {
+  short_string: "longtext CHARACTER SET utf8mb4",
+  string: "longtext CHARACTER SET utf8mb4",
+  text: "longtext CHARACTER SET utf8mb4",
+  int: "decimal(65,10)",
+  bool: "boolean",
+};
+/**
+ * Key and index columns need a length. Binary collation: ids compare exactly (with a `_ci` collation
+ * `abc` and `ABC` would be one row).
+ */
+const KEY_TYPE = "varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin";
+const INDEXED_CONTACT_COLUMNS = new Set(contactsMd5Index("").columns);
+
+/** ER_DUP_KEYNAME: the index exists already (MySQL has no CREATE INDEX IF NOT EXISTS). */
+const DUPLICATE_INDEX = 1061;
+
+export async function createMysqlDialect(url: string): Promise<Dialect> {
+  const parsed = parseServerUrl(url, (message) => new TargetError(message));
+  const database = parsed.path.join("/");
+  if (database === "") {
+    throw new TargetError(`${parsed.safeUrl} names no database; use mysql://USER:PASSWORD@HOST:3306/DATABASE`);
+  }
+  const reason = (error: unknown) => driverReason(error, parsed);
+  const options = poolOptions(parsed, database);
+  let pool = mysql.createPool(options);
+  let server: { version: string; packet: number };
+  try {
+    server = await probe(pool);
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    // sslMode=PREFERRED: TLS when the server offers it, else a plain connection
+    if (parsed.params.get("sslMode")?.toUpperCase() === "PREFERRED" || parsed.params.get("ssl-mode")?.toUpperCase() === "PREFERRED") {
+      if ((error as { code?: unknown }).code === "HANDSHAKE_NO_SSL_SUPPORT") {
+        pool = mysql.createPool({ ...options, ssl: undefined });
+        server = await probe(pool).catch(async (again: unknown) => {
+          await pool.end().catch(() => undefined);
+          throw openError(parsed.safeUrl, reason, again);
+        });
+        return new MysqlDialect(pool, parsed.safeUrl, reason, server);
+      }
+    }
+    throw openError(parsed.safeUrl, reason, error);
+  }
+  return new MysqlDialect(pool, parsed.safeUrl, reason, server);
+}
+
+async function probe(pool: Pool): Promise<{ version: string; packet: number }> {
+  const [rows] = await pool.query({ sql: "SELECT VERSION(), @@max_allowed_packet", rowsAsArray: true });
+  const [version, packet] = (rows as unknown[][])[0] ?? [];
+  return { version: String(version), packet: Number(packet) || 4 * 1024 * 1024 };
+}
+
+function openError(safeUrl: string, reason: (e: unknown) => string, error: unknown): TargetError {
+  return new TargetError(`cannot open the database at ${safeUrl}: ${reason(error)}`, {
+    cause: error,
+    transient: isTransient(error),
+  });
+}
+
+interface UpsertShape {
+  table: string;
+  primaryKey: string;
+  columns: readonly string[];
+  rowCount: number;
+}
+
+class MysqlDialect implements Dialect {
+  readonly kind = "mysql";
+  /** Values are escaped into the text, so only the packet size limits a statement (see #fitPacket). */
+  readonly maxParams = 65535;
+  readonly maxRowsPerStatement = 1000;
+  readonly caseInsensitiveColumns = true;
+  /** 64 characters; counted in bytes here, which is never more. */
+  readonly maxIdentifierBytes = 64;
+
+  readonly #pool: Pool;
+  readonly #reason: (error: unknown) => string;
+  readonly #mariadb: boolean;
+  /** Bytes one statement may have: max_allowed_packet less some room. */
+  readonly #maxStatementBytes: number;
+  /** The upserts this dialect wrote, so that one too big for a packet can be cut into smaller ones. */
+  readonly #upserts = new Map<string, UpsertShape>();
+
+  constructor(
+    pool: Pool,
+    readonly safeUrl: string,
+    reason: (error: unknown) => string,
+    server: { version: string; packet: number },
+  ) {
+    this.#pool = pool;
+    this.#reason = reason;
+    this.#mariadb = /mariadb/i.test(server.version);
+    this.#maxStatementBytes = Math.max(64 * 1024, server.packet - 64 * 1024);
+  }
+
+  quote(identifier: string): string {
+    return `\`${identifier.replaceAll("`", "``")}\``;
+  }
+
+  placeholder(_n: number): string {
+    return "?";
+  }
+
+  columnType(type: LogicalType): string {
+    return COLUMN_TYPES[type];
+  }
+
+  async existingColumns(table: string): Promise<string[]> {
+    const rows = await this.all<{ name: string; table_name: string }>(
+      "SELECT column_name AS name, table_name AS table_name FROM information_schema.columns " +
+        "WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
+      [table],
+    );
+    // information_schema compares names case-insensitively; tables `T` and `t` may both exist.
+    const exact = rows.filter((row) => row.table_name === table);
+    return (exact.length > 0 ? exact : rows).map((row) => String(row.name));
+  }
+
+  createTableSql(spec: TableSpec): string {
+    const columns = spec.columns.map((column) => {
+      if (column.name === spec.primaryKey) return `${this.quote(column.name)} ${KEY_TYPE} NOT NULL`;
+      if (spec.key === "contacts" && INDEXED_CONTACT_COLUMNS.has(column.name)) return `${this.quote(column.name)} ${KEY_TYPE}`;
+      return `${this.quote(column.name)} ${this.columnType(column.type)}`;
+    });
+    return (
+      `CREATE TABLE IF NOT EXISTS ${this.quote(spec.name)} (${columns.join(", ")}, PRIMARY KEY (${this.quote(spec.primaryKey)})) ` +
+      "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+    );
+  }
+
+  addColumnsSql(table: string, columns: readonly Column[]): string[] {
+    const added = columns.map((column) => `ADD COLUMN ${this.quote(column.name)} ${this.columnType(column.type)}`);
+    return [`ALTER TABLE ${this.quote(table)} ${added.join(", ")}`];
+  }
+
+  /**
+   * The original client's `varchar(50)`/`varchar(100)`/`text` columns truncate or refuse longer values
+   * (W18) and its `numeric` (`decimal(10,0)`) rounds decimals and refuses large numbers: they become
+   * `longtext` and `decimal(65,10)`. Only ever widens. Indexed columns (the key, `$md5`) keep their
+   * type: an index on a text column would need a prefix length.
+   */
+  async widenColumnsSql(table: string, columns: readonly Column[]): Promise<string[]> {
+    const existing = await this.all<{
+      name: string;
+      type: string;
+      precision: unknown;
+      scale: unknown;
+      nullable: string;
+      indexed: unknown;
+      table_name: string;
+    }>(
+      `SELECT c.column_name AS name, LOWER(c.data_type) AS type, c.numeric_precision AS \`precision\`,
+              c.numeric_scale AS scale, c.is_nullable AS nullable, c.table_name AS table_name,
+              EXISTS (SELECT 1 FROM information_schema.statistics s
+                       WHERE s.table_schema = c.table_schema AND s.table_name = c.table_name
+                         AND s.column_name = c.column_name) AS indexed
+         FROM information_schema.columns c
+        WHERE c.table_schema = DATABASE() AND c.table_name = ?`,
+      [table],
+    );
+    const exact = existing.filter((row) => row.table_name === table);
+    const byName = new Map((exact.length > 0 ? exact : existing).map((row) => [row.name.toLowerCase(), row]));
+    const changes: string[] = [];
+    for (const column of columns) {
+      const now = byName.get(column.name.toLowerCase());
+      if (!now || Number(now.indexed) !== 0) continue;
+      const isString = column.type === "short_string" || column.type === "string" || column.type === "text";
+      const narrowText = ["char", "varchar", "tinytext", "text", "mediumtext"].includes(now.type);
+      const integerDigits = Number(now.precision) - Number(now.scale);
+      const narrowNumber =
+        (now.type === "decimal" && integerDigits <= 55 && Number(now.scale) <= 10 && !(Number(now.precision) === 65 && Number(now.scale) === 10)) ||
+        ["tinyint", "smallint", "mediumint", "int", "bigint"].includes(now.type);
+      if ((isString && narrowText) || (column.type === "int" && narrowNumber)) {
+        const notNull = now.nullable === "NO" ? " NOT NULL" : "";
+        changes.push(`MODIFY COLUMN ${this.quote(now.name)} ${this.columnType(column.type)}${notNull}`);
+      }
+    }
+    return changes.length === 0 ? [] : [`ALTER TABLE ${this.quote(table)} ${changes.join(", ")}`];
+  }
+
+  /** MariaDB knows IF NOT EXISTS; on MySQL an existing index (error 1061) counts as success. */
+  createIndexSql(table: string, index: { name: string; columns: readonly string[] }): string {
+    const columns = index.columns.map((column) => this.quote(column)).join(", ");
+    const ifNotExists = this.#mariadb ? "IF NOT EXISTS " : "";
+    return `CREATE INDEX ${ifNotExists}${this.quote(index.name)} ON ${this.quote(table)} (${columns})`;
+  }
+
+  upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number): string {
+    const row = `(${columns.map(() => "?").join(", ")})`;
+    const values = Array.from({ length: rowCount }, () => row).join(", ");
+    const key = primaryKey.toLowerCase();
+    const updates = columns
+      .filter((column) => column.toLowerCase() !== key)
+      .map((column) => `${this.quote(column)} = VALUES(${this.quote(column)})`);
+    // Only the key: a no-op update (INSERT IGNORE would also swallow real errors).
+    if (updates.length === 0) updates.push(`${this.quote(primaryKey)} = ${this.quote(primaryKey)}`);
+    const columnList = columns.map((column) => this.quote(column)).join(", ");
+    const sql = `INSERT INTO ${this.quote(table)} (${columnList}) VALUES ${values} ON DUPLICATE KEY UPDATE ${updates.join(", ")}`;
+    if (this.#upserts.size > 500) this.#upserts.clear();
+    this.#upserts.set(sql, { table, primaryKey, columns: [...columns], rowCount });
+    return sql;
+  }
+
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<void> {
+    await this.#runOn(this.#pool, sql, params);
+  }
+
+  all<T = Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    return this.#allOn<T>(this.#pool, sql, params);
+  }
+
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    let connection: PoolConnection;
+    try {
+      connection = await this.#pool.getConnection();
+    } catch (error) {
+      throw this.#error("cannot start a transaction", error);
+    }
+    let broken = false;
+    try {
+      try {
+        await connection.query("START TRANSACTION");
+      } catch (error) {
+        throw this.#error("cannot start a transaction", error);
+      }
+      const executor: SqlExecutor = {
+        run: (sql, params = []) => this.#runOn(connection, sql, params),
+        all: <R>(sql: string, params: readonly SqlValue[] = []) => this.#allOn<R>(connection, sql, params),
+      };
+      const result = await work(executor);
+      try {
+        await connection.query("COMMIT");
+      } catch (error) {
+        throw this.#error("cannot commit", error);
+      }
+      return result;
+    } catch (error) {
+      await connection.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      // A connection that cannot even roll back is not given to the next caller.
+      if (broken) connection.destroy();
+      else connection.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+
+  async #runOn(on: Pool | PoolConnection, sql: string, params: readonly SqlValue[]): Promise<void> {
+    for (const statement of this.#fitPacket(sql, params)) {
+      try {
+        await on.query(statement);
+      } catch (error) {
+        const isIndexStatement = /^CREATE INDEX /.test(sql);
+        if (isIndexStatement && (error as { errno?: unknown }).errno === DUPLICATE_INDEX) return;
+        throw this.#statementError(sql, error);
+      }
+    }
+  }
+
+  async #allOn<T>(on: Pool | PoolConnection, sql: string, params: readonly SqlValue[]): Promise<T[]> {
+    try {
+      const [rows, fields] = await on.query({ sql: format(sql, params), rowsAsArray: true });
+      if (!Array.isArray(fields)) return [];
+      const names = fields.map((field) => field.name);
+      // fromEntries defines own properties, so even a column named "__proto__" comes back as one
+      return (rows as unknown[][]).map((row) => Object.fromEntries(names.map((name, i) => [name, row[i]])) as T);
+    } catch (error) {
+      throw this.#statementError(sql, error);
+    }
+  }
+
+  /**
+   * The statement as text, cut into several when it would exceed max_allowed_packet (possible with
+   * many long values in one multi-row upsert); all of them run on the same connection.
+   */
+  #fitPacket(sql: string, params: readonly SqlValue[]): string[] {
+    const text = format(sql, params);
+    const shape = this.#upserts.get(sql);
+    if (!shape || shape.rowCount < 2 || Buffer.byteLength(text) <= this.#maxStatementBytes) return [text];
+    const half = Math.ceil(shape.rowCount / 2);
+    const width = shape.columns.length;
+    const first = this.upsertSql(shape.table, shape.primaryKey, shape.columns, half);
+    const second = this.upsertSql(shape.table, shape.primaryKey, shape.columns, shape.rowCount - half);
+    return [...this.#fitPacket(first, params.slice(0, half * width)), ...this.#fitPacket(second, params.slice(half * width))];
+  }
+
+  #statementError(sql: string, error: unknown): TargetError {
+    const statement = sql.length > 80 ? `${sql.slice(0, 80)}…` : sql;
+    return this.#error(`statement failed`, error, ` (${statement.replace(/\s+/g, " ")})`);
+  }
+
+  #error(what: string, error: unknown, detail = ""): TargetError {
+    if (error instanceof TargetError) return error;
+    return new TargetError(`${what} at ${this.safeUrl}${detail}: ${this.#reason(error)}`, {
+      cause: error,
+      transient: isTransient(error),
+    });
+  }
+}
+
+/**
+ * The statement with each `?` outside quotes, backticks and comments replaced by its value as a
+ * literal. Strings are quoted by doubling `'`, which every sql_mode reads the same way; a string
+ * holding a backslash or NUL (whose meaning depends on NO_BACKSLASH_ESCAPES) goes as hex instead.
+ */
+export function format(sql: string, params: readonly SqlValue[]): string {
+  if (params.length === 0 && !sql.includes("?")) return sql;
+  let out = "";
+  let next = 0;
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === "`" || c === "'" || c === '"') {
+      const end = closingQuote(sql, i, c);
+      out += sql.slice(i, end);
+      i = end;
+    } else if (c === "#" || (c === "-" && sql.startsWith("-- ", i)) || (c === "/" && sql[i + 1] === "*")) {
+      const end = c === "/" ? sql.indexOf("*/", i + 2) + 2 : sql.indexOf("\n", i) + 1;
+      const stop = end <= 1 ? sql.length : end;
+      out += sql.slice(i, stop);
+      i = stop;
+    } else if (c === "?") {
+      if (next >= params.length) throw new TargetError(`the statement has more placeholders than the ${params.length} values given`);
+      out += literal(params[next++]!);
+      i++;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  if (next !== params.length) throw new TargetError(`the statement has ${next} placeholders but ${params.length} values were given`);
+  return out;
+}
+
+/** The index just past the quote that closes the one at `start` (doubled quotes stay inside). */
+function closingQuote(sql: string, start: number, quote: string): number {
+  let i = start + 1;
+  while (i < sql.length) {
+    if (sql[i] === "\\" && quote !== "`") i += 2;
+    else if (sql[i] === quote) {
+      if (sql[i + 1] === quote) i += 2;
+      else return i + 1;
+    } else i++;
+  }
+  return sql.length;
+}
+
+function literal(value: SqlValue): string {
+  if (value === null) return "NULL";
+  if (typeof value === "boolean") return value ? "1" : "0";
+  if (typeof value === "number") return Number.isFinite(value) ? String(value) : `'${String(value)}'`;
+  if (/[\\\u0000]/.test(value)) return `_utf8mb4 X'${Buffer.from(value, "utf8").toString("hex")}'`;
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+const TRANSIENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "PROTOCOL_CONNECTION_LOST",
+  "PROTOCOL_SEQUENCE_TIMEOUT",
+  "ER_SERVER_SHUTDOWN",
+  "ER_CON_COUNT_ERROR",
+  "ER_TOO_MANY_USER_CONNECTIONS",
+  "ER_LOCK_DEADLOCK",
+  "ER_LOCK_WAIT_TIMEOUT",
+  "ER_CONNECTION_KILLED",
+  "ER_QUERY_INTERRUPTED",
+  "ER_NET_READ_ERROR",
+  "ER_NET_READ_INTERRUPTED",
+  "ER_NET_ERROR_ON_WRITE",
+  "ER_CLIENT_INTERACTION_TIMEOUT",
+]);
+/** Server error numbers of the same kinds, for servers whose codes mysql2 does not name. */
+const TRANSIENT_ERRNOS = new Set([1040, 1053, 1205, 1213, 1317, 1927, 2002, 2003, 2006, 2013, 4031]);
+
+function isTransient(error: unknown): boolean {
+  const first = innermost(error) as { code?: unknown; errno?: unknown; fatal?: unknown } | undefined;
+  if (!first || typeof first !== "object") return false;
+  if (typeof first.code === "string" && TRANSIENT_CODES.has(first.code)) return true;
+  if (typeof first.errno === "number" && TRANSIENT_ERRNOS.has(first.errno)) return true;
+  // A broken connection is fatal; a refusal by the server (access denied, unknown database) is an ER_.
+  // (HANDSHAKE_NO_SSL_SUPPORT and the like are settings, not outages)
+  return first.fatal === true && !(typeof first.code === "string" && /^(ER_|HANDSHAKE_)/.test(first.code));
+}
+
+function innermost(error: unknown): unknown {
+  return error instanceof AggregateError && error.errors.length > 0 ? error.errors[0] : error;
+}
+
+function driverReason(error: unknown, url: ParsedServerUrl): string {
+  const first = innermost(error) as { code?: unknown; message?: unknown } | undefined;
+  let text = first instanceof Error ? first.message : String(first);
+  if (first?.code === "ETIMEDOUT") text = `no connection within ${CONNECT_TIMEOUT_MS / 1000} s`;
+  else if (text === "") text = String(first?.code ?? "unknown error");
+  else if (typeof first?.code === "string" && /^(ER_|HANDSHAKE_)/.test(first.code)) text += ` (${first.code})`;
+  return scrub(text, url);
+}
+
+function poolOptions(url: ParsedServerUrl, database: string): PoolOptions {
+  const query = url.params;
+  const timeout = Number(query.get("connectTimeout") ?? query.get("connect_timeout") ?? query.get("timeout"));
+  return {
+    host: url.host,
+    port: url.port ?? 3306,
+    user: url.user,
+    password: url.password,
+    database,
+    charset: "UTF8MB4_UNICODE_CI",
+    ssl: sslOption(query, url),
+    connectionLimit: POOL_SIZE,
+    maxIdle: POOL_SIZE,
+    idleTimeout: 300_000,
+    waitForConnections: true,
+    connectTimeout: Number.isFinite(timeout) && timeout > 0 ? (timeout < 1000 ? timeout * 1000 : timeout) : CONNECT_TIMEOUT_MS,
+    enableKeepAlive: true,
+    keepAliveInitialDelay: 10_000,
+    multipleStatements: false,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    decimalNumbers: false,
+    dateStrings: true,
+    jsonStrings: true,
+    // rows as arrays through the static parser: the generated one refuses a column named "__proto__"
+    disableEval: true,
+  };
+}
+
+const TRUE = new Set(["true", "1", "yes", "on"]);
+const FALSE = new Set(["false", "0", "no", "off"]);
+
+/**
+ * TLS as the usual URL forms ask for it: `useSSL`/`requireSSL`/`verifyServerCertificate`
+ * (Connector/J), `sslMode`/`ssl-mode` (MySQL), `tls` (Go driver), `ssl` (true, false, or mysql2's
+ * JSON form); `sslca`/`ssl-ca`/`sslrootcert` name a PEM file. Default: no TLS, as dbsync2.
+ */
+function sslOption(query: URLSearchParams, url: ParsedServerUrl): PoolOptions["ssl"] {
+  const get = (...names: string[]) => {
+    for (const name of names) {
+      const value = query.get(name);
+      if (value !== null) return value;
+    }
+    return undefined;
+  };
+  const caPath = get("sslca", "ssl-ca", "sslrootcert", "sslCa");
+  let ca: string | undefined;
+  if (caPath) {
+    try {
+      ca = readFileSync(caPath, "utf8");
+    } catch (error) {
+      throw new TargetError(`${url.safeUrl}: cannot read the CA file ${caPath}: ${(error as Error).message}`);
+    }
+  }
+  const verify = (identity: boolean) => ({
+    rejectUnauthorized: true,
+    ...(ca ? { ca } : {}),
+    ...(identity ? {} : { checkServerIdentity: () => undefined }),
+  });
+  const noVerify = { rejectUnauthorized: false, ...(ca ? { ca } : {}) };
+
+  const mode = get("sslMode", "ssl-mode", "sslmode")?.toUpperCase();
+  if (mode !== undefined) {
+    switch (mode.replace("-", "_")) {
+      case "DISABLED":
+      case "DISABLE":
+        return undefined;
+      case "PREFERRED":
+      case "PREFER":
+      case "REQUIRED":
+      case "REQUIRE":
+        return noVerify;
+      case "VERIFY_CA":
+        return verify(false);
+      case "VERIFY_IDENTITY":
+      case "VERIFY_FULL":
+        return verify(true);
+      default:
+        throw new TargetError(`${url.safeUrl}: unknown sslMode "${mode}"; use DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY`);
+    }
+  }
+  const tls = get("tls")?.toLowerCase();
+  if (tls !== undefined) {
+    if (FALSE.has(tls)) return undefined;
+    if (tls === "skip-verify" || tls === "preferred") return noVerify;
+    return verify(true);
+  }
+  const ssl = get("ssl");
+  if (ssl !== undefined && ssl.trim().startsWith("{")) {
+    try {
+      return JSON.parse(ssl) as PoolOptions["ssl"];
+    } catch {
+      throw new TargetError(`${url.safeUrl}: the ssl parameter is not valid JSON`);
+    }
+  }
+  const use = (get("useSSL", "requireSSL", "ssl") ?? "").toLowerCase();
+  if (TRUE.has(use)) {
+    const check = get("verifyServerCertificate")?.toLowerCase();
+    return check !== undefined && TRUE.has(check) ? verify(true) : noVerify;
+  }
+  return undefined;
+}

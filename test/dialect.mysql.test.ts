@@ -1,0 +1,443 @@
+// The MySQL/MariaDB dialect against the real MariaDB of scripts/databases.sh, in databases of its own.
+import { afterAll, describe, expect, test } from "bun:test";
+import mysql from "mysql2/promise";
+import { TargetError, type Dialect, type Row } from "../src/core/dialect.ts";
+import { fitIdentifier } from "../src/core/identifiers.ts";
+import { SqlTarget } from "../src/core/sql-target.ts";
+import { tableSpecs, TABLE_KEYS } from "../src/core/tables.ts";
+import { openDialect } from "../src/dialects/index.ts";
+import { createMysqlDialect, format } from "../src/dialects/mysql.ts";
+import {
+  createOriginalTables,
+  expectStored,
+  field,
+  insertOriginalRows,
+  runDialectConformance,
+  simulatorRows,
+  type OriginalDdl,
+} from "./dialect-conformance.ts";
+import { freshDatabase, serverUrl } from "./helpers/databases.ts";
+
+/** dbsync2 1.15's MySQL DDL (spec §5.3): narrow varchars, `numeric` = decimal(10,0), utf16 tables. */
+const ORIGINAL_MYSQL_DDL: OriginalDdl = {
+  types: { short_string: "varchar(50)", string: "varchar(100)", text: "text", int: "numeric", bool: "boolean" },
+  tableOptions: " CHARACTER SET utf16",
+};
+
+const database = await freshDatabase("mysql");
+const databaseName = new URL(database.url).pathname.slice(1);
+/** A connection with all privileges, for setting the scene. */
+const admin = await mysql.createConnection(serverUrl("mysql"));
+const suffix = Math.random().toString(36).slice(2, 8);
+const cleanups: string[] = [];
+afterAll(async () => {
+  for (const statement of cleanups) await admin.query(statement).catch(() => undefined);
+  await admin.end();
+  await database.drop();
+});
+
+function urlWith(change: { user?: string; password?: string; search?: string; database?: string }): string {
+  const url = new URL(database.url);
+  if (change.user !== undefined) url.username = encodeURIComponent(change.user);
+  if (change.password !== undefined) url.password = encodeURIComponent(change.password);
+  if (change.search !== undefined) url.search = change.search;
+  if (change.database !== undefined) url.pathname = `/${change.database}`;
+  return url.toString();
+}
+
+async function rejection(promise: Promise<unknown>): Promise<TargetError> {
+  const outcome = await promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (outcome === undefined) throw new Error("expected a rejection");
+  expect(outcome).toBeInstanceOf(TargetError);
+  return outcome as TargetError;
+}
+
+/** Drops the five tables of a prefix (names fitted as SqlTarget fits them). */
+async function dropTables(dialect: Dialect, prefix: string): Promise<void> {
+  for (const key of TABLE_KEYS) await dialect.run(`DROP TABLE IF EXISTS ${dialect.quote(fitIdentifier(prefix + key, 64))}`);
+}
+
+runDialectConformance("MariaDB", () => createMysqlDialect(database.url), { original: ORIGINAL_MYSQL_DDL });
+
+describe("MySQL URLs", () => {
+  test("a password with @, /, :, ? and % works percent-encoded, and @ / : also as typed", async () => {
+    const user = `dbsync_pw_${suffix}`;
+    const password = "p@ss/w:rd?#%x";
+    for (const host of ["127.0.0.1", "localhost"]) {
+      await admin.query(`CREATE USER '${user}'@'${host}' IDENTIFIED BY '${password}'`);
+      await admin.query(`GRANT ALL ON \`${databaseName}\`.* TO '${user}'@'${host}'`);
+      cleanups.push(`DROP USER IF EXISTS '${user}'@'${host}'`);
+    }
+    const encoded = urlWith({ user, password, search: "?useSSL=false" });
+    expect(encoded).toContain("p%40ss%2Fw%3Ard%3F%23%25x");
+    const dialect = await createMysqlDialect(encoded);
+    expect(await dialect.all("SELECT CURRENT_USER() LIKE ? AS me", [`${user}@%`])).toEqual([{ me: 1 }]);
+    expect(dialect.safeUrl).toBe(`mysql://${user}@127.0.0.1:3306/${databaseName}?useSSL=false`);
+    await dialect.close();
+
+    const typed = "p@ss/w:rd";
+    for (const host of ["127.0.0.1", "localhost"]) await admin.query(`ALTER USER '${user}'@'${host}' IDENTIFIED BY '${typed}'`);
+    const again = await openDialect(`mariadb://${user}:${typed}@127.0.0.1:3306/${databaseName}`);
+    expect(again.kind).toBe("mysql");
+    expect(await again.all("SELECT DATABASE() AS db")).toEqual([{ db: databaseName }]);
+    expect(again.safeUrl).not.toContain(typed);
+    await again.close();
+  });
+
+  test("TLS options are honoured; unknown parameters do not disturb the connection", async () => {
+    const [[{ have }]] = (await admin.query("SELECT @@have_ssl AS have")) as unknown as [[{ have: string }]];
+    const cipher = async (dialect: Dialect) =>
+      String((await dialect.all<{ Value: string }>("SHOW SESSION STATUS LIKE 'Ssl_cipher'"))[0]?.Value ?? "");
+
+    for (const search of ["?useSSL=false&foo=bar", "?ssl=false", "?sslMode=DISABLED", "?tls=false&serverTimezone=UTC"]) {
+      const dialect = await createMysqlDialect(urlWith({ search }));
+      expect(await cipher(dialect)).toBe("");
+      await dialect.close();
+    }
+    // PREFERRED: TLS when the server offers it, a plain connection when not
+    const preferred = await createMysqlDialect(urlWith({ search: "?sslMode=PREFERRED" }));
+    expect((await cipher(preferred)) !== "").toBe(have === "YES");
+    await preferred.close();
+
+    for (const search of ["?useSSL=true", "?sslMode=REQUIRED", "?tls=skip-verify", '?ssl={"rejectUnauthorized":false}']) {
+      if (have === "YES") {
+        const dialect = await createMysqlDialect(urlWith({ search }));
+        expect(await cipher(dialect)).not.toBe("");
+        await dialect.close();
+      } else {
+        // scripts/databases.sh starts MariaDB without TLS: asking for it is a clear, permanent error
+        const error = await rejection(createMysqlDialect(urlWith({ search })));
+        expect(error.message).toEndWith(": Server does not support secure connection (HANDSHAKE_NO_SSL_SUPPORT)");
+        expect(error.transient).toBe(false);
+      }
+    }
+    const bad = await rejection(createMysqlDialect(urlWith({ search: "?sslMode=SOMETIMES" })));
+    expect(bad.message).toContain('unknown sslMode "SOMETIMES"');
+  });
+
+  test("the connection is utf8mb4 whatever the URL says", async () => {
+    const dialect = await createMysqlDialect(urlWith({ search: "?charset=latin1&useUnicode=false" }));
+    expect(await dialect.all("SELECT ? AS v", ["😀 名前 Grüße"])).toEqual([{ v: "😀 名前 Grüße" }]);
+    await dialect.close();
+  });
+
+  test("a URL without a database is refused", async () => {
+    const error = await rejection(createMysqlDialect("mysql://u:hunter2@127.0.0.1:3306/?useSSL=false"));
+    expect(error.message).toBe("mysql://u@127.0.0.1:3306/?useSSL=false names no database; use mysql://USER:PASSWORD@HOST:3306/DATABASE");
+  });
+});
+
+describe("MySQL connection failures", () => {
+  test("an unreachable server fails at open within seconds: one line, transient, no password", async () => {
+    const started = Date.now();
+    const error = await rejection(createMysqlDialect("mysql://dbsync:hunter2@127.0.0.1:1/db?useSSL=false"));
+    expect(Date.now() - started).toBeLessThan(6000);
+    expect(error.message).toBe("cannot open the database at mysql://dbsync@127.0.0.1:1/db?useSSL=false: connect ECONNREFUSED 127.0.0.1:1");
+    expect(error.transient).toBe(true);
+  });
+
+  test("a wrong password fails at open: one line, permanent, without the password", async () => {
+    const error = await rejection(createMysqlDialect(urlWith({ password: "not-the-password-42" })));
+    expect(error.message).toStartWith(`cannot open the database at mysql://dbsync@127.0.0.1:3306/${databaseName}: Access denied for user 'dbsync'@`);
+    expect(error.message).toEndWith("(ER_ACCESS_DENIED_ERROR)");
+    expect(error.message).not.toContain("not-the-password-42");
+    expect(error.message).not.toContain("\n");
+    expect(error.transient).toBe(false);
+  });
+
+  test("a missing database fails at open, permanently", async () => {
+    const error = await rejection(createMysqlDialect(urlWith({ database: "no_such_db_" })));
+    expect(error.message).toEndWith(": Unknown database 'no_such_db_' (ER_BAD_DB_ERROR)");
+    expect(error.transient).toBe(false);
+  });
+
+  test("connections the server ends are replaced; a statement they cut off is a transient error", async () => {
+    const dialect = await createMysqlDialect(database.url);
+    const kill = async () => {
+      const [rows] = (await admin.query(
+        "SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
+        [databaseName],
+      )) as unknown as [{ id: number }[]];
+      for (const { id } of rows) await admin.query(`KILL CONNECTION ${id}`).catch(() => undefined);
+    };
+
+    await Promise.all([dialect.all("SELECT 1"), dialect.all("SELECT 2")]);
+    await kill();
+    await Bun.sleep(100);
+    expect(await dialect.all("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+
+    const running = rejection(dialect.all("SELECT SLEEP(10)"));
+    await Bun.sleep(300);
+    await kill();
+    const error = await running;
+    expect(error.transient).toBe(true);
+    expect(error.message).toStartWith(`statement failed at mysql://dbsync@127.0.0.1:3306/${databaseName} (SELECT SLEEP(10)): `);
+    await Bun.sleep(100);
+    expect(await dialect.all("SELECT 2 AS two")).toEqual([{ two: 2 }]);
+
+    await dialect.run("CREATE TABLE `killed_tx` (`v` text)");
+    const transaction = rejection(
+      dialect.transaction(async (tx) => {
+        await tx.run("INSERT INTO `killed_tx` VALUES (?)", ["lost"]);
+        await tx.all("SELECT SLEEP(10)");
+      }),
+    );
+    await Bun.sleep(300);
+    await kill();
+    expect((await transaction).transient).toBe(true);
+    await Bun.sleep(100);
+    expect(await dialect.all("SELECT * FROM `killed_tx`")).toEqual([]);
+    await dialect.transaction((tx) => tx.run("INSERT INTO `killed_tx` VALUES (?)", ["kept"]));
+    expect(await dialect.all("SELECT * FROM `killed_tx`")).toEqual([{ v: "kept" }]);
+    await dialect.run("DROP TABLE `killed_tx`");
+    await dialect.close();
+  });
+
+  test("SQL errors are one line and permanent, with the server's error code", async () => {
+    const dialect = await createMysqlDialect(database.url);
+    const error = await rejection(dialect.run("SELECT * FROM no_such_table WHERE x = ?", ["a"]));
+    expect(error.message).toBe(
+      `statement failed at mysql://dbsync@127.0.0.1:3306/${databaseName} (SELECT * FROM no_such_table WHERE x = ?): ` +
+        `Table '${databaseName}.no_such_table' doesn't exist (ER_NO_SUCH_TABLE)`,
+    );
+    expect(error.transient).toBe(false);
+    const count = await rejection(dialect.run("SELECT ?, ?", ["only one"]));
+    expect(count.message).toBe("the statement has more placeholders than the 1 values given");
+    await dialect.close();
+  });
+});
+
+describe("MySQL statements and values", () => {
+  test("placeholders inside identifiers, strings and comments stay; values are literals in any sql_mode", async () => {
+    expect(format("SELECT `a?b`, 'c?d', \"e?f\" FROM t WHERE x = ? -- what?\n AND y = ? /* ? */ # ?\n", ["it's", 2])).toBe(
+      "SELECT `a?b`, 'c?d', \"e?f\" FROM t WHERE x = 'it''s' -- what?\n AND y = 2 /* ? */ # ?\n",
+    );
+    expect(format("INSERT INTO t VALUES (?, ?, ?, ?)", [null, true, false, -1.5])).toBe("INSERT INTO t VALUES (NULL, 1, 0, -1.5)");
+    expect(format("SELECT ?", ["a\\b"])).toBe("SELECT _utf8mb4 X'615c62'");
+
+    const dialect = await createMysqlDialect(database.url);
+    await dialect.run("CREATE TABLE `modes` (`v` longtext CHARACTER SET utf8mb4)");
+    const awkward = ["back\\slash", "quote ' and '' and \\'", "nul \u0000 byte", "😀 \" ` ?", "\\", "'"];
+    await dialect.transaction(async (tx) => {
+      // the same text must arrive whole whether backslashes escape or not
+      await tx.run("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')");
+      for (const value of awkward) await tx.run("INSERT INTO `modes` VALUES (?)", [value]);
+      await tx.run("SET SESSION sql_mode = REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')");
+      for (const value of awkward) await tx.run("INSERT INTO `modes` VALUES (?)", [value]);
+    });
+    const stored = (await dialect.all<{ v: string }>("SELECT `v` FROM `modes`")).map((row) => row.v);
+    expect(stored).toEqual([...awkward, ...awkward]);
+    await dialect.run("DROP TABLE `modes`");
+    await dialect.close();
+  });
+
+  test("values: booleans as 1/0, numbers exact, json as text, a column named __proto__", async () => {
+    const dialect = await createMysqlDialect(database.url);
+    await dialect.run(
+      "CREATE TABLE `vals` (`b` boolean, `n` decimal(65,10), `t` longtext, `j` json, `__proto__` longtext) DEFAULT CHARSET=utf8mb4",
+    );
+    await dialect.run("INSERT INTO `vals` VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?)", [
+      true,
+      "12345678901234567890123456789012345678901234567890.0123456789",
+      true,
+      '{"a": [1, 2]}',
+      "proto",
+      false,
+      -0.5,
+      42,
+      null,
+      null,
+    ]);
+    const rows = await dialect.all<Record<string, unknown>>("SELECT * FROM `vals` ORDER BY `b` DESC");
+    expect(rows).toEqual([
+      { b: 1, n: "12345678901234567890123456789012345678901234567890.0123456789", t: "1", j: '{"a": [1, 2]}', ["__proto__"]: "proto" },
+      { b: 0, n: "-0.5000000000", t: "42", j: null, ["__proto__"]: null },
+    ]);
+    expect(Object.getOwnPropertyDescriptor(rows[0], "__proto__")?.value).toBe("proto");
+    await dialect.run("DROP TABLE `vals`");
+    await dialect.close();
+  });
+
+  test("CREATE INDEX is idempotent also where IF NOT EXISTS is missing (MySQL)", async () => {
+    const dialect = await createMysqlDialect(database.url);
+    await dialect.run("CREATE TABLE `idx` (`a` varchar(10))");
+    await dialect.run("CREATE INDEX `i` ON `idx` (`a`)");
+    await dialect.run("CREATE INDEX `i` ON `idx` (`a`)");
+    expect(await dialect.all("SELECT COUNT(*) AS n FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = 'idx'")).toEqual([
+      { n: 1 },
+    ]);
+    const other = await rejection(dialect.run("CREATE INDEX `j` ON `idx` (`nope`)"));
+    expect(other.message).toContain("ER_KEY_COLUMN_DOES_NOT_EXITS");
+    await dialect.run("DROP TABLE `idx`");
+    await dialect.close();
+  });
+
+  test("an upsert bigger than max_allowed_packet is cut into statements that fit, in one transaction", async () => {
+    const dialect = await createMysqlDialect(database.url);
+    const [{ packet }] = await dialect.all<{ packet: number }>("SELECT @@max_allowed_packet AS packet");
+    const target = new SqlTarget(dialect, "big_");
+    await target.prepare([]);
+    const comment = "Grüße 😀 ".repeat(Math.ceil(600_000 / 9));
+    const count = Math.ceil((1.5 * Number(packet)) / Buffer.byteLength(comment)) + 1;
+    const contacts: Row[] = Array.from({ length: count }, (_, i) => ({ $id: `c${i}`, $comment: `${i}:${comment}` }));
+    await target.write({ contacts });
+    expect(await target.count("contacts")).toBe(count);
+    const [last] = await dialect.all<{ c: string }>("SELECT `$comment` AS c FROM `big_contacts` WHERE `$id` = ?", [`c${count - 1}`]);
+    expect(last?.c).toBe(`${count - 1}:${comment}`);
+    await dropTables(dialect, "big_");
+    await dialect.close();
+  });
+});
+
+describe("MySQL schema", () => {
+  test("columns: keys varchar(255) binary, strings longtext utf8mb4, numbers decimal(65,10); the $id|$md5 index", async () => {
+    const dialect = await createMysqlDialect(database.url);
+    const target = new SqlTarget(dialect, "types_");
+    await target.prepare([field("age", "number"), field("notes")]);
+    const columns = await dialect.all<{ name: string; type: string; collation: string | null; nullable: string }>(
+      "SELECT column_name AS name, column_type AS type, collation_name AS collation, is_nullable AS nullable " +
+        "FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?",
+      ["types_contacts"],
+    );
+    const byName = new Map(columns.map((c) => [c.name, c]));
+    expect(byName.get("$id")).toEqual({ name: "$id", type: "varchar(255)", collation: "utf8mb4_bin", nullable: "NO" });
+    expect(byName.get("$md5")).toMatchObject({ type: "varchar(255)", collation: "utf8mb4_bin" });
+    expect(byName.get("$phone")?.type).toBe("longtext");
+    expect(byName.get("$phone")?.collation).toStartWith("utf8mb4_");
+    expect(byName.get("$comment")?.type).toBe("longtext");
+    expect(byName.get("age")?.type).toBe("decimal(65,10)");
+    expect(byName.get("notes")?.type).toBe("longtext");
+    const [isHI] = await dialect.all<{ type: string }>(
+      "SELECT column_type AS type FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ?",
+      ["types_transactions", "isHI"],
+    );
+    expect(isHI?.type).toBe("tinyint(1)");
+    const indexes = async () =>
+      dialect.all<{ name: string; columns: string }>(
+        "SELECT index_name AS name, GROUP_CONCAT(column_name ORDER BY seq_in_index) AS columns FROM information_schema.statistics " +
+          "WHERE table_schema = DATABASE() AND table_name = ? GROUP BY index_name ORDER BY index_name",
+        ["types_contacts"],
+      );
+    expect(await indexes()).toEqual([
+      { name: "PRIMARY", columns: "$id" },
+      { name: "types_$id|$md5", columns: "$id,$md5" },
+    ]);
+    await target.prepare([field("age", "number"), field("notes")]);
+    expect(await indexes()).toHaveLength(2);
+    // ids compare exactly: "abc" and "ABC" are two contacts
+    await target.write({ contacts: [{ $id: "abc", $md5: "m1" }, { $id: "ABC", $md5: "m2" }] });
+    expect(await target.storedMd5(["abc", "ABC", "Abc"])).toEqual(new Map([["abc", "m1"], ["ABC", "m2"]]));
+    await dropTables(dialect, "types_");
+    await dialect.close();
+  });
+
+  test("only the URL's database counts: a same-named table elsewhere does not confuse introspection", async () => {
+    const other = `${databaseName}_other`;
+    await admin.query(`CREATE DATABASE \`${other}\``);
+    cleanups.push(`DROP DATABASE IF EXISTS \`${other}\``);
+    await admin.query(`CREATE TABLE \`${other}\`.\`sch_contacts\` (\`x\` text, \`y\` text)`);
+
+    const dialect = await createMysqlDialect(database.url);
+    expect(await dialect.existingColumns("sch_contacts")).toEqual([]);
+    const target = new SqlTarget(dialect, "sch_");
+    await target.prepare([field("firstname")]);
+    expect(await dialect.existingColumns("sch_contacts")).toEqual(tableSpecs("sch_", [field("firstname")]).contacts.columns.map((c) => c.name));
+    await target.write({ contacts: [{ $id: "c1", firstname: "Ann" }] });
+    await dropTables(dialect, "sch_");
+    await dialect.close();
+
+    const inOther = await createMysqlDialect(urlWith({ database: other }));
+    expect(await inOther.existingColumns("sch_contacts")).toEqual(["x", "y"]);
+    await inOther.close();
+  });
+
+  test("names longer than 64 bytes (unicode too) are fitted, distinct, and round-trip through SqlTarget", async () => {
+    const dialect = await createMysqlDialect(database.url);
+    const prefix = "ein_sehr_langes_präfix_für_die_tabellen_dieses_tests_und_mehr_";
+    const names = [
+      "Straße_" + "ä".repeat(40),
+      "Straße_" + "ä".repeat(40) + "_zwei",
+      "x".repeat(70),
+      "名前".repeat(15),
+      "exactly_sixty_four_bytes_".padEnd(64, "z"),
+    ];
+    const target = new SqlTarget(dialect, prefix);
+    await target.prepare(names.map((name) => field(name)));
+    const table = fitIdentifier(`${prefix}contacts`, 64);
+    expect(table).not.toBe(`${prefix}contacts`);
+    const columns = await dialect.existingColumns(table);
+    const fitted = names.map((name) => fitIdentifier(name, 64));
+    expect(new Set(fitted.map((name) => name.toLowerCase())).size).toBe(names.length);
+    for (const name of fitted) expect(columns).toContain(name);
+    expect(fitted[4]).toBe(names[4]);
+
+    await target.write({ contacts: [Object.fromEntries([["$id", "c1"], ...names.map((name, i) => [name, `value ${i}`])])] });
+    await target.write({ contacts: [{ $id: "c1", [names[1]!]: "changed" }] });
+    const [row] = await dialect.all<Record<string, unknown>>(`SELECT * FROM ${dialect.quote(table)}`);
+    expect(fitted.map((name) => row?.[name])).toEqual(["value 0", "changed", "value 2", "value 3", "value 4"]);
+
+    const again = new SqlTarget(dialect, prefix);
+    await again.prepare(names.map((name) => field(name)));
+    expect(await dialect.existingColumns(table)).toEqual(columns);
+    await dropTables(dialect, prefix);
+    await dialect.close();
+  });
+});
+
+describe("MySQL drop-in", () => {
+  test("a database written by dbsync2 is picked up: narrow columns widened in place, its rows and index kept", async () => {
+    const own = await freshDatabase("mysql");
+    let dialect: Dialect | undefined;
+    try {
+      dialect = await createMysqlDialect(own.url);
+      const { fields, rows } = simulatorRows(30);
+      await createOriginalTables(dialect, "", fields, ORIGINAL_MYSQL_DDL, "$id|$md5");
+      await insertOriginalRows(dialect, "");
+
+      const target = new SqlTarget(dialect, "");
+      await target.prepare(fields);
+      await target.write(rows);
+      await expectStored(dialect, "", rows);
+
+      const types = new Map(
+        (
+          await dialect.all<{ name: string; type: string }>(
+            "SELECT column_name AS name, column_type AS type FROM information_schema.columns " +
+              "WHERE table_schema = DATABASE() AND table_name = 'contacts'",
+          )
+        ).map((row) => [row.name, row.type]),
+      );
+      expect(types.get("$id")).toBe("varchar(50)"); // the key keeps its type
+      expect(types.get("$md5")).toBe("varchar(50)"); // indexed: keeps its type
+      expect(types.get("$phone")).toBe("longtext");
+      expect(types.get("$status_detail")).toBe("longtext");
+      expect(types.get("$comment")).toBe("longtext");
+      expect(types.get("customer_no")).toBe("decimal(65,10)");
+      expect(types.get(fitIdentifier("a_very_long_custom_field_name_that_goes_beyond_the_sixty_four_character_limit", 64))).toBe("longtext");
+
+      expect(await dialect.all("SELECT `$id`, `$status`, `firstname`, `customer_no` FROM `contacts` WHERE `$id` = ?", ["orig1"])).toEqual([
+        { $id: "orig1", $status: "open", firstname: "Erika", customer_no: "10023.0000000000" },
+      ]);
+      expect(await dialect.all("SELECT `isHI`, `pause_time_sec` FROM `transactions` WHERE `id` = ?", ["tx-orig1"])).toEqual([
+        { isHI: 1, pause_time_sec: "12.0000000000" },
+      ]);
+      expect(await target.count("contacts")).toBe(rows.contacts!.length + 1);
+      expect(
+        await dialect.all(
+          "SELECT DISTINCT index_name AS name FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = 'contacts' ORDER BY 1",
+        ),
+      ).toEqual([{ name: "$id|$md5" }, { name: "PRIMARY" }]);
+
+      const second = new SqlTarget(dialect, "");
+      await second.prepare(fields);
+      await second.write(rows);
+      expect(await second.count("contacts")).toBe(rows.contacts!.length + 1);
+    } finally {
+      await dialect?.close();
+      await own.drop();
+    }
+  });
+});
