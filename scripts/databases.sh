@@ -10,7 +10,7 @@ DATABASE=dbsync_test
 apt_updated=""
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-install() {
+apt_install() {
   [ -n "$apt_updated" ] || { as_root apt-get update -qq >/dev/null; apt_updated=1; }
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
@@ -19,8 +19,17 @@ wait_for() { # command… — up to 30 s
   return 1
 }
 
+# A self-signed certificate, so that the TLS options of the URLs are tested over real TLS.
+TLS_DIR=/var/lib/dbsync-test-tls
+tls_certificate() {
+  [ -s "$TLS_DIR/server.crt" ] && return 0
+  as_root mkdir -p "$TLS_DIR"
+  as_root openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=127.0.0.1" \
+    -keyout "$TLS_DIR/server.key" -out "$TLS_DIR/server.crt" >/dev/null 2>&1
+}
+
 postgres() {
-  command -v pg_lsclusters >/dev/null || install postgresql
+  command -v pg_lsclusters >/dev/null || apt_install postgresql
   local cluster version name status
   cluster=$(pg_lsclusters --no-header | head -n 1)
   if [ -z "$cluster" ]; then
@@ -31,6 +40,16 @@ postgres() {
   read -r version name _ status _ <<<"$cluster"
   [ "$status" = online ] || as_root pg_ctlcluster "$version" "$name" start
   wait_for as_root runuser -u postgres -- psql -qtAc "select 1"
+  if [ "$(as_root runuser -u postgres -- psql -qtAc 'show ssl')" != on ]; then
+    as_root install -o postgres -g postgres -m 600 "$TLS_DIR/server.key" "$TLS_DIR/pg.key"
+    as_root install -o postgres -g postgres -m 644 "$TLS_DIR/server.crt" "$TLS_DIR/pg.crt"
+    as_root runuser -u postgres -- psql -qtA >/dev/null <<SQL
+ALTER SYSTEM SET ssl_cert_file = '$TLS_DIR/pg.crt';
+ALTER SYSTEM SET ssl_key_file = '$TLS_DIR/pg.key';
+ALTER SYSTEM SET ssl = on;
+SELECT pg_reload_conf();
+SQL
+  fi
   as_root runuser -u postgres -- psql -qtA >/dev/null <<SQL
 DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$USER_NAME') THEN
@@ -43,7 +62,19 @@ SQL
 }
 
 mariadb_server() {
-  command -v mariadbd >/dev/null || install mariadb-server
+  command -v mariadbd >/dev/null || apt_install mariadb-server
+  local tls_config=/etc/mysql/mariadb.conf.d/99-dbsync-test-tls.cnf
+  if [ ! -s "$tls_config" ]; then
+    as_root install -o mysql -g mysql -m 600 "$TLS_DIR/server.key" "$TLS_DIR/mysql.key"
+    as_root install -o mysql -g mysql -m 644 "$TLS_DIR/server.crt" "$TLS_DIR/mysql.crt"
+    printf '[mariadbd]\nssl-cert=%s/mysql.crt\nssl-key=%s/mysql.key\n' "$TLS_DIR" "$TLS_DIR" | as_root tee "$tls_config" >/dev/null
+  fi
+  # TLS is read at start-up only: a server running without it is restarted once.
+  if as_root mariadb-admin ping >/dev/null 2>&1 &&
+    [ "$(as_root mariadb -NBe "SELECT @@have_ssl")" != YES ]; then
+    as_root mariadb-admin shutdown
+    for _ in $(seq 1 60); do as_root mariadb-admin ping >/dev/null 2>&1 || break; sleep 0.5; done
+  fi
   if ! as_root mariadb-admin ping >/dev/null 2>&1; then
     as_root mkdir -p /run/mysqld
     as_root chown mysql:mysql /run/mysqld
@@ -60,6 +91,7 @@ FLUSH PRIVILEGES;
 SQL
 }
 
+tls_certificate
 postgres
 mariadb_server
 echo "DBSYNC_TEST_POSTGRES_URL=postgres://$USER_NAME:$PASSWORD@127.0.0.1:5432/$DATABASE"
