@@ -2,7 +2,6 @@
 // file calls runDialectConformance with a function that opens a connection to its database.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { TargetError, type Dialect, type Row, type SqlExecutor, type SqlValue } from "../src/core/dialect.ts";
-import { fitIdentifier } from "../src/core/identifiers.ts";
 import { SqlTarget, type RowSet } from "../src/core/sql-target.ts";
 import { contactRows, inboundCallRow } from "../src/core/rows.ts";
 import { TABLE_KEYS, tableSpecs, contactsMd5Index, type CampaignField, type LogicalType, type TableKey } from "../src/core/tables.ts";
@@ -192,7 +191,7 @@ export function runDialectConformance(name: string, open: () => Promise<Dialect>
       ];
       await target.prepare(awkward.map((name) => field(name)));
       // Names longer than the database allows are stored in their fitted form (core/identifiers.ts).
-      const physical = (name: string) => fitIdentifier(name, dialect.maxIdentifierBytes);
+      const physical = (name: string) => dialect.fitIdentifier(name);
       const columns = await dialect.existingColumns(tableName("contacts"));
       for (const name of awkward) expect(columns).toContain(physical(name));
 
@@ -243,11 +242,17 @@ export function runDialectConformance(name: string, open: () => Promise<Dialect>
       expect(await target.count("contacts")).toBe(1);
     });
 
-    test("column names match case-insensitively where the database does", async () => {
-      await target.prepare([field("firstname")]);
-      await target.write({ contacts: [{ $id: "c1", FIRSTNAME: "Ann" }] });
-      const expected = dialect.caseInsensitiveColumns ? "Ann" : null;
-      expect((await readRow("contacts", "c1"))?.firstname).toBe(expected);
+    test("fields whose names differ only in case keep their own values, also where the database folds case", async () => {
+      await target.prepare([field("PLZ"), field("plz")]);
+      await target.write({ contacts: [{ $id: "c1", PLZ: "10115", plz: "20095" }] });
+      await target.prepare([field("PLZ"), field("plz")]); // the next run finds the same columns
+      await target.write({ contacts: [{ $id: "c2", PLZ: "80331", plz: "50667" }] });
+      const c1 = (await readRow("contacts", "c1")) ?? {};
+      const c2 = (await readRow("contacts", "c2")) ?? {};
+      expect(c1.PLZ).toBe("10115"); // the field with the column's exact name keeps it
+      expect(Object.values(c1)).toContain("20095");
+      expect(Object.values(c2)).toEqual(expect.arrayContaining(["80331", "50667"]));
+      expect(target.columns("contacts").filter((name) => name.toLowerCase().startsWith("plz"))).toHaveLength(2);
     });
 
     test("rows sharing a primary key in one batch fold into one, later keys winning", async () => {
@@ -260,6 +265,29 @@ export function runDialectConformance(name: string, open: () => Promise<Dialect>
         ],
       });
       expect(await readRows("contacts")).toEqual([expect.objectContaining({ $id: "c1", firstname: "Anna", city: null })]);
+    });
+
+    test("a value a numeric column cannot hold is stored as NULL, said once, and the batch goes in", async () => {
+      const warnings: string[] = [];
+      const warned = new SqlTarget(dialect, prefix, { onWarning: (message) => warnings.push(message) });
+      await warned.prepare([field("amount", "number")]);
+      await warned.write({
+        contacts: [
+          { $id: "n1", amount: "12,5" },
+          { $id: "n2", amount: 12.5 },
+          { $id: "n3", amount: " 7 " },
+          { $id: "n4", amount: "n/a" },
+        ],
+        transactions: [{ id: "t1", contact_id: "n1", pause_time_sec: "soon" }],
+      });
+      const amount = async (id: string) => (await readRow("contacts", id))?.[dialect.fitIdentifier("amount")];
+      expect(await amount("n1")).toBeNull();
+      expect(Number(await amount("n2"))).toBe(12.5);
+      expect(Number(await amount("n3"))).toBe(7);
+      expect(await amount("n4")).toBeNull();
+      expect((await readRow("transactions", "t1"))?.pause_time_sec).toBeNull();
+      expect(warnings).toHaveLength(2); // once per column, not per value
+      expect(warnings[0]).toContain('"12,5" is none and is stored as NULL');
     });
 
     test("values of every kind round-trip", async () => {
@@ -536,7 +564,7 @@ export async function createOriginalTables(
   indexName = contactsMd5Index(prefix).name,
 ): Promise<void> {
   const q = (name: string) => dialect.quote(name);
-  const fits = (name: string) => new TextEncoder().encode(name).length <= dialect.maxIdentifierBytes;
+  const fits = (name: string) => dialect.fitIdentifier(name) === name;
   const specs = tableSpecs(prefix, fields.filter((f) => fits(f.name)));
   for (const key of TABLE_KEYS) {
     const spec = specs[key];
@@ -586,11 +614,11 @@ export async function insertOriginalRows(dialect: Dialect, prefix: string): Prom
  */
 export async function expectStored(dialect: Dialect, prefix: string, rows: RowSet): Promise<void> {
   const fold = (name: string) => (dialect.caseInsensitiveColumns ? name.toLowerCase() : name);
-  const physical = (name: string) => fold(fitIdentifier(name, dialect.maxIdentifierBytes));
+  const physical = (name: string) => fold(dialect.fitIdentifier(name));
   for (const key of TABLE_KEYS) {
     const pk = key === "contacts" ? "$id" : "id";
     const stored = await dialect.all<Record<string, unknown>>(
-      `SELECT * FROM ${dialect.quote(fitIdentifier(prefix + key, dialect.maxIdentifierBytes))}`,
+      `SELECT * FROM ${dialect.quote(dialect.fitIdentifier(prefix + key))}`,
     );
     const byId = new Map(
       stored.map((row) => {

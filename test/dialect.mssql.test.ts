@@ -3,7 +3,6 @@
 // session, the URL parser, and its one-line errors (a real connection attempt to a closed port).
 import { describe, expect, test } from "bun:test";
 import { TargetError, type Row, type SqlValue } from "../src/core/dialect.ts";
-import { fitIdentifier } from "../src/core/identifiers.ts";
 import { SqlTarget } from "../src/core/sql-target.ts";
 import { tableSpecs, type CampaignField } from "../src/core/tables.ts";
 import { openDialect } from "../src/dialects/index.ts";
@@ -134,7 +133,6 @@ function skeleton(sql: string): { text: string; identifiers: string[]; literals:
   return { text, identifiers, literals, placeholders: text.match(/@p\d+/g) ?? [] };
 }
 
-const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;
 
 /** The error a promise rejects with (fails the test when it resolves). */
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -165,7 +163,9 @@ describe("SQL Server dialect: generated SQL", () => {
     expect(dialect.maxParams).toBeLessThan(2100);
     expect(dialect.maxParams).toBeGreaterThanOrEqual(2000);
     expect(dialect.maxRowsPerStatement).toBe(1000);
-    expect(dialect.maxIdentifierBytes).toBe(128);
+    expect(dialect.fitIdentifier("x".repeat(128))).toBe("x".repeat(128));
+    expect(dialect.fitIdentifier("ä".repeat(128))).toBe("ä".repeat(128)); // 128 UTF-16 units, 256 bytes
+    expect(dialect.fitIdentifier("x".repeat(129))).toMatch(/^x{119}_[0-9a-f]{8}$/);
     expect(dialect.caseInsensitiveColumns).toBe(true);
     expect(dialect.placeholder(1)).toBe("@p1");
     expect(dialect.placeholder(2000)).toBe("@p2000");
@@ -527,7 +527,7 @@ describe("SQL Server dialect: SqlTarget within the limits", () => {
     }
   });
 
-  test("awkward and overlong names stay inside their brackets and fit 128 bytes after SqlTarget fits them", async () => {
+  test("awkward and overlong names stay inside their brackets and fit 128 UTF-16 units after SqlTarget fits them", async () => {
     const rec = recorder();
     const prefix = `odd "pre] fix' `;
     const target = new SqlTarget(dialectOver(rec), prefix);
@@ -537,14 +537,15 @@ describe("SQL Server dialect: SqlTarget within the limits", () => {
     const create = rec.statements.find((s) => s.sql.includes(`[${prefix.replace("]", "]]")}contacts]`) && s.sql.includes("CREATE TABLE"))!;
     const { text, identifiers, placeholders } = skeleton(create.sql);
     expect(placeholders).toEqual([]);
-    const fitted = fitIdentifier(long, 128);
+    const fitted = dialectOver(rec).fitIdentifier(long);
     expect(fitted).not.toBe(long);
-    expect(utf8Bytes(fitted)).toBeLessThanOrEqual(128);
+    expect(fitted.length).toBeLessThanOrEqual(128);
+    expect(fitted).toMatch(/^lang_ünïcødé_x+_[0-9a-f]{8}$/);
     for (const name of awkward.slice(0, -1)) expect(identifiers).toContain(name);
     expect(identifiers).toContain(fitted);
     expect(identifiers).not.toContain(long);
     for (const statement of rec.statements) {
-      for (const identifier of skeleton(statement.sql).identifiers) expect(utf8Bytes(identifier)).toBeLessThanOrEqual(128);
+      for (const identifier of skeleton(statement.sql).identifiers) expect(identifier.length).toBeLessThanOrEqual(128);
     }
     // the skeleton holds nothing of the names: no quote, semicolon or comment escaped its brackets
     expect(text).toMatch(/^IF OBJECT_ID\(N'', N''\) IS NULL CREATE TABLE \[\]\.\[\] \(\[\] nvarchar\(450\) NOT NULL PRIMARY KEY(, \[\] nvarchar\(max\))+\)$/);

@@ -57,7 +57,8 @@ describe("PostgreSQL goes away in the middle of db_sync", () => {
     databases.push(database);
     const state = `file:${tempDir("outage-state")}/state.db`;
     const stop = new AbortController();
-    const done = syncInProcess(["--a", "db_sync", "--interval", "0.5", ...flags(sim, database.url, state)], stop.signal);
+    const log: string[] = [];
+    const done = syncInProcess(["--a", "db_sync", "--interval", "0.5", ...flags(sim, database.url, state)], stop.signal, log);
     try {
       expect(await until(async () => (await targetDifferences(database.url, sim.campaign)).length === 0, 30_000)).toBe(true);
       postgresServer.stop();
@@ -69,6 +70,9 @@ describe("PostgreSQL goes away in the middle of db_sync", () => {
       }
       const caughtUp = await until(async () => (await targetDifferences(database.url, sim.campaign)).length === 0, 60_000);
       expect(caughtUp ? "" : describeDiff(await targetDifferences(database.url, sim.campaign))).toBe("");
+      // it waited for the database (transient errors), not merely failed polls and tried again
+      expect(log.some((line) => line.includes("the target database is unreachable"))).toBe(true);
+      expect(log.some((line) => line.includes("the target database is back"))).toBe(true);
     } finally {
       stop.abort();
       await sim.stop();

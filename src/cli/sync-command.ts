@@ -48,7 +48,7 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
     if (config.dbConnections !== 32) log.debug("--d is accepted for compatibility; each target uses what suits it");
 
     const dialect = await openDialect(targetUrl);
-    target = new SqlTarget(dialect, config.tablePrefix);
+    target = new SqlTarget(dialect, config.tablePrefix, { onWarning: (message) => log?.warn(message) });
     const stateUrl = absoluteFileUrl(config.stateUrl ?? `file:${dataDir()}/state.db`);
     if (stateUrl.startsWith("file:")) makeParentDir(stateUrl.slice(5).split("?")[0] ?? "");
     state = await openStateStore(stateUrl);

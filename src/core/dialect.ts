@@ -25,8 +25,12 @@ export interface Dialect extends SqlExecutor {
   readonly maxRowsPerStatement: number;
   /** Whether the database treats `Name` and `name` as the same column. */
   readonly caseInsensitiveColumns: boolean;
-  /** Longest identifier in UTF-8 bytes (PostgreSQL 63, MySQL 64); longer names get a hashed form. */
-  readonly maxIdentifierBytes: number;
+  /**
+   * The name as this database can hold it: the name itself when it can, else a readable prefix and a
+   * hash of the whole (core/identifiers.ts). PostgreSQL: 63 bytes; MySQL: 64 characters, no emoji,
+   * no trailing space; SQL Server: 128 UTF-16 units.
+   */
+  fitIdentifier(name: string): string;
 
   quote(identifier: string): string;
   /** The placeholder for the n-th parameter of a statement, n counted from 1. */

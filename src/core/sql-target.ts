@@ -1,7 +1,7 @@
 // The dialect-independent half of an SQL target: which tables and columns must exist, how a batch of
 // rows becomes a few multi-row upserts in one transaction (W14), and the $md5 look-up (W15).
 import { TargetError, type Dialect, type Row, type SqlValue } from "./dialect.ts";
-import { fitIdentifier } from "./identifiers.ts";
+import { md5Hex } from "./md5.ts";
 import {
   contactsMd5Index,
   TABLE_KEYS,
@@ -13,22 +13,43 @@ import {
 
 export type RowSet = Partial<Record<TableKey, Row[]>>;
 
+export interface SqlTargetOptions {
+  /** Told once per column about values the column cannot hold (stored as NULL instead). */
+  onWarning?: (message: string) => void;
+}
+
 interface Statement {
   sql: string;
   params: SqlValue[];
 }
 
+/** How one table's row keys become its columns; made by `prepare`. */
+interface Layout {
+  /** Field (row key) → the column that holds it, as the database spells it. */
+  columnOf: Map<string, string>;
+  /** Columns the database has beyond ours (folded name → name); keys matching them are written too. */
+  extras: Map<string, string>;
+  /** Columns of logical type int: only numbers go in. */
+  numeric: Set<string>;
+  all: string[];
+}
+
+/** What a numeric column accepts: a number, or its exact decimal text. */
+const DECIMAL = /^[-+]?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+
 export class SqlTarget {
   readonly #dialect: Dialect;
   readonly #prefix: string;
+  readonly #options: SqlTargetOptions;
   #specs: Record<TableKey, TableSpec>;
-  /** Column names as the database spells them, per table; filled by `prepare`. */
-  #columns = new Map<TableKey, string[]>();
+  #layouts = new Map<TableKey, Layout>();
+  readonly #warned = new Set<string>();
 
-  constructor(dialect: Dialect, prefix: string) {
+  constructor(dialect: Dialect, prefix: string, options: SqlTargetOptions = {}) {
     this.#dialect = dialect;
     this.#prefix = prefix;
-    this.#specs = this.#physical(tableSpecs(prefix));
+    this.#options = options;
+    this.#specs = this.#withTableNames(tableSpecs(prefix));
   }
 
   /**
@@ -37,39 +58,43 @@ export class SqlTarget {
    * only ever extended, never recreated or retyped.
    */
   async prepare(fields: readonly CampaignField[]): Promise<void> {
-    const specs = this.#physical(tableSpecs(this.#prefix, fields));
+    const specs = this.#withTableNames(tableSpecs(this.#prefix, fields));
     for (const key of TABLE_KEYS) {
       const spec = specs[key];
       const existing = await this.#dialect.existingColumns(spec.name);
+      const layout = this.#layout(spec, existing);
+      const physical = spec.columns.map((column) => ({ ...column, name: layout.columnOf.get(column.name) as string }));
       if (existing.length === 0) {
-        await this.#dialect.run(this.#dialect.createTableSql(spec));
-        this.#columns.set(key, spec.columns.map((column) => column.name));
-        continue;
+        await this.#dialect.run(this.#dialect.createTableSql({ ...spec, columns: physical, primaryKey: layout.columnOf.get(spec.primaryKey) as string }));
+      } else {
+        const known = new Set(existing);
+        const missing = physical.filter((column) => !known.has(column.name));
+        for (const sql of missing.length > 0 ? this.#dialect.addColumnsSql(spec.name, missing) : []) {
+          await this.#dialect.run(sql);
+        }
+        // Once per table and run: the original client's narrow columns are widened in place.
+        if (this.#dialect.widenColumnsSql && !this.#layouts.has(key)) {
+          const present = physical.filter((column) => known.has(column.name));
+          for (const sql of await this.#dialect.widenColumnsSql(spec.name, present)) await this.#dialect.run(sql);
+        }
       }
-      const known = new Set(existing.map((name) => this.#fold(name)));
-      const missing = spec.columns.filter((column) => !known.has(this.#fold(column.name)));
-      for (const sql of missing.length > 0 ? this.#dialect.addColumnsSql(spec.name, missing) : []) {
-        await this.#dialect.run(sql);
-      }
-      // Once per table and run: the original client's narrow columns are widened in place.
-      if (this.#dialect.widenColumnsSql && !this.#columns.has(key)) {
-        const named = new Map(existing.map((name) => [this.#fold(name), name]));
-        const present = spec.columns.flatMap((column) => {
-          const name = named.get(this.#fold(column.name));
-          return name === undefined ? [] : [{ ...column, name }];
-        });
-        for (const sql of await this.#dialect.widenColumnsSql(spec.name, present)) await this.#dialect.run(sql);
-      }
-      this.#columns.set(key, [...existing, ...missing.map((column) => column.name)]);
+      layout.all = [...new Set([...existing, ...physical.map((column) => column.name)])];
+      this.#layouts.set(key, layout);
     }
     const index = contactsMd5Index(this.#prefix);
-    await this.#dialect.run(this.#dialect.createIndexSql(specs.contacts.name, { ...index, name: this.#fit(index.name) }));
+    const contacts = this.#layouts.get("contacts") as Layout;
+    await this.#dialect.run(
+      this.#dialect.createIndexSql(specs.contacts.name, {
+        name: this.#dialect.fitIdentifier(index.name),
+        columns: index.columns.map((column) => contacts.columnOf.get(column) as string),
+      }),
+    );
     this.#specs = specs;
   }
 
   /** The columns a table has after `prepare`, including any the database had beyond ours. */
   columns(key: TableKey): readonly string[] {
-    return this.#columns.get(key) ?? [];
+    return this.#layouts.get(key)?.all ?? [];
   }
 
   /** Stored $md5 per contact id; ids that are not stored are absent from the map. */
@@ -81,8 +106,8 @@ export class SqlTarget {
       const chunk = unique.slice(start, start + d.maxParams);
       const placeholders = chunk.map((_, i) => d.placeholder(i + 1)).join(", ");
       const sql =
-        `SELECT ${d.quote("$id")} AS id, ${d.quote("$md5")} AS md5 FROM ${d.quote(this.#specs.contacts.name)} ` +
-        `WHERE ${d.quote("$id")} IN (${placeholders})`;
+        `SELECT ${d.quote(this.#column("contacts", "$id"))} AS id, ${d.quote(this.#column("contacts", "$md5"))} AS md5 ` +
+        `FROM ${d.quote(this.#specs.contacts.name)} WHERE ${d.quote(this.#column("contacts", "$id"))} IN (${placeholders})`;
       for (const row of await d.all<{ id: unknown; md5: unknown }>(sql, chunk)) {
         stored.set(String(row.id), row.md5 == null ? null : String(row.md5));
       }
@@ -146,16 +171,17 @@ export class SqlTarget {
    * key into one, as if they had been upserted one after the other.
    */
   #mergeByPrimaryKey(spec: TableSpec, rows: readonly Row[]): Row[] {
-    const columnsByFold = new Map(this.columns(spec.key).map((name) => [this.#fold(name), name]));
-    if (columnsByFold.size === 0) throw new TargetError(`${spec.name}: prepare() must run before write()`);
-    const primaryKey = this.#primaryKeyColumn(spec.key);
+    const layout = this.#layouts.get(spec.key);
+    if (!layout) throw new TargetError(`${spec.name}: prepare() must run before write()`);
+    const primaryKey = this.#column(spec.key, spec.primaryKey);
     const byId = new Map<string, Row>();
     for (const row of rows) {
       // No prototype: a field may well be called "__proto__".
       const kept: Row = Object.create(null);
       for (const [name, value] of Object.entries(row)) {
-        const column = columnsByFold.get(this.#fold(this.#fit(name)));
-        if (column !== undefined && value !== undefined) kept[column] = value;
+        const column = layout.columnOf.get(name) ?? layout.extras.get(this.#fold(this.#dialect.fitIdentifier(name)));
+        if (column === undefined || value === undefined) continue;
+        kept[column] = layout.numeric.has(column) ? this.#numeric(spec.name, column, value) : value;
       }
       const id = kept[primaryKey];
       if (id === null || id === undefined) throw new TargetError(`${spec.name}: a row has no ${spec.primaryKey}`);
@@ -165,27 +191,66 @@ export class SqlTarget {
     return [...byId.values()];
   }
 
-  #primaryKeyColumn(key: TableKey): string {
-    const primaryKey = this.#specs[key].primaryKey;
-    return this.columns(key).find((name) => this.#fold(name) === this.#fold(primaryKey)) ?? primaryKey;
-  }
-
-  /** Table and column names as this database can hold them (see core/identifiers.ts). */
-  #physical(specs: Record<TableKey, TableSpec>): Record<TableKey, TableSpec> {
-    const fitted = {} as Record<TableKey, TableSpec>;
-    for (const key of TABLE_KEYS) {
-      const spec = specs[key];
-      fitted[key] = {
-        ...spec,
-        name: this.#fit(spec.name),
-        columns: spec.columns.map((column) => ({ ...column, name: this.#fit(column.name) })),
-      };
+  /**
+   * A value a numeric column cannot hold ("12,5", "n/a") would make the database refuse the whole
+   * batch, for ever; it is stored as NULL instead, and said once per column.
+   */
+  #numeric(table: string, column: string, value: SqlValue): SqlValue {
+    if (value === null || typeof value === "boolean") return value;
+    if (typeof value === "number" ? Number.isFinite(value) : DECIMAL.test(value.trim())) {
+      return typeof value === "string" ? value.trim() : value;
     }
-    return fitted;
+    const where = `${table}.${column}`;
+    if (!this.#warned.has(where)) {
+      this.#warned.add(where);
+      this.#options.onWarning?.(`${where} holds numbers; "${String(value).slice(0, 40)}" is none and is stored as NULL (said once per column)`);
+    }
+    return null;
   }
 
-  #fit(name: string): string {
-    return fitIdentifier(name, this.#dialect.maxIdentifierBytes);
+  /**
+   * Which column holds which field. A column keeps belonging to the field whose exact name it has;
+   * where the database folds case (MySQL, SQL Server), a second field that would land on the same
+   * column (`PLZ` and `plz`) gets a column of its own with a hashed name instead of mixing values.
+   */
+  #layout(spec: TableSpec, existing: readonly string[]): Layout {
+    const exact = new Set(existing);
+    const byFold = new Map(existing.map((name) => [this.#fold(name), name]));
+    const columnOf = new Map<string, string>();
+    const owned = new Set<string>();
+    const claim = (field: string, column: string) => {
+      columnOf.set(field, column);
+      owned.add(this.#fold(column));
+    };
+    for (const { name } of spec.columns) {
+      const fitted = this.#dialect.fitIdentifier(name);
+      if (exact.has(fitted) && !owned.has(this.#fold(fitted))) claim(name, fitted);
+    }
+    for (const { name } of spec.columns) {
+      if (columnOf.has(name)) continue;
+      let column = this.#dialect.fitIdentifier(name);
+      if (owned.has(this.#fold(column))) column = this.#dialect.fitIdentifier(`${name}_${md5Hex(name).slice(0, 8)}`);
+      claim(name, byFold.get(this.#fold(column)) ?? column);
+    }
+    const extras = new Map(existing.filter((name) => !owned.has(this.#fold(name))).map((name) => [this.#fold(name), name]));
+    const numeric = new Set(spec.columns.filter((column) => column.type === "int").map((column) => columnOf.get(column.name) as string));
+    return { columnOf, extras, numeric, all: [...existing] };
+  }
+
+  /** The column holding a field (its own name until `prepare` has run). */
+  #column(key: TableKey, field: string): string {
+    return this.#layouts.get(key)?.columnOf.get(field) ?? field;
+  }
+
+  #primaryKeyColumn(key: TableKey): string {
+    return this.#column(key, this.#specs[key].primaryKey);
+  }
+
+  /** Table names as this database can hold them (see core/identifiers.ts). */
+  #withTableNames(specs: Record<TableKey, TableSpec>): Record<TableKey, TableSpec> {
+    const named = {} as Record<TableKey, TableSpec>;
+    for (const key of TABLE_KEYS) named[key] = { ...specs[key], name: this.#dialect.fitIdentifier(specs[key].name) };
+    return named;
   }
 
   #fold(name: string): string {

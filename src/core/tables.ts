@@ -100,17 +100,18 @@ export function customColumns(fields: readonly CampaignField[]): Column[] {
 }
 
 /**
- * The table layout for one target. Custom columns whose name equals a built-in one, or an earlier
- * custom one, case-insensitively (SQLite and MySQL column names are), are left out: they would
- * collide in the database.
+ * The table layout for one target, with logical column names (a target fits them to what its
+ * database can hold). A custom field named like a built-in column, or like an earlier field, is left
+ * out: it would be the same column. Names differing only in case are distinct fields; where the
+ * database folds case, the target gives the second one a column of its own.
  */
 export function tableSpecs(prefix: string, fields: readonly CampaignField[] = []): Record<TableKey, TableSpec> {
   const contacts = [...CONTACT_COLUMNS];
-  const seen = new Set(contacts.map((c) => c.name.toLowerCase()));
+  const seen = new Set(contacts.map((c) => c.name));
+  const builtIn = new Set(contacts.map((c) => c.name.toLowerCase()));
   for (const column of customColumns(fields)) {
-    const folded = column.name.toLowerCase();
-    if (seen.has(folded)) continue;
-    seen.add(folded);
+    if (seen.has(column.name) || builtIn.has(column.name.toLowerCase())) continue;
+    seen.add(column.name);
     contacts.push(column);
   }
   const spec = (key: TableKey, columns: Column[]): TableSpec => ({

@@ -54,7 +54,6 @@ class LibsqlDialect implements Dialect {
   /** Keeps statement text and parse time moderate; the parameter limit usually bites first. */
   readonly maxRowsPerStatement = 500;
   readonly caseInsensitiveColumns = true;
-  readonly maxIdentifierBytes = Number.POSITIVE_INFINITY;
 
   readonly #client: Client;
   /**
@@ -69,6 +68,11 @@ class LibsqlDialect implements Dialect {
     readonly safeUrl: string,
   ) {
     this.#client = client;
+  }
+
+  /** SQLite has no length limit on names. */
+  fitIdentifier(name: string): string {
+    return name;
   }
 
   quote(identifier: string): string {

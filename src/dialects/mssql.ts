@@ -16,6 +16,7 @@
 // The `$id|$md5` index has `$id` as key and includes `$md5` (an NVARCHAR(MAX) cannot be a key column);
 // see createIndexSql. Tables go to the login's default schema (normally dbo), like dbsync2's.
 import { TargetError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
+import { fitIdentifier, utf16Units } from "../core/identifiers.ts";
 import type { Column, LogicalType, TableSpec } from "../core/tables.ts";
 import {
   openMssqlSession,
@@ -222,8 +223,6 @@ export class MssqlDialect implements Dialect {
   readonly maxRowsPerStatement = MSSQL_ROW_LIMIT;
   /** Default collations compare names (and values) case-insensitively. */
   readonly caseInsensitiveColumns = true;
-  /** SQL Server allows 128 characters (UTF-16 code units); 128 UTF-8 bytes never exceed that. */
-  readonly maxIdentifierBytes = 128;
   readonly schema: string;
 
   readonly #session: MssqlSession;
@@ -237,6 +236,11 @@ export class MssqlDialect implements Dialect {
     this.#session = session;
     this.schema = options.schema ?? "dbo";
     this.#password = options.password;
+  }
+
+  /** SQL Server allows 128 characters, counted in UTF-16 code units. */
+  fitIdentifier(name: string): string {
+    return fitIdentifier(name, 128, utf16Units);
   }
 
   quote(identifier: string): string {

@@ -1,6 +1,5 @@
 // Compares a target database with the simulator's campaign, table by table, row by row.
 import type { Dialect, Row } from "../../src/core/dialect.ts";
-import { fitIdentifier } from "../../src/core/identifiers.ts";
 import { openDialect } from "../../src/dialects/index.ts";
 import { contactRows, inboundCallRow, type TransactionFilter } from "../../src/core/rows.ts";
 import type { CampaignField, Contact, InboundCall } from "../../src/core/source.ts";
@@ -54,11 +53,11 @@ export async function compareWithCampaign(
   for (const table of TABLE_KEYS) {
     const pk = table === "contacts" ? "$id" : "id";
     const stored = await dialect.all<Record<string, unknown>>(
-      `SELECT * FROM ${dialect.quote(fitIdentifier(prefix + table, dialect.maxIdentifierBytes))}`,
+      `SELECT * FROM ${dialect.quote(dialect.fitIdentifier(prefix + table))}`,
     );
     // Column names as this database holds them: long ones fitted, case folded where it folds.
     const fold = (name: string) => (dialect.caseInsensitiveColumns ? name.toLowerCase() : name);
-    const physical = (name: string) => fold(fitIdentifier(name, dialect.maxIdentifierBytes));
+    const physical = (name: string) => fold(dialect.fitIdentifier(name));
     const byId = new Map(
       stored.map((row) => {
         const folded: Record<string, unknown> = Object.create(null);
@@ -86,7 +85,7 @@ export async function compareWithCampaign(
     }
     for (const id of byId.keys()) if (!expectedIds.has(id)) difference.extra.push(id);
     if (table === "contacts") {
-      const columns = new Set((await dialect.existingColumns(fitIdentifier(prefix + table, dialect.maxIdentifierBytes))).map(fold));
+      const columns = new Set((await dialect.existingColumns(dialect.fitIdentifier(prefix + table))).map(fold));
       for (const name of requiredContactColumns) {
         if (!columns.has(physical(name))) difference.different.push(`column ${name} is missing`);
       }

@@ -12,11 +12,16 @@ export function tempDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `dbsync-${name}-`));
 }
 
-/** Flags as on the command line (`["--a", "db_init", …]`), run in this process; resolves to the exit code. */
-export function syncInProcess(argv: string[], signal: AbortSignal = new AbortController().signal): Promise<number> {
+/**
+ * Flags as on the command line (`["--a", "db_init", …]`), run in this process; resolves to the exit
+ * code. Log lines go to `log` when given (errors only are printed otherwise: retries are expected).
+ */
+export function syncInProcess(argv: string[], signal: AbortSignal = new AbortController().signal, log?: string[]): Promise<number> {
   const flags: Record<string, string> = {};
   for (let i = 0; i < argv.length; i += 2) flags[(argv[i] as string).replace(/^--?/, "")] = argv[i + 1] as string;
-  const logger = createConsola({ level: 0 }); // errors only: retries are expected in fault tests
+  const logger = log
+    ? createConsola({ level: 4, reporters: [{ log: (entry) => void log.push(entry.args.map(String).join(" ")) }] })
+    : createConsola({ level: 0 });
   return runSyncCommand({ config: parseSyncConfig(flags), signal, quiet: true, logger });
 }
 
