@@ -2,7 +2,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import mysql from "mysql2/promise";
 import { TargetError, type Dialect, type Row } from "../src/core/dialect.ts";
-import { fitIdentifier } from "../src/core/identifiers.ts";
 import { SqlTarget } from "../src/core/sql-target.ts";
 import { tableSpecs, TABLE_KEYS } from "../src/core/tables.ts";
 import { openDialect } from "../src/dialects/index.ts";
@@ -57,7 +56,28 @@ async function rejection(promise: Promise<unknown>): Promise<TargetError> {
 
 /** Drops the five tables of a prefix (names fitted as SqlTarget fits them). */
 async function dropTables(dialect: Dialect, prefix: string): Promise<void> {
-  for (const key of TABLE_KEYS) await dialect.run(`DROP TABLE IF EXISTS ${dialect.quote(fitIdentifier(prefix + key, 64))}`);
+  for (const key of TABLE_KEYS) await dialect.run(`DROP TABLE IF EXISTS ${dialect.quote(dialect.fitIdentifier(prefix + key))}`);
+}
+
+/** Polls `check` until it holds: for states of the server, instead of sleeping for a guessed time. */
+async function until(what: string, check: () => Promise<boolean>, seconds = 15): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`waited ${seconds} s in vain until ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+/** One turn of the event loop, so that the driver takes note of sockets the server closed. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** The connections of this file's database (not the admin's), as the server lists them. */
+async function serverConnections(): Promise<{ id: number; info: string | null }[]> {
+  const [rows] = (await admin.query(
+    "SELECT id, info FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
+    [databaseName],
+  )) as unknown as [{ id: number; info: string | null }[]];
+  return rows;
 }
 
 runDialectConformance("MariaDB", () => createMysqlDialect(database.url), { original: ORIGINAL_MYSQL_DDL });
@@ -150,26 +170,28 @@ describe("MySQL connection failures", () => {
 
   test("connections the server ends are replaced; a statement they cut off is a transient error", async () => {
     const dialect = await createMysqlDialect(database.url);
+    /** Kills every connection of the database and waits until the server has ended them. */
     const kill = async () => {
-      const [rows] = (await admin.query(
-        "SELECT id FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
-        [databaseName],
-      )) as unknown as [{ id: number }[]];
-      for (const { id } of rows) await admin.query(`KILL CONNECTION ${id}`).catch(() => undefined);
+      const ids = (await serverConnections()).map((row) => row.id);
+      for (const id of ids) await admin.query(`KILL CONNECTION ${id}`).catch(() => undefined);
+      await until("the killed connections are gone", async () => (await serverConnections()).every((row) => !ids.includes(row.id)));
+      // the server closed their sockets before it let go of them: the driver sees that within a turn
+      await turn();
+      await turn();
     };
+    const sleeping = () =>
+      until("SELECT SLEEP runs on the server", async () => (await serverConnections()).some((row) => /^SELECT SLEEP/i.test(row.info ?? "")));
 
     await Promise.all([dialect.all("SELECT 1"), dialect.all("SELECT 2")]);
     await kill();
-    await Bun.sleep(100);
     expect(await dialect.all("SELECT 1 AS one")).toEqual([{ one: 1 }]);
 
     const running = rejection(dialect.all("SELECT SLEEP(10)"));
-    await Bun.sleep(300);
+    await sleeping();
     await kill();
     const error = await running;
     expect(error.transient).toBe(true);
     expect(error.message).toStartWith(`statement failed at mysql://dbsync@127.0.0.1:3306/${databaseName} (SELECT SLEEP(10)): `);
-    await Bun.sleep(100);
     expect(await dialect.all("SELECT 2 AS two")).toEqual([{ two: 2 }]);
 
     await dialect.run("CREATE TABLE `killed_tx` (`v` text)");
@@ -179,14 +201,89 @@ describe("MySQL connection failures", () => {
         await tx.all("SELECT SLEEP(10)");
       }),
     );
-    await Bun.sleep(300);
+    await sleeping();
     await kill();
     expect((await transaction).transient).toBe(true);
-    await Bun.sleep(100);
     expect(await dialect.all("SELECT * FROM `killed_tx`")).toEqual([]);
     await dialect.transaction((tx) => tx.run("INSERT INTO `killed_tx` VALUES (?)", ["kept"]));
     expect(await dialect.all("SELECT * FROM `killed_tx`")).toEqual([{ v: "kept" }]);
     await dialect.run("DROP TABLE `killed_tx`");
+    await dialect.close();
+  }, 60_000);
+
+  test("DDL waits for a reader's open transaction at most lock_wait_timeout (10 s by default), then fails transiently", async () => {
+    const dialect = await createMysqlDialect(database.url);
+    // every connection of the pool, and a transaction's
+    const waits = await Promise.all(
+      [1, 2, 3].map(() => dialect.all<{ id: number; wait: unknown }>("SELECT CONNECTION_ID() AS id, @@SESSION.lock_wait_timeout AS wait, SLEEP(0.1) AS s")),
+    );
+    expect(new Set(waits.map(([row]) => row?.id)).size).toBe(3);
+    for (const [row] of waits) expect(Number(row?.wait)).toBe(10);
+    expect(Number((await dialect.transaction((tx) => tx.all<{ wait: unknown }>("SELECT @@SESSION.lock_wait_timeout AS wait")))[0]?.wait)).toBe(10);
+    await dialect.run("CREATE TABLE `locked` (`id` varchar(10) PRIMARY KEY, `v` longtext)");
+    await dialect.run("INSERT INTO `locked` VALUES ('a', 'x')");
+    await dialect.close();
+
+    const bad = await rejection(createMysqlDialect(urlWith({ search: "?lock_wait_timeout=soon" })));
+    expect(bad.message).toContain("lock_wait_timeout must be a whole number of seconds");
+    expect(bad.transient).toBe(false);
+
+    const quick = await createMysqlDialect(urlWith({ search: "?lock_wait_timeout=1" }));
+    const alter = quick.addColumnsSql("locked", [{ name: "added", type: "text" }])[0]!;
+    const reader = await mysql.createConnection(database.url);
+    try {
+      await reader.query("START TRANSACTION");
+      await reader.query("SELECT * FROM `locked` FOR UPDATE");
+      const started = Date.now();
+      const error = await rejection(quick.run(alter));
+      expect(Date.now() - started).toBeLessThan(4000);
+      expect(error.transient).toBe(true);
+      expect(error.message).toEndWith("(ER_LOCK_WAIT_TIMEOUT)");
+      // and inside a transaction
+      expect((await rejection(quick.transaction((tx) => tx.run(alter)))).transient).toBe(true);
+    } finally {
+      await reader.query("COMMIT");
+      await reader.end();
+    }
+    // once the reader is done, the same statement goes through (as the pipeline's retry does)
+    await quick.run(alter);
+    expect(await quick.existingColumns("locked")).toEqual(["id", "v", "added"]);
+    await quick.run("DROP TABLE `locked`");
+    await quick.close();
+  }, 30_000);
+
+  test("every connection adds strict mode to the server's modes: values a column cannot hold are refused, not cut", async () => {
+    const [[{ server }]] = (await admin.query("SELECT @@GLOBAL.sql_mode AS server")) as unknown as [[{ server: string }]];
+    const dialect = await createMysqlDialect(database.url);
+    const modes = await Promise.all(
+      [1, 2, 3].map(() => dialect.all<{ id: number; mode: string }>("SELECT CONNECTION_ID() AS id, @@SESSION.sql_mode AS mode, SLEEP(0.1) AS s")),
+    );
+    expect(new Set(modes.map(([row]) => row?.id)).size).toBe(3);
+    const [inTransaction] = await dialect.transaction((tx) => tx.all<{ mode: string }>("SELECT @@SESSION.sql_mode AS mode"));
+    for (const mode of [...modes.map(([row]) => row?.mode), inTransaction?.mode]) {
+      const set = String(mode).split(",");
+      expect(set).toContain("STRICT_ALL_TABLES");
+      for (const kept of server.split(",").filter(Boolean)) expect(set).toContain(kept);
+    }
+
+    await dialect.run("CREATE TABLE `strict_tx` (`n` decimal(65,10), `s` varchar(5)) ENGINE=InnoDB");
+    for (const [sql, value] of [
+      ["INSERT INTO `strict_tx` (`n`) VALUES (?)", "abc"],
+      ["INSERT INTO `strict_tx` (`n`) VALUES (?)", "12,5"],
+      ["INSERT INTO `strict_tx` (`s`) VALUES (?)", "too long"],
+    ] as const) {
+      const error = await rejection(dialect.run(sql, [value]));
+      expect(error.transient).toBe(false);
+    }
+    // A table without transactions (MyISAM, where old servers put dbsync2's tables): the server's
+    // STRICT_TRANS_TABLES alone refuses a bad value in the first row only and cuts it in later rows.
+    await dialect.run("CREATE TABLE `strict_plain` (`n` decimal(65,10), `s` varchar(5)) ENGINE=MyISAM");
+    const rows = await rejection(dialect.run("INSERT INTO `strict_plain` VALUES (?, ?), (?, ?)", ["1", "ok", "12,5", "too long"]));
+    expect(rows.transient).toBe(false);
+    expect(await dialect.all("SELECT * FROM `strict_tx`")).toEqual([]);
+    expect((await dialect.all("SELECT * FROM `strict_plain`")).length).toBeLessThanOrEqual(1);
+    await dialect.run("DROP TABLE `strict_tx`");
+    await dialect.run("DROP TABLE `strict_plain`");
     await dialect.close();
   });
 
@@ -348,25 +445,29 @@ describe("MySQL schema", () => {
     await inOther.close();
   });
 
-  test("names longer than 64 bytes (unicode too) are fitted, distinct, and round-trip through SqlTarget", async () => {
+  test("names longer than 64 characters (unicode too) are fitted, distinct, and round-trip through SqlTarget", async () => {
     const dialect = await createMysqlDialect(database.url);
     const prefix = "ein_sehr_langes_präfix_für_die_tabellen_dieses_tests_und_mehr_";
     const names = [
-      "Straße_" + "ä".repeat(40),
-      "Straße_" + "ä".repeat(40) + "_zwei",
+      "Straße_" + "ä".repeat(60),
+      "Straße_" + "ä".repeat(60) + "_zwei",
       "x".repeat(70),
-      "名前".repeat(15),
-      "exactly_sixty_four_bytes_".padEnd(64, "z"),
+      "名前".repeat(35),
+      "exactly_sixty_four_characters_".padEnd(64, "ü"),
     ];
     const target = new SqlTarget(dialect, prefix);
     await target.prepare(names.map((name) => field(name)));
-    const table = fitIdentifier(`${prefix}contacts`, 64);
+    const table = dialect.fitIdentifier(`${prefix}contacts`);
     expect(table).not.toBe(`${prefix}contacts`);
     const columns = await dialect.existingColumns(table);
-    const fitted = names.map((name) => fitIdentifier(name, 64));
+    const fitted = names.map((name) => dialect.fitIdentifier(name));
     expect(new Set(fitted.map((name) => name.toLowerCase())).size).toBe(names.length);
-    for (const name of fitted) expect(columns).toContain(name);
-    expect(fitted[4]).toBe(names[4]);
+    for (const name of fitted) {
+      expect(columns).toContain(name);
+      expect([...name].length).toBeLessThanOrEqual(64);
+    }
+    expect(fitted.slice(0, 4).every((name, i) => name !== names[i])).toBe(true);
+    expect(fitted[4]).toBe(names[4]); // 64 characters, more bytes: MySQL counts characters
 
     await target.write({ contacts: [Object.fromEntries([["$id", "c1"], ...names.map((name, i) => [name, `value ${i}`])])] });
     await target.write({ contacts: [{ $id: "c1", [names[1]!]: "changed" }] });
@@ -377,6 +478,73 @@ describe("MySQL schema", () => {
     await again.prepare(names.map((name) => field(name)));
     expect(await dialect.existingColumns(table)).toEqual(columns);
     await dropTables(dialect, prefix);
+    await dialect.close();
+  });
+
+  test("names with an emoji or a trailing space get a fitted name; 63 accented characters keep theirs; all round-trip", async () => {
+    const dialect = await createMysqlDialect(database.url);
+    const accented = "Einverständniserklärung_für_die_Verarbeitung_persönlicher_Daten";
+    expect([...accented].length).toBe(63);
+    expect(Buffer.byteLength(accented)).toBeGreaterThan(64);
+    const names = ["Kunde 😀 Status", "👍", "Notiz ", "Notiz", accented];
+    const fitted = names.map((name) => dialect.fitIdentifier(name));
+    expect(fitted[4]).toBe(accented); // no hash: it fits as it is
+    expect(fitted[3]).toBe("Notiz");
+    for (const name of fitted.slice(0, 3)) {
+      expect(name).toMatch(/_[0-9a-f]{8}$/);
+      expect([...name].every((char) => (char.codePointAt(0) ?? 0) <= 0xffff)).toBe(true);
+    }
+    // `Notiz` and `Notiz ` would be one column to MySQL (and the second refused)
+    expect(new Set(fitted.map((name) => name.toLowerCase())).size).toBe(names.length);
+
+    const target = new SqlTarget(dialect, "names_");
+    await target.prepare(names.map((name) => field(name)));
+    const columns = await dialect.existingColumns("names_contacts");
+    for (const name of fitted) expect(columns).toContain(name);
+    await target.write({ contacts: [Object.fromEntries([["$id", "c1"], ...names.map((name, i) => [name, `value ${i} 😀`])])] });
+    const [row] = await dialect.all<Record<string, unknown>>("SELECT * FROM `names_contacts` WHERE `$id` = ?", ["c1"]);
+    expect(fitted.map((name) => row?.[name])).toEqual(names.map((_, i) => `value ${i} 😀`));
+
+    // a second start finds them all again and adds nothing
+    const again = new SqlTarget(dialect, "names_");
+    await again.prepare(names.map((name) => field(name)));
+    expect(await dialect.existingColumns("names_contacts")).toEqual(columns);
+    await again.write({ contacts: [{ $id: "c1", [accented]: "changed" }] });
+    expect(await dialect.all(`SELECT ${dialect.quote(accented)} AS v FROM \`names_contacts\``)).toEqual([{ v: "changed" }]);
+    await dropTables(dialect, "names_");
+    await dialect.close();
+  });
+
+  test("table prefixes that differ only in case are separate tables where the server's names are case-sensitive", async () => {
+    const [[{ lowerCase }]] = (await admin.query("SELECT @@lower_case_table_names AS lowerCase")) as unknown as [[{ lowerCase: number }]];
+    const dialect = await createMysqlDialect(database.url);
+    const lower = new SqlTarget(dialect, "dfire_");
+    await lower.prepare([field("firstname")]);
+    await lower.write({ contacts: [{ $id: "c1", firstname: "Ann" }], transactions: [{ id: "t1", contact_id: "c1" }] });
+
+    const upper = new SqlTarget(dialect, "DFIRE_");
+    await upper.prepare([field("firstname"), field("city")]);
+    await upper.write({ contacts: [{ $id: "c2", firstname: "Bob", city: "Köln" }], transactions: [{ id: "t2", contact_id: "c2" }] });
+    const tables = await dialect.all<{ name: string }>(
+      "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE 'dfire%' ORDER BY 1",
+    );
+    if (Number(lowerCase) === 0) {
+      // Linux's default: two sets of five tables, each with its own rows and columns
+      expect(new Set(tables.map((t) => t.name)).size).toBe(10);
+      expect(await dialect.existingColumns("dfire_contacts")).not.toContain("city");
+      expect(await dialect.existingColumns("DFIRE_contacts")).toContain("city");
+      expect(await lower.count("contacts")).toBe(1);
+      expect(await upper.count("contacts")).toBe(1);
+      expect(await upper.count("transactions")).toBe(1);
+      expect(await upper.storedMd5(["c1", "c2"])).toEqual(new Map([["c2", null]]));
+      await dropTables(dialect, "DFIRE_");
+    } else {
+      // names folded by the server: one set of tables, found again under either spelling
+      expect(new Set(tables.map((t) => t.name.toLowerCase())).size).toBe(5);
+      expect(await dialect.existingColumns("DFIRE_contacts")).toContain("city");
+      expect(await upper.count("contacts")).toBe(2);
+    }
+    await dropTables(dialect, "dfire_");
     await dialect.close();
   });
 });
@@ -404,13 +572,13 @@ describe("MySQL drop-in", () => {
           )
         ).map((row) => [row.name, row.type]),
       );
-      expect(types.get("$id")).toBe("varchar(50)"); // the key keeps its type
-      expect(types.get("$md5")).toBe("varchar(50)"); // indexed: keeps its type
+      expect(types.get("$id")).toBe("varchar(255)"); // keys become the key type
+      expect(types.get("$md5")).toBe("varchar(255)"); // indexed: the key type too, never longtext
       expect(types.get("$phone")).toBe("longtext");
       expect(types.get("$status_detail")).toBe("longtext");
       expect(types.get("$comment")).toBe("longtext");
       expect(types.get("customer_no")).toBe("decimal(65,10)");
-      expect(types.get(fitIdentifier("a_very_long_custom_field_name_that_goes_beyond_the_sixty_four_character_limit", 64))).toBe("longtext");
+      expect(types.get(dialect.fitIdentifier("a_very_long_custom_field_name_that_goes_beyond_the_sixty_four_character_limit"))).toBe("longtext");
 
       expect(await dialect.all("SELECT `$id`, `$status`, `firstname`, `customer_no` FROM `contacts` WHERE `$id` = ?", ["orig1"])).toEqual([
         { $id: "orig1", $status: "open", firstname: "Erika", customer_no: "10023.0000000000" },
@@ -429,6 +597,79 @@ describe("MySQL drop-in", () => {
       await second.prepare(fields);
       await second.write(rows);
       expect(await second.count("contacts")).toBe(rows.contacts!.length + 1);
+    } finally {
+      await dialect?.close();
+      await own.drop();
+    }
+  });
+
+  test("dbsync2 tables without the $id|$md5 index: key columns become varchar(255), never longtext, and the index is made", async () => {
+    const own = await freshDatabase("mysql");
+    let dialect: Dialect | undefined;
+    try {
+      dialect = await createMysqlDialect(own.url);
+      const d = dialect;
+      const { fields, rows } = simulatorRows(10);
+      const columnsOf = async (table: string) =>
+        new Map(
+          (
+            await d.all<{ name: string; type: string; collation: string | null }>(
+              "SELECT column_name AS name, column_type AS type, collation_name AS collation FROM information_schema.columns " +
+                "WHERE table_schema = DATABASE() AND table_name = ?",
+              [table],
+            )
+          ).map((row) => [row.name, row]),
+        );
+      const indexes = async (table: string) =>
+        (
+          await d.all<{ name: string }>(
+            "SELECT DISTINCT index_name AS name FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? ORDER BY 1",
+            [table],
+          )
+        ).map((row) => row.name);
+      const key = { type: "varchar(255)", collation: "utf8mb4_bin" };
+
+      // as an older dbsync2 left it (or a DBA who dropped the index)
+      await createOriginalTables(d, "", fields, ORIGINAL_MYSQL_DDL, "$id|$md5");
+      await d.run("DROP INDEX `$id|$md5` ON `contacts`");
+      await insertOriginalRows(d, "");
+      for (let start = 1; start <= 2; start++) {
+        const target = new SqlTarget(d, "");
+        await target.prepare(fields);
+        await target.write(rows);
+        await expectStored(d, "", rows); // the 70,000-character comment and the other long values whole
+        expect(await target.count("contacts")).toBe(rows.contacts!.length + 1);
+        expect(await target.storedMd5(["orig1"])).toEqual(new Map([["orig1", "0cc175b9c0f1b6a831c399e269772661"]]));
+      }
+      const contacts = await columnsOf("contacts");
+      expect(contacts.get("$id")).toMatchObject(key);
+      expect(contacts.get("$md5")).toMatchObject(key);
+      expect(contacts.get("$comment")?.type).toBe("longtext");
+      expect(contacts.get("$phone")?.type).toBe("longtext");
+      expect((await columnsOf("transactions")).get("id")).toMatchObject(key);
+      expect(await indexes("contacts")).toEqual(["$id|$md5", "PRIMARY"]);
+
+      // the same in MySQL 5.6's COMPACT rows, which hold at most 767 bytes of an indexed column
+      const compact: OriginalDdl = { ...ORIGINAL_MYSQL_DDL, tableOptions: " CHARACTER SET utf16 ROW_FORMAT=COMPACT" };
+      await createOriginalTables(d, "old_", [], compact, "$id|$md5");
+      await d.run("DROP INDEX `$id|$md5` ON `old_contacts`");
+      for (let start = 1; start <= 2; start++) {
+        const target = new SqlTarget(d, "old_");
+        await target.prepare([]);
+        await target.write({ contacts: [{ $id: "c".repeat(200), $md5: "m1", $comment: "Grüße 😀 ".repeat(1000) }] });
+      }
+      expect((await columnsOf("old_contacts")).get("$md5")).toMatchObject(key);
+      expect(await indexes("old_contacts")).toEqual(["old_$id|$md5", "PRIMARY"]);
+      expect(await d.all("SELECT CHAR_LENGTH(`$comment`) AS n FROM `old_contacts` WHERE `$id` = ?", ["c".repeat(200)])).toEqual([{ n: 8000 }]);
+
+      // a $md5 an earlier version of dbsync made longtext (so no index could be made) is repaired
+      await d.run("DROP INDEX `$id|$md5` ON `contacts`");
+      await d.run("ALTER TABLE `contacts` MODIFY `$md5` longtext");
+      const repaired = new SqlTarget(d, "");
+      await repaired.prepare(fields);
+      expect((await columnsOf("contacts")).get("$md5")).toMatchObject(key);
+      expect(await indexes("contacts")).toEqual(["$id|$md5", "PRIMARY"]);
+      expect(await repaired.storedMd5(["orig1"])).toEqual(new Map([["orig1", "0cc175b9c0f1b6a831c399e269772661"]]));
     } finally {
       await dialect?.close();
       await own.drop();

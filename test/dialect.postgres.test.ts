@@ -198,6 +198,65 @@ describe("PostgreSQL connection failures", () => {
     await dialect.close();
   });
 
+  test("a transaction whose connection ends just before its COMMIT is rolled back and reported as transient", async () => {
+    const dialect = await createPostgresDialect(urlWith({ search: "?application_name=dbsync-commit-race" }));
+    await dialect.run('CREATE TABLE "commit_race" ("v" text)');
+    // The backend ends (and the server has ended it) after the last statement, while the client may
+    // not have noticed yet: whichever comes first, the failed check, the failed COMMIT or a COMMIT
+    // on the replacing connection, the batch must not count as written.
+    for (const settle of [false, false, false, true, false]) {
+      const outcome = await rejection(
+        dialect.transaction(async (tx) => {
+          await tx.run('INSERT INTO "commit_race" VALUES ($1)', ["lost"]);
+          const [row] = await tx.all<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+          await admin.unsafe("SELECT pg_terminate_backend($1, 5000)", [row!.pid]);
+          if (settle) await new Promise((resolve) => setImmediate(resolve));
+        }),
+      );
+      expect(outcome.transient).toBe(true);
+      expect(await dialect.all('SELECT * FROM "commit_race"')).toEqual([]);
+    }
+    await dialect.transaction((tx) => tx.run('INSERT INTO "commit_race" VALUES ($1)', ["kept"]));
+    expect(await dialect.all('SELECT * FROM "commit_race"')).toEqual([{ v: "kept" }]);
+    await dialect.run('DROP TABLE "commit_race"');
+    await dialect.close();
+  });
+
+  test("a statement waits for a lock at most lock_timeout (10 s unless the URL sets it), then fails transiently", async () => {
+    const dialect = await createPostgresDialect(database.url);
+    // every connection: the pool's and the transactions'
+    const timeouts = await Promise.all([1, 2, 3].map(() => dialect.all("SELECT current_setting('lock_timeout') AS t, pg_sleep(0.1)::text AS s")));
+    for (const rows of timeouts) expect(rows).toEqual([{ t: "10s", s: "" }]);
+    expect(await dialect.transaction((tx) => tx.all("SHOW lock_timeout"))).toEqual([{ lock_timeout: "10s" }]);
+    await dialect.run('CREATE TABLE "locked" ("id" text PRIMARY KEY)');
+    await dialect.close();
+
+    const quick = await createPostgresDialect(urlWith({ search: "?options=-c%20lock_timeout%3D1s" }));
+    expect(await quick.all("SHOW lock_timeout")).toEqual([{ lock_timeout: "1s" }]);
+    const alter = quick.addColumnsSql("locked", [{ name: "added", type: "text" }])[0]!;
+    // a reader with an open transaction on the table
+    const reader = await admin.reserve();
+    try {
+      await reader.unsafe("BEGIN");
+      await reader.unsafe('LOCK TABLE "locked" IN ACCESS SHARE MODE');
+      const started = Date.now();
+      const error = await rejection(quick.run(alter));
+      expect(Date.now() - started).toBeLessThan(4000);
+      expect(error.transient).toBe(true);
+      expect(error.message).toEndWith("(55P03)");
+      const inTransaction = await rejection(quick.transaction((tx) => tx.run(alter)));
+      expect(inTransaction.transient).toBe(true);
+    } finally {
+      await reader.unsafe("ROLLBACK");
+      reader.release();
+    }
+    // once the reader is done the same statement goes through (as the pipeline's retry does)
+    await quick.run(alter);
+    expect(await quick.existingColumns("locked")).toEqual(["id", "added"]);
+    await quick.run('DROP TABLE "locked"');
+    await quick.close();
+  }, 20_000);
+
   test("SQL errors are one line, permanent, with the SQLSTATE", async () => {
     const dialect = await createPostgresDialect(database.url);
     const error = await rejection(dialect.run("SELECT * FROM no_such_table WHERE x = $1", ["a"]));

@@ -6,10 +6,13 @@ import { readFileSync } from "node:fs";
 import mysql, { type Pool, type PoolConnection, type PoolOptions } from "mysql2/promise";
 import { TargetError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
 import { contactsMd5Index, type Column, type LogicalType, type TableSpec } from "../core/tables.ts";
+import { characters, fitIdentifier } from "../core/identifiers.ts";
 import { parseServerUrl, scrub, type ParsedServerUrl } from "../core/server-url.ts";
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const POOL_SIZE = 4;
+/** Seconds a statement waits for a metadata lock (an ALTER TABLE behind an open transaction). */
+const LOCK_WAIT_TIMEOUT_S = 10;
 
 /**
  * Long values stored whole (W18): strings are `longtext` (up to 4 GB) in utf8mb4, so emoji fit;
@@ -29,6 +32,7 @@ const COLUMN_TYPES: Record<LogicalType, string> = {
  */
 const KEY_TYPE = "varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin";
 const INDEXED_CONTACT_COLUMNS = new Set(contactsMd5Index("").columns);
+const TEXT_TYPES = ["tinytext", "text", "mediumtext", "longtext"];
 
 /** ER_DUP_KEYNAME: the index exists already (MySQL has no CREATE INDEX IF NOT EXISTS). */
 const DUPLICATE_INDEX = 1061;
@@ -41,32 +45,47 @@ export async function createMysqlDialect(url: string): Promise<Dialect> {
   }
   const reason = (error: unknown) => driverReason(error, parsed);
   const options = poolOptions(parsed, database);
-  let pool = mysql.createPool(options);
-  let server: { version: string; packet: number };
+  const session = sessionSql(parsed);
+  let dialect = new MysqlDialect(mysql.createPool(options), parsed.safeUrl, reason, session);
   try {
-    server = await probe(pool);
+    await dialect.open();
   } catch (error) {
-    await pool.end().catch(() => undefined);
+    await dialect.close().catch(() => undefined);
     // sslMode=PREFERRED: TLS when the server offers it, else a plain connection
     if (parsed.params.get("sslMode")?.toUpperCase() === "PREFERRED" || parsed.params.get("ssl-mode")?.toUpperCase() === "PREFERRED") {
       if ((error as { code?: unknown }).code === "HANDSHAKE_NO_SSL_SUPPORT") {
-        pool = mysql.createPool({ ...options, ssl: undefined });
-        server = await probe(pool).catch(async (again: unknown) => {
-          await pool.end().catch(() => undefined);
+        dialect = new MysqlDialect(mysql.createPool({ ...options, ssl: undefined }), parsed.safeUrl, reason, session);
+        await dialect.open().catch(async (again: unknown) => {
+          await dialect.close().catch(() => undefined);
           throw openError(parsed.safeUrl, reason, again);
         });
-        return new MysqlDialect(pool, parsed.safeUrl, reason, server);
+        return dialect;
       }
     }
     throw openError(parsed.safeUrl, reason, error);
   }
-  return new MysqlDialect(pool, parsed.safeUrl, reason, server);
+  return dialect;
 }
 
-async function probe(pool: Pool): Promise<{ version: string; packet: number }> {
-  const [rows] = await pool.query({ sql: "SELECT VERSION(), @@max_allowed_packet", rowsAsArray: true });
-  const [version, packet] = (rows as unknown[][])[0] ?? [];
-  return { version: String(version), packet: Number(packet) || 4 * 1024 * 1024 };
+/**
+ * What every connection of the pool runs first: strict mode, so that a value a column cannot
+ * hold is refused instead of cut or rounded with only a warning (`'12,5'` into a decimal would be
+ * 12 on a server without strict mode), and a bounded wait for metadata locks, so that an `ALTER
+ * TABLE` behind a reader's open transaction fails (transient, retried) instead of waiting for the
+ * server's default of a day while it blocks every other reader of the table. The server's other
+ * modes stay. `?lock_wait_timeout=SECONDS` in the URL changes the wait (as Go's driver takes
+ * system variables).
+ */
+function sessionSql(url: ParsedServerUrl): string {
+  const given = url.params.get("lock_wait_timeout");
+  const seconds = given === null ? LOCK_WAIT_TIMEOUT_S : Number(given);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 31_536_000) {
+    throw new TargetError(`${url.safeUrl}: lock_wait_timeout must be a whole number of seconds from 1 to 31536000`);
+  }
+  return (
+    "SET @@SESSION.sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES'), " +
+    `@@SESSION.lock_wait_timeout = ${seconds}`
+  );
 }
 
 function openError(safeUrl: string, reason: (e: unknown) => string, error: unknown): TargetError {
@@ -89,27 +108,51 @@ class MysqlDialect implements Dialect {
   readonly maxParams = 65535;
   readonly maxRowsPerStatement = 1000;
   readonly caseInsensitiveColumns = true;
-  /** 64 characters; counted in bytes here, which is never more. */
-  readonly maxIdentifierBytes = 64;
 
   readonly #pool: Pool;
   readonly #reason: (error: unknown) => string;
-  readonly #mariadb: boolean;
+  /** Run first on every new connection (see sessionSql). */
+  readonly #sessionSql: string;
+  /** The pool's connections that ran #sessionSql (the driver's own objects, which it never reuses). */
+  readonly #prepared = new WeakSet<object>();
+  #mariadb = false;
   /** Bytes one statement may have: max_allowed_packet less some room. */
-  readonly #maxStatementBytes: number;
+  #maxStatementBytes = 4 * 1024 * 1024;
+  /** The server's lower_case_table_names: 0 means table names are case-sensitive. */
+  #lowerCaseTableNames = 0;
   /** The upserts this dialect wrote, so that one too big for a packet can be cut into smaller ones. */
   readonly #upserts = new Map<string, UpsertShape>();
 
-  constructor(
-    pool: Pool,
-    readonly safeUrl: string,
-    reason: (error: unknown) => string,
-    server: { version: string; packet: number },
-  ) {
+  constructor(pool: Pool, readonly safeUrl: string, reason: (error: unknown) => string, sessionSql: string) {
     this.#pool = pool;
     this.#reason = reason;
-    this.#mariadb = /mariadb/i.test(server.version);
-    this.#maxStatementBytes = Math.max(64 * 1024, server.packet - 64 * 1024);
+    this.#sessionSql = sessionSql;
+  }
+
+  /** The first connection: reads what the server is. Throws the driver's error as it is. */
+  async open(): Promise<void> {
+    const connection = await this.#connection();
+    try {
+      const [rows] = await connection.query({
+        sql: "SELECT VERSION(), @@max_allowed_packet, @@lower_case_table_names",
+        rowsAsArray: true,
+      });
+      const [version, packet, lowerCase] = (rows as unknown[][])[0] ?? [];
+      this.#mariadb = /mariadb/i.test(String(version));
+      this.#maxStatementBytes = Math.max(64 * 1024, (Number(packet) || 4 * 1024 * 1024) - 64 * 1024);
+      this.#lowerCaseTableNames = Number(lowerCase) || 0;
+    } finally {
+      connection.release();
+    }
+  }
+
+  /**
+   * 64 characters. MySQL also refuses characters outside the Basic Multilingual Plane (emoji) and
+   * names ending in a space: such names get the hashed form of what is left of them.
+   */
+  fitIdentifier(name: string): string {
+    const holdable = [...name].filter((char) => (char.codePointAt(0) ?? 0) <= 0xffff).join("").replace(/\s+$/, "");
+    return fitIdentifier(name, 64, characters, holdable || "field");
   }
 
   quote(identifier: string): string {
@@ -130,9 +173,18 @@ class MysqlDialect implements Dialect {
         "WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
       [table],
     );
-    // information_schema compares names case-insensitively; tables `T` and `t` may both exist.
-    const exact = rows.filter((row) => row.table_name === table);
-    return (exact.length > 0 ? exact : rows).map((row) => String(row.name));
+    return rows.filter((row) => this.#isTable(row.table_name, table)).map((row) => String(row.name));
+  }
+
+  /**
+   * Whether `found` (a name information_schema gave) is the table `wanted`, as the server resolves
+   * table names: exactly where lower_case_table_names is 0 (Linux's default, where `dfire_contacts`
+   * and `DFIRE_contacts` are two tables), else ignoring case. (information_schema may compare
+   * ignoring case either way.)
+   */
+  #isTable(found: unknown, wanted: string): boolean {
+    const name = String(found);
+    return this.#lowerCaseTableNames === 0 ? name === wanted : name.toLowerCase() === wanted.toLowerCase();
   }
 
   createTableSql(spec: TableSpec): string {
@@ -155,34 +207,68 @@ class MysqlDialect implements Dialect {
   /**
    * The original client's `varchar(50)`/`varchar(100)`/`text` columns truncate or refuse longer values
    * (W18) and its `numeric` (`decimal(10,0)`) rounds decimals and refuses large numbers: they become
-   * `longtext` and `decimal(65,10)`. Only ever widens. Indexed columns (the key, `$md5`) keep their
-   * type: an index on a text column would need a prefix length.
+   * `longtext` and `decimal(65,10)`. Only ever widens. Key columns (every primary key, and contacts'
+   * `$id`/`$md5`, which the `$id|$md5` index needs, also where that index is missing still) become
+   * the key type `varchar(255)`, never a text type: an index on text would need a prefix length.
+   * Columns of indexes of the user's own keep their type for the same reason.
    */
   async widenColumnsSql(table: string, columns: readonly Column[]): Promise<string[]> {
-    const existing = await this.all<{
-      name: string;
-      type: string;
-      precision: unknown;
-      scale: unknown;
-      nullable: string;
-      indexed: unknown;
-      table_name: string;
-    }>(
-      `SELECT c.column_name AS name, LOWER(c.data_type) AS type, c.numeric_precision AS \`precision\`,
-              c.numeric_scale AS scale, c.is_nullable AS nullable, c.table_name AS table_name,
-              EXISTS (SELECT 1 FROM information_schema.statistics s
-                       WHERE s.table_schema = c.table_schema AND s.table_name = c.table_name
-                         AND s.column_name = c.column_name) AS indexed
-         FROM information_schema.columns c
-        WHERE c.table_schema = DATABASE() AND c.table_name = ?`,
-      [table],
+    const existing = (
+      await this.all<{
+        name: string;
+        type: string;
+        length: unknown;
+        precision: unknown;
+        scale: unknown;
+        nullable: string;
+        key: string;
+        table_name: string;
+      }>(
+        `SELECT column_name AS name, LOWER(data_type) AS type, character_maximum_length AS length,
+                numeric_precision AS \`precision\`, numeric_scale AS scale, is_nullable AS nullable,
+                column_key AS \`key\`, table_name AS table_name
+           FROM information_schema.columns
+          WHERE table_schema = DATABASE() AND table_name = ?`,
+        [table],
+      )
+    ).filter((row) => this.#isTable(row.table_name, table));
+    const indexed = new Set(
+      (
+        await this.all<{ name: string; table_name: string }>(
+          "SELECT column_name AS name, table_name AS table_name FROM information_schema.statistics " +
+            "WHERE table_schema = DATABASE() AND table_name = ?",
+          [table],
+        )
+      )
+        .filter((row) => this.#isTable(row.table_name, table))
+        .map((row) => String(row.name).toLowerCase()),
     );
-    const exact = existing.filter((row) => row.table_name === table);
-    const byName = new Map((exact.length > 0 ? exact : existing).map((row) => [row.name.toLowerCase(), row]));
+    const [about] = (
+      await this.all<{ engine: string | null; row_format: string | null; table_name: string }>(
+        "SELECT engine AS engine, row_format AS row_format, table_name AS table_name FROM information_schema.tables " +
+          "WHERE table_schema = DATABASE() AND table_name = ?",
+        [table],
+      )
+    ).filter((row) => this.#isTable(row.table_name, table));
+    // Other engines (MyISAM: 1000 bytes per key) may not hold a varchar(255) utf8mb4 key at all.
+    const innodb = String(about?.engine ?? "").toLowerCase() === "innodb";
+
+    const byName = new Map(existing.map((row) => [row.name.toLowerCase(), row]));
     const changes: string[] = [];
+    let keysWidened = false;
     for (const column of columns) {
       const now = byName.get(column.name.toLowerCase());
-      if (!now || Number(now.indexed) !== 0) continue;
+      if (!now) continue;
+      const notNull = now.nullable === "NO" ? " NOT NULL" : "";
+      if (now.key === "PRI" || INDEXED_CONTACT_COLUMNS.has(now.name.toLowerCase())) {
+        const narrowKey = (["char", "varchar"].includes(now.type) && Number(now.length) < 255) || TEXT_TYPES.includes(now.type);
+        if (narrowKey && innodb) {
+          changes.push(`MODIFY COLUMN ${this.quote(now.name)} ${KEY_TYPE}${notNull}`);
+          keysWidened = true;
+        }
+        continue;
+      }
+      if (indexed.has(now.name.toLowerCase())) continue;
       const isString = column.type === "short_string" || column.type === "string" || column.type === "text";
       const narrowText = ["char", "varchar", "tinytext", "text", "mediumtext"].includes(now.type);
       const integerDigits = Number(now.precision) - Number(now.scale);
@@ -190,11 +276,14 @@ class MysqlDialect implements Dialect {
         (now.type === "decimal" && integerDigits <= 55 && Number(now.scale) <= 10 && !(Number(now.precision) === 65 && Number(now.scale) === 10)) ||
         ["tinyint", "smallint", "mediumint", "int", "bigint"].includes(now.type);
       if ((isString && narrowText) || (column.type === "int" && narrowNumber)) {
-        const notNull = now.nullable === "NO" ? " NOT NULL" : "";
         changes.push(`MODIFY COLUMN ${this.quote(now.name)} ${this.columnType(column.type)}${notNull}`);
       }
     }
-    return changes.length === 0 ? [] : [`ALTER TABLE ${this.quote(table)} ${changes.join(", ")}`];
+    if (changes.length === 0) return [];
+    // COMPACT and REDUNDANT rows (MySQL 5.6's default) hold at most 767 bytes of an indexed column.
+    const rowFormat = String(about?.row_format ?? "").toLowerCase();
+    if (keysWidened && (rowFormat === "compact" || rowFormat === "redundant")) changes.push("ROW_FORMAT=DYNAMIC");
+    return [`ALTER TABLE ${this.quote(table)} ${changes.join(", ")}`];
   }
 
   /** MariaDB knows IF NOT EXISTS; on MySQL an existing index (error 1061) counts as success. */
@@ -220,18 +309,18 @@ class MysqlDialect implements Dialect {
     return sql;
   }
 
-  async run(sql: string, params: readonly SqlValue[] = []): Promise<void> {
-    await this.#runOn(this.#pool, sql, params);
+  run(sql: string, params: readonly SqlValue[] = []): Promise<void> {
+    return this.#pooled(sql, (connection) => this.#runOn(connection, sql, params));
   }
 
   all<T = Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    return this.#allOn<T>(this.#pool, sql, params);
+    return this.#pooled(sql, (connection) => this.#allOn<T>(connection, sql, params));
   }
 
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     let connection: PoolConnection;
     try {
-      connection = await this.#pool.getConnection();
+      connection = await this.#connection();
     } catch (error) {
       throw this.#error("cannot start a transaction", error);
     }
@@ -269,7 +358,38 @@ class MysqlDialect implements Dialect {
     await this.#pool.end();
   }
 
-  async #runOn(on: Pool | PoolConnection, sql: string, params: readonly SqlValue[]): Promise<void> {
+  /** `work` on a connection of the pool, given back afterwards. */
+  async #pooled<T>(sql: string, work: (connection: PoolConnection) => Promise<T>): Promise<T> {
+    let connection: PoolConnection;
+    try {
+      connection = await this.#connection();
+    } catch (error) {
+      throw this.#statementError(sql, error);
+    }
+    try {
+      return await work(connection);
+    } finally {
+      connection.release();
+    }
+  }
+
+  /** A connection of the pool that ran #sessionSql; one that cannot is not used. */
+  async #connection(): Promise<PoolConnection> {
+    const connection = await this.#pool.getConnection();
+    const driverConnection = (connection as unknown as { connection: object }).connection;
+    if (!this.#prepared.has(driverConnection)) {
+      try {
+        await connection.query(this.#sessionSql);
+      } catch (error) {
+        connection.destroy();
+        throw error;
+      }
+      this.#prepared.add(driverConnection);
+    }
+    return connection;
+  }
+
+  async #runOn(on: PoolConnection, sql: string, params: readonly SqlValue[]): Promise<void> {
     for (const statement of this.#fitPacket(sql, params)) {
       try {
         await on.query(statement);
@@ -281,7 +401,7 @@ class MysqlDialect implements Dialect {
     }
   }
 
-  async #allOn<T>(on: Pool | PoolConnection, sql: string, params: readonly SqlValue[]): Promise<T[]> {
+  async #allOn<T>(on: PoolConnection, sql: string, params: readonly SqlValue[]): Promise<T[]> {
     try {
       const [rows, fields] = await on.query({ sql: format(sql, params), rowsAsArray: true });
       if (!Array.isArray(fields)) return [];
@@ -444,6 +564,8 @@ function poolOptions(url: ParsedServerUrl, database: string): PoolOptions {
     enableKeepAlive: true,
     keepAliveInitialDelay: 10_000,
     multipleStatements: false,
+    // the session settings of sessionSql must stay
+    resetOnRelease: false,
     supportBigNumbers: true,
     bigNumberStrings: false,
     decimalNumbers: false,

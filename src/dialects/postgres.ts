@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import postgres, { type Options, type ParameterOrJSON, type Sql } from "postgres";
 import { TargetError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
+import { fitIdentifier, utf8Bytes } from "../core/identifiers.ts";
 import { type ParsedServerUrl, parseServerUrl, scrub } from "../core/server-url.ts";
 import type { Column, LogicalType, TableSpec } from "../core/tables.ts";
 
@@ -12,6 +13,13 @@ const CONNECT_TIMEOUT_S = 5;
 const POOL_SIZE = 4;
 /** Connections for transactions (see Lane), besides the pool. */
 const TRANSACTION_LANES = 2;
+/**
+ * How long a statement waits for a lock. Without a limit an `ALTER TABLE` for a new field waits
+ * behind any reader's open transaction for ever, and while it waits it blocks every other reader of
+ * the table. After this it fails with 55P03, a transient error: the pipeline tries again later.
+ * `options=-c lock_timeout=…` in the URL sets another.
+ */
+const LOCK_TIMEOUT = "10s";
 
 /** No length limits anywhere, so long values are stored whole (W16, W18). */
 const COLUMN_TYPES: Record<LogicalType, string> = {
@@ -72,8 +80,6 @@ class PostgresDialect implements Dialect {
   readonly maxRowsPerStatement = 1000;
   /** Quoted identifiers are case-sensitive. */
   readonly caseInsensitiveColumns = false;
-  /** NAMEDATALEN - 1. */
-  readonly maxIdentifierBytes = 63;
 
   readonly #sql: Sql;
   readonly #reason: (error: unknown) => string;
@@ -94,6 +100,11 @@ class PostgresDialect implements Dialect {
       lane.sql = postgres({ ...options, max: 1, max_lifetime: 0, onclose: () => void lane.generation++ });
       return lane;
     });
+  }
+
+  /** NAMEDATALEN - 1 = 63 bytes. */
+  fitIdentifier(name: string): string {
+    return fitIdentifier(name, 63, utf8Bytes);
   }
 
   quote(identifier: string): string {
@@ -211,6 +222,14 @@ class PostgresDialect implements Dialect {
         } catch (error) {
           throw this.#error("cannot commit", error);
         }
+        // A connection replaced while the COMMIT was on its way ran it outside of the transaction,
+        // which the server had rolled back: a no-op that must not count as written. (Trying again
+        // is safe: every write is an upsert.)
+        if (!alive()) {
+          throw new TargetError(`cannot commit at ${this.safeUrl}: the connection was replaced, the transaction rolled back`, {
+            transient: true,
+          });
+        }
         return result;
       } catch (error) {
         // A closed connection rolled the transaction back on the server already.
@@ -327,8 +346,11 @@ function statementError(safeUrl: string, reason: (e: unknown) => string, sql: st
   });
 }
 
-/** SQLSTATE classes and codes that mean the server went away or is not there yet. */
-const TRANSIENT_STATES = /^(08|57P0[1-3]|53300|40001|40P01)/;
+/**
+ * SQLSTATE classes and codes that mean the server went away or is not there yet, or that a lock was
+ * not to be had in time (55P03, see LOCK_TIMEOUT).
+ */
+const TRANSIENT_STATES = /^(08|57P0[1-3]|53300|40001|40P01|55P03)/;
 /** Socket-level failures, and postgres.js's own names for a lost connection. */
 const TRANSIENT_CODES = new Set([
   "ECONNREFUSED",
@@ -386,6 +408,7 @@ function connectionOptions(url: ParsedServerUrl, database: string): Options<Reco
   }
   const schema = query.get("currentSchema") ?? query.get("search_path") ?? query.get("schema");
   if (schema) connection.search_path = schema;
+  connection.lock_timeout ??= LOCK_TIMEOUT;
   connection.application_name = query.get("application_name") ?? "dbsync";
   const timeout = Number(query.get("connect_timeout") ?? query.get("connectTimeout"));
   return {
