@@ -77,3 +77,21 @@ export class TargetError extends Error {
     this.transient = options.transient ?? false;
   }
 }
+
+/**
+ * The body most CREATE TABLEs share: each column quoted with its type, the primary key `NOT NULL
+ * PRIMARY KEY` (with a type of its own where the database needs one, e.g. a bounded length).
+ */
+export function columnDefinitions(
+  dialect: Pick<Dialect, "quote" | "columnType">,
+  spec: TableSpec,
+  keyType: (type: LogicalType) => string = (type) => dialect.columnType(type),
+): string {
+  return spec.columns
+    .map((column) =>
+      column.name === spec.primaryKey
+        ? `${dialect.quote(column.name)} ${keyType(column.type)} NOT NULL PRIMARY KEY`
+        : `${dialect.quote(column.name)} ${dialect.columnType(column.type)}`,
+    )
+    .join(", ");
+}

@@ -2,7 +2,7 @@
 import { createClient, type Client, type InStatement, type InValue, type ResultSet, type Transaction } from "@libsql/client";
 import { mkdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { TargetError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
+import { columnDefinitions, TargetError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
 import { libsqlReason, type ParsedLibsqlUrl, parseLibsqlUrl as parseUrl } from "../core/libsql-url.ts";
 import type { Column, LogicalType, TableSpec } from "../core/tables.ts";
 
@@ -93,12 +93,7 @@ class LibsqlDialect implements Dialect {
   }
 
   createTableSql(spec: TableSpec): string {
-    const columns = spec.columns.map((column) =>
-      column.name === spec.primaryKey
-        ? `${this.quote(column.name)} ${this.columnType(column.type)} NOT NULL PRIMARY KEY`
-        : `${this.quote(column.name)} ${this.columnType(column.type)}`,
-    );
-    return `CREATE TABLE IF NOT EXISTS ${this.quote(spec.name)} (${columns.join(", ")})`;
+    return `CREATE TABLE IF NOT EXISTS ${this.quote(spec.name)} (${columnDefinitions(this, spec)})`;
   }
 
   /** SQLite adds one column per ALTER TABLE. */

@@ -15,7 +15,7 @@
 //
 // The `$id|$md5` index has `$id` as key and includes `$md5` (an NVARCHAR(MAX) cannot be a key column);
 // see createIndexSql. Tables go to the login's default schema (normally dbo), like dbsync2's.
-import { TargetError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
+import { columnDefinitions, TargetError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
 import { fitIdentifier, utf16Units } from "../core/identifiers.ts";
 import type { Column, LogicalType, TableSpec } from "../core/tables.ts";
 import {
@@ -271,13 +271,9 @@ export class MssqlDialect implements Dialect {
   }
 
   createTableSql(spec: TableSpec): string {
-    const columns = spec.columns.map((column) =>
-      column.name === spec.primaryKey
-        ? `${this.quote(column.name)} ${this.#keyType(column.type)} NOT NULL PRIMARY KEY`
-        : `${this.quote(column.name)} ${this.columnType(column.type)}`,
-    );
     const table = this.qualified(spec.name);
-    return `IF OBJECT_ID(${nString(table)}, N'U') IS NULL CREATE TABLE ${table} (${columns.join(", ")})`;
+    const columns = columnDefinitions(this, spec, (type) => this.#keyType(type));
+    return `IF OBJECT_ID(${nString(table)}, N'U') IS NULL CREATE TABLE ${table} (${columns})`;
   }
 
   /** One ALTER TABLE adds them all. */

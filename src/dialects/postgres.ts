@@ -2,7 +2,7 @@
 // parameters, tables in the URL's schema (`currentSchema`/`search_path`, else `public`).
 import { readFileSync } from "node:fs";
 import postgres, { type Options, type ParameterOrJSON, type Sql } from "postgres";
-import { TargetError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
+import { columnDefinitions, TargetError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
 import { fitIdentifier, utf8Bytes } from "../core/identifiers.ts";
 import { type ParsedServerUrl, parseServerUrl, scrub } from "../core/server-url.ts";
 import type { Column, LogicalType, TableSpec } from "../core/tables.ts";
@@ -129,12 +129,7 @@ class PostgresDialect implements Dialect {
   }
 
   createTableSql(spec: TableSpec): string {
-    const columns = spec.columns.map((column) =>
-      column.name === spec.primaryKey
-        ? `${this.quote(column.name)} ${this.columnType(column.type)} NOT NULL PRIMARY KEY`
-        : `${this.quote(column.name)} ${this.columnType(column.type)}`,
-    );
-    return `CREATE TABLE IF NOT EXISTS ${this.quote(spec.name)} (${columns.join(", ")})`;
+    return `CREATE TABLE IF NOT EXISTS ${this.quote(spec.name)} (${columnDefinitions(this, spec)})`;
   }
 
   addColumnsSql(table: string, columns: readonly Column[]): string[] {
