@@ -37,9 +37,10 @@ describe.each(TARGETS)("%s", (_name, makeUrl) => {
 
       const stop = new AbortController();
       const done = syncInProcess(["--a", "db_sync", "--interval", "0.5", ...flags(sim, url, state, "--tp", "dfire_")], stop.signal);
+      // activity while db_sync runs, until a new field has arrived too
       let newFields = 0;
-      for (let i = 0; i < 120; i++) newFields += sim.campaign.tick().newFields.length;
-      expect(newFields).toBeGreaterThan(0); // a field arrives while db_sync runs
+      for (let i = 0; i < 2000 && (i < 120 || newFields === 0); i++) newFields += sim.campaign.tick().newFields.length;
+      expect(newFields).toBeGreaterThan(0);
       const caughtUp = await until(async () => (await targetDifferences(url, sim.campaign, {}, "dfire_")).length === 0, 30_000);
       stop.abort();
       expect(await done).toBe(0);
@@ -69,7 +70,8 @@ describe("PostgreSQL goes away in the middle of db_sync", () => {
         postgresServer.start();
       }
       const caughtUp = await until(async () => (await targetDifferences(database.url, sim.campaign)).length === 0, 60_000);
-      expect(caughtUp ? "" : describeDiff(await targetDifferences(database.url, sim.campaign))).toBe("");
+      // on failure, what the sync said is the first thing to read
+      expect(caughtUp ? "" : `${describeDiff(await targetDifferences(database.url, sim.campaign))}\nsync log:\n${log.slice(-15).join("\n")}`).toBe("");
       // it waited for the database (transient errors), not merely failed polls and tried again
       expect(log.some((line) => line.includes("the target database is unreachable"))).toBe(true);
       expect(log.some((line) => line.includes("the target database is back"))).toBe(true);

@@ -20,6 +20,8 @@ const TRANSACTION_LANES = 2;
  * `options=-c lock_timeout=…` in the URL sets another.
  */
 const LOCK_TIMEOUT = "10s";
+/** How long a lane waits for postgres.js to close a connection whose socket failed (see #settle). */
+const SETTLE_MS = 2_000;
 
 /** No length limits anywhere, so long values are stored whole (W16, W18). */
 const COLUMN_TYPES: Record<LogicalType, string> = {
@@ -66,11 +68,18 @@ export async function createPostgresDialect(url: string): Promise<Dialect> {
  * (porsager/postgres#1066, #1208, unfixed in 3.4.9). A lane is a one-connection pool instead:
  * postgres.js reconnects it safely, and `generation` counts its closes, so a transaction notices
  * that its connection went away and never sends the rest of its statements outside of it.
+ *
+ * One gap remains: a statement sent after the socket failed (ECONNRESET) but before it closed is
+ * never answered, neither rejected nor resolved (postgres.js only fails the statements it had sent
+ * before). After such a failure a lane waits for the close (see #settle) instead of sending a
+ * ROLLBACK that would wait for ever.
  */
 interface Lane {
   sql: Sql;
   generation: number;
   busy: boolean;
+  /** Called at the next close of the lane's connection. */
+  onClose: (() => void)[];
 }
 
 class PostgresDialect implements Dialect {
@@ -82,6 +91,7 @@ class PostgresDialect implements Dialect {
   readonly caseInsensitiveColumns = false;
 
   readonly #sql: Sql;
+  readonly #options: Options<Record<string, never>>;
   readonly #reason: (error: unknown) => string;
   readonly #lanes: Lane[];
   readonly #waiting: ((lane: Lane) => void)[] = [];
@@ -93,13 +103,50 @@ class PostgresDialect implements Dialect {
     reason: (error: unknown) => string,
   ) {
     this.#sql = sql;
+    this.#options = options;
     this.#reason = reason;
     this.#lanes = Array.from({ length: TRANSACTION_LANES }, () => {
-      const lane: Lane = { sql: undefined as unknown as Sql, generation: 0, busy: false };
-      // no lifetime limit: postgres.js would end an idle connection between two statements of a transaction
-      lane.sql = postgres({ ...options, max: 1, max_lifetime: 0, onclose: () => void lane.generation++ });
+      const lane: Lane = { sql: undefined as unknown as Sql, generation: 0, busy: false, onClose: [] };
+      lane.sql = this.#laneSql(lane);
       return lane;
     });
+  }
+
+  #laneSql(lane: Lane): Sql {
+    const sql: Sql = postgres({
+      ...this.#options,
+      max: 1,
+      // no lifetime limit: postgres.js would end an idle connection between two statements of a transaction
+      max_lifetime: 0,
+      onclose: () => {
+        if (lane.sql !== sql) return;
+        lane.generation++;
+        for (const notify of lane.onClose.splice(0)) notify();
+      },
+    });
+    return sql;
+  }
+
+  /**
+   * After the lane's socket failed: waits until postgres.js has closed the connection (it follows
+   * at once), so that the next statement goes to a new one. Should the close not come, the lane
+   * gets a new connection pool and the old one is ended. Either way the server rolls back what the
+   * broken connection had begun.
+   */
+  async #settle(lane: Lane, generation: number): Promise<void> {
+    if (lane.generation !== generation) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const closed = await new Promise<boolean>((resolve) => {
+      lane.onClose.push(() => resolve(true));
+      timer = setTimeout(() => resolve(false), SETTLE_MS);
+    });
+    clearTimeout(timer);
+    if (closed || lane.generation !== generation) return;
+    const old = lane.sql;
+    lane.sql = this.#laneSql(lane);
+    lane.generation++;
+    lane.onClose.splice(0);
+    void old.end({ timeout: 0 }).catch(() => undefined);
   }
 
   /** NAMEDATALEN - 1 = 63 bytes. */
@@ -227,8 +274,11 @@ class PostgresDialect implements Dialect {
         }
         return result;
       } catch (error) {
-        // A closed connection rolled the transaction back on the server already.
-        if (alive()) await lane.sql.unsafe("ROLLBACK").catch(() => undefined);
+        // A closed connection rolled the transaction back on the server already; a broken one will.
+        if (alive()) {
+          if (brokenSocket(error)) await this.#settle(lane, generation);
+          else await lane.sql.unsafe("ROLLBACK").catch(() => undefined);
+        }
         throw error;
       }
     } finally {
@@ -256,7 +306,10 @@ class PostgresDialect implements Dialect {
         await lane.sql.unsafe("BEGIN");
         return generation;
       } catch (error) {
-        if (lane.generation === generation) await lane.sql.unsafe("ROLLBACK").catch(() => undefined);
+        if (lane.generation === generation) {
+          if (brokenSocket(error)) await this.#settle(lane, generation);
+          else await lane.sql.unsafe("ROLLBACK").catch(() => undefined);
+        }
         if (attempt >= 2 || !isTransient(error)) throw this.#error("cannot start a transaction", error);
       }
     }
@@ -370,6 +423,16 @@ function isTransient(error: unknown): boolean {
   if (typeof code !== "string") return false;
   if (first instanceof postgres.PostgresError) return TRANSIENT_STATES.test(code);
   return TRANSIENT_CODES.has(code);
+}
+
+/**
+ * Whether the socket itself failed (reset, broken pipe, …) rather than the server answering with an
+ * error: postgres.js closes the connection right after, and nothing may be sent until it has.
+ */
+function brokenSocket(error: unknown): boolean {
+  const first = innermost(error instanceof TargetError ? error.cause : error);
+  const code = (first as { code?: unknown } | undefined)?.code;
+  return !(first instanceof postgres.PostgresError) && typeof code === "string" && TRANSIENT_CODES.has(code);
 }
 
 /** An AggregateError (several addresses tried) stands for its first error. */

@@ -58,6 +58,8 @@ export const postgresServer = {
 };
 
 function pgCtl(action: "stop" | "start"): void {
-  const [version, name] = execFileSync("pg_lsclusters", ["--no-header"], { encoding: "utf8" }).trim().split(/\s+/);
+  const [version, name, , status] = execFileSync("pg_lsclusters", ["--no-header"], { encoding: "utf8" }).trim().split(/\s+/);
+  // Already in the state asked for: nothing to do (pg_ctlcluster would exit 2).
+  if ((status === "online") === (action === "start")) return;
   execFileSync("pg_ctlcluster", [version as string, name as string, action, ...(action === "stop" ? ["-m", "fast"] : [])]);
 }
