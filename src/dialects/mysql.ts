@@ -209,8 +209,11 @@ class MysqlDialect implements Dialect {
    * (W18) and its `numeric` (`decimal(10,0)`) rounds decimals and refuses large numbers: they become
    * `longtext` and `decimal(65,10)`. Only ever widens. Key columns (every primary key, and contacts'
    * `$id`/`$md5`, which the `$id|$md5` index needs, also where that index is missing still) become
-   * the key type `varchar(255)`, never a text type: an index on text would need a prefix length.
-   * Columns of indexes of the user's own keep their type for the same reason.
+   * the key type `varchar(255)`, never a text type: an index on text would need a prefix length. (A
+   * key column of a text type, as an earlier version of dbsync left a `$md5` without index, becomes
+   * `varchar(255)` as well; in strict mode the server refuses that rather than cut a longer value.)
+   * Columns of indexes of the user's own keep their type; tables of other engines than InnoDB
+   * (MyISAM: at most 1000 bytes per key) keep their key columns as they are.
    */
   async widenColumnsSql(table: string, columns: readonly Column[]): Promise<string[]> {
     const existing = (

@@ -20,8 +20,6 @@ const TRANSACTION_LANES = 2;
  * `options=-c lock_timeout=…` in the URL sets another.
  */
 const LOCK_TIMEOUT = "10s";
-/** How long a lane waits for postgres.js to close a connection whose socket failed (see #settle). */
-const SETTLE_MS = 2_000;
 
 /** No length limits anywhere, so long values are stored whole (W16, W18). */
 const COLUMN_TYPES: Record<LogicalType, string> = {
@@ -68,18 +66,11 @@ export async function createPostgresDialect(url: string): Promise<Dialect> {
  * (porsager/postgres#1066, #1208, unfixed in 3.4.9). A lane is a one-connection pool instead:
  * postgres.js reconnects it safely, and `generation` counts its closes, so a transaction notices
  * that its connection went away and never sends the rest of its statements outside of it.
- *
- * One gap remains: a statement sent after the socket failed (ECONNRESET) but before it closed is
- * never answered, neither rejected nor resolved (postgres.js only fails the statements it had sent
- * before). After such a failure a lane waits for the close (see #settle) instead of sending a
- * ROLLBACK that would wait for ever.
  */
 interface Lane {
   sql: Sql;
   generation: number;
   busy: boolean;
-  /** Called at the next close of the lane's connection. */
-  onClose: (() => void)[];
 }
 
 class PostgresDialect implements Dialect {
@@ -90,7 +81,7 @@ class PostgresDialect implements Dialect {
   /** Quoted identifiers are case-sensitive. */
   readonly caseInsensitiveColumns = false;
 
-  readonly #sql: Sql;
+  #sql: Sql;
   readonly #options: Options<Record<string, never>>;
   readonly #reason: (error: unknown) => string;
   readonly #lanes: Lane[];
@@ -106,7 +97,7 @@ class PostgresDialect implements Dialect {
     this.#options = options;
     this.#reason = reason;
     this.#lanes = Array.from({ length: TRANSACTION_LANES }, () => {
-      const lane: Lane = { sql: undefined as unknown as Sql, generation: 0, busy: false, onClose: [] };
+      const lane: Lane = { sql: undefined as unknown as Sql, generation: 0, busy: false };
       lane.sql = this.#laneSql(lane);
       return lane;
     });
@@ -119,34 +110,44 @@ class PostgresDialect implements Dialect {
       // no lifetime limit: postgres.js would end an idle connection between two statements of a transaction
       max_lifetime: 0,
       onclose: () => {
-        if (lane.sql !== sql) return;
-        lane.generation++;
-        for (const notify of lane.onClose.splice(0)) notify();
+        if (lane.sql === sql) lane.generation++;
       },
     });
     return sql;
   }
 
-  /**
-   * After the lane's socket failed: waits until postgres.js has closed the connection (it follows
-   * at once), so that the next statement goes to a new one. Should the close not come, the lane
-   * gets a new connection pool and the old one is ended. Either way the server rolls back what the
-   * broken connection had begun.
+  /*
+   * After a connection failed, the pool (or lane) it belonged to is replaced by a new one and ended:
+   * postgres.js 3.4.9 cannot always reuse it. A statement it sends between a socket's error and its
+   * close is never answered, and one buffered when the socket closed stays in its write buffer, so
+   * that every later connection of that slot waits for an answer to a start-up it never sent
+   * (CONNECT_TIMEOUT for ever). Ending the old pool fails whatever it still holds; the server rolls
+   * back what a broken connection had begun.
    */
-  async #settle(lane: Lane, generation: number): Promise<void> {
-    if (lane.generation !== generation) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const closed = await new Promise<boolean>((resolve) => {
-      lane.onClose.push(() => resolve(true));
-      timer = setTimeout(() => resolve(false), SETTLE_MS);
-    });
-    clearTimeout(timer);
-    if (closed || lane.generation !== generation) return;
+
+  #renewLane(lane: Lane): void {
     const old = lane.sql;
     lane.sql = this.#laneSql(lane);
     lane.generation++;
-    lane.onClose.splice(0);
     void old.end({ timeout: 0 }).catch(() => undefined);
+  }
+
+  #renewPool(failed: Sql): void {
+    if (this.#sql !== failed) return; // replaced already
+    this.#sql = postgres(this.#options);
+    // statements still running on healthy connections of the old pool get a moment to finish
+    void failed.end({ timeout: 2 }).catch(() => undefined);
+  }
+
+  /** `work` on the pool, which is replaced when its connection failed. */
+  async #pooled<T>(work: (on: Sql) => Promise<T>): Promise<T> {
+    const sql = this.#sql;
+    try {
+      return await work(sql);
+    } catch (error) {
+      if (connectionFailed(error)) this.#renewPool(sql);
+      throw error;
+    }
   }
 
   /** NAMEDATALEN - 1 = 63 bytes. */
@@ -236,11 +237,11 @@ class PostgresDialect implements Dialect {
   }
 
   run(sql: string, params: readonly SqlValue[] = []): Promise<void> {
-    return runOn(this.#sql, this.safeUrl, this.#reason, sql, params);
+    return this.#pooled((on) => runOn(on, this.safeUrl, this.#reason, sql, params));
   }
 
   all<T = Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    return allOn<T>(this.#sql, this.safeUrl, this.#reason, sql, params);
+    return this.#pooled((on) => allOn<T>(on, this.safeUrl, this.#reason, sql, params));
   }
 
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -274,11 +275,9 @@ class PostgresDialect implements Dialect {
         }
         return result;
       } catch (error) {
-        // A closed connection rolled the transaction back on the server already; a broken one will.
-        if (alive()) {
-          if (brokenSocket(error)) await this.#settle(lane, generation);
-          else await lane.sql.unsafe("ROLLBACK").catch(() => undefined);
-        }
+        // A closed or broken connection rolls the transaction back on the server.
+        if (!alive() || connectionFailed(error)) this.#renewLane(lane);
+        else await this.#rollback(lane);
         throw error;
       }
     } finally {
@@ -306,12 +305,19 @@ class PostgresDialect implements Dialect {
         await lane.sql.unsafe("BEGIN");
         return generation;
       } catch (error) {
-        if (lane.generation === generation) {
-          if (brokenSocket(error)) await this.#settle(lane, generation);
-          else await lane.sql.unsafe("ROLLBACK").catch(() => undefined);
-        }
+        if (lane.generation !== generation || connectionFailed(error)) this.#renewLane(lane);
+        else await this.#rollback(lane);
         if (attempt >= 2 || !isTransient(error)) throw this.#error("cannot start a transaction", error);
       }
+    }
+  }
+
+  /** ROLLBACK; a lane whose connection cannot even do that (or never answers) is replaced. */
+  async #rollback(lane: Lane): Promise<void> {
+    try {
+      await withDeadline(lane.sql.unsafe("ROLLBACK"), CONNECT_TIMEOUT_S);
+    } catch {
+      this.#renewLane(lane);
     }
   }
 
@@ -425,14 +431,13 @@ function isTransient(error: unknown): boolean {
   return TRANSIENT_CODES.has(code);
 }
 
-/**
- * Whether the socket itself failed (reset, broken pipe, …) rather than the server answering with an
- * error: postgres.js closes the connection right after, and nothing may be sent until it has.
- */
-function brokenSocket(error: unknown): boolean {
+/** Whether the connection failed (rather than the statement): see #renewPool. */
+function connectionFailed(error: unknown): boolean {
   const first = innermost(error instanceof TargetError ? error.cause : error);
   const code = (first as { code?: unknown } | undefined)?.code;
-  return !(first instanceof postgres.PostgresError) && typeof code === "string" && TRANSIENT_CODES.has(code);
+  if (typeof code !== "string") return false;
+  if (first instanceof postgres.PostgresError) return /^(08|57P0[1-3])/.test(code);
+  return TRANSIENT_CODES.has(code);
 }
 
 /** An AggregateError (several addresses tried) stands for its first error. */
