@@ -7,6 +7,9 @@ import { SqlTarget } from "../src/core/sql-target.ts";
 import { createLibsqlDialect, parseLibsqlUrl } from "../src/dialects/libsql.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import { field, runDialectConformance } from "./dialect-conformance.ts";
+import { rejectedWith } from "./helpers/expect.ts";
+
+const rejection = (promise: Promise<unknown>) => rejectedWith(promise, Error);
 
 const dir = mkdtempSync(join(tmpdir(), "dbsync-libsql-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,15 +17,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 runDialectConformance("libSQL file", () => createLibsqlDialect(`file:${join(dir, "conformance.db")}`));
 runDialectConformance("libSQL :memory:", () => createLibsqlDialect(":memory:"));
 
-/** The error a promise rejects with (fails the test when it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  const outcome = await promise.then(
-    () => undefined,
-    (error: unknown) => error as Error,
-  );
-  if (outcome === undefined) throw new Error("expected a rejection");
-  return outcome;
-}
 
 describe("libSQL dialect", () => {
   test("a file database gets its directory created and runs in WAL mode", async () => {

@@ -17,10 +17,11 @@ import {
   type MssqlSession,
 } from "../src/dialects/mssql.ts";
 import { bindParams, mssqlDriver, plainRows, type DriverRequest } from "../src/dialects/mssql-driver.ts";
+import { rejectedWith } from "./helpers/expect.ts";
+import { field } from "./dialect-conformance.ts";
 
-function field(name: string, fieldType = "text"): CampaignField {
-  return { type: "field", fieldType, name, deleted: false };
-}
+const rejection = (promise: Promise<unknown>) => rejectedWith(promise, Error);
+
 
 // ---- a session that records statements instead of sending them to a server ----
 
@@ -134,15 +135,6 @@ function skeleton(sql: string): { text: string; identifiers: string[]; literals:
 }
 
 
-/** The error a promise rejects with (fails the test when it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  const outcome = await promise.then(
-    () => undefined,
-    (error: unknown) => error as Error,
-  );
-  if (outcome === undefined) throw new Error("expected a rejection");
-  return outcome;
-}
 
 function expectOneLine(error: Error, ...absent: string[]): void {
   expect(error).toBeInstanceOf(TargetError);

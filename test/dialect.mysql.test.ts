@@ -16,6 +16,9 @@ import {
   type OriginalDdl,
 } from "./dialect-conformance.ts";
 import { freshDatabase, serverUrl } from "./helpers/databases.ts";
+import { rejectedWith, waitFor } from "./helpers/expect.ts";
+
+const rejection = (promise: Promise<unknown>) => rejectedWith(promise, TargetError);
 
 /** dbsync2 1.15's MySQL DDL (spec §5.3): narrow varchars, `numeric` = decimal(10,0), utf16 tables. */
 const ORIGINAL_MYSQL_DDL: OriginalDdl = {
@@ -44,29 +47,12 @@ function urlWith(change: { user?: string; password?: string; search?: string; da
   return url.toString();
 }
 
-async function rejection(promise: Promise<unknown>): Promise<TargetError> {
-  const outcome = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (outcome === undefined) throw new Error("expected a rejection");
-  expect(outcome).toBeInstanceOf(TargetError);
-  return outcome as TargetError;
-}
 
 /** Drops the five tables of a prefix (names fitted as SqlTarget fits them). */
 async function dropTables(dialect: Dialect, prefix: string): Promise<void> {
   for (const key of TABLE_KEYS) await dialect.run(`DROP TABLE IF EXISTS ${dialect.quote(dialect.fitIdentifier(prefix + key))}`);
 }
 
-/** Polls `check` until it holds: for states of the server, instead of sleeping for a guessed time. */
-async function until(what: string, check: () => Promise<boolean>, seconds = 15): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`waited ${seconds} s in vain until ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 /** One turn of the event loop, so that the driver takes note of sockets the server closed. */
 const turn = () => new Promise((resolve) => setImmediate(resolve));
@@ -174,13 +160,13 @@ describe("MySQL connection failures", () => {
     const kill = async () => {
       const ids = (await serverConnections()).map((row) => row.id);
       for (const id of ids) await admin.query(`KILL CONNECTION ${id}`).catch(() => undefined);
-      await until("the killed connections are gone", async () => (await serverConnections()).every((row) => !ids.includes(row.id)));
+      await waitFor("the killed connections are gone", async () => (await serverConnections()).every((row) => !ids.includes(row.id)));
       // the server closed their sockets before it let go of them: the driver sees that within a turn
       await turn();
       await turn();
     };
     const sleeping = () =>
-      until("SELECT SLEEP runs on the server", async () => (await serverConnections()).some((row) => /^SELECT SLEEP/i.test(row.info ?? "")));
+      waitFor("SELECT SLEEP runs on the server", async () => (await serverConnections()).some((row) => /^SELECT SLEEP/i.test(row.info ?? "")));
 
     await Promise.all([dialect.all("SELECT 1"), dialect.all("SELECT 2")]);
     await kill();

@@ -18,6 +18,9 @@ import {
   simulatorRows,
 } from "./dialect-conformance.ts";
 import { freshDatabase, serverUrl } from "./helpers/databases.ts";
+import { rejectedWith, waitFor } from "./helpers/expect.ts";
+
+const rejection = (promise: Promise<unknown>) => rejectedWith(promise, TargetError);
 
 /** The certificate scripts/databases.sh gives both test servers. */
 const TLS_CERTIFICATE = "/var/lib/dbsync-test-tls/server.crt";
@@ -46,24 +49,7 @@ function urlWith(change: { user?: string; password?: string; search?: string; po
   return url.toString();
 }
 
-async function rejection(promise: Promise<unknown>): Promise<TargetError> {
-  const outcome = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (outcome === undefined) throw new Error("expected a rejection");
-  expect(outcome).toBeInstanceOf(TargetError);
-  return outcome as TargetError;
-}
 
-/** Polls `check` until it holds: for states of the server, instead of sleeping for a guessed time. */
-async function until(what: string, check: () => Promise<boolean>, seconds = 15): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`waited ${seconds} s in vain until ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 runDialectConformance("PostgreSQL", () => createPostgresDialect(database.url), { original: ORIGINAL_POSTGRES_DDL });
 
@@ -249,7 +235,7 @@ describe("PostgreSQL connection failures", () => {
       admin.unsafe("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = 'dbsync-pool-kill'");
     for (let round = 0; round < 5; round++) {
       const running = Promise.all([1, 2, 3].map(() => rejection(dialect.all("SELECT pg_sleep(10)"))));
-      await until("the statements run", async () => Number((await admin.unsafe(
+      await waitFor("the statements run", async () => Number((await admin.unsafe(
         "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbsync-pool-kill' AND query LIKE 'SELECT pg_sleep%' AND state = 'active'",
       ))[0]?.n) === 3);
       await terminate();
