@@ -5,6 +5,7 @@ import { stripAnsi } from "consola/utils";
 import { normaliseFlags, routeSubcommand, UsageError, withEnvironment } from "./cli/argv.ts";
 import { demoCommand } from "./cli/demo-command.ts";
 import { simulateCommand } from "./cli/simulate-command.ts";
+import { webhookCommand } from "./cli/webhook-command.ts";
 import { parseSyncConfig, SYNC_FLAGS } from "./cli/sync-config.ts";
 import { runSyncCommand } from "./cli/sync-command.ts";
 import { onShutdown } from "./cli/shutdown.ts";
@@ -40,18 +41,20 @@ const main = defineCommand({
     version: pkg.version,
     description: "Dialfire/Megadialer campaign sync (drop-in for dbsync2)",
   },
-  subCommands: { sync: syncCommand, simulate: simulateCommand, demo: demoCommand },
+  subCommands: { sync: syncCommand, webhook: webhookCommand, simulate: simulateCommand, demo: demoCommand },
 });
 
 const commands: Record<string, CommandDef<ArgsDef>> = {
   sync: syncCommand as CommandDef<ArgsDef>,
+  webhook: webhookCommand as CommandDef<ArgsDef>,
   simulate: simulateCommand as CommandDef<ArgsDef>,
   demo: demoCommand as CommandDef<ArgsDef>,
 };
 
 async function cli(argv: string[]): Promise<void> {
   const routed = routeSubcommand(argv, Object.keys(commands));
-  const [name, ...rest] = routed;
+  const [name, ...afterName] = routed;
+  let rest = afterName;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     printUsage(`${await renderUsage(main)}\n${EXAMPLES}`);
     return;
@@ -60,12 +63,29 @@ async function cli(argv: string[]): Promise<void> {
     process.stdout.write(`${pkg.version}\n`);
     return;
   }
-  const command = commands[name];
+  let command = commands[name];
   if (!command) throw new UsageError(`unknown command "${name}": use ${Object.keys(commands).join(", ")} (see dbsync --help)`);
+  let parent: CommandDef<ArgsDef> = main as CommandDef<ArgsDef>;
+  let path = name;
+  while (command.subCommands) {
+    const subs = command.subCommands as Record<string, CommandDef<ArgsDef>>;
+    const [subName, ...subRest] = rest;
+    if (subName === undefined || subName.startsWith("-")) {
+      printUsage(await renderUsage(command, parent));
+      if (subName === "--help" || subName === "-h") return;
+      throw new UsageError(`"${path}" needs a subcommand: ${Object.keys(subs).join(", ")}`);
+    }
+    const sub = subs[subName];
+    if (!sub) throw new UsageError(`unknown command "${path} ${subName}": use ${Object.keys(subs).join(", ")}`);
+    parent = command;
+    command = sub;
+    path = `${path} ${subName}`;
+    rest = subRest;
+  }
   const defs = (command.args ?? {}) as ArgsDef;
   const args = normaliseFlags(rest, defs);
   if (args.includes("--help")) {
-    printUsage(`${await renderUsage(command, main)}${command === commands.sync ? `\n${EXAMPLES}` : ""}`);
+    printUsage(`${await renderUsage(command, parent)}${command === commands.sync ? `\n${EXAMPLES}` : ""}`);
     return;
   }
   const stray = parseArgs(args, defs)._[0];

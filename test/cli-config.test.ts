@@ -56,7 +56,7 @@ describe("sync config", () => {
 
   test("defaults of the original", () => {
     const config = parseSyncConfig(base);
-    expect(config).toMatchObject({ workers: 32, logLevel: 4, tablePrefix: "", webhookRate: 5, webhookBurst: 10, intervalSeconds: 60 });
+    expect(config).toMatchObject({ workers: 32, logLevel: 4, tablePrefix: "", intervalSeconds: 60, webhook: { rate: 5, burst: 10, attempts: 10, retryWaitSeconds: 1, timeoutSeconds: 30 } });
     expect(config.filterMode).toBeUndefined();
   });
 

@@ -1,7 +1,9 @@
 // The API client against scripted HTTP servers on loopback: every way an answer can go wrong.
 import { afterEach, describe, expect, test } from "bun:test";
+import { canonicalJson } from "../src/core/canonical-json.ts";
 import { createDialfireClient, DialfireApiError, DialfireAuthError } from "../src/core/dialfire-client.ts";
 import { backoffMs, parseRetryAfter } from "../src/core/retry.ts";
+import { toSqlValue } from "../src/core/rows.ts";
 
 type Handler = (request: Request, attempt: number) => Response | Promise<Response>;
 
@@ -87,11 +89,16 @@ describe("requests", () => {
   });
 });
 
-test("numbers beyond double precision are kept exactly, as text", async () => {
-  const body = '[{"$id": "A", "$md5": "m", "big": 12345678901234567890, "long": 0.1234567890123456789, "plain": 10023, "price": 12.50}]';
+test("numbers beyond double precision are kept exactly: as text in rows, as the same number in JSON", async () => {
+  const body = '[{"$id": "A", "$md5": "m", "big": 12345678901234567890, "long": 0.1234567890123456789, "plain": 10023, "price": 12.50, "list": [98765432109876543210]}]';
   const { url } = serve(() => new Response(body, { headers: { "content-type": "application/json" } }));
   const [contact] = await client(url).fetchContacts(["A"]);
-  expect(contact).toMatchObject({ big: "12345678901234567890", long: "0.1234567890123456789", plain: 10023, price: 12.5 });
+  const { big, long, plain, price } = contact ?? {};
+  expect([big, long, plain, price].map(toSqlValue)).toEqual(["12345678901234567890", "0.1234567890123456789", 10023, 12.5]);
+  expect(JSON.stringify(contact)).toBe(
+    '{"$id":"A","$md5":"m","big":12345678901234567890,"long":0.1234567890123456789,"plain":10023,"price":12.5,"list":[98765432109876543210]}',
+  );
+  expect(canonicalJson(contact)).toContain('"big":12345678901234567890,');
 });
 
 describe("failures", () => {

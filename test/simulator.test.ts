@@ -5,7 +5,7 @@ import { md5Hex } from "../src/core/md5.ts";
 import type { Contact, InboundCall, Transaction } from "../src/core/source.ts";
 import { createSimulatorApp } from "../src/simulator/app.ts";
 import { createCampaign } from "../src/simulator/campaign.ts";
-import { canonicalJson } from "../src/simulator/canonical-json.ts";
+import { canonicalJson } from "../src/core/canonical-json.ts";
 import { noFaults } from "../src/simulator/faults.ts";
 import { startSimulator } from "../src/simulator/serve.ts";
 import { parseApiTimestamp } from "../src/simulator/time.ts";

@@ -17,6 +17,7 @@ import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";
 import { dataDir, fileTimestamp, logDir } from "./paths.ts";
 import { createProgress } from "./progress.ts";
 import type { SyncConfig } from "./sync-config.ts";
+import { runWebhookMode } from "./webhook-mode.ts";
 
 export interface SyncRun {
   config: SyncConfig;
@@ -36,10 +37,9 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
   let target: SqlTarget | undefined;
   const startedAt = Date.now();
   try {
-    if (config.mode === "webhook") throw new UsageError("webhook mode is not available in this version yet");
     const fileStem = config.campaign.replace(/[^\w-]/g, "_"); // a campaign id must not steer a path
-    const targetUrl = absoluteFileUrl(config.url ?? `file:${dataDir()}/${fileStem}.db`);
-    addSecret(passwordOf(targetUrl));
+    addSecret(passwordOf(config.url));
+    addSecret(config.webhook.secret);
     if (!log) {
       const logFile = config.verbose ? undefined : `${logDir()}/${fileStem}_${config.mode}_${fileTimestamp(new Date())}.log`;
       log = createLogger({ verbose: config.verbose, level: consolaLevel(config.logLevel), logFile, beforeConsoleWrite: progress.clear });
@@ -47,8 +47,9 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
     }
     if (config.dbConnections !== 32) log.debug("--d is accepted for compatibility; each target uses what suits it");
 
-    const dialect = await openDialect(targetUrl);
-    target = new SqlTarget(dialect, config.tablePrefix, { onWarning: (message) => log?.warn(message) });
+    // In webhook mode --url is the receiver; there is no target database.
+    const dialect = config.mode === "webhook" ? undefined : await openDialect(absoluteFileUrl(config.url ?? `file:${dataDir()}/${fileStem}.db`));
+    if (dialect) target = new SqlTarget(dialect, config.tablePrefix, { onWarning: (message) => log?.warn(message) });
     const stateUrl = absoluteFileUrl(config.stateUrl ?? `file:${dataDir()}/state.db`);
     if (stateUrl.startsWith("file:")) makeParentDir(stateUrl.slice(5).split("?")[0] ?? "");
     state = await openStateStore(stateUrl);
@@ -61,6 +62,10 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
       onRetry: ({ path, attempt, reason, waitMs }) =>
         log?.warn(`API ${path} attempt ${attempt} failed (${reason}); retrying in ${(waitMs / 1000).toFixed(1)} s`),
     });
+    if (!dialect || !target) {
+      await runWebhookMode({ config, state, source, log, onProgress: (s) => progress.update(s), signal: run.signal });
+      return 0;
+    }
     const filter = { mode: config.filterMode, taskPrefixes: config.taskPrefixes };
     const sink = createSqlSink(target, {
       filter,
@@ -93,9 +98,9 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
   } catch (error) {
     progress.clear();
     if (run.signal.aborted) {
-      const resumable = config.mode === "db_sync" ? "stopped" : "interrupted; run the same command again to resume";
-      (log ?? console).info(`${config.mode} ${resumable}`);
-      return config.mode === "db_sync" ? 0 : 1;
+      const endless = config.mode === "db_sync" || config.mode === "webhook";
+      (log ?? console).info(`${config.mode} ${endless ? "stopped" : "interrupted; run the same command again to resume"}`);
+      return endless ? 0 : 1;
     }
     report(error, log);
     return error instanceof UsageError ? 2 : 1;
@@ -106,7 +111,9 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
 }
 
 function report(error: unknown, log: ConsolaInstance | undefined): void {
-  const known = [UsageError, TargetError, StateError, DialfireApiError, DialfireAuthError, SyncError].some((type) => error instanceof type);
+  const known = [UsageError, TargetError, StateError, DialfireApiError, DialfireAuthError, SyncError].some(
+    (type) => error instanceof type,
+  );
   const message = error instanceof Error ? error.message : String(error);
   const line = redact(known ? message : `unexpected failure: ${message}`);
   if (log) log.error(line);
@@ -140,7 +147,8 @@ function makeParentDir(path: string): void {
   } catch {}
 }
 
-function passwordOf(url: string): string | undefined {
+function passwordOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
   try {
     return decodeURIComponent(new URL(url).password) || undefined;
   } catch {

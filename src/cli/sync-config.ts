@@ -3,14 +3,22 @@ import type { ArgsDef } from "citty";
 import * as v from "valibot";
 import { UsageError } from "./argv.ts";
 import { decimal, wholeNumber } from "./flag-schemas.ts";
+import {
+  receiverUrl,
+  WEBHOOK_DELIVERY_FLAGS,
+  WEBHOOK_DELIVERY_SCHEMA,
+  type WebhookDeliveryConfig,
+  webhookDeliveryConfig,
+} from "./webhook-config.ts";
 
 export const SYNC_FLAGS = {
-  a: { type: "string", description: "Mode: db_init, db_update, db_sync (or webhook)", valueHint: "mode" },
+  a: { type: "string", description: "Mode: db_init, db_update, db_sync or webhook", valueHint: "mode" },
   c: { type: "string", description: "Campaign ID (required)", valueHint: "id" },
   ct: { type: "string", description: "Sync Client token of the campaign (required)", valueHint: "token" },
   url: {
     type: "string",
-    description: "Target database URL: file:PATH (default), libsql://…, postgres://…, mysql://…, sqlserver://…",
+    description:
+      "Target database URL: file:PATH (default), libsql://…, postgres://…, mysql://…, sqlserver://…; webhook mode: the receiver's https://… URL",
     valueHint: "url",
   },
   s: { type: "string", description: "Start date, e.g. 2018-02-01 or 2018-02-01T15:04:05 (UTC)", valueHint: "date" },
@@ -22,8 +30,6 @@ export const SYNC_FLAGS = {
   l: { type: "string", description: "Log level 0=critical … 4=info (default) … 5=debug", valueHint: "0-5" },
   v: { type: "boolean", description: "Log everything to stdout instead of a log file" },
   p: { type: "boolean", description: "(dbsync2's pprof server; accepted and ignored)" },
-  wr: { type: "string", description: "Webhook requests per second (default 5)", valueHint: "n" },
-  wb: { type: "string", description: "Webhook burst (default 2 × wr)", valueHint: "n" },
   "api-url": { type: "string", description: "Dialfire API base URL (default https://api.dialfire.com)", valueHint: "url" },
   state: { type: "string", description: "State store (checkpoints) as a libSQL URL", valueHint: "url" },
   interval: { type: "string", description: "db_sync: seconds between polls (default 60)", valueHint: "s" },
@@ -34,6 +40,7 @@ export const SYNC_FLAGS = {
   },
   "api-timeout": { type: "string", description: "Seconds to wait for one API answer (default 30)", valueHint: "s" },
   "api-retries": { type: "string", description: "Attempts per API request before giving up (default 6)", valueHint: "n" },
+  ...WEBHOOK_DELIVERY_FLAGS,
 } as const satisfies ArgsDef;
 
 export type SyncFlags = { [K in keyof typeof SYNC_FLAGS]?: (typeof SYNC_FLAGS)[K]["type"] extends "boolean" ? boolean : string };
@@ -56,14 +63,13 @@ export interface SyncConfig {
   dbConnections: number;
   logLevel: number;
   verbose: boolean;
-  webhookRate: number;
-  webhookBurst: number;
   apiUrl?: string;
   stateUrl?: string;
   intervalSeconds: number;
   relistHours: number;
   apiTimeoutSeconds: number;
   apiAttempts: number;
+  webhook: WebhookDeliveryConfig;
 }
 
 /** Timers cannot wait longer than a day here without surprises, and nobody polls less often. */
@@ -74,7 +80,7 @@ const required = (flag: string, what: string) =>
   v.pipe(v.string(`${what} (--${flag}) is required`), v.trim(), v.minLength(1, `${what} (--${flag}) is required`));
 
 /** `--s` in the shapes the original accepted; without a zone it is UTC, like the API's timestamps. */
-export function parseStartDate(raw: string): Date {
+export function parseStartDate(raw: string, flag = "s"): Date {
   const match = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(raw.trim());
   const date = match ? new Date(normaliseIso(match)) : new Date(Number.NaN);
   // Date rolls 2018-02-30 over into March; a date that does not exist is a typo.
@@ -82,7 +88,7 @@ export function parseStartDate(raw: string): Date {
   const calendar = new Date(Date.UTC(Number(year), Number(month) - 1, Number(dayOfMonth)));
   const exists = calendar.getUTCMonth() === Number(month) - 1 && calendar.getUTCDate() === Number(dayOfMonth);
   if (Number.isNaN(date.getTime()) || !exists) {
-    throw new UsageError(`--s must be a date like 2018-02-01 or 2018-02-01T15:04:05 (got "${raw}")`);
+    throw new UsageError(`--${flag} must be a date like 2018-02-01 or 2018-02-01T15:04:05 (got "${raw}")`);
   }
   return date;
 }
@@ -118,8 +124,6 @@ const SyncFlagsSchema = v.object({
   l: v.optional(wholeNumber("l", 0, 5), "4"),
   v: v.optional(v.boolean(), false),
   p: v.optional(v.boolean(), false),
-  wr: v.optional(wholeNumber("wr", 0, 10_000), "5"),
-  wb: v.optional(wholeNumber("wb", 0, 100_000), "0"),
   "api-url": v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--api-url must not be empty"))),
   state: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--state must not be empty"))),
   interval: v.optional(positiveSeconds("interval"), "60"),
@@ -132,6 +136,7 @@ const SyncFlagsSchema = v.object({
   ),
   "api-timeout": v.optional(positiveSeconds("api-timeout"), "30"),
   "api-retries": v.optional(wholeNumber("api-retries", 1, 100), "6"),
+  ...WEBHOOK_DELIVERY_SCHEMA,
 });
 
 export function parseSyncConfig(flags: Record<string, unknown>): SyncConfig {
@@ -139,13 +144,12 @@ export function parseSyncConfig(flags: Record<string, unknown>): SyncConfig {
   const parsed = v.safeParse(SyncFlagsSchema, { a: undefined, c: undefined, ct: undefined, ...flags });
   if (!parsed.success) throw new UsageError(parsed.issues[0]?.message ?? "invalid flags");
   const f = parsed.output;
-  const webhookRate = f.wr > 0 ? f.wr : 5;
   const prefixes = f.fp?.trim() ? f.fp.split(",") : undefined;
   return {
     mode: f.a,
     campaign: f.c,
     token: f.ct,
-    url: f.url,
+    url: f.a === "webhook" ? receiverUrl(f.url) : f.url,
     start: f.s?.trim() ? parseStartDate(f.s) : undefined,
     filterMode: f.fm || undefined,
     taskPrefixes: prefixes,
@@ -155,13 +159,12 @@ export function parseSyncConfig(flags: Record<string, unknown>): SyncConfig {
     dbConnections: f.d,
     logLevel: f.l,
     verbose: f.v,
-    webhookRate,
-    webhookBurst: f.wb > 0 ? f.wb : 2 * webhookRate,
     apiUrl: f["api-url"],
     stateUrl: f.state,
     intervalSeconds: f.interval,
     relistHours: f.relist,
     apiTimeoutSeconds: f["api-timeout"],
     apiAttempts: f["api-retries"],
+    webhook: webhookDeliveryConfig(f),
   };
 }

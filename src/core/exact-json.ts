@@ -1,14 +1,25 @@
 // JSON.parse rounds integers beyond 2^53 and decimals beyond ~16 digits; dbsync2 kept numbers exactly
-// (spec §2.2 E3). Such numbers are kept as their source text; all others stay numbers.
+// (spec §2.2 E3). Such numbers are kept as their source text, wrapped by JSON.rawJSON where the
+// runtime has it, so that JSON.stringify writes them back as the same number (webhook payloads);
+// as a plain string elsewhere. All other numbers stay numbers.
 
 type SourceContext = { source?: string };
+type RawJsonApi = { rawJSON?: (text: string) => unknown; isRawJSON?: (value: unknown) => boolean };
+const rawJsonApi = JSON as unknown as RawJsonApi;
+
+export type RawJson = { readonly rawJSON: string };
+
+export function isRawJson(value: unknown): value is RawJson {
+  return rawJsonApi.isRawJSON?.(value) === true;
+}
 
 function exactNumber(this: unknown, _key: string, value: unknown, context?: SourceContext): unknown {
   if (typeof value !== "number" || context?.source === undefined) return value;
   const source = context.source;
-  if (/^-?\d+$/.test(source)) return Number.isSafeInteger(value) ? value : source;
+  const exact = rawJsonApi.rawJSON ? () => rawJsonApi.rawJSON?.(source) : () => source;
+  if (/^-?\d+$/.test(source)) return Number.isSafeInteger(value) ? value : exact();
   const digits = source.replace(/^-?0*|[.eE].*$/g, "").length + (source.split(/[eE]/)[0]?.split(".")[1]?.length ?? 0);
-  return digits > 15 ? source : value;
+  return digits > 15 ? exact() : value;
 }
 
 export function parseJsonExact(text: string): unknown {

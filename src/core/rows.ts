@@ -1,6 +1,7 @@
 // Turns API objects into table rows, with the row ids of the original client (spec §3.6) so that a
 // database it wrote stays valid. Pure: no I/O, the clock is passed in.
 import type { Row, SqlValue } from "./dialect.ts";
+import { isRawJson } from "./exact-json.ts";
 import { md5Hex } from "./md5.ts";
 import type { Contact, InboundCall, Transaction } from "./source.ts";
 import type { TableKey } from "./tables.ts";
@@ -31,6 +32,7 @@ export function toSqlValue(value: unknown): SqlValue {
   if (value === undefined || value === null || value === "") return null;
   if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return value;
   if (typeof value === "bigint") return value.toString();
+  if (isRawJson(value)) return value.rawJSON;
   return JSON.stringify(value);
 }
 
@@ -70,7 +72,7 @@ const CONNECTION_SKIP = new Set(["recordings", "third_party_connections"]);
 const NO_SKIP = new Set<string>();
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
+  typeof value === "object" && value !== null && !Array.isArray(value) && !isRawJson(value);
 
 const records = (value: unknown): Record<string, unknown>[] => (Array.isArray(value) ? value.filter(isRecord) : []);
 
@@ -92,22 +94,17 @@ export function contactRows(
 
   rows.contacts.push(Object.assign(toRow(contact, CONTACT_SKIP), { $changed: changed }));
 
-  const usedIds = new Set<string>();
-  for (const entry of records(contact.$task_log)) {
-    for (const transaction of records(entry.transactions) as Transaction[]) {
-      if (!passesFilter(transaction, filter)) continue;
-      const transactionId = uniqueTransactionId(contactId, transaction, usedIds);
-      rows.transactions.push(
-        Object.assign(toRow(transaction, TRANSACTION_SKIP), { id: transactionId, contact_id: contactId, $changed: changed }),
-      );
+  for (const { transactionId, transaction } of selectedTransactions(contact, filter)) {
+    rows.transactions.push(
+      Object.assign(toRow(transaction, TRANSACTION_SKIP), { id: transactionId, contact_id: contactId, $changed: changed }),
+    );
 
-      let previous: Record<string, unknown> | undefined;
-      for (const connection of records(transaction.connections)) {
-        const parentId =
-          connection.technology === "transfer" && previous && typeof previous.id === "string" ? previous.id : undefined;
-        addConnection(connection, { contact_id: contactId, transaction_id: transactionId }, parentId);
-        previous = connection;
-      }
+    let previous: Record<string, unknown> | undefined;
+    for (const connection of records(transaction.connections)) {
+      const parentId =
+        connection.technology === "transfer" && previous && typeof previous.id === "string" ? previous.id : undefined;
+      addConnection(connection, { contact_id: contactId, transaction_id: transactionId }, parentId);
+      previous = connection;
     }
   }
   return { rows, warnings };
@@ -145,6 +142,23 @@ export function contactRows(
       );
     }
   }
+}
+
+/** The transactions of a contact's task log that pass `filter`, with their row ids (spec §3.6). */
+export function selectedTransactions(
+  contact: Contact,
+  filter: TransactionFilter,
+): { transactionId: string; transaction: Transaction }[] {
+  const selected: { transactionId: string; transaction: Transaction }[] = [];
+  const usedIds = new Set<string>();
+  for (const entry of records(contact.$task_log)) {
+    for (const transaction of records(entry.transactions) as Transaction[]) {
+      if (passesFilter(transaction, filter)) {
+        selected.push({ transactionId: uniqueTransactionId(contact.$id, transaction, usedIds), transaction });
+      }
+    }
+  }
+  return selected;
 }
 
 /**

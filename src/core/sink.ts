@@ -1,4 +1,4 @@
-// Where the pipeline puts what it fetched: an SQL target now, a webhook outbox later.
+// Where the pipeline puts what it fetched: an SQL target, or the webhook outbox.
 import type { Contact, InboundCall } from "./source.ts";
 import type { CampaignField, TableKey } from "./tables.ts";
 
@@ -12,5 +12,10 @@ export interface Sink {
   /** Writes the contacts with everything they carry, atomically: all or nothing. */
   writeContacts(contacts: readonly Contact[]): Promise<RowCounts>;
   writeInboundCalls(calls: readonly InboundCall[]): Promise<RowCounts>;
+  /**
+   * For a sink that finishes its work later (the webhook outbox): the highest checkpoint it allows
+   * now; null allows none; undefined sets no limit.
+   */
+  checkpointLimit?(): Promise<string | null | undefined>;
   close(): Promise<void>;
 }

@@ -1,9 +1,11 @@
-// dbsync's own progress in a libSQL database (a local file by default), never in the target (W2).
+// dbsync's own progress in a libSQL database (a local file by default), never in the target (W2):
+// checkpoints here, the webhook outbox in outbox-libsql.ts.
 import { createClient, type Client } from "@libsql/client";
 import { and, eq } from "drizzle-orm";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { libsqlReason, parseLibsqlUrl } from "./libsql-url.ts";
+import { LibsqlOutbox, OUTBOX_DDL } from "./outbox-libsql.ts";
 import { StateError, type Checkpoint, type CheckpointKey, type StateStore } from "./state.ts";
 
 const checkpoints = sqliteTable(
@@ -40,7 +42,7 @@ export async function openStateStore(url: string): Promise<StateStore> {
       await client.execute("PRAGMA journal_mode=WAL");
     }
     // A write transaction, so a store that can be read but not written fails here and not later.
-    await client.batch([CREATE_CHECKPOINTS], "write");
+    await client.batch([CREATE_CHECKPOINTS, ...OUTBOX_DDL], "write");
   } catch (error) {
     client?.close();
     throw stateError(safeUrl, "cannot open the state store", error, clientUrl);
@@ -52,11 +54,13 @@ class LibsqlStateStore implements StateStore {
   readonly #client: Client;
   readonly #db: LibSQLDatabase;
   readonly #safeUrl: string;
+  readonly outbox: LibsqlOutbox;
 
   constructor(client: Client, safeUrl: string) {
     this.#client = client;
     this.#db = drizzle(client);
     this.#safeUrl = safeUrl;
+    this.outbox = new LibsqlOutbox(client, safeUrl);
   }
 
   async getCheckpoint(key: CheckpointKey): Promise<Checkpoint | undefined> {

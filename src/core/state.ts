@@ -1,7 +1,8 @@
 /**
- * Where dbsync keeps its own progress (never in the target database): checkpoints now; the webhook
- * outbox and token hashes later.
+ * Where dbsync keeps its own progress (never in the target database): checkpoints and the webhook
+ * outbox; token hashes later.
  */
+import type { WebhookOutbox } from "./outbox.ts";
 
 /** One checkpoint belongs to one campaign synced in one mode into one target. */
 export interface CheckpointKey {
@@ -22,6 +23,7 @@ export interface StateStore {
   getCheckpoint(key: CheckpointKey): Promise<Checkpoint | undefined>;
   /** Durable when it resolves; throws (never ignores) when the store cannot be written. */
   setCheckpoint(key: CheckpointKey, value: string): Promise<void>;
+  readonly outbox: WebhookOutbox;
   close(): Promise<void>;
 }
 

@@ -1,12 +1,13 @@
 // The sync pipeline: Dialfire source → rows → sink, with a checkpoint that only moves once
-// everything before it is durably written (W1–W3). Modes as the original (spec §1.7, §1.8).
+// everything before it is durably written (W1–W3), or for webhooks delivered. Modes as the
+// original (spec §1.7, §1.8).
 import { chunk, mapConcurrent } from "./concurrency.ts";
 import { backoffMs, type RetryPolicy, sleep } from "./retry.ts";
 import type { RowCounts, Sink } from "./sink.ts";
 import type { CheckpointKey, StateStore } from "./state.ts";
 import type { CampaignField, Contact, DialfireSource, EventFilters, TimeWindow } from "./source.ts";
 
-export type SyncMode = "db_init" | "db_update" | "db_sync";
+export type SyncMode = "db_init" | "db_update" | "db_sync" | "webhook";
 
 export interface Logger {
   debug(message: string): void;
@@ -65,7 +66,7 @@ const TARGET_RETRY: RetryPolicy = { attempts: Number.POSITIVE_INFINITY, baseMs: 
 export async function runSync(options: SyncOptions): Promise<SyncStats> {
   const pipeline = new Pipeline(options);
   await pipeline.prepare();
-  if (options.mode === "db_sync") await pipeline.runForever();
+  if (options.mode === "db_sync" || options.mode === "webhook") await pipeline.runForever();
   else await pipeline.runOnce();
   return pipeline.stats;
 }
@@ -81,6 +82,10 @@ class Pipeline {
   private readonly maxFailedCycles: number;
   private readonly targetPatienceMs: number;
   private knownFields = new Set<string>();
+  /** The last checkpoint this run saved. */
+  private savedCheckpoint: string | undefined;
+  /** Webhook mode forwards transactions only, as the original. */
+  private readonly withInboundCalls: boolean;
   private fieldsSignature = "";
   /** Event time + contact id → event md5, for events already handled in an earlier, overlapping window. */
   private readonly handledEvents = new Map<string, { md5: string; seenAt: number }>();
@@ -94,6 +99,7 @@ class Pipeline {
     this.maxWindowMs = o.maxWindowMs ?? 60 * 60_000;
     this.maxFailedCycles = o.maxFailedCycles ?? 30;
     this.targetPatienceMs = o.targetPatienceMs ?? 10 * 60_000;
+    this.withInboundCalls = o.mode !== "webhook";
   }
 
   async prepare(): Promise<void> {
@@ -112,29 +118,32 @@ class Pipeline {
   }
 
   /**
-   * db_sync: catch up with a listing from the checkpoint (or `--s`, or everything on the first run),
-   * then poll the transaction events every interval. The checkpoint is saved after each step that
-   * completed, so a restart resumes from the last complete one and a crash loses nothing.
+   * db_sync and webhook: catch up with a listing from the checkpoint (or `--s`; db_sync lists
+   * everything on its first run, webhook starts from now), then poll the transaction events every
+   * interval. The checkpoint is saved after each step that completed, so a restart resumes from the
+   * last complete one and a crash loses nothing.
    */
   async runForever(): Promise<void> {
     // A complete db_init into the same target (the original's documented first step) is as good as
     // a checkpoint of our own: everything changed before it started is in the target.
     const saved =
       (await this.o.state.getCheckpoint(this.o.checkpointKey)) ??
-      (await this.o.state.getCheckpoint({ ...this.o.checkpointKey, mode: "db_init" }));
+      (this.o.mode === "db_sync" ? await this.o.state.getCheckpoint({ ...this.o.checkpointKey, mode: "db_init" }) : undefined);
     const start = this.o.start ?? (saved ? new Date(saved.value) : undefined);
     const caughtUpAt = this.now();
-    this.o.log.info(
-      start ? `catching up: contacts changed since ${day(start)}` : "first run: listing all contacts of the campaign",
-    );
-    await this.listing(start);
-    await this.inbound({
-      from: start ? new Date(start.getTime() - this.inboundLookbackMs).toISOString() : "",
-      to: caughtUpAt.toISOString(),
-    });
+    if (start || this.o.mode === "db_sync") {
+      this.o.log.info(
+        start ? `catching up: contacts changed since ${day(start)}` : "first run: listing all contacts of the campaign",
+      );
+      await this.listing(start);
+      await this.inbound({
+        from: start ? new Date(start.getTime() - this.inboundLookbackMs).toISOString() : "",
+        to: caughtUpAt.toISOString(),
+      });
+    }
     let watermark = caughtUpAt;
-    await this.o.state.setCheckpoint(this.o.checkpointKey, watermark.toISOString());
-    this.o.log.info("caught up; polling for new activity");
+    await this.saveCheckpoint(watermark);
+    this.o.log.info(start || this.o.mode === "db_sync" ? "caught up; polling for new activity" : "polling for new activity");
 
     let lastRelist = caughtUpAt.getTime();
     const relistEveryMs = this.o.relistEveryMs ?? 12 * 60 * 60_000;
@@ -158,7 +167,7 @@ class Pipeline {
           const to = new Date(Math.min(now.getTime(), watermark.getTime() + this.maxWindowMs));
           await this.window(watermark, to);
           watermark = to;
-          await this.o.state.setCheckpoint(this.o.checkpointKey, watermark.toISOString());
+          await this.saveCheckpoint(watermark);
         }
         failedCycles = 0;
       } catch (error) {
@@ -172,6 +181,19 @@ class Pipeline {
       }
       await sleepUntil(cycleStart + this.o.intervalMs, this.o.signal);
     }
+  }
+
+  /**
+   * Saves `watermark` as the checkpoint, held back to what the sink allows (webhook deliveries
+   * still pending); never moves it backwards.
+   */
+  private async saveCheckpoint(watermark: Date): Promise<void> {
+    const limit = await this.o.sink.checkpointLimit?.();
+    if (limit === null) return;
+    const value = limit !== undefined && limit < watermark.toISOString() ? limit : watermark.toISOString();
+    if (this.savedCheckpoint !== undefined && value <= this.savedCheckpoint) return;
+    await this.o.state.setCheckpoint(this.o.checkpointKey, value);
+    this.savedCheckpoint = value;
   }
 
   /** Contacts listed by E2 whose md5 differs from the stored one are fetched and written. */
@@ -231,6 +253,7 @@ class Pipeline {
   }
 
   private async inbound(window: TimeWindow): Promise<void> {
+    if (!this.withInboundCalls) return;
     for await (const calls of this.o.source.inboundCalls(window, this.o.signal)) {
       this.count(await this.target(() => this.o.sink.writeInboundCalls(calls)));
     }

@@ -3,7 +3,7 @@
 // from `tick()`, and every random choice from one seeded generator.
 import { md5Hex } from "../core/md5.ts";
 import type { Contact, ContactListItem, InboundCall, Transaction } from "../core/source.ts";
-import { canonicalJson } from "./canonical-json.ts";
+import { canonicalJson } from "../core/canonical-json.ts";
 import { type CursorKind, decodeCursor, encodeCursor, QueryError } from "./cursor.ts";
 import { addedField, type FieldElement, standardFields } from "./fields.ts";
 import {

@@ -2,6 +2,7 @@
 // set, so it is computed over JSON with keys sorted at every level. The output equals
 // JSON.stringify of the same value with sorted keys; the shortcuts below only make it faster
 // (it runs over every contact of a listed campaign).
+import { isRawJson } from "./exact-json.ts";
 
 /** Characters JSON.stringify would escape (and surrogates, which it may): leave those strings to it. */
 const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
@@ -9,7 +10,7 @@ const quotedKeys = new Map<string, string>();
 
 export function canonicalJson(value: unknown, omitTopLevelKey?: string): string {
   if (typeof value === "string") return NEEDS_ESCAPING.test(value) ? JSON.stringify(value) : `"${value}"`;
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (value === null || typeof value !== "object" || isRawJson(value)) return JSON.stringify(value) ?? "null";
   if (Array.isArray(value)) {
     let out = "[";
     for (let i = 0; i < value.length; i++) out += (i > 0 ? "," : "") + canonicalJson(value[i]);

@@ -1,0 +1,136 @@
+// `dbsync webhook failed` lists the dead-letter list of webhook mode; `dbsync webhook replay` sends
+// (some of) it again and waits until each is delivered or dead once more.
+import { defineCommand } from "citty";
+import * as v from "valibot";
+import type { FailedFilter, OutboxEntry } from "../core/outbox.ts";
+import type { StateStore } from "../core/state.ts";
+import { openStateStore } from "../core/state-store.ts";
+import { UsageError, withEnvironment } from "./argv.ts";
+import { addSecret, createLogger } from "./logger.ts";
+import { dataDir } from "./paths.ts";
+import { onShutdown } from "./shutdown.ts";
+import { parseStartDate } from "./sync-config.ts";
+import { absoluteFileUrl } from "./sync-command.ts";
+import { displayUrl, receiverUrl, WEBHOOK_DELIVERY_FLAGS, WEBHOOK_DELIVERY_SCHEMA, webhookDeliveryConfig } from "./webhook-config.ts";
+import { createDeliverer } from "./webhook-mode.ts";
+
+const SELECT_FLAGS = {
+  state: { type: "string", description: "State store as a libSQL URL (default: the sync's)", valueHint: "url" },
+  c: { type: "string", description: "Only deliveries of this campaign", valueHint: "id" },
+  since: { type: "string", description: "Only deliveries dead-lettered at or after this time (UTC unless given)", valueHint: "date" },
+  id: { type: "string", description: "Only these webhook-ids (comma separated)", valueHint: "ids" },
+} as const;
+
+const SelectSchema = {
+  state: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--state must not be empty"))),
+  c: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--c must not be empty"))),
+  since: v.optional(v.string()),
+  id: v.optional(v.string()),
+};
+
+type Selected = { state?: string; c?: string; since?: string; id?: string };
+
+function filterOf(flags: Selected): FailedFilter {
+  const ids = flags.id
+    ?.split(",")
+    .map((id) => id.trim())
+    .filter(Boolean);
+  return {
+    campaign: flags.c,
+    since: flags.since?.trim() ? parseStartDate(flags.since, "since") : undefined,
+    ids: ids && ids.length > 0 ? ids : undefined,
+  };
+}
+
+function parse<T extends v.ObjectEntries>(entries: T, args: Record<string, unknown>): v.InferOutput<v.ObjectSchema<T, undefined>> {
+  const parsed = v.safeParse(v.object(entries), args);
+  if (!parsed.success) throw new UsageError(parsed.issues[0]?.message ?? "invalid flags");
+  return parsed.output;
+}
+
+async function withState<T>(stateFlag: string | undefined, work: (state: StateStore) => Promise<T>): Promise<T> {
+  const state = await openStateStore(absoluteFileUrl(stateFlag ?? `file:${dataDir()}/state.db`));
+  try {
+    return await work(state);
+  } finally {
+    await state.close();
+  }
+}
+
+const FAILED_FLAGS = { ...SELECT_FLAGS, json: { type: "boolean", description: "One JSON object per line, with the body" } } as const;
+
+const failedCommand = defineCommand({
+  meta: { name: "failed", description: "List webhook deliveries that failed their last attempt" },
+  args: FAILED_FLAGS,
+  async run({ args }) {
+    const flags = parse({ ...SelectSchema, json: v.optional(v.boolean(), false) }, withEnvironment(args, FAILED_FLAGS, process.env));
+    const entries = await withState(flags.state, (state) => state.outbox.failed(filterOf(flags)));
+    if (flags.json) {
+      for (const entry of entries) process.stdout.write(`${JSON.stringify({ ...entry, url: displayUrl(entry.url) })}\n`);
+      return;
+    }
+    process.stdout.write(entries.length === 0 ? "no failed deliveries\n" : `${table(entries)}\n`);
+  },
+});
+
+function table(entries: readonly OutboxEntry[]): string {
+  const header = ["webhook-id", "campaign", "contact", "fired", "state", "attempts", "failed at", "receiver", "last error"];
+  const rows = entries.map((e) => [
+    e.id,
+    e.campaign,
+    e.contactId,
+    e.fired ?? "",
+    e.state,
+    String(e.attempts),
+    e.failedAt ?? "",
+    displayUrl(e.url),
+    (e.lastError ?? "").slice(0, 120),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ");
+  return [`${entries.length} failed ${entries.length === 1 ? "delivery" : "deliveries"}:`, line(header), ...rows.map(line)].join("\n");
+}
+
+const REPLAY_FLAGS = {
+  ...SELECT_FLAGS,
+  url: { type: "string", description: "Send to this URL instead of the one each delivery was recorded for", valueHint: "url" },
+  ...WEBHOOK_DELIVERY_FLAGS,
+} as const;
+
+const replayCommand = defineCommand({
+  meta: { name: "replay", description: "Send failed webhook deliveries again (same webhook-id), in their order" },
+  args: REPLAY_FLAGS,
+  async run({ args }) {
+    const flags = parse({ ...SelectSchema, url: v.optional(v.string()), ...WEBHOOK_DELIVERY_SCHEMA }, withEnvironment(args, REPLAY_FLAGS, process.env));
+    const delivery = webhookDeliveryConfig(flags);
+    addSecret(delivery.secret);
+    const url = flags.url === undefined ? undefined : receiverUrl(flags.url);
+    const filter = filterOf(flags);
+    const log = createLogger({ verbose: false, level: 3 });
+    process.exitCode = await withState(flags.state, async (state) => {
+      const failed = await state.outbox.failed(filter);
+      if (failed.length === 0) {
+        process.stdout.write("no failed deliveries match; nothing to replay\n");
+        return 0;
+      }
+      if (failed.some((entry) => entry.signed) && !delivery.signingKey) {
+        throw new UsageError("these deliveries were signed when recorded: give the secret (DBSYNC_WEBHOOK_SECRET or --webhook-secret)");
+      }
+      const ids = await state.outbox.revive(filter, Date.now());
+      process.stdout.write(`replaying ${ids.length} ${ids.length === 1 ? "delivery" : "deliveries"}${url ? ` to ${displayUrl(url)}` : ""}\n`);
+      const deliverer = createDeliverer(delivery, state.outbox, { replayed: true }, log, { url });
+      await deliverer.run(onShutdown(), { untilIdle: true });
+      const { delivered, deadLettered } = deliverer.stats;
+      const left = await state.outbox.pendingCount({ replayed: true });
+      process.stdout.write(
+        `${delivered} delivered, ${deadLettered} failed again${left > 0 ? `, ${left} still pending (interrupted; run replay again)` : ""}\n`,
+      );
+      return deadLettered > 0 || left > 0 ? 1 : 0;
+    });
+  },
+});
+
+export const webhookCommand = defineCommand({
+  meta: { name: "webhook", description: "Dead-letter list of webhook mode: failed, replay" },
+  subCommands: { failed: failedCommand, replay: replayCommand },
+});

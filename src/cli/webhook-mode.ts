@@ -1,0 +1,117 @@
+// `--a webhook`: the pipeline records each transaction in the outbox (webhook-sink.ts) while a
+// deliverer sends them; both run until the process is stopped.
+import type { ConsolaInstance } from "consola";
+import pkg from "../../package.json" with { type: "json" };
+import { CircuitBreaker } from "../core/circuit-breaker.ts";
+import type { DeliverySelection, WebhookOutbox } from "../core/outbox.ts";
+import { RateLimiter } from "../core/rate-limit.ts";
+import type { DialfireSource } from "../core/source.ts";
+import type { StateStore } from "../core/state.ts";
+import { runSync, type SyncStats } from "../core/sync.ts";
+import { Deliverer } from "../core/webhook-delivery.ts";
+import { createWebhookSink } from "../core/webhook-sink.ts";
+import type { SyncConfig } from "./sync-config.ts";
+import { displayUrl, type WebhookDeliveryConfig } from "./webhook-config.ts";
+
+/** The longest wait between two attempts of one delivery. */
+const MAX_RETRY_WAIT_MS = 10 * 60_000;
+
+export interface WebhookModeRun {
+  config: SyncConfig;
+  state: StateStore;
+  source: DialfireSource;
+  log: ConsolaInstance;
+  onProgress: (stats: SyncStats) => void;
+  signal: AbortSignal;
+}
+
+export async function runWebhookMode({ config, state, source, log, onProgress, signal }: WebhookModeRun): Promise<void> {
+  const url = config.url as string; // required in webhook mode by the config
+  const scope = { campaign: config.campaign, url };
+  const checkpointKey = { campaign: config.campaign, mode: "webhook", target: url };
+  const originKey = { ...checkpointKey, mode: "webhook-origin" };
+
+  // Without --s only transactions fired after the first start are sent; that start is kept, so a
+  // restart neither sends the campaign's history nor skips what happened while it was down.
+  const storedOrigin = await state.getCheckpoint(originKey);
+  const origin = config.start ?? (storedOrigin ? new Date(storedOrigin.value) : new Date());
+  if (!storedOrigin) await state.setCheckpoint(originKey, origin.toISOString());
+  const interruptedEarly = !config.start && storedOrigin !== undefined && !(await state.getCheckpoint(checkpointKey));
+
+  const inner = new AbortController();
+  const stop = () => inner.abort(signal.reason);
+  signal.addEventListener("abort", stop, { once: true });
+  const deliverer = createDeliverer(config.webhook, state.outbox, { scope }, log, { concurrency: config.workers });
+  const sink = createWebhookSink({
+    outbox: state.outbox,
+    scope,
+    filter: { mode: config.filterMode, taskPrefixes: config.taskPrefixes },
+    origin,
+    signed: config.webhook.signingKey !== undefined,
+    checkpoint: async () => (await state.getCheckpoint(checkpointKey))?.value,
+    onRecorded: () => deliverer.wake(),
+  });
+
+  const pending = await state.outbox.pendingCount({ scope });
+  log.info(
+    `webhook: transactions of campaign ${config.campaign} fired since ${origin.toISOString()} to ${displayUrl(url)}` +
+      `${config.webhook.signingKey ? " (signed)" : ""}${pending > 0 ? `; ${pending} deliveries pending from before` : ""}`,
+  );
+  const delivering = deliverer.run(inner.signal).finally(() => inner.abort());
+  const syncing = runSync({
+    mode: "webhook",
+    source,
+    sink,
+    state,
+    checkpointKey,
+    start: config.start ?? (interruptedEarly ? origin : undefined),
+    eventFilters: {
+      type: config.filterMode ? "update" : undefined,
+      hi: config.filterMode === "hi_updates_only" || undefined,
+      tasks: config.taskPrefixesRaw,
+    },
+    workers: config.workers,
+    intervalMs: config.intervalSeconds * 1000,
+    relistEveryMs: config.relistHours * 3_600_000,
+    log: { debug: (m) => log.debug(m), info: (m) => log.info(m), warn: (m) => log.warn(m) },
+    onProgress,
+    signal: inner.signal,
+  }).finally(() => inner.abort());
+  const [synced, delivered] = await Promise.allSettled([syncing, delivering]);
+  signal.removeEventListener("abort", stop);
+  log.info(
+    `webhook: ${deliverer.stats.delivered} delivered, ${deliverer.stats.failedAttempts} failed attempts, ${deliverer.stats.deadLettered} dead-lettered in this run`,
+  );
+  // The first real failure is the one to report; the other side merely stopped because of it.
+  if (delivered.status === "rejected" && !signal.aborted) throw delivered.reason;
+  if (synced.status === "rejected") throw synced.reason;
+}
+
+export function createDeliverer(
+  delivery: WebhookDeliveryConfig,
+  outbox: WebhookOutbox,
+  selection: DeliverySelection,
+  log: ConsolaInstance,
+  options: { url?: string; concurrency?: number } = {},
+): Deliverer {
+  return new Deliverer({
+    outbox,
+    selection,
+    url: options.url,
+    signingKey: delivery.signingKey,
+    attempts: delivery.attempts,
+    backoff: { baseMs: delivery.retryWaitSeconds * 1000, maxMs: Math.max(MAX_RETRY_WAIT_MS, delivery.retryWaitSeconds * 1000) },
+    timeoutMs: delivery.timeoutSeconds * 1000,
+    concurrency: options.concurrency ?? 32,
+    limiter: new RateLimiter(delivery.rate, delivery.burst),
+    breaker: new CircuitBreaker({
+      // The probe period follows the retry timing: 10 s with the default first wait of 1 s.
+      openMs: Math.min(10_000, Math.max(500, delivery.retryWaitSeconds * 10_000)),
+      onOpen: (failures, openMs) =>
+        log.warn(`the receiver failed ${failures} of the last requests; holding deliveries back, next probe in ${openMs / 1000} s`),
+      onClose: () => log.info("the receiver answers again; delivering"),
+    }),
+    userAgent: `dbsync/${pkg.version}`,
+    log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+  });
+}

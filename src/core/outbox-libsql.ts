@@ -1,0 +1,334 @@
+// The webhook outbox in the libSQL state store (see outbox.ts for what each operation promises).
+import type { Client, InStatement, InValue, Row } from "@libsql/client";
+import {
+  type DeliverySelection,
+  type DeliveryState,
+  type EnqueueResult,
+  type FailedFilter,
+  type OutboxCandidate,
+  type OutboxEntry,
+  type OutboxScope,
+  scopeKey,
+  type WebhookOutbox,
+  webhookId,
+} from "./outbox.ts";
+import { StateError } from "./state.ts";
+
+export const OUTBOX_DDL = [
+  `CREATE TABLE IF NOT EXISTS webhook_outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  scope TEXT NOT NULL,
+  campaign TEXT NOT NULL,
+  url TEXT NOT NULL,
+  contact_id TEXT NOT NULL,
+  transaction_id TEXT NOT NULL,
+  fired TEXT,
+  state TEXT NOT NULL,
+  body TEXT NOT NULL,
+  signed INTEGER NOT NULL,
+  status TEXT NOT NULL DEFAULT 'pending',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  floor TEXT,
+  replayed INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  failed_at TEXT
+)`,
+  "CREATE INDEX IF NOT EXISTS webhook_outbox_line ON webhook_outbox (scope, contact_id, status, seq)",
+  "CREATE INDEX IF NOT EXISTS webhook_outbox_status ON webhook_outbox (status, next_attempt_at)",
+  `CREATE TABLE IF NOT EXISTS webhook_versions (
+  scope TEXT NOT NULL,
+  transaction_id TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (scope, transaction_id)
+) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS webhook_contacts (
+  scope TEXT NOT NULL,
+  contact_id TEXT NOT NULL,
+  md5 TEXT NOT NULL,
+  PRIMARY KEY (scope, contact_id)
+) WITHOUT ROWID`,
+];
+
+/** SQLite's default limit of bound parameters is far above this; it keeps statements small. */
+const IN_LIST = 500;
+
+export class LibsqlOutbox implements WebhookOutbox {
+  constructor(
+    private readonly client: Client,
+    private readonly safeUrl: string,
+  ) {}
+
+  async enqueue(
+    scope: OutboxScope,
+    candidates: readonly OutboxCandidate[],
+    contacts: readonly { id: string; md5: string }[],
+    options: { floor: string | undefined; signed: boolean },
+  ): Promise<EnqueueResult> {
+    const key = scopeKey(scope);
+    const result: EnqueueResult = { new: 0, updated: 0, skipped: 0 };
+    if (candidates.length === 0 && contacts.length === 0) return result;
+    const createdAt = new Date().toISOString();
+    return this.guard("cannot record webhook deliveries", async () => {
+      const tx = await this.client.transaction("write");
+      try {
+        const versions = new Map<string, string>();
+        for (const ids of inLists([...new Set(candidates.map((c) => c.transactionId))])) {
+          const rows = await tx.execute({
+            sql: `SELECT transaction_id, hash FROM webhook_versions WHERE scope = ? AND transaction_id IN (${marks(ids)})`,
+            args: [key, ...ids],
+          });
+          for (const row of rows.rows) versions.set(String(row.transaction_id), String(row.hash));
+        }
+        const statements: InStatement[] = [];
+        for (const candidate of candidates) {
+          const previous = versions.get(candidate.transactionId);
+          if (previous === candidate.hash || (previous === undefined && candidate.history)) {
+            result.skipped++;
+            continue;
+          }
+          const state: DeliveryState = previous === undefined ? "new" : "updated";
+          result[state]++;
+          versions.set(candidate.transactionId, candidate.hash);
+          statements.push(
+            {
+              sql: `INSERT INTO webhook_outbox (id, scope, campaign, url, contact_id, transaction_id, fired, state, body, signed, floor, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+              args: [
+                webhookId(scope, candidate.transactionId, candidate.hash, previous),
+                key,
+                scope.campaign,
+                scope.url,
+                candidate.contactId,
+                candidate.transactionId,
+                candidate.fired ?? null,
+                state,
+                candidate.body(state),
+                options.signed ? 1 : 0,
+                options.floor ?? null,
+                createdAt,
+              ],
+            },
+            {
+              sql: `INSERT INTO webhook_versions (scope, transaction_id, hash) VALUES (?, ?, ?)
+                    ON CONFLICT (scope, transaction_id) DO UPDATE SET hash = excluded.hash`,
+              args: [key, candidate.transactionId, candidate.hash],
+            },
+          );
+        }
+        for (const contact of contacts) {
+          statements.push({
+            sql: `INSERT INTO webhook_contacts (scope, contact_id, md5) VALUES (?, ?, ?)
+                  ON CONFLICT (scope, contact_id) DO UPDATE SET md5 = excluded.md5`,
+            args: [key, contact.id, contact.md5],
+          });
+        }
+        if (statements.length > 0) await tx.batch(statements);
+        await tx.commit();
+        return result;
+      } finally {
+        tx.close();
+      }
+    });
+  }
+
+  knownContactMd5(scope: OutboxScope, ids: readonly string[]): Promise<Map<string, string | null>> {
+    return this.guard("cannot read contact hashes", async () => {
+      const known = new Map<string, string | null>();
+      for (const list of inLists(ids)) {
+        const rows = await this.client.execute({
+          sql: `SELECT contact_id, md5 FROM webhook_contacts WHERE scope = ? AND contact_id IN (${marks(list)})`,
+          args: [scopeKey(scope), ...list],
+        });
+        for (const row of rows.rows) known.set(String(row.contact_id), row.md5 === null ? null : String(row.md5));
+      }
+      return known;
+    });
+  }
+
+  due(selection: DeliverySelection, nowMs: number, limit: number): Promise<OutboxEntry[]> {
+    const where = selectionSql(selection, "o");
+    return this.guard("cannot read the webhook outbox", async () => {
+      const rows = await this.client.execute({
+        sql: `SELECT o.* FROM webhook_outbox o
+              WHERE o.status = 'pending' AND o.next_attempt_at <= ? ${where.sql}
+                AND NOT EXISTS (SELECT 1 FROM webhook_outbox p
+                                WHERE p.scope = o.scope AND p.contact_id = o.contact_id AND p.status = 'pending' AND p.seq < o.seq)
+              ORDER BY o.seq LIMIT ?`,
+        args: [nowMs, ...where.args, limit],
+      });
+      return rows.rows.map(toEntry);
+    });
+  }
+
+  claim(id: string, nowMs: number, leaseUntilMs: number): Promise<boolean> {
+    return this.guard("cannot update the webhook outbox", async () => {
+      const result = await this.client.execute({
+        sql: "UPDATE webhook_outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?",
+        args: [leaseUntilMs, id, nowMs],
+      });
+      return result.rowsAffected === 1;
+    });
+  }
+
+  delivered(id: string): Promise<void> {
+    return this.run("cannot update the webhook outbox", { sql: "DELETE FROM webhook_outbox WHERE id = ?", args: [id] });
+  }
+
+  retryLater(id: string, attempts: number, nextAttemptAt: number, error: string): Promise<void> {
+    return this.run("cannot update the webhook outbox", {
+      sql: "UPDATE webhook_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+      args: [attempts, nextAttemptAt, error, id],
+    });
+  }
+
+  release(id: string, nowMs: number): Promise<void> {
+    return this.run("cannot update the webhook outbox", {
+      sql: "UPDATE webhook_outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending'",
+      args: [nowMs, id],
+    });
+  }
+
+  deadLetter(id: string, attempts: number, error: string, at: Date): Promise<void> {
+    return this.run("cannot update the webhook outbox", {
+      sql: "UPDATE webhook_outbox SET status = 'failed', attempts = ?, last_error = ?, failed_at = ? WHERE id = ?",
+      args: [attempts, error, at.toISOString(), id],
+    });
+  }
+
+  failed(filter: FailedFilter): Promise<OutboxEntry[]> {
+    const where = failedSql(filter);
+    return this.guard("cannot read the dead-letter list", async () => {
+      const rows = await this.client.execute({
+        sql: `SELECT * FROM webhook_outbox WHERE status = 'failed' ${where.sql} ORDER BY seq`,
+        args: where.args,
+      });
+      return rows.rows.map(toEntry);
+    });
+  }
+
+  revive(filter: FailedFilter, nowMs: number): Promise<string[]> {
+    const where = failedSql(filter);
+    return this.guard("cannot put dead letters back in line", async () => {
+      // Dead letters were already past the checkpoint; sending them again must not hold it back.
+      const rows = await this.client.execute({
+        sql: `UPDATE webhook_outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, failed_at = NULL, replayed = 1
+              WHERE status = 'failed' ${where.sql} RETURNING id`,
+        args: [nowMs, ...where.args],
+      });
+      return rows.rows.map((row) => String(row.id));
+    });
+  }
+
+  pendingCount(selection: DeliverySelection = {}): Promise<number> {
+    const where = selectionSql(selection, "o");
+    return this.guard("cannot read the webhook outbox", async () => {
+      const rows = await this.client.execute({
+        sql: `SELECT COUNT(*) AS n FROM webhook_outbox o WHERE o.status = 'pending' ${where.sql}`,
+        args: where.args,
+      });
+      return Number(rows.rows[0]?.n ?? 0);
+    });
+  }
+
+  checkpointFloor(scope: OutboxScope): Promise<string | null | undefined> {
+    return this.guard("cannot read the webhook outbox", async () => {
+      const rows = await this.client.execute({
+        sql: `SELECT COUNT(*) AS n, MIN(floor) AS low, SUM(floor IS NULL) AS unfloored FROM webhook_outbox
+              WHERE scope = ? AND status = 'pending' AND replayed = 0`,
+        args: [scopeKey(scope)],
+      });
+      const row = rows.rows[0];
+      if (!row || Number(row.n) === 0) return undefined;
+      return Number(row.unfloored) > 0 ? null : String(row.low);
+    });
+  }
+
+  nextDueAt(selection: DeliverySelection): Promise<number | undefined> {
+    const where = selectionSql(selection, "o");
+    return this.guard("cannot read the webhook outbox", async () => {
+      const rows = await this.client.execute({
+        sql: `SELECT MIN(o.next_attempt_at) AS at FROM webhook_outbox o WHERE o.status = 'pending' ${where.sql}`,
+        args: where.args,
+      });
+      const at = rows.rows[0]?.at;
+      return at === null || at === undefined ? undefined : Number(at);
+    });
+  }
+
+  private async run(what: string, statement: InStatement): Promise<void> {
+    await this.guard(what, () => this.client.execute(statement));
+  }
+
+  private async guard<T>(what: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new StateError(`${what} in the state store ${this.safeUrl}: ${reason}`, { cause: error });
+    }
+  }
+}
+
+function inLists<T>(items: readonly T[]): T[][] {
+  const lists: T[][] = [];
+  for (let i = 0; i < items.length; i += IN_LIST) lists.push(items.slice(i, i + IN_LIST));
+  return lists;
+}
+
+function marks(items: readonly unknown[]): string {
+  return items.map(() => "?").join(", ");
+}
+
+function selectionSql(selection: DeliverySelection, alias: string): { sql: string; args: InValue[] } {
+  let sql = "";
+  const args: InValue[] = [];
+  if (selection.scope) {
+    sql += ` AND ${alias}.scope = ?`;
+    args.push(scopeKey(selection.scope));
+  }
+  if (selection.replayed) sql += ` AND ${alias}.replayed = 1`;
+  return { sql, args };
+}
+
+function failedSql(filter: FailedFilter): { sql: string; args: InValue[] } {
+  let sql = "";
+  const args: InValue[] = [];
+  if (filter.campaign !== undefined) {
+    sql += " AND campaign = ?";
+    args.push(filter.campaign);
+  }
+  if (filter.since) {
+    sql += " AND failed_at >= ?";
+    args.push(filter.since.toISOString());
+  }
+  if (filter.ids) {
+    sql += filter.ids.length > 0 ? ` AND id IN (${marks(filter.ids)})` : " AND 0";
+    args.push(...filter.ids);
+  }
+  return { sql, args };
+}
+
+function toEntry(row: Row): OutboxEntry {
+  const text = (value: unknown) => (value === null || value === undefined ? null : String(value));
+  return {
+    id: String(row.id),
+    seq: Number(row.seq),
+    campaign: String(row.campaign),
+    url: String(row.url),
+    contactId: String(row.contact_id),
+    transactionId: String(row.transaction_id),
+    fired: text(row.fired),
+    state: row.state === "updated" ? "updated" : "new",
+    body: String(row.body),
+    signed: Number(row.signed) === 1,
+    status: row.status === "failed" ? "failed" : "pending",
+    attempts: Number(row.attempts),
+    nextAttemptAt: Number(row.next_attempt_at),
+    lastError: text(row.last_error),
+    createdAt: String(row.created_at),
+    failedAt: text(row.failed_at),
+  };
+}

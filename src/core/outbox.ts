@@ -1,0 +1,135 @@
+/**
+ * The webhook outbox: every transaction to deliver is recorded here before it is sent, with the
+ * hash of the version last recorded, so that neither a failed delivery (W4) nor a restart (W3) loses
+ * a transaction or sends an old one again as `new`. Lives in the state store.
+ */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+
+/** Deliveries of one campaign to one receiver URL. */
+export interface OutboxScope {
+  campaign: string;
+  url: string;
+}
+
+export type DeliveryState = "new" | "updated";
+
+/** A transaction as the webhook sink found it; recorded only when its version is not recorded yet. */
+export interface OutboxCandidate {
+  contactId: string;
+  /** The row id of the SQL modes (spec §3.6, W21-safe), unique within the campaign. */
+  transactionId: string;
+  fired?: string;
+  /** Identifies the version: a hash of the transaction's content. */
+  hash: string;
+  /** Fired before the start: sent only as an update of a version sent before, never as `new`. */
+  history: boolean;
+  /** The JSON body to POST, once `new`/`updated` is decided. */
+  body(state: DeliveryState): string;
+}
+
+export interface OutboxEntry {
+  /** The `webhook-id`: stable per transaction version, across attempts and restarts. */
+  id: string;
+  /** Order of recording; deliveries of one contact go out in this order. */
+  seq: number;
+  campaign: string;
+  url: string;
+  contactId: string;
+  transactionId: string;
+  fired: string | null;
+  state: DeliveryState;
+  body: string;
+  /** Whether it was signed when recorded: a replay must sign it too. */
+  signed: boolean;
+  status: "pending" | "failed";
+  attempts: number;
+  /** Epoch ms; while an attempt runs, the end of its lease. */
+  nextAttemptAt: number;
+  lastError: string | null;
+  createdAt: string;
+  failedAt: string | null;
+}
+
+export interface EnqueueResult {
+  /** Transactions recorded for delivery, by state. */
+  new: number;
+  updated: number;
+  /** Versions already recorded, and history that was never sent. */
+  skipped: number;
+}
+
+/** Which dead letters a listing or a replay means. */
+export interface FailedFilter {
+  campaign?: string;
+  /** Dead-lettered at or after this instant. */
+  since?: Date;
+  ids?: readonly string[];
+}
+
+/** Which pending deliveries a deliverer works on. */
+export interface DeliverySelection {
+  scope?: OutboxScope;
+  /** Only dead letters put back in line by a replay. */
+  replayed?: boolean;
+}
+
+export interface WebhookOutbox {
+  /**
+   * Records the candidates whose version is not recorded yet, decides `new`/`updated` from the stored
+   * versions and remembers the contacts' md5, all in one transaction. `floor` is the checkpoint in
+   * force while these transactions were found; it is held until they are delivered or dead.
+   */
+  enqueue(
+    scope: OutboxScope,
+    candidates: readonly OutboxCandidate[],
+    contacts: readonly { id: string; md5: string }[],
+    options: { floor: string | undefined; signed: boolean },
+  ): Promise<EnqueueResult>;
+  /** The contact md5 recorded by the last enqueue of each contact. */
+  knownContactMd5(scope: OutboxScope, ids: readonly string[]): Promise<Map<string, string | null>>;
+  /**
+   * Pending deliveries due at `nowMs` that are first in line for their contact, oldest first. One
+   * being attempted is not due (its lease runs), so neither is anything after it for that contact.
+   */
+  due(selection: DeliverySelection, nowMs: number, limit: number): Promise<OutboxEntry[]>;
+  /** Takes a due delivery for an attempt until `leaseUntilMs`; false when another took it first. */
+  claim(id: string, nowMs: number, leaseUntilMs: number): Promise<boolean>;
+  /** Delivered: gone from the outbox (its version stays recorded). */
+  delivered(id: string): Promise<void>;
+  /** An attempt failed; the next is due at `nextAttemptAt` (epoch ms). */
+  retryLater(id: string, attempts: number, nextAttemptAt: number, error: string): Promise<void>;
+  /** Gives an attempt back without counting it (shutdown during an attempt). */
+  release(id: string, nowMs: number): Promise<void>;
+  /** The last attempt failed: into the dead-letter list. */
+  deadLetter(id: string, attempts: number, error: string, at: Date): Promise<void>;
+  failed(filter: FailedFilter): Promise<OutboxEntry[]>;
+  /**
+   * Puts matching dead letters back in line with fresh attempts, marked as replayed (they no longer
+   * hold the checkpoint back: they were past it already); returns their ids.
+   */
+  revive(filter: FailedFilter, nowMs: number): Promise<string[]>;
+  /** Pending deliveries of the selection (none means all). */
+  pendingCount(selection?: DeliverySelection): Promise<number>;
+  /**
+   * The highest checkpoint allowed while deliveries are pending: the lowest floor among them;
+   * `null` when a pending one was found before any checkpoint existed; undefined when none pend.
+   */
+  checkpointFloor(scope: OutboxScope): Promise<string | null | undefined>;
+  /** Earliest `nextAttemptAt` among pending deliveries of the selection. */
+  nextDueAt(selection: DeliverySelection): Promise<number | undefined>;
+}
+
+export function scopeKey(scope: OutboxScope): string {
+  return `${scope.campaign}|${scope.url}`;
+}
+
+/**
+ * The `webhook-id` of a version: derived, not drawn, so that recording it again after a crash gives
+ * the same id. The previous version is part of it, so a transaction that changes back to an earlier
+ * content is a new delivery, not a duplicate the receiver would drop.
+ */
+export function webhookId(scope: OutboxScope, transactionId: string, hash: string, previousHash: string | undefined): string {
+  const digest = sha256(utf8ToBytes([scopeKey(scope), transactionId, hash, previousHash ?? ""].join("\n")));
+  return `msg_${bytesToHex(digest).slice(0, 32)}`;
+}

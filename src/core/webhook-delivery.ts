@@ -1,0 +1,262 @@
+// Sends what the outbox holds: one POST per delivery, at most `concurrency` at once and one at a time
+// per contact (in recording order), through the rate limiter and the circuit breaker. A failed
+// attempt is written back with its next time (exponential backoff with jitter, or Retry-After); the
+// last one moves the delivery to the dead-letter list. Nothing is dropped (W4, W11, W12).
+import type { CircuitBreaker } from "./circuit-breaker.ts";
+import type { DeliverySelection, OutboxEntry, WebhookOutbox } from "./outbox.ts";
+import type { RateLimiter } from "./rate-limit.ts";
+import { backoffMs, parseRetryAfter, type RetryPolicy, sleep } from "./retry.ts";
+import { signWebhook } from "./webhook-signature.ts";
+
+export interface DeliveryLogger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface DelivererOptions {
+  outbox: WebhookOutbox;
+  selection: DeliverySelection;
+  /** Sends every delivery here instead of the URL it was recorded for (a replay to a moved receiver). */
+  url?: string;
+  /** The decoded Standard Webhooks key; deliveries are unsigned without it. */
+  signingKey?: Uint8Array;
+  /** Attempts in all before a delivery is dead-lettered. */
+  attempts: number;
+  /** Waits between attempts: `baseMs` doubling up to `maxMs`, with jitter. */
+  backoff: Omit<RetryPolicy, "attempts">;
+  timeoutMs: number;
+  concurrency: number;
+  limiter: RateLimiter;
+  breaker: CircuitBreaker;
+  userAgent: string;
+  log: DeliveryLogger;
+  now?: () => number;
+}
+
+export interface DeliveryStats {
+  delivered: number;
+  failedAttempts: number;
+  deadLettered: number;
+}
+
+type Verdict =
+  | { ok: true }
+  | { ok: false; error: string; retryAfterMs?: number; receiverFault: boolean };
+
+/** Bodies of error answers are kept only this long in the outbox's last error. */
+const ERROR_TEXT = 200;
+/** How long an idle deliverer waits before looking at the outbox again on its own. */
+const IDLE_POLL_MS = 5_000;
+
+export class Deliverer {
+  readonly stats: DeliveryStats = { delivered: 0, failedAttempts: 0, deadLettered: 0 };
+  private readonly now: () => number;
+  private readonly busyContacts = new Set<string>();
+  private readonly running = new Set<Promise<void>>();
+  private wakeUp: (() => void) | undefined;
+  private failure: unknown;
+  private lastReceiverError = "";
+
+  constructor(private readonly o: DelivererOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /** New deliveries were recorded. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /**
+   * Delivers until `signal` aborts, or, with `untilIdle`, until nothing of the selection is pending
+   * (delivered or dead). Deliveries interrupted by the abort are given back untouched; an error of
+   * the outbox itself (the state store) ends the run with that error.
+   */
+  async run(signal: AbortSignal, { untilIdle = false } = {}): Promise<void> {
+    const onAbort = () => this.wakeUp?.();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      while (!signal.aborted && this.failure === undefined) {
+        const woken = new Promise<void>((resolve) => (this.wakeUp = resolve));
+        const started = await this.startDue(signal);
+        if (untilIdle && this.running.size === 0 && (await this.o.outbox.pendingCount(this.o.selection)) === 0) return;
+        if (started > 0 && this.running.size < this.o.concurrency) continue;
+        await this.idle(woken, signal);
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      this.wakeUp = undefined;
+      await Promise.allSettled([...this.running]);
+    }
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private async startDue(signal: AbortSignal): Promise<number> {
+    const free = this.o.concurrency - this.running.size;
+    if (free <= 0) return 0;
+    const entries = await this.o.outbox.due(this.o.selection, this.now(), free + this.busyContacts.size);
+    let started = 0;
+    for (const entry of entries) {
+      if (started >= free) break;
+      const contactKey = `${entry.campaign}|${entry.url}|${entry.contactId}`;
+      if (this.busyContacts.has(contactKey)) continue;
+      this.busyContacts.add(contactKey);
+      const task = this.deliver(entry, signal)
+        .catch((error: unknown) => {
+          if (!signal.aborted) this.failure ??= error;
+        })
+        .finally(() => {
+          this.busyContacts.delete(contactKey);
+          this.running.delete(task);
+          this.wakeUp?.();
+        });
+      this.running.add(task);
+      started++;
+    }
+    return started;
+  }
+
+  /** Until something finishes, is recorded, or comes due. */
+  private async idle(woken: Promise<void>, signal: AbortSignal): Promise<void> {
+    const nextDue = this.running.size < this.o.concurrency ? await this.o.outbox.nextDueAt(this.o.selection) : undefined;
+    const waitMs = Math.min(IDLE_POLL_MS, nextDue === undefined ? IDLE_POLL_MS : Math.max(0, nextDue - this.now()) + 5);
+    if (signal.aborted) return;
+    const timer = new AbortController();
+    await Promise.race([woken, sleep(waitMs, timer.signal).catch(() => {})]);
+    timer.abort();
+  }
+
+  private async deliver(entry: OutboxEntry, signal: AbortSignal): Promise<void> {
+    const { outbox, breaker } = this.o;
+    if (!breaker.allow()) {
+      // The probe's answer is due within the timeout; waiting for it costs no attempt.
+      if (breaker.probing) return outbox.retryLater(entry.id, entry.attempts, this.now() + 1000, entry.lastError ?? "waiting for the probe");
+      const seconds = Math.max(0, Math.ceil((breaker.retryAt - this.now()) / 1000));
+      return this.failed(entry, {
+        ok: false,
+        error: `held back: the receiver keeps failing (last: ${this.lastReceiverError}); next probe in ${seconds} s`,
+        receiverFault: false,
+      });
+    }
+    try {
+      await this.o.limiter.take(signal);
+    } catch (error) {
+      breaker.release();
+      throw error;
+    }
+    // The lease covers the attempt and writing its outcome; after a crash the delivery comes due
+    // again when it ends.
+    if (!(await outbox.claim(entry.id, this.now(), this.now() + 2 * this.o.timeoutMs + 5_000))) {
+      breaker.release();
+      return;
+    }
+    const verdict = await this.attempt(entry, signal);
+    if (signal.aborted) {
+      breaker.release();
+      await outbox.release(entry.id, this.now());
+      return;
+    }
+    if (verdict.ok) {
+      breaker.success();
+      await outbox.delivered(entry.id);
+      this.stats.delivered++;
+      return;
+    }
+    if (verdict.receiverFault) {
+      this.lastReceiverError = verdict.error;
+      breaker.failure();
+    }
+    else breaker.success(); // it answered: it is up, even if it refused this one
+    await this.failed(entry, verdict);
+  }
+
+  private async failed(entry: OutboxEntry, verdict: Extract<Verdict, { ok: false }>): Promise<void> {
+    const attempts = entry.attempts + 1;
+    this.stats.failedAttempts++;
+    if (attempts >= this.o.attempts) {
+      await this.o.outbox.deadLetter(entry.id, attempts, verdict.error, new Date(this.now()));
+      this.stats.deadLettered++;
+      this.o.log.warn(
+        `delivery ${entry.id} (contact ${entry.contactId}, transaction fired ${entry.fired ?? "?"}) failed ${attempts} times and is in the dead-letter list: ${verdict.error}; send it again with: dbsync webhook replay --id ${entry.id}`,
+      );
+      return;
+    }
+    const waitMs = backoffMs({ attempts: this.o.attempts, ...this.o.backoff }, attempts - 1, verdict.retryAfterMs);
+    // While the breaker is open a delivery spends at most one attempt per probe period, so a short
+    // outage does not use up its attempts.
+    const nextAt = Math.max(this.now() + waitMs, this.o.breaker.retryAt + Math.random() * 1000);
+    await this.o.outbox.retryLater(entry.id, attempts, nextAt, verdict.error);
+  }
+
+  private async attempt(entry: OutboxEntry, signal: AbortSignal): Promise<Verdict> {
+    const timestamp = Math.floor(this.now() / 1000);
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      "user-agent": this.o.userAgent,
+      "webhook-id": entry.id,
+      "webhook-timestamp": String(timestamp),
+    };
+    if (this.o.signingKey) headers["webhook-signature"] = signWebhook(this.o.signingKey, entry.id, timestamp, entry.body);
+    // One controller for the request and the reading of its answer: the timeout covers both.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.o.timeoutMs);
+    const onAbort = () => controller.abort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(this.o.url ?? entry.url, {
+        method: "POST",
+        headers,
+        body: entry.body,
+        // A 301/302 would turn the POST into a GET without the body, and its 200 would look like success.
+        redirect: "manual",
+        signal: controller.signal,
+      });
+      text = await readStart(response);
+    } catch (error) {
+      const reason = timedOut ? `no answer within ${this.o.timeoutMs / 1000} s` : `cannot reach the receiver: ${messageOf(error)}`;
+      return { ok: false, error: reason, receiverFault: true };
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    }
+    if (response.status >= 200 && response.status < 300) return { ok: true };
+    const status = `HTTP ${response.status}${text ? `: ${text}` : ""}`;
+    if (response.status >= 300 && response.status < 400) {
+      const location = response.headers.get("location");
+      return { ok: false, error: `the receiver redirects${location ? ` to ${location}` : ""} (${status}); give that URL`, receiverFault: false };
+    }
+    const busy = response.status === 429 || response.status === 503;
+    return {
+      ok: false,
+      error: status,
+      retryAfterMs: busy ? parseRetryAfter(response.headers.get("retry-after")) : undefined,
+      receiverFault: response.status >= 500 || response.status === 429 || response.status === 408,
+    };
+  }
+}
+
+/** The start of an answer's body, for the error message; the rest is discarded. */
+async function readStart(response: Response): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return "";
+  let text = "";
+  const decoder = new TextDecoder();
+  while (text.length < ERROR_TEXT) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  await reader.cancel().catch(() => {});
+  return text.replace(/\s+/g, " ").trim().slice(0, ERROR_TEXT);
+}
+
+function messageOf(error: unknown): string {
+  const cause = (error as { cause?: unknown })?.cause;
+  const message = error instanceof Error ? error.message : String(error);
+  return cause instanceof Error && !message.includes(cause.message) ? `${message} (${cause.message})` : message;
+}

@@ -1,0 +1,70 @@
+// Webhook mode's sink: each contact's transactions (filtered as in the SQL modes, W13) become
+// deliveries recorded in the outbox; the deliverer (webhook-delivery.ts) sends them from there.
+import { canonicalJson } from "./canonical-json.ts";
+import { md5Hex } from "./md5.ts";
+import type { DeliveryState, OutboxCandidate, OutboxScope, WebhookOutbox } from "./outbox.ts";
+import { selectedTransactions, type TransactionFilter } from "./rows.ts";
+import type { RowCounts, Sink } from "./sink.ts";
+import type { Contact } from "./source.ts";
+
+export interface WebhookSinkOptions {
+  outbox: WebhookOutbox;
+  scope: OutboxScope;
+  filter: TransactionFilter;
+  /** Transactions fired before this were there before the user's start: never sent as `new`. */
+  origin: Date;
+  signed: boolean;
+  /** The checkpoint saved now; recorded with each delivery, which holds it until delivered. */
+  checkpoint: () => Promise<string | undefined>;
+  /** Something was recorded: the deliverer has work. */
+  onRecorded?: () => void;
+}
+
+/**
+ * The deliveries a contact stands for: one per transaction, with the body of spec §4.2 (keys
+ * sorted, the contact without `$task_log`, the transaction as in the task log, numbers exact).
+ */
+export function webhookCandidates(contact: Contact, filter: TransactionFilter, origin: Date): OutboxCandidate[] {
+  const contactJson = canonicalJson(contact, "$task_log");
+  return selectedTransactions(contact, filter).map(({ transactionId, transaction }) => {
+    const transactionJson = canonicalJson(transaction);
+    const fired = typeof transaction.fired === "string" ? transaction.fired : undefined;
+    // A transaction without a readable time cannot be placed before the start: it is sent.
+    const firedMs = fired === undefined ? Number.NaN : Date.parse(fired);
+    return {
+      contactId: contact.$id,
+      transactionId,
+      fired,
+      hash: md5Hex(transactionJson),
+      history: firedMs < origin.getTime(),
+      body: (state: DeliveryState) => `{"contact":${contactJson},"state":"${state}","transaction":${transactionJson}}`,
+    };
+  });
+}
+
+export interface WebhookSink extends Sink {
+  checkpointLimit(): Promise<string | null | undefined>;
+}
+
+export function createWebhookSink(options: WebhookSinkOptions): WebhookSink {
+  const { outbox, scope } = options;
+  return {
+    prepare: async () => {},
+    knownMd5: (ids) => outbox.knownContactMd5(scope, ids),
+    async writeContacts(contacts: readonly Contact[]): Promise<RowCounts> {
+      const candidates = contacts.flatMap((contact) => webhookCandidates(contact, options.filter, options.origin));
+      const recorded = await outbox.enqueue(
+        scope,
+        candidates,
+        contacts.map((contact) => ({ id: contact.$id, md5: contact.$md5 })),
+        { floor: await options.checkpoint(), signed: options.signed },
+      );
+      const queued = recorded.new + recorded.updated;
+      if (queued > 0) options.onRecorded?.();
+      return { transactions: queued };
+    },
+    writeInboundCalls: async () => ({}),
+    checkpointLimit: () => outbox.checkpointFloor(scope),
+    close: async () => {},
+  };
+}

@@ -1,0 +1,127 @@
+// A webhook receiver on 127.0.0.1 for tests: records every request it gets, verifies signatures with
+// the independent `standardwebhooks` library, and misbehaves on demand (random 500s, answers that
+// hang past the sender's timeout, 429 with Retry-After, down for good).
+import { Webhook } from "standardwebhooks";
+import { canonicalJson } from "../../src/core/canonical-json.ts";
+
+export interface ReceivedDelivery {
+  id: string;
+  timestamp: string;
+  /** true/false when a secret was given to the receiver, undefined otherwise. */
+  signatureValid?: boolean;
+  contentType: string | null;
+  body: string;
+  state: string;
+  contactId: string;
+  fired: string;
+  /** Canonical JSON of the transaction as received. */
+  transaction: string;
+  /** What the receiver answered. */
+  status: number;
+}
+
+export interface ReceiverBehaviour {
+  /** Share of requests answered 500. */
+  failRate: number;
+  /** Share of requests answered only after `hangMs`. */
+  hangRate: number;
+  hangMs: number;
+  /** Share of requests answered 429 with `Retry-After: retryAfterSeconds`. */
+  busyRate: number;
+  retryAfterSeconds: number;
+  /** Answer every request 503 (the receiver's application is down). */
+  down: boolean;
+}
+
+export interface Receiver {
+  url: string;
+  behaviour: ReceiverBehaviour;
+  /** Every request, in arrival order, whatever was answered. */
+  requests: ReceivedDelivery[];
+  /** Requests answered 2xx. */
+  accepted(): ReceivedDelivery[];
+  stop(): Promise<void>;
+}
+
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function startReceiver(options: { secret?: string; seed?: number; behaviour?: Partial<ReceiverBehaviour> } = {}): Receiver {
+  const behaviour: ReceiverBehaviour = {
+    failRate: 0,
+    hangRate: 0,
+    hangMs: 2000,
+    busyRate: 0,
+    retryAfterSeconds: 1,
+    down: false,
+    ...options.behaviour,
+  };
+  const random = seededRandom(options.seed ?? 1);
+  const verifier = options.secret ? new Webhook(options.secret) : undefined;
+  const requests: ReceivedDelivery[] = [];
+
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0,
+    async fetch(request) {
+      const body = await request.text();
+      const headers = Object.fromEntries(request.headers);
+      let signatureValid: boolean | undefined;
+      if (verifier) {
+        try {
+          verifier.verify(body, headers);
+          signatureValid = true;
+        } catch {
+          signatureValid = false;
+        }
+      }
+      const parsed = JSON.parse(body) as { state: string; contact: { $id: string }; transaction: { fired: string } };
+      const record: ReceivedDelivery = {
+        id: headers["webhook-id"] ?? "",
+        timestamp: headers["webhook-timestamp"] ?? "",
+        signatureValid,
+        contentType: request.headers.get("content-type"),
+        body,
+        state: parsed.state,
+        contactId: parsed.contact.$id,
+        fired: parsed.transaction.fired,
+        transaction: canonicalJson(parsed.transaction),
+        status: 0,
+      };
+      requests.push(record);
+      const answer = (status: number, init: ResponseInit = {}) => {
+        record.status = status;
+        return new Response(status < 300 ? "ok" : "no", { ...init, status });
+      };
+      if (behaviour.down) return answer(503);
+      const draw = random();
+      if (draw < behaviour.failRate) return answer(500);
+      if (draw < behaviour.failRate + behaviour.busyRate) {
+        return answer(429, { headers: { "retry-after": String(behaviour.retryAfterSeconds) } });
+      }
+      if (draw < behaviour.failRate + behaviour.busyRate + behaviour.hangRate) {
+        await Bun.sleep(behaviour.hangMs);
+        // The sender gave up long ago; what it would have seen does not count as accepted.
+        return answer(599);
+      }
+      return answer(200);
+    },
+  });
+
+  return {
+    url: `http://127.0.0.1:${server.port}/api/transactions/`,
+    behaviour,
+    requests,
+    accepted: () => requests.filter((r) => r.status >= 200 && r.status < 300),
+    stop: () => server.stop(true),
+  };
+}
