@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
-// The dbsync command line: `sync` (also reached by the original's flat flags), `simulate`, `demo`.
+// The dbsync command line: `sync` (also reached by the original's flat flags), `webhook failed|replay`,
+// `simulate`, `demo`.
 import { type ArgsDef, type CommandDef, defineCommand, parseArgs, renderUsage, runCommand } from "citty";
 import { stripAnsi } from "consola/utils";
 import { normaliseFlags, routeSubcommand, UsageError, withEnvironment } from "./cli/argv.ts";
@@ -20,13 +21,17 @@ Examples:
   dbsync --a db_sync --fm hi_updates_only --fp 'fc_,qc_' --c MY_CAMPAIGN_ID --ct MY_SYNC_CLIENT_TOKEN \\
     --s 2018-02-01 --url file:/var/opt/dbsync/campaign.db --tp dfire_
 
+  # Forward every new transaction to a web service, signed; failed deliveries: dbsync webhook failed
+  DBSYNC_WEBHOOK_SECRET=whsec_… dbsync --a webhook --c MY_CAMPAIGN_ID --ct MY_SYNC_CLIENT_TOKEN \\
+    --url https://example.com/api/transactions/
+
   # Try it without a Dialfire account
   dbsync demo
 
 Every flag can also be given as an environment variable DBSYNC_<FLAG>, e.g. DBSYNC_CT, DBSYNC_API_URL.`;
 
 const syncCommand = defineCommand({
-  meta: { name: "sync", description: "Sync a Dialfire campaign into an SQL database (also: dbsync --a MODE …)" },
+  meta: { name: "sync", description: "Sync a Dialfire campaign into an SQL database or to a webhook (also: dbsync --a MODE …)" },
   args: SYNC_FLAGS,
   async run({ args }) {
     const config = parseSyncConfig(withEnvironment(args, SYNC_FLAGS, process.env));

@@ -56,7 +56,13 @@ describe("sync config", () => {
 
   test("defaults of the original", () => {
     const config = parseSyncConfig(base);
-    expect(config).toMatchObject({ workers: 32, logLevel: 4, tablePrefix: "", intervalSeconds: 60, webhook: { rate: 5, burst: 10, attempts: 10, retryWaitSeconds: 1, timeoutSeconds: 30 } });
+    expect(config).toMatchObject({
+      workers: 32,
+      logLevel: 4,
+      tablePrefix: "",
+      intervalSeconds: 60,
+      webhook: { rate: 5, burst: 10, attempts: 10, retryWaitSeconds: 1, timeoutSeconds: 30, signingKey: undefined },
+    });
     expect(config.filterMode).toBeUndefined();
   });
 
@@ -96,4 +102,36 @@ describe("sync config", () => {
 test("secrets and URL passwords never reach the output (W23)", () => {
   addSecret("tok-123456");
   expect(redact("token tok-123456 in postgres://user:p%40ss@host/db")).toBe("token *** in postgres://user:***@host/db");
+});
+
+describe("webhook flags", () => {
+  const base = { a: "webhook", c: "CAMP", ct: "token", url: "https://example.com/api/transactions/" };
+  const secret = `whsec_${Buffer.from("sixteen+ bytes of key").toString("base64")}`;
+
+  test("the receiver URL is required and must be absolute http(s); its value is never echoed", () => {
+    expect(parseSyncConfig(base).url).toBe("https://example.com/api/transactions/");
+    expect(() => parseSyncConfig({ ...base, url: undefined })).toThrow("webhook mode needs --url");
+    expect(() => parseSyncConfig({ ...base, url: "example.com/hook" })).toThrow("--url in webhook mode must be");
+    expect(() => parseSyncConfig({ ...base, url: "ftp://example.com/" })).toThrow("(not ftp:)");
+    expect(() => parseSyncConfig({ ...base, url: "user:pass-secret@host" })).not.toThrow("pass-secret");
+  });
+
+  test("rate, burst, attempts, waits and the secret", () => {
+    const config = parseSyncConfig({ ...base, wr: "20", retries: "3", "retry-wait": "0.5", "webhook-timeout": "5", "webhook-secret": secret });
+    expect(config.webhook).toMatchObject({ rate: 20, burst: 40, attempts: 3, retryWaitSeconds: 0.5, timeoutSeconds: 5, secret });
+    expect(config.webhook.signingKey).toEqual(new Uint8Array(Buffer.from("sixteen+ bytes of key")));
+    expect(parseSyncConfig({ ...base, wr: "0", wb: "7" }).webhook).toMatchObject({ rate: 5, burst: 7 });
+  });
+
+  test("bad values name their flag", () => {
+    expect(() => parseSyncConfig({ ...base, retries: "0" })).toThrow("--retries must be at least 1");
+    expect(() => parseSyncConfig({ ...base, retries: "ten" })).toThrow("--retries must be a whole number");
+    expect(() => parseSyncConfig({ ...base, "retry-wait": "-1" })).toThrow("--retry-wait must be a number of seconds");
+    expect(() => parseSyncConfig({ ...base, "webhook-timeout": "0" })).toThrow("--webhook-timeout must be more than 0");
+    expect(() => parseSyncConfig({ ...base, "webhook-secret": "short" })).toThrow("--webhook-secret: the webhook secret must be whsec_");
+  });
+
+  test("in the database modes --url stays a database URL", () => {
+    expect(parseSyncConfig({ ...base, a: "db_init", url: "file:x.db" }).url).toBe("file:x.db");
+  });
 });

@@ -36,6 +36,13 @@ describe("usage", () => {
     expect(sync.code).toBe(0);
     expect(sync.stdout).toContain("--fp");
     expect(sync.stdout).toContain("Examples");
+    const replay = await runCli(["webhook", "replay", "--help"]);
+    expect(replay.code).toBe(0);
+    expect(replay.stdout).toContain("--since");
+    const webhook = await runCli(["webhook"]);
+    expect(webhook.code).toBe(2);
+    expect(webhook.stdout).toContain("failed");
+    expect(webhook.stderr).toBe('error: "webhook" needs a subcommand: failed, replay\n');
   });
 
   test("an unknown flag: one line, exit 2", async () => {
@@ -52,6 +59,10 @@ describe("usage", () => {
       [["--a", "db_init", "--c", "X", "--ct", "Y", "--s", "last week"], "--s must be a date"],
       [["--a", "db_init", "--c", "X", "--ct", "Y", "--w", "lots"], "--w must be a whole number"],
       [["--a", "db_init", "--c", "X", "--ct", "Y", "stray"], 'unexpected argument "stray"'],
+      [["--a", "webhook", "--c", "X", "--ct", "Y"], "webhook mode needs --url"],
+      [["--a", "webhook", "--c", "X", "--ct", "Y", "--url", "https://h/", "--webhook-secret", "x"], "--webhook-secret: "],
+      [["webhook", "replay", "--since", "yesterday"], "--since must be a date"],
+      [["webhook", "resend"], 'unknown command "webhook resend": use failed, replay'],
     ];
     for (const [argv, message] of cases) {
       const result = await runCli(argv);

@@ -174,6 +174,33 @@ describe("webhook mode survives SIGKILL", () => {
   });
 });
 
+describe("a receiver that is down for a while", () => {
+  test("the breaker opens, probes it back, and everything is delivered without dead letters", async () => {
+    const sim = simulator(150, 10);
+    sim.pauseActivity();
+    const hook = receiver({ seed: SEED + 5, behaviour: { down: true } });
+    const since = new Date(Date.now() - 2 * 24 * 3_600_000);
+    const stop = new AbortController();
+    const log: string[] = [];
+    const run = syncInProcess(flags(sim, hook.url, tempDir("webhook-outage"), "--s", since.toISOString(), "--retry-wait", "0.1"), stop.signal, log);
+    await waitFor("the breaker opens", async () => log.some((line) => line.includes("holding deliveries back")));
+    const requestsWhenOpened = hook.requests.length;
+    await Bun.sleep(3000);
+    // Open: a probe now and then, not a request per delivery and attempt.
+    expect(hook.requests.length - requestsWhenOpened).toBeLessThanOrEqual(4);
+    hook.behaviour.down = false;
+    const expected = expectedTransactions(sim.campaign, since);
+    await waitFor("the receiver has every transaction", async () => deliveryProblems(expected, hook.requests).length === 0, 60).catch(
+      () => {},
+    );
+    stop.abort();
+    expect(await run).toBe(0);
+    expect(summarise(deliveryProblems(expected, hook.requests))).toBe("");
+    expect(log.some((line) => line.includes("the receiver answers again"))).toBe(true);
+    expect(log.some((line) => line.includes("dead-letter list"))).toBe(false);
+  });
+});
+
 describe("a receiver that is down for good", () => {
   test("deliveries end in the dead-letter list, the sync goes on, replay delivers them once it is back", async () => {
     const sim = simulator(150, 9);

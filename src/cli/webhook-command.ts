@@ -109,7 +109,9 @@ const replayCommand = defineCommand({
     const log = createLogger({ verbose: false, level: 3 });
     process.exitCode = await withState(flags.state, async (state) => {
       const failed = await state.outbox.failed(filter);
-      if (failed.length === 0) {
+      // An interrupted replay left these in line; they are finished first.
+      const leftover = await state.outbox.pendingCount({ replayed: true });
+      if (failed.length === 0 && leftover === 0) {
         process.stdout.write("no failed deliveries match; nothing to replay\n");
         return 0;
       }
@@ -117,7 +119,9 @@ const replayCommand = defineCommand({
         throw new UsageError("these deliveries were signed when recorded: give the secret (DBSYNC_WEBHOOK_SECRET or --webhook-secret)");
       }
       const ids = await state.outbox.revive(filter, Date.now());
-      process.stdout.write(`replaying ${ids.length} ${ids.length === 1 ? "delivery" : "deliveries"}${url ? ` to ${displayUrl(url)}` : ""}\n`);
+      process.stdout.write(
+        `replaying ${ids.length} ${ids.length === 1 ? "delivery" : "deliveries"}${leftover > 0 ? ` and ${leftover} left by an interrupted replay` : ""}${url ? ` to ${displayUrl(url)}` : ""}\n`,
+      );
       const deliverer = createDeliverer(delivery, state.outbox, { replayed: true }, log, { url });
       await deliverer.run(onShutdown(), { untilIdle: true });
       const { delivered, deadLettered } = deliverer.stats;
