@@ -12,6 +12,7 @@ import {
   type WebhookOutbox,
   webhookId,
 } from "./outbox.ts";
+import type { Serial } from "./serial.ts";
 import { StateError } from "./state.ts";
 
 export const OUTBOX_DDL = [
@@ -42,6 +43,7 @@ export const OUTBOX_DDL = [
   scope TEXT NOT NULL,
   transaction_id TEXT NOT NULL,
   hash TEXT NOT NULL,
+  version INTEGER NOT NULL,
   PRIMARY KEY (scope, transaction_id)
 ) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS webhook_contacts (
@@ -52,6 +54,10 @@ export const OUTBOX_DDL = [
 ) WITHOUT ROWID`,
 ];
 
+/** A pending delivery of `o` with no earlier pending one of its contact: the next of that contact. */
+const FIRST_IN_LINE = `NOT EXISTS (SELECT 1 FROM webhook_outbox p
+  WHERE p.scope = o.scope AND p.contact_id = o.contact_id AND p.status = 'pending' AND p.seq < o.seq)`;
+
 /** SQLite's default limit of bound parameters is far above this; it keeps statements small. */
 const IN_LIST = 500;
 
@@ -59,6 +65,8 @@ export class LibsqlOutbox implements WebhookOutbox {
   constructor(
     private readonly client: Client,
     private readonly safeUrl: string,
+    /** Shared with the checkpoints of the same store: see serial.ts. */
+    private readonly serial: Serial,
   ) {}
 
   async enqueue(
@@ -74,30 +82,31 @@ export class LibsqlOutbox implements WebhookOutbox {
     return this.guard("cannot record webhook deliveries", async () => {
       const tx = await this.client.transaction("write");
       try {
-        const versions = new Map<string, string>();
+        const versions = new Map<string, { hash: string; version: number }>();
         for (const ids of inLists([...new Set(candidates.map((c) => c.transactionId))])) {
           const rows = await tx.execute({
-            sql: `SELECT transaction_id, hash FROM webhook_versions WHERE scope = ? AND transaction_id IN (${marks(ids)})`,
+            sql: `SELECT transaction_id, hash, version FROM webhook_versions WHERE scope = ? AND transaction_id IN (${marks(ids)})`,
             args: [key, ...ids],
           });
-          for (const row of rows.rows) versions.set(String(row.transaction_id), String(row.hash));
+          for (const row of rows.rows) versions.set(String(row.transaction_id), { hash: String(row.hash), version: Number(row.version) });
         }
         const statements: InStatement[] = [];
         for (const candidate of candidates) {
           const previous = versions.get(candidate.transactionId);
-          if (previous === candidate.hash || (previous === undefined && candidate.history)) {
+          if (previous?.hash === candidate.hash || (previous === undefined && candidate.history)) {
             result.skipped++;
             continue;
           }
           const state: DeliveryState = previous === undefined ? "new" : "updated";
+          const version = (previous?.version ?? 0) + 1;
           result[state]++;
-          versions.set(candidate.transactionId, candidate.hash);
+          versions.set(candidate.transactionId, { hash: candidate.hash, version });
           statements.push(
             {
               sql: `INSERT INTO webhook_outbox (id, scope, campaign, url, contact_id, transaction_id, fired, state, body, signed, floor, created_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
               args: [
-                webhookId(scope, candidate.transactionId, candidate.hash, previous),
+                webhookId(scope, candidate.transactionId, version),
                 key,
                 scope.campaign,
                 scope.url,
@@ -112,9 +121,9 @@ export class LibsqlOutbox implements WebhookOutbox {
               ],
             },
             {
-              sql: `INSERT INTO webhook_versions (scope, transaction_id, hash) VALUES (?, ?, ?)
-                    ON CONFLICT (scope, transaction_id) DO UPDATE SET hash = excluded.hash`,
-              args: [key, candidate.transactionId, candidate.hash],
+              sql: `INSERT INTO webhook_versions (scope, transaction_id, hash, version) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (scope, transaction_id) DO UPDATE SET hash = excluded.hash, version = excluded.version`,
+              args: [key, candidate.transactionId, candidate.hash, version],
             },
           );
         }
@@ -153,9 +162,7 @@ export class LibsqlOutbox implements WebhookOutbox {
     return this.guard("cannot read the webhook outbox", async () => {
       const rows = await this.client.execute({
         sql: `SELECT o.* FROM webhook_outbox o
-              WHERE o.status = 'pending' AND o.next_attempt_at <= ? ${where.sql}
-                AND NOT EXISTS (SELECT 1 FROM webhook_outbox p
-                                WHERE p.scope = o.scope AND p.contact_id = o.contact_id AND p.status = 'pending' AND p.seq < o.seq)
+              WHERE o.status = 'pending' AND o.next_attempt_at <= ? ${where.sql} AND ${FIRST_IN_LINE}
               ORDER BY o.seq LIMIT ?`,
         args: [nowMs, ...where.args, limit],
       });
@@ -250,7 +257,7 @@ export class LibsqlOutbox implements WebhookOutbox {
     const where = selectionSql(selection, "o");
     return this.guard("cannot read the webhook outbox", async () => {
       const rows = await this.client.execute({
-        sql: `SELECT MIN(o.next_attempt_at) AS at FROM webhook_outbox o WHERE o.status = 'pending' ${where.sql}`,
+        sql: `SELECT MIN(o.next_attempt_at) AS at FROM webhook_outbox o WHERE o.status = 'pending' ${where.sql} AND ${FIRST_IN_LINE}`,
         args: where.args,
       });
       const at = rows.rows[0]?.at;
@@ -264,7 +271,7 @@ export class LibsqlOutbox implements WebhookOutbox {
 
   private async guard<T>(what: string, work: () => Promise<T>): Promise<T> {
     try {
-      return await work();
+      return await this.serial.run(work);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new StateError(`${what} in the state store ${this.safeUrl}: ${reason}`, { cause: error });

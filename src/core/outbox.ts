@@ -126,10 +126,10 @@ export function scopeKey(scope: OutboxScope): string {
 
 /**
  * The `webhook-id` of a version: derived, not drawn, so that recording it again after a crash gives
- * the same id. The previous version is part of it, so a transaction that changes back to an earlier
- * content is a new delivery, not a duplicate the receiver would drop.
+ * the same id. The version number counts the versions of the transaction recorded so far, so a
+ * transaction that changes back to an earlier content is a new delivery, not a duplicate.
  */
-export function webhookId(scope: OutboxScope, transactionId: string, hash: string, previousHash: string | undefined): string {
-  const digest = sha256(utf8ToBytes([scopeKey(scope), transactionId, hash, previousHash ?? ""].join("\n")));
+export function webhookId(scope: OutboxScope, transactionId: string, version: number): string {
+  const digest = sha256(utf8ToBytes([scopeKey(scope), transactionId, String(version)].join("\n")));
   return `msg_${bytesToHex(digest).slice(0, 32)}`;
 }

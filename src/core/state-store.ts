@@ -6,6 +6,7 @@ import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { libsqlReason, parseLibsqlUrl } from "./libsql-url.ts";
 import { LibsqlOutbox, OUTBOX_DDL } from "./outbox-libsql.ts";
+import { Serial } from "./serial.ts";
 import { StateError, type Checkpoint, type CheckpointKey, type StateStore } from "./state.ts";
 
 const checkpoints = sqliteTable(
@@ -56,16 +57,18 @@ class LibsqlStateStore implements StateStore {
   readonly #safeUrl: string;
   readonly outbox: LibsqlOutbox;
 
+  readonly #serial = new Serial();
+
   constructor(client: Client, safeUrl: string) {
     this.#client = client;
     this.#db = drizzle(client);
     this.#safeUrl = safeUrl;
-    this.outbox = new LibsqlOutbox(client, safeUrl);
+    this.outbox = new LibsqlOutbox(client, safeUrl, this.#serial);
   }
 
   async getCheckpoint(key: CheckpointKey): Promise<Checkpoint | undefined> {
     try {
-      const [row] = await this.#db
+      const [row] = await this.#serial.run(() => this.#db
         .select({ value: checkpoints.value, updatedAt: checkpoints.updatedAt })
         .from(checkpoints)
         .where(
@@ -74,7 +77,7 @@ class LibsqlStateStore implements StateStore {
             eq(checkpoints.mode, key.mode),
             eq(checkpoints.target, key.target),
           ),
-        );
+        ));
       return row;
     } catch (error) {
       throw stateError(this.#safeUrl, "cannot read a checkpoint", error);
@@ -84,13 +87,15 @@ class LibsqlStateStore implements StateStore {
   async setCheckpoint(key: CheckpointKey, value: string): Promise<void> {
     const updatedAt = new Date().toISOString();
     try {
-      await this.#db
-        .insert(checkpoints)
-        .values({ ...key, value, updatedAt })
-        .onConflictDoUpdate({
-          target: [checkpoints.campaign, checkpoints.mode, checkpoints.target],
-          set: { value, updatedAt },
-        });
+      await this.#serial.run(() =>
+        this.#db
+          .insert(checkpoints)
+          .values({ ...key, value, updatedAt })
+          .onConflictDoUpdate({
+            target: [checkpoints.campaign, checkpoints.mode, checkpoints.target],
+            set: { value, updatedAt },
+          }),
+      );
     } catch (error) {
       throw stateError(this.#safeUrl, "cannot save a checkpoint", error);
     }

@@ -1,0 +1,14 @@
+/**
+ * Runs async operations one after the other. The libSQL client lends its connection to an open
+ * transaction, so another call on the same client meanwhile would wait for that transaction's
+ * lock (blocking the whole process) or fail outright (in-memory databases).
+ */
+export class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(work);
+    this.tail = result.catch(() => {});
+    return result;
+  }
+}
