@@ -117,6 +117,18 @@ describe("contactRows", () => {
     expect(ids[0]).toBe(md5Hex("C12024-01-01T00:00:00.000Z"));
     expect(new Set(ids).size).toBe(2);
   });
+
+  test("a transaction keeps its id whatever the filter leaves out before it", () => {
+    const fired = "2024-01-01T00:00:00.000Z";
+    const contact: Contact = {
+      $id: "C1",
+      $md5: "m",
+      $task_log: [{ transactions: [{ fired, task: "qc_call" }, { fired, task: "fc_call" }] }],
+    };
+    const idOf = (filter: { taskPrefixes?: string[] }) =>
+      contactRows(contact, filter, NOW).rows.transactions.find((t) => t.task === "fc_call")?.id;
+    expect(idOf({ taskPrefixes: ["fc_"] })).toBe(idOf({}));
+  });
 });
 
 test("md5 ids are the lowercase hex digests dbsync2 computes", () => {

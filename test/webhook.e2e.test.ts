@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { openStateStore } from "../src/core/state-store.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
-import { deliveryProblems, expectedTransactions, summarise } from "./helpers/deliveries.ts";
+import { deliveryProblems, expectedTransactions, overlapProblems, summarise } from "./helpers/deliveries.ts";
 import { waitFor } from "./helpers/expect.ts";
 import { type Receiver, seededRandom, startReceiver } from "./helpers/receiver.ts";
 import { CLI, runCli, syncInProcess, tempDir } from "./helpers/run.ts";
@@ -52,10 +52,11 @@ describe("webhook mode delivers every transaction", () => {
   test("to a receiver failing 30% at random, hanging past the timeout, answering 429 with Retry-After", async () => {
     const sim = simulator(300, 5);
     sim.pauseActivity();
+    // Hung answers come after a minute, as a 200: only a sender with a timeout gets past them.
     const hook = receiver({
       secret: SECRET,
       seed: SEED,
-      behaviour: { failRate: 0.2, hangRate: 0.05, hangMs: 1500, busyRate: 0.05, retryAfterSeconds: 1 },
+      behaviour: { failRate: 0.23, hangRate: 0.05, busyRate: 0.02, retryAfterSeconds: 1 },
     });
     const since = new Date(Date.now() - 3 * 24 * 3_600_000);
     const dir = tempDir("webhook-flaky");
@@ -73,12 +74,22 @@ describe("webhook mode delivers every transaction", () => {
     stop.abort();
     expect(await run).toBe(0);
     expect(summarise(deliveryProblems(expected, hook.requests))).toBe("");
+    expect(summarise(overlapProblems(hook.requests))).toBe("");
+
+    // Retry-After: after a 429 nothing is sent for the second the receiver asked for.
+    const throttled = hook.requests.filter((r) => r.status === 429);
+    const tooEarly = throttled.flatMap((busy) =>
+      hook.requests
+        .filter((r) => r.receivedAt > busy.answeredAt + 200 && r.receivedAt < busy.answeredAt + 800)
+        .map((r) => `${r.id} ${r.receivedAt - busy.answeredAt} ms after a 429`),
+    );
+    expect(tooEarly).toEqual([]);
 
     // The receiver really misbehaved, and the test is not vacuous.
     const statuses = hook.requests.map((r) => r.status);
     expect(statuses.filter((s) => s === 500).length).toBeGreaterThan(20);
-    expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(3);
-    expect(statuses.filter((s) => s === 599).length).toBeGreaterThan(3);
+    expect(throttled.length).toBeGreaterThan(2);
+    expect(hook.requests.filter((r) => r.hung).length).toBeGreaterThan(3);
     expect(expected.size).toBeGreaterThan(100);
     const updated = new Set(hook.accepted().filter((r) => r.state === "updated").map((r) => r.id));
     expect(updated.size).toBeGreaterThan(5); // connections added after the first delivery
@@ -134,6 +145,82 @@ describe("webhook mode delivers every transaction", () => {
   });
 });
 
+describe("webhook mode across restarts", () => {
+  test("a new --url gets what was pending for the old one, and what happened in between", async () => {
+    const sim = simulator(150, 11);
+    sim.pauseActivity();
+    const old = receiver({ seed: SEED + 6, behaviour: { down: true } });
+    const moved = receiver({ seed: SEED + 7 });
+    const dir = tempDir("webhook-moved");
+    const since = new Date(Date.now() - 2 * 24 * 3_600_000);
+    let stop = new AbortController();
+    let run = syncInProcess(flags(sim, old.url, dir, "--s", since.toISOString()), stop.signal);
+    await waitFor("the old receiver was tried", async () => old.requests.length > 5);
+    stop.abort();
+    expect(await run).toBe(0);
+    await activity(sim, 1500);
+
+    stop = new AbortController();
+    run = syncInProcess(flags(sim, moved.url, dir), stop.signal);
+    await activity(sim, 1500);
+    const expected = expectedTransactions(sim.campaign, since);
+    await waitFor("the new receiver has every transaction", async () => deliveryProblems(expected, moved.requests).length === 0, 60).catch(
+      () => {},
+    );
+    stop.abort();
+    expect(await run).toBe(0);
+    expect(summarise(deliveryProblems(expected, moved.requests))).toBe("");
+  });
+
+  test("a restart with an earlier --s sends the history it had left out", async () => {
+    const sim = simulator(150, 12);
+    sim.pauseActivity();
+    const hook = receiver({ seed: SEED + 8 });
+    const dir = tempDir("webhook-earlier");
+    let stop = new AbortController();
+    let run = syncInProcess(flags(sim, hook.url, dir), stop.signal);
+    await activity(sim, 2000);
+    await waitFor("first deliveries", async () => hook.accepted().length > 0, 30);
+    stop.abort();
+    expect(await run).toBe(0);
+    const firstRun = new Set(hook.accepted().map((r) => r.id)).size;
+
+    const since = new Date(Date.now() - 3 * 24 * 3_600_000);
+    stop = new AbortController();
+    run = syncInProcess(flags(sim, hook.url, dir, "--s", since.toISOString()), stop.signal);
+    const expected = expectedTransactions(sim.campaign, since);
+    await waitFor("the history arrived", async () => deliveryProblems(expected, hook.requests).length === 0, 60).catch(() => {});
+    stop.abort();
+    expect(await run).toBe(0);
+    expect(summarise(deliveryProblems(expected, hook.requests))).toBe("");
+    expect(expected.size).toBeGreaterThan(firstRun + 20); // the history was more than the first run sent
+  });
+
+  test("the checkpoint keeps moving while the campaign is busy and deliveries flow", async () => {
+    const sim = simulator(150, 13);
+    const hook = receiver({ seed: SEED + 9 });
+    const dir = tempDir("webhook-checkpoint");
+    const stop = new AbortController();
+    const run = syncInProcess(flags(sim, hook.url, dir), stop.signal);
+    const checkpoint = async () => {
+      const store = await openStateStore(`file:${dir}/state.db`);
+      try {
+        return (await store.getCheckpoint({ campaign: CAMPAIGN, mode: "webhook", target: "" }))?.value ?? "";
+      } finally {
+        await store.close();
+      }
+    };
+    await waitFor("deliveries flow", async () => hook.accepted().length > 10, 30);
+    const first = await checkpoint();
+    await Bun.sleep(2500);
+    const second = await checkpoint();
+    stop.abort();
+    expect(await run).toBe(0);
+    expect(first).not.toBe("");
+    expect(second > first).toBe(true);
+  });
+});
+
 describe("webhook mode survives SIGKILL", () => {
   test("killed at random moments 12 times and restarted: nothing lost, nothing new twice", async () => {
     const sim = simulator(300, 8);
@@ -169,6 +256,7 @@ describe("webhook mode survives SIGKILL", () => {
     child.kill("SIGTERM");
     expect(await child.exited).toBe(0);
     expect(summarise(deliveryProblems(expected, hook.requests))).toBe("");
+    expect(summarise(overlapProblems(hook.requests))).toBe("");
     expect(killedWhileDelivering).toBeGreaterThanOrEqual(6); // the kills hit deliveries under way
     expect(expected.size).toBeGreaterThan(100);
   });
@@ -252,7 +340,7 @@ describe("a receiver that is down for good", () => {
     expect({ code: unsigned.code, stderr: unsigned.stderr }).toEqual({ code: 2, stderr: expect.stringContaining("DBSYNC_WEBHOOK_SECRET") });
 
     hook.behaviour.down = false;
-    const replayed = await runCli(["webhook", "replay", "--state", state, "--retry-wait", "0.05"], {
+    const replayed = await runCli(["webhook", "replay", "--state", state, "--retry-wait", "0.05", "--wr", "400"], {
       env: { DBSYNC_WEBHOOK_SECRET: SECRET },
     });
     expect(replayed.stdout).toContain(`replaying ${dead.length} deliveries`);

@@ -1,5 +1,6 @@
 // `dbsync webhook failed` lists the dead-letter list of webhook mode; `dbsync webhook replay` sends
 // (some of) it again and waits until each is delivered or dead once more.
+import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
 import * as v from "valibot";
 import type { FailedFilter, OutboxEntry } from "../core/outbox.ts";
@@ -35,10 +36,12 @@ function filterOf(flags: Selected): FailedFilter {
     ?.split(",")
     .map((id) => id.trim())
     .filter(Boolean);
+  // An empty --id must not widen a replay to everything.
+  if (flags.id !== undefined && !ids?.length) throw new UsageError("--id needs at least one webhook-id (msg_…)");
   return {
     campaign: flags.c,
     since: flags.since?.trim() ? parseStartDate(flags.since, "since") : undefined,
-    ids: ids && ids.length > 0 ? ids : undefined,
+    ids,
   };
 }
 
@@ -49,7 +52,11 @@ function parse<T extends v.ObjectEntries>(entries: T, args: Record<string, unkno
 }
 
 async function withState<T>(stateFlag: string | undefined, work: (state: StateStore) => Promise<T>): Promise<T> {
-  const state = await openStateStore(absoluteFileUrl(stateFlag ?? `file:${dataDir()}/state.db`));
+  const url = absoluteFileUrl(stateFlag ?? `file:${dataDir()}/state.db`);
+  // Opening a mistyped path would create an empty store and report "nothing failed".
+  const path = url.startsWith("file:") ? url.slice(5).split("?")[0] : undefined;
+  if (path && !existsSync(path)) throw new UsageError(`no state store at ${path} (give the sync's --state)`);
+  const state = await openStateStore(url);
   try {
     return await work(state);
   } finally {
@@ -94,6 +101,7 @@ function table(entries: readonly OutboxEntry[]): string {
 const REPLAY_FLAGS = {
   ...SELECT_FLAGS,
   url: { type: "string", description: "Send to this URL instead of the one each delivery was recorded for", valueHint: "url" },
+  all: { type: "boolean", description: "Also deliveries of which a newer version was recorded since (their content is old)" },
   ...WEBHOOK_DELIVERY_FLAGS,
 } as const;
 
@@ -101,7 +109,10 @@ const replayCommand = defineCommand({
   meta: { name: "replay", description: "Send failed webhook deliveries again (same webhook-id), in their order" },
   args: REPLAY_FLAGS,
   async run({ args }) {
-    const flags = parse({ ...SelectSchema, url: v.optional(v.string()), ...WEBHOOK_DELIVERY_SCHEMA }, withEnvironment(args, REPLAY_FLAGS, process.env));
+    const flags = parse(
+      { ...SelectSchema, url: v.optional(v.string()), all: v.optional(v.boolean(), false), ...WEBHOOK_DELIVERY_SCHEMA },
+      withEnvironment(args, REPLAY_FLAGS, process.env),
+    );
     const delivery = webhookDeliveryConfig(flags);
     addSecret(delivery.secret);
     const url = flags.url === undefined ? undefined : receiverUrl(flags.url);
@@ -109,27 +120,37 @@ const replayCommand = defineCommand({
     const log = createLogger({ verbose: false, level: 3 });
     process.exitCode = await withState(flags.state, async (state) => {
       const failed = await state.outbox.failed(filter);
+      const chosen = failed.filter((entry) => flags.all || !entry.superseded);
       // An interrupted replay left these in line; they are finished first.
       const leftover = await state.outbox.pendingCount({ replayed: true });
-      if (failed.length === 0 && leftover === 0) {
-        process.stdout.write("no failed deliveries match; nothing to replay\n");
+      const leftoverSigned = await state.outbox.pendingCount({ replayed: true, signed: true });
+      if (chosen.length === 0 && leftover === 0) {
+        const superseded = failed.length - chosen.length;
+        process.stdout.write(
+          `no failed deliveries match; nothing to replay${superseded > 0 ? ` (${superseded} superseded by newer versions: --all sends them too)` : ""}\n`,
+        );
         return 0;
       }
-      if (failed.some((entry) => entry.signed) && !delivery.signingKey) {
+      if ((chosen.some((entry) => entry.signed) || leftoverSigned > 0) && !delivery.signingKey) {
         throw new UsageError("these deliveries were signed when recorded: give the secret (DBSYNC_WEBHOOK_SECRET or --webhook-secret)");
       }
-      const ids = await state.outbox.revive(filter, Date.now());
+      const ids = await state.outbox.revive(filter, Date.now(), { url, includeSuperseded: flags.all });
+      const skipped = failed.length - ids.length;
       process.stdout.write(
-        `replaying ${ids.length} ${ids.length === 1 ? "delivery" : "deliveries"}${leftover > 0 ? ` and ${leftover} left by an interrupted replay` : ""}${url ? ` to ${displayUrl(url)}` : ""}\n`,
+        `replaying ${ids.length} ${ids.length === 1 ? "delivery" : "deliveries"}` +
+          `${leftover > 0 ? ` and ${leftover} left by an interrupted replay` : ""}${url ? ` to ${displayUrl(url)}` : ""}` +
+          `${skipped > 0 ? `; ${skipped} superseded by a newer version left out (--all sends them too)` : ""}\n`,
       );
-      const deliverer = createDeliverer(delivery, state.outbox, { replayed: true }, log, { url });
+      // A sync running for the same campaign may deliver some of them; the outcome is read back
+      // from the outbox, whoever delivered.
+      const deliverer = createDeliverer(delivery, state.outbox, { replayed: true }, log);
       await deliverer.run(onShutdown(), { untilIdle: true });
-      const { delivered, deadLettered } = deliverer.stats;
-      const left = await state.outbox.pendingCount({ replayed: true });
+      const outcome = await state.outbox.settled(ids);
       process.stdout.write(
-        `${delivered} delivered, ${deadLettered} failed again${left > 0 ? `, ${left} still pending (interrupted; run replay again)` : ""}\n`,
+        `${outcome.delivered} delivered, ${outcome.failed} failed again` +
+          `${outcome.pending > 0 ? `, ${outcome.pending} still pending (interrupted; run replay again)` : ""}\n`,
       );
-      return deadLettered > 0 || left > 0 ? 1 : 0;
+      return outcome.failed > 0 || outcome.pending > 0 ? 1 : 0;
     });
   },
 });

@@ -27,16 +27,24 @@ export interface WebhookModeRun {
 
 export async function runWebhookMode({ config, state, source, log, onProgress, signal }: WebhookModeRun): Promise<void> {
   const url = config.url as string; // required in webhook mode by the config
-  const scope = { campaign: config.campaign, url };
-  const checkpointKey = { campaign: config.campaign, mode: "webhook", target: url };
+  const scope = { campaign: config.campaign };
+  const checkpointKey = { campaign: config.campaign, mode: "webhook", target: "" };
   const originKey = { ...checkpointKey, mode: "webhook-origin" };
 
   // Without --s only transactions fired after the first start are sent; that start is kept, so a
-  // restart neither sends the campaign's history nor skips what happened while it was down.
+  // restart neither sends the campaign's history nor skips what happened while it was down. It is
+  // kept only once the API accepted the token: a failed first try does not fix it.
+  await source.fields(signal);
   const storedOrigin = await state.getCheckpoint(originKey);
-  const origin = config.start ?? (storedOrigin ? new Date(storedOrigin.value) : new Date());
-  if (!storedOrigin) await state.setCheckpoint(originKey, origin.toISOString());
-  const interruptedEarly = !config.start && storedOrigin !== undefined && !(await state.getCheckpoint(checkpointKey));
+  const stored = storedOrigin ? new Date(storedOrigin.value) : undefined;
+  const origin = config.start ?? stored ?? new Date();
+  if (!stored || origin < stored) {
+    // History from before the former start was never recorded: the listing must fetch every
+    // contact again instead of skipping those it has seen.
+    if (stored) await state.outbox.forgetContacts(scope);
+    await state.setCheckpoint(originKey, origin.toISOString());
+  }
+  const interruptedEarly = !config.start && stored !== undefined && !(await state.getCheckpoint(checkpointKey));
 
   const inner = new AbortController();
   const stop = () => inner.abort(signal.reason);
@@ -45,13 +53,19 @@ export async function runWebhookMode({ config, state, source, log, onProgress, s
   const sink = createWebhookSink({
     outbox: state.outbox,
     scope,
+    url,
     filter: { mode: config.filterMode, taskPrefixes: config.taskPrefixes },
     origin,
     signed: config.webhook.signingKey !== undefined,
-    checkpoint: async () => (await state.getCheckpoint(checkpointKey))?.value,
     onRecorded: () => deliverer.wake(),
   });
 
+  await state.outbox.repairLines(Date.now());
+  const moved = await state.outbox.retarget(scope, url);
+  if (moved > 0) log.info(`${moved} pending deliveries recorded for another receiver URL go to ${displayUrl(url)} now`);
+  if (!config.webhook.signingKey && (await state.outbox.pendingCount({ scope, signed: true })) > 0) {
+    log.warn("deliveries recorded with a signature are pending, and no secret is given: they go out unsigned");
+  }
   const pending = await state.outbox.pendingCount({ scope });
   log.info(
     `webhook: transactions of campaign ${config.campaign} fired since ${origin.toISOString()} to ${displayUrl(url)}` +
@@ -92,17 +106,17 @@ export function createDeliverer(
   outbox: WebhookOutbox,
   selection: DeliverySelection,
   log: ConsolaInstance,
-  options: { url?: string; concurrency?: number } = {},
+  options: { concurrency?: number } = {},
 ): Deliverer {
   return new Deliverer({
     outbox,
     selection,
-    url: options.url,
     signingKey: delivery.signingKey,
     attempts: delivery.attempts,
     backoff: { baseMs: delivery.retryWaitSeconds * 1000, maxMs: Math.max(MAX_RETRY_WAIT_MS, delivery.retryWaitSeconds * 1000) },
     timeoutMs: delivery.timeoutSeconds * 1000,
     concurrency: options.concurrency ?? 32,
+    rate: delivery.rate,
     limiter: new RateLimiter(delivery.rate, delivery.burst),
     breaker: new CircuitBreaker({
       // The probe period follows the retry timing: 10 s with the default first wait of 1 s.

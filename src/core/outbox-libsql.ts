@@ -8,6 +8,7 @@ import {
   type OutboxCandidate,
   type OutboxEntry,
   type OutboxScope,
+  type ReviveOptions,
   scopeKey,
   type WebhookOutbox,
   webhookId,
@@ -24,6 +25,7 @@ export const OUTBOX_DDL = [
   url TEXT NOT NULL,
   contact_id TEXT NOT NULL,
   transaction_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
   fired TEXT,
   state TEXT NOT NULL,
   body TEXT NOT NULL,
@@ -38,7 +40,8 @@ export const OUTBOX_DDL = [
   failed_at TEXT
 )`,
   "CREATE INDEX IF NOT EXISTS webhook_outbox_line ON webhook_outbox (scope, contact_id, status, seq)",
-  "CREATE INDEX IF NOT EXISTS webhook_outbox_status ON webhook_outbox (status, next_attempt_at)",
+  "CREATE INDEX IF NOT EXISTS webhook_outbox_due ON webhook_outbox (status, next_attempt_at)",
+  "CREATE INDEX IF NOT EXISTS webhook_outbox_scope_due ON webhook_outbox (scope, status, next_attempt_at)",
   `CREATE TABLE IF NOT EXISTS webhook_versions (
   scope TEXT NOT NULL,
   transaction_id TEXT NOT NULL,
@@ -54,12 +57,35 @@ export const OUTBOX_DDL = [
 ) WITHOUT ROWID`,
 ];
 
-/** A pending delivery of `o` with no earlier pending one of its contact: the next of that contact. */
-const FIRST_IN_LINE = `NOT EXISTS (SELECT 1 FROM webhook_outbox p
-  WHERE p.scope = o.scope AND p.contact_id = o.contact_id AND p.status = 'pending' AND p.seq < o.seq)`;
+/**
+ * `next_attempt_at` of a pending delivery waiting behind an earlier one of its contact. Only the
+ * oldest pending delivery of a contact has a real time, so finding what is due is one index range,
+ * however long the queue behind it.
+ */
+const WAITING_IN_LINE = 8_640_000_000_000_000;
 
 /** SQLite's default limit of bound parameters is far above this; it keeps statements small. */
 const IN_LIST = 500;
+
+/** Makes the oldest pending delivery of each contact whose deliveries all wait the next in line. */
+const REPAIR_LINES = `UPDATE webhook_outbox SET next_attempt_at = ? WHERE seq IN (
+  SELECT MIN(seq) FROM webhook_outbox WHERE status = 'pending' GROUP BY scope, contact_id HAVING MIN(next_attempt_at) >= ${WAITING_IN_LINE})`;
+
+/** After a contact's delivery settled: its oldest pending one is next, unless one already is. */
+const NEXT_IN_LINE = `UPDATE webhook_outbox SET next_attempt_at = ?
+  WHERE seq = (SELECT MIN(seq) FROM webhook_outbox WHERE scope = ? AND contact_id = ? AND status = 'pending')
+    AND next_attempt_at >= ${WAITING_IN_LINE}
+    AND NOT EXISTS (SELECT 1 FROM webhook_outbox WHERE scope = ? AND contact_id = ? AND status = 'pending' AND next_attempt_at < ${WAITING_IN_LINE})`;
+
+/**
+ * A dead letter whose transaction has a newer version that was delivered or is on its way: sending
+ * it again would put old content after new. When the newest version is dead too, both go again, in
+ * order, and nothing is superseded.
+ */
+const SUPERSEDED = `EXISTS (SELECT 1 FROM webhook_versions v
+  WHERE v.scope = webhook_outbox.scope AND v.transaction_id = webhook_outbox.transaction_id AND v.version > webhook_outbox.version
+    AND NOT EXISTS (SELECT 1 FROM webhook_outbox d WHERE d.scope = v.scope AND d.transaction_id = v.transaction_id
+                    AND d.version = v.version AND d.status = 'failed'))`;
 
 export class LibsqlOutbox implements WebhookOutbox {
   constructor(
@@ -73,7 +99,7 @@ export class LibsqlOutbox implements WebhookOutbox {
     scope: OutboxScope,
     candidates: readonly OutboxCandidate[],
     contacts: readonly { id: string; md5: string }[],
-    options: { floor: string | undefined; signed: boolean },
+    options: { url: string; floor: string | undefined; signed: boolean },
   ): Promise<EnqueueResult> {
     const key = scopeKey(scope);
     const result: EnqueueResult = { new: 0, updated: 0, skipped: 0 };
@@ -103,21 +129,27 @@ export class LibsqlOutbox implements WebhookOutbox {
           versions.set(candidate.transactionId, { hash: candidate.hash, version });
           statements.push(
             {
-              sql: `INSERT INTO webhook_outbox (id, scope, campaign, url, contact_id, transaction_id, fired, state, body, signed, floor, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+              // Due at once when nothing of its contact is pending, else behind the others.
+              sql: `INSERT INTO webhook_outbox (id, scope, campaign, url, contact_id, transaction_id, version, fired, state, body, signed, floor, created_at, next_attempt_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                      CASE WHEN EXISTS (SELECT 1 FROM webhook_outbox WHERE scope = ? AND contact_id = ? AND status = 'pending') THEN ${WAITING_IN_LINE} ELSE 0 END)
+                    ON CONFLICT (id) DO NOTHING`,
               args: [
                 webhookId(scope, candidate.transactionId, version),
                 key,
                 scope.campaign,
-                scope.url,
+                options.url,
                 candidate.contactId,
                 candidate.transactionId,
+                version,
                 candidate.fired ?? null,
                 state,
                 candidate.body(state),
                 options.signed ? 1 : 0,
                 options.floor ?? null,
                 createdAt,
+                key,
+                candidate.contactId,
               ],
             },
             {
@@ -157,16 +189,29 @@ export class LibsqlOutbox implements WebhookOutbox {
     });
   }
 
+  forgetContacts(scope: OutboxScope): Promise<void> {
+    return this.run("cannot update contact hashes", { sql: "DELETE FROM webhook_contacts WHERE scope = ?", args: [scopeKey(scope)] });
+  }
+
+  retarget(scope: OutboxScope, url: string): Promise<number> {
+    return this.guard("cannot update the webhook outbox", async () => {
+      const result = await this.client.execute({
+        sql: "UPDATE webhook_outbox SET url = ? WHERE scope = ? AND status = 'pending' AND replayed = 0 AND url <> ?",
+        args: [url, scopeKey(scope), url],
+      });
+      return result.rowsAffected;
+    });
+  }
+
   due(selection: DeliverySelection, nowMs: number, limit: number): Promise<OutboxEntry[]> {
-    const where = selectionSql(selection, "o");
+    const where = selectionSql(selection);
     return this.guard("cannot read the webhook outbox", async () => {
       const rows = await this.client.execute({
-        sql: `SELECT o.* FROM webhook_outbox o
-              WHERE o.status = 'pending' AND o.next_attempt_at <= ? ${where.sql} AND ${FIRST_IN_LINE}
-              ORDER BY o.seq LIMIT ?`,
+        sql: `SELECT * FROM webhook_outbox WHERE status = 'pending' AND next_attempt_at <= ? ${where.sql}
+              ORDER BY next_attempt_at LIMIT ?`,
         args: [nowMs, ...where.args, limit],
       });
-      return rows.rows.map(toEntry);
+      return rows.rows.map((row) => toEntry(row));
     });
   }
 
@@ -180,13 +225,13 @@ export class LibsqlOutbox implements WebhookOutbox {
     });
   }
 
-  delivered(id: string): Promise<void> {
-    return this.run("cannot update the webhook outbox", { sql: "DELETE FROM webhook_outbox WHERE id = ?", args: [id] });
+  delivered(id: string, nowMs: number): Promise<void> {
+    return this.settle(id, { sql: "DELETE FROM webhook_outbox WHERE id = ?", args: [id] }, nowMs);
   }
 
   retryLater(id: string, attempts: number, nextAttemptAt: number, error: string): Promise<void> {
     return this.run("cannot update the webhook outbox", {
-      sql: "UPDATE webhook_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+      sql: "UPDATE webhook_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'",
       args: [attempts, nextAttemptAt, error, id],
     });
   }
@@ -199,41 +244,71 @@ export class LibsqlOutbox implements WebhookOutbox {
   }
 
   deadLetter(id: string, attempts: number, error: string, at: Date): Promise<void> {
-    return this.run("cannot update the webhook outbox", {
-      sql: "UPDATE webhook_outbox SET status = 'failed', attempts = ?, last_error = ?, failed_at = ? WHERE id = ?",
-      args: [attempts, error, at.toISOString(), id],
-    });
+    return this.settle(
+      id,
+      {
+        sql: "UPDATE webhook_outbox SET status = 'failed', attempts = ?, last_error = ?, failed_at = ? WHERE id = ?",
+        args: [attempts, error, at.toISOString(), id],
+      },
+      at.getTime(),
+    );
   }
 
   failed(filter: FailedFilter): Promise<OutboxEntry[]> {
     const where = failedSql(filter);
     return this.guard("cannot read the dead-letter list", async () => {
       const rows = await this.client.execute({
-        sql: `SELECT * FROM webhook_outbox WHERE status = 'failed' ${where.sql} ORDER BY seq`,
+        sql: `SELECT *, ${SUPERSEDED} AS superseded FROM webhook_outbox WHERE status = 'failed' ${where.sql} ORDER BY seq`,
         args: where.args,
       });
-      return rows.rows.map(toEntry);
+      return rows.rows.map((row) => toEntry(row));
     });
   }
 
-  revive(filter: FailedFilter, nowMs: number): Promise<string[]> {
+  revive(filter: FailedFilter, nowMs: number, options: ReviveOptions = {}): Promise<string[]> {
     const where = failedSql(filter);
     return this.guard("cannot put dead letters back in line", async () => {
-      // Dead letters were already past the checkpoint; sending them again must not hold it back.
-      const rows = await this.client.execute({
-        sql: `UPDATE webhook_outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, failed_at = NULL, replayed = 1
-              WHERE status = 'failed' ${where.sql} RETURNING id`,
-        args: [nowMs, ...where.args],
+      // Chosen first, then changed: whether one is superseded depends on the others' status.
+      const chosen = await this.client.execute({
+        sql: `SELECT id FROM webhook_outbox WHERE status = 'failed' ${where.sql} ${options.includeSuperseded ? "" : `AND NOT ${SUPERSEDED}`}`,
+        args: where.args,
       });
-      return rows.rows.map((row) => String(row.id));
+      const ids = chosen.rows.map((row) => String(row.id));
+      // Dead letters were already past the checkpoint; sending them again must not hold it back.
+      const statements: InStatement[] = inLists(ids).map((list) => ({
+        sql: `UPDATE webhook_outbox SET status = 'pending', attempts = 0, next_attempt_at = ${WAITING_IN_LINE}, failed_at = NULL,
+                replayed = 1, url = COALESCE(?, url) WHERE status = 'failed' AND id IN (${marks(list)})`,
+        args: [options.url ?? null, ...list],
+      }));
+      await this.client.batch([...statements, { sql: REPAIR_LINES, args: [nowMs] }], "write");
+      return ids;
+    });
+  }
+
+  settled(ids: readonly string[]): Promise<{ delivered: number; failed: number; pending: number }> {
+    return this.guard("cannot read the webhook outbox", async () => {
+      const counts = { delivered: ids.length, failed: 0, pending: 0 };
+      for (const list of inLists(ids)) {
+        const rows = await this.client.execute({
+          sql: `SELECT status, COUNT(*) AS n FROM webhook_outbox WHERE id IN (${marks(list)}) GROUP BY status`,
+          args: [...list],
+        });
+        for (const row of rows.rows) {
+          const n = Number(row.n);
+          counts.delivered -= n;
+          if (row.status === "failed") counts.failed += n;
+          else counts.pending += n;
+        }
+      }
+      return counts;
     });
   }
 
   pendingCount(selection: DeliverySelection = {}): Promise<number> {
-    const where = selectionSql(selection, "o");
+    const where = selectionSql(selection);
     return this.guard("cannot read the webhook outbox", async () => {
       const rows = await this.client.execute({
-        sql: `SELECT COUNT(*) AS n FROM webhook_outbox o WHERE o.status = 'pending' ${where.sql}`,
+        sql: `SELECT COUNT(*) AS n FROM webhook_outbox WHERE status = 'pending' ${where.sql}`,
         args: where.args,
       });
       return Number(rows.rows[0]?.n ?? 0);
@@ -254,14 +329,25 @@ export class LibsqlOutbox implements WebhookOutbox {
   }
 
   nextDueAt(selection: DeliverySelection): Promise<number | undefined> {
-    const where = selectionSql(selection, "o");
+    const where = selectionSql(selection);
     return this.guard("cannot read the webhook outbox", async () => {
       const rows = await this.client.execute({
-        sql: `SELECT MIN(o.next_attempt_at) AS at FROM webhook_outbox o WHERE o.status = 'pending' ${where.sql} AND ${FIRST_IN_LINE}`,
+        sql: `SELECT MIN(next_attempt_at) AS at FROM webhook_outbox WHERE status = 'pending' ${where.sql}`,
         args: where.args,
       });
       const at = rows.rows[0]?.at;
-      return at === null || at === undefined ? undefined : Number(at);
+      return at === null || at === undefined || Number(at) >= WAITING_IN_LINE ? undefined : Number(at);
+    });
+  }
+
+  /** Settles a delivery and makes the next of its contact due, in one transaction. */
+  private settle(id: string, statement: InStatement, nowMs: number): Promise<void> {
+    return this.guard("cannot update the webhook outbox", async () => {
+      const rows = await this.client.execute({ sql: "SELECT scope, contact_id FROM webhook_outbox WHERE id = ?", args: [id] });
+      const row = rows.rows[0];
+      if (!row) return;
+      const line = [row.scope ?? null, row.contact_id ?? null];
+      await this.client.batch([statement, { sql: NEXT_IN_LINE, args: [nowMs, ...line, ...line] }], "write");
     });
   }
 
@@ -277,6 +363,11 @@ export class LibsqlOutbox implements WebhookOutbox {
       throw new StateError(`${what} in the state store ${this.safeUrl}: ${reason}`, { cause: error });
     }
   }
+
+  /** Heals lines left without a next delivery (a crash between writes of an older version). */
+  repairLines(nowMs: number): Promise<void> {
+    return this.run("cannot update the webhook outbox", { sql: REPAIR_LINES, args: [nowMs] });
+  }
 }
 
 function inLists<T>(items: readonly T[]): T[][] {
@@ -289,14 +380,15 @@ function marks(items: readonly unknown[]): string {
   return items.map(() => "?").join(", ");
 }
 
-function selectionSql(selection: DeliverySelection, alias: string): { sql: string; args: InValue[] } {
+function selectionSql(selection: DeliverySelection): { sql: string; args: InValue[] } {
   let sql = "";
   const args: InValue[] = [];
   if (selection.scope) {
-    sql += ` AND ${alias}.scope = ?`;
+    sql += " AND scope = ?";
     args.push(scopeKey(selection.scope));
   }
-  if (selection.replayed) sql += ` AND ${alias}.replayed = 1`;
+  if (selection.replayed !== undefined) sql += ` AND replayed = ${selection.replayed ? 1 : 0}`;
+  if (selection.signed !== undefined) sql += ` AND signed = ${selection.signed ? 1 : 0}`;
   return { sql, args };
 }
 
@@ -327,6 +419,7 @@ function toEntry(row: Row): OutboxEntry {
     url: String(row.url),
     contactId: String(row.contact_id),
     transactionId: String(row.transaction_id),
+    version: Number(row.version),
     fired: text(row.fired),
     state: row.state === "updated" ? "updated" : "new",
     body: String(row.body),
@@ -337,5 +430,6 @@ function toEntry(row: Row): OutboxEntry {
     lastError: text(row.last_error),
     createdAt: String(row.created_at),
     failedAt: text(row.failed_at),
+    superseded: Number(row.superseded ?? 0) === 1,
   };
 }

@@ -6,10 +6,13 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 
-/** Deliveries of one campaign to one receiver URL. */
+/**
+ * The deliveries of one campaign. One webhook stream per campaign and state store: its versions,
+ * checkpoint and pending deliveries do not depend on the receiver's URL, so a receiver that moves
+ * (a new --url) gets what was pending. Two receivers of one campaign need two state stores.
+ */
 export interface OutboxScope {
   campaign: string;
-  url: string;
 }
 
 export type DeliveryState = "new" | "updated";
@@ -34,9 +37,12 @@ export interface OutboxEntry {
   /** Order of recording; deliveries of one contact go out in this order. */
   seq: number;
   campaign: string;
+  /** Where it goes: the receiver the sync runs with, or the one a replay was told. */
   url: string;
   contactId: string;
   transactionId: string;
+  /** 1 for the first version of the transaction recorded, then 2, 3, … */
+  version: number;
   fired: string | null;
   state: DeliveryState;
   body: string;
@@ -49,6 +55,8 @@ export interface OutboxEntry {
   lastError: string | null;
   createdAt: string;
   failedAt: string | null;
+  /** A dead letter of which a newer version was recorded since: replaying it would send old content. */
+  superseded: boolean;
 }
 
 export interface EnqueueResult {
@@ -67,61 +75,78 @@ export interface FailedFilter {
   ids?: readonly string[];
 }
 
-/** Which pending deliveries a deliverer works on. */
+/** Which pending deliveries a deliverer works on (or a count counts). */
 export interface DeliverySelection {
   scope?: OutboxScope;
   /** Only dead letters put back in line by a replay. */
   replayed?: boolean;
+  /** Only deliveries recorded with a signature. */
+  signed?: boolean;
+}
+
+export interface ReviveOptions {
+  /** Send them here instead of their recorded URL. */
+  url?: string;
+  /** Also dead letters superseded by a newer version of their transaction. */
+  includeSuperseded?: boolean;
 }
 
 export interface WebhookOutbox {
   /**
    * Records the candidates whose version is not recorded yet, decides `new`/`updated` from the stored
-   * versions and remembers the contacts' md5, all in one transaction. `floor` is the checkpoint in
-   * force while these transactions were found; it is held until they are delivered or dead.
+   * versions and remembers the contacts' md5, all in one transaction. `floor` is the checkpoint from
+   * which these transactions would be found again; it is held until they are delivered or dead.
    */
   enqueue(
     scope: OutboxScope,
     candidates: readonly OutboxCandidate[],
     contacts: readonly { id: string; md5: string }[],
-    options: { floor: string | undefined; signed: boolean },
+    options: { url: string; floor: string | undefined; signed: boolean },
   ): Promise<EnqueueResult>;
   /** The contact md5 recorded by the last enqueue of each contact. */
   knownContactMd5(scope: OutboxScope, ids: readonly string[]): Promise<Map<string, string | null>>;
+  /** Forgets the contacts' md5, so that the next listing fetches every contact again. */
+  forgetContacts(scope: OutboxScope): Promise<void>;
+  /** Sends the scope's pending deliveries (not replays) to `url` from now on; returns how many moved. */
+  retarget(scope: OutboxScope, url: string): Promise<number>;
   /**
-   * Pending deliveries due at `nowMs` that are first in line for their contact, oldest first. One
-   * being attempted is not due (its lease runs), so neither is anything after it for that contact.
+   * Pending deliveries due at `nowMs`, each the next in line of its contact: only the oldest pending
+   * delivery of a contact is ever due, so a contact's deliveries go out in order, one at a time.
    */
   due(selection: DeliverySelection, nowMs: number, limit: number): Promise<OutboxEntry[]>;
   /** Takes a due delivery for an attempt until `leaseUntilMs`; false when another took it first. */
   claim(id: string, nowMs: number, leaseUntilMs: number): Promise<boolean>;
-  /** Delivered: gone from the outbox (its version stays recorded). */
-  delivered(id: string): Promise<void>;
+  /** Delivered: gone from the outbox (its version stays recorded); the contact's next is due. */
+  delivered(id: string, nowMs: number): Promise<void>;
   /** An attempt failed; the next is due at `nextAttemptAt` (epoch ms). */
   retryLater(id: string, attempts: number, nextAttemptAt: number, error: string): Promise<void>;
   /** Gives an attempt back without counting it (shutdown during an attempt). */
   release(id: string, nowMs: number): Promise<void>;
-  /** The last attempt failed: into the dead-letter list. */
+  /** The last attempt failed: into the dead-letter list; the contact's next is due. */
   deadLetter(id: string, attempts: number, error: string, at: Date): Promise<void>;
   failed(filter: FailedFilter): Promise<OutboxEntry[]>;
   /**
    * Puts matching dead letters back in line with fresh attempts, marked as replayed (they no longer
-   * hold the checkpoint back: they were past it already); returns their ids.
+   * hold the checkpoint back: they were past it already). Superseded ones stay unless asked for.
    */
-  revive(filter: FailedFilter, nowMs: number): Promise<string[]>;
+  revive(filter: FailedFilter, nowMs: number, options?: ReviveOptions): Promise<string[]>;
+  /** Where these deliveries stand: gone (delivered), dead again, or still pending. */
+  settled(ids: readonly string[]): Promise<{ delivered: number; failed: number; pending: number }>;
   /** Pending deliveries of the selection (none means all). */
   pendingCount(selection?: DeliverySelection): Promise<number>;
   /**
    * The highest checkpoint allowed while deliveries are pending: the lowest floor among them;
-   * `null` when a pending one was found before any checkpoint existed; undefined when none pend.
+   * `null` when a pending one has no floor; undefined when none pend.
    */
   checkpointFloor(scope: OutboxScope): Promise<string | null | undefined>;
-  /** Earliest `nextAttemptAt` among pending deliveries of the selection. */
+  /** Earliest `nextAttemptAt` among pending deliveries next in line; undefined when there is none. */
   nextDueAt(selection: DeliverySelection): Promise<number | undefined>;
+  /** Makes sure every contact with pending deliveries has one next in line (cheap; run at start). */
+  repairLines(nowMs: number): Promise<void>;
 }
 
 export function scopeKey(scope: OutboxScope): string {
-  return `${scope.campaign}|${scope.url}`;
+  return scope.campaign;
 }
 
 /**

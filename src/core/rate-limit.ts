@@ -1,10 +1,11 @@
 // A token bucket shared by all webhook deliveries: `rate` requests per second on average, at most
-// `burst` at once (the original's `--wr`/`--wb`).
+// `burst` at once (the original's `--wr`/`--wb`); a receiver's Retry-After pauses it.
 import { sleep } from "./retry.ts";
 
 export class RateLimiter {
   private tokens: number;
   private updatedAt: number;
+  private pausedUntil = 0;
 
   constructor(
     private readonly rate: number,
@@ -18,6 +19,11 @@ export class RateLimiter {
   /** Resolves once a request may go out; rejects when `signal` aborts first. */
   async take(signal?: AbortSignal): Promise<void> {
     for (;;) {
+      const paused = this.pausedUntil - this.now();
+      if (paused > 0) {
+        await sleep(paused, signal);
+        continue;
+      }
       this.refill();
       if (this.tokens >= 1) {
         this.tokens -= 1;
@@ -25,6 +31,11 @@ export class RateLimiter {
       }
       await sleep(Math.ceil(((1 - this.tokens) / this.rate) * 1000), signal);
     }
+  }
+
+  /** No request goes out before `ms` from now (the receiver asked for it with Retry-After). */
+  pauseFor(ms: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);
   }
 
   private refill(): void {

@@ -144,7 +144,11 @@ export function contactRows(
   }
 }
 
-/** The transactions of a contact's task log that pass `filter`, with their row ids (spec §3.6). */
+/**
+ * The transactions of a contact's task log that pass `filter`, with their row ids (spec §3.6). Ids
+ * are given over the whole task log before filtering, so that a transaction keeps its id whatever
+ * the filter.
+ */
 export function selectedTransactions(
   contact: Contact,
   filter: TransactionFilter,
@@ -153,9 +157,8 @@ export function selectedTransactions(
   const usedIds = new Set<string>();
   for (const entry of records(contact.$task_log)) {
     for (const transaction of records(entry.transactions) as Transaction[]) {
-      if (passesFilter(transaction, filter)) {
-        selected.push({ transactionId: uniqueTransactionId(contact.$id, transaction, usedIds), transaction });
-      }
+      const transactionId = uniqueTransactionId(contact.$id, transaction, usedIds);
+      if (passesFilter(transaction, filter)) selected.push({ transactionId, transaction });
     }
   }
   return selected;

@@ -9,8 +9,11 @@ export interface Sink {
   prepare(fields: readonly CampaignField[]): Promise<void>;
   /** The contact md5 the target already holds, per id (absent when unknown). */
   knownMd5(ids: readonly string[]): Promise<Map<string, string | null>>;
-  /** Writes the contacts with everything they carry, atomically: all or nothing. */
-  writeContacts(contacts: readonly Contact[]): Promise<RowCounts>;
+  /**
+   * Writes the contacts with everything they carry, atomically: all or nothing. `found.floor` is the
+   * checkpoint from which the pipeline would find these contacts again.
+   */
+  writeContacts(contacts: readonly Contact[], found?: { floor?: string }): Promise<RowCounts>;
   writeInboundCalls(calls: readonly InboundCall[]): Promise<RowCounts>;
   /**
    * For a sink that finishes its work later (the webhook outbox): the highest checkpoint it allows

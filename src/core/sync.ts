@@ -84,6 +84,8 @@ class Pipeline {
   private knownFields = new Set<string>();
   /** The last checkpoint this run saved. */
   private savedCheckpoint: string | undefined;
+  /** The checkpoint from which what is being written now would be found again. */
+  private floor: string | undefined;
   /** Webhook mode forwards transactions only, as the original. */
   private readonly withInboundCalls: boolean;
   private fieldsSignature = "";
@@ -135,6 +137,7 @@ class Pipeline {
       this.o.log.info(
         start ? `catching up: contacts changed since ${day(start)}` : "first run: listing all contacts of the campaign",
       );
+      this.floor = start?.toISOString();
       await this.listing(start);
       await this.inbound({
         from: start ? new Date(start.getTime() - this.inboundLookbackMs).toISOString() : "",
@@ -157,6 +160,7 @@ class Pipeline {
         if (now.getTime() - lastRelist >= relistEveryMs) {
           const since = new Date(now.getTime() - DAY_MS);
           this.o.log.info(`periodic re-listing of contacts changed since ${day(since)}`);
+          this.floor = since.toISOString();
           await this.listing(since);
           await this.inbound({ from: since.toISOString(), to: now.toISOString() });
           lastRelist = now.getTime();
@@ -211,6 +215,7 @@ class Pipeline {
   /** One polling window: the contacts of its transaction events, and its inbound calls. */
   private async window(watermark: Date, to: Date): Promise<void> {
     const window: TimeWindow = { from: new Date(watermark.getTime() - this.overlapMs).toISOString(), to: to.toISOString() };
+    this.floor = watermark.toISOString();
     const pending = new Set<string>();
     // Marked as handled only once the whole window is written: a failed window is asked for again.
     const seen = new Map<string, string>();
@@ -247,7 +252,9 @@ class Pipeline {
       this.stats.fetched += contacts.length;
       this.stats.vanished += group.length - contacts.length;
       await this.ensureColumnsFor(contacts);
-      for (const part of chunk(contacts, this.writeBatch)) this.count(await this.target(() => this.o.sink.writeContacts(part)));
+      for (const part of chunk(contacts, this.writeBatch)) {
+        this.count(await this.target(() => this.o.sink.writeContacts(part, { floor: this.floor })));
+      }
       this.o.onProgress?.(this.stats);
     }
   }

@@ -5,7 +5,7 @@
 import type { CircuitBreaker } from "./circuit-breaker.ts";
 import type { DeliverySelection, OutboxEntry, WebhookOutbox } from "./outbox.ts";
 import type { RateLimiter } from "./rate-limit.ts";
-import { backoffMs, parseRetryAfter, type RetryPolicy, sleep } from "./retry.ts";
+import { parseRetryAfter, sleep } from "./retry.ts";
 import { signWebhook } from "./webhook-signature.ts";
 
 export interface DeliveryLogger {
@@ -16,14 +16,14 @@ export interface DeliveryLogger {
 export interface DelivererOptions {
   outbox: WebhookOutbox;
   selection: DeliverySelection;
-  /** Sends every delivery here instead of the URL it was recorded for (a replay to a moved receiver). */
-  url?: string;
   /** The decoded Standard Webhooks key; deliveries are unsigned without it. */
   signingKey?: Uint8Array;
   /** Attempts in all before a delivery is dead-lettered. */
   attempts: number;
   /** Waits between attempts: `baseMs` doubling up to `maxMs`, with jitter. */
-  backoff: Omit<RetryPolicy, "attempts">;
+  backoff: { baseMs: number; maxMs: number };
+  /** Requests per second of the limiter, for the length of a lease. */
+  rate: number;
   timeoutMs: number;
   concurrency: number;
   limiter: RateLimiter;
@@ -47,11 +47,12 @@ type Verdict =
 const ERROR_TEXT = 200;
 /** How long an idle deliverer waits before looking at the outbox again on its own. */
 const IDLE_POLL_MS = 5_000;
+/** A Retry-After beyond this is taken as this: a receiver cannot stop deliveries for a day. */
+const MAX_RETRY_AFTER_MS = 10 * 60_000;
 
 export class Deliverer {
   readonly stats: DeliveryStats = { delivered: 0, failedAttempts: 0, deadLettered: 0 };
   private readonly now: () => number;
-  private readonly busyContacts = new Set<string>();
   private readonly running = new Set<Promise<void>>();
   private wakeUp: (() => void) | undefined;
   private failure: unknown;
@@ -93,26 +94,19 @@ export class Deliverer {
   private async startDue(signal: AbortSignal): Promise<number> {
     const free = this.o.concurrency - this.running.size;
     if (free <= 0) return 0;
-    const entries = await this.o.outbox.due(this.o.selection, this.now(), free + this.busyContacts.size);
-    let started = 0;
+    const entries = await this.o.outbox.due(this.o.selection, this.now(), free);
     for (const entry of entries) {
-      if (started >= free) break;
-      const contactKey = `${entry.campaign}|${entry.url}|${entry.contactId}`;
-      if (this.busyContacts.has(contactKey)) continue;
-      this.busyContacts.add(contactKey);
       const task = this.deliver(entry, signal)
         .catch((error: unknown) => {
           if (!signal.aborted) this.failure ??= error;
         })
         .finally(() => {
-          this.busyContacts.delete(contactKey);
           this.running.delete(task);
           this.wakeUp?.();
         });
       this.running.add(task);
-      started++;
     }
-    return started;
+    return entries.length;
   }
 
   /** Until something finishes, is recorded, or comes due. */
@@ -125,8 +119,16 @@ export class Deliverer {
     timer.abort();
   }
 
+  /**
+   * One attempt of one delivery. It is claimed first (a lease in the outbox), so that no other
+   * deliverer, in this process or another, touches it meanwhile; the lease covers the wait for the
+   * rate limiter, the request and writing its outcome. After a crash the delivery is due again when
+   * the lease ends.
+   */
   private async deliver(entry: OutboxEntry, signal: AbortSignal): Promise<void> {
-    const { outbox, breaker } = this.o;
+    const { outbox, breaker, limiter } = this.o;
+    const leaseMs = 2 * this.o.timeoutMs + 5_000 + Math.ceil((this.o.concurrency / this.o.rate) * 1000);
+    if (!(await outbox.claim(entry.id, this.now(), this.now() + leaseMs))) return;
     if (!breaker.allow()) {
       // The probe's answer is due within the timeout; waiting for it costs no attempt.
       if (breaker.probing) return outbox.retryLater(entry.id, entry.attempts, this.now() + 1000, entry.lastError ?? "waiting for the probe");
@@ -138,34 +140,32 @@ export class Deliverer {
       });
     }
     try {
-      await this.o.limiter.take(signal);
+      await limiter.take(signal);
     } catch (error) {
       breaker.release();
+      await outbox.release(entry.id, this.now());
       throw error;
     }
-    // The lease covers the attempt and writing its outcome; after a crash the delivery comes due
-    // again when it ends.
-    if (!(await outbox.claim(entry.id, this.now(), this.now() + 2 * this.o.timeoutMs + 5_000))) {
-      breaker.release();
+    const verdict = await this.attempt(entry, signal);
+    if (verdict.ok) {
+      breaker.success();
+      await outbox.delivered(entry.id, this.now());
+      this.stats.delivered++;
       return;
     }
-    const verdict = await this.attempt(entry, signal);
     if (signal.aborted) {
       breaker.release();
       await outbox.release(entry.id, this.now());
       return;
     }
-    if (verdict.ok) {
-      breaker.success();
-      await outbox.delivered(entry.id);
-      this.stats.delivered++;
-      return;
-    }
+    // Retry-After asks this client to wait, not just this delivery.
+    if (verdict.retryAfterMs !== undefined) limiter.pauseFor(Math.min(verdict.retryAfterMs, MAX_RETRY_AFTER_MS));
     if (verdict.receiverFault) {
       this.lastReceiverError = verdict.error;
       breaker.failure();
+    } else {
+      breaker.success(); // it answered: it is up, even if it refused this one
     }
-    else breaker.success(); // it answered: it is up, even if it refused this one
     await this.failed(entry, verdict);
   }
 
@@ -180,7 +180,7 @@ export class Deliverer {
       );
       return;
     }
-    const waitMs = backoffMs({ attempts: this.o.attempts, ...this.o.backoff }, attempts - 1, verdict.retryAfterMs);
+    const waitMs = retryWaitMs(this.o.backoff, attempts - 1, verdict.retryAfterMs);
     // While the breaker is open a delivery spends at most one attempt per probe period, so a short
     // outage does not use up its attempts.
     const nextAt = Math.max(this.now() + waitMs, this.o.breaker.retryAt + Math.random() * 1000);
@@ -205,10 +205,8 @@ export class Deliverer {
     }, this.o.timeoutMs);
     const onAbort = () => controller.abort();
     signal.addEventListener("abort", onAbort, { once: true });
-    let response: Response;
-    let text: string;
     try {
-      response = await fetch(this.o.url ?? entry.url, {
+      const response = await fetch(entry.url, {
         method: "POST",
         headers,
         body: entry.body,
@@ -216,7 +214,12 @@ export class Deliverer {
         redirect: "manual",
         signal: controller.signal,
       });
-      text = await readStart(response);
+      if (response.status >= 200 && response.status < 300) {
+        // What a receiver says after accepting does not matter, nor how slowly it says it.
+        response.body?.cancel().catch(() => {});
+        return { ok: true };
+      }
+      return refusal(response, await readStart(response));
     } catch (error) {
       const reason = timedOut ? `no answer within ${this.o.timeoutMs / 1000} s` : `cannot reach the receiver: ${messageOf(error)}`;
       return { ok: false, error: reason, receiverFault: true };
@@ -224,19 +227,46 @@ export class Deliverer {
       clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);
     }
-    if (response.status >= 200 && response.status < 300) return { ok: true };
-    const status = `HTTP ${response.status}${text ? `: ${text}` : ""}`;
-    if (response.status >= 300 && response.status < 400) {
-      const location = response.headers.get("location");
-      return { ok: false, error: `the receiver redirects${location ? ` to ${location}` : ""} (${status}); give that URL`, receiverFault: false };
-    }
-    const busy = response.status === 429 || response.status === 503;
+  }
+}
+
+/** A receiver's answer other than 2xx as a failed attempt. */
+function refusal(response: Response, text: string): Extract<Verdict, { ok: false }> {
+  const status = `HTTP ${response.status}${text ? `: ${text}` : ""}`;
+  if (response.status >= 300 && response.status < 400) {
+    const location = response.headers.get("location");
     return {
       ok: false,
-      error: status,
-      retryAfterMs: busy ? parseRetryAfter(response.headers.get("retry-after")) : undefined,
-      receiverFault: response.status >= 500 || response.status === 429 || response.status === 408,
+      error: `the receiver redirects${location ? ` to ${withoutSecrets(location)}` : ""} (${status}); give that URL`,
+      receiverFault: false,
     };
+  }
+  const busy = response.status === 429 || response.status === 503;
+  return {
+    ok: false,
+    error: status,
+    retryAfterMs: busy ? parseRetryAfter(response.headers.get("retry-after")) : undefined,
+    // 429 means the receiver is up and wants us slower (Retry-After does that), not that it is down.
+    receiverFault: response.status >= 500 || response.status === 408,
+  };
+}
+
+/**
+ * The wait before attempt `attempt + 2`: `baseMs` doubling up to `maxMs`, ±20% so that deliveries
+ * failed together do not come back together; never shorter than the receiver's Retry-After.
+ */
+export function retryWaitMs(backoff: { baseMs: number; maxMs: number }, attempt: number, retryAfterMs?: number, random = Math.random): number {
+  const wait = Math.min(backoff.maxMs, backoff.baseMs * 2 ** attempt) * (0.8 + 0.4 * random());
+  return Math.max(wait, Math.min(retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
+}
+
+/** A URL for messages: without password and query, either of which may hold a key. */
+function withoutSecrets(raw: string): string {
+  try {
+    const url = new URL(raw);
+    return `${url.protocol}//${url.host}${url.pathname}${url.search ? "?…" : ""}`;
+  } catch {
+    return "(an invalid URL)";
   }
 }
 

@@ -10,12 +10,12 @@ import type { Contact } from "./source.ts";
 export interface WebhookSinkOptions {
   outbox: WebhookOutbox;
   scope: OutboxScope;
+  /** The receiver's URL. */
+  url: string;
   filter: TransactionFilter;
   /** Transactions fired before this were there before the user's start: never sent as `new`. */
   origin: Date;
   signed: boolean;
-  /** The checkpoint saved now; recorded with each delivery, which holds it until delivered. */
-  checkpoint: () => Promise<string | undefined>;
   /** Something was recorded: the deliverer has work. */
   onRecorded?: () => void;
 }
@@ -51,13 +51,14 @@ export function createWebhookSink(options: WebhookSinkOptions): WebhookSink {
   return {
     prepare: async () => {},
     knownMd5: (ids) => outbox.knownContactMd5(scope, ids),
-    async writeContacts(contacts: readonly Contact[]): Promise<RowCounts> {
+    async writeContacts(contacts: readonly Contact[], found: { floor?: string } = {}): Promise<RowCounts> {
       const candidates = contacts.flatMap((contact) => webhookCandidates(contact, options.filter, options.origin));
       const recorded = await outbox.enqueue(
         scope,
         candidates,
         contacts.map((contact) => ({ id: contact.$id, md5: contact.$md5 })),
-        { floor: await options.checkpoint(), signed: options.signed },
+        // The floor holds the checkpoint back until these are delivered or dead.
+        { url: options.url, floor: found.floor, signed: options.signed },
       );
       const queued = recorded.new + recorded.updated;
       if (queued > 0) options.onRecorded?.();

@@ -57,6 +57,27 @@ export function deliveryProblems(expected: ReadonlyMap<string, string>, requests
   return problems;
 }
 
+/**
+ * Deliveries of one contact must go out one at a time: no two requests of a contact overlap (requests
+ * the sender stopped waiting for, `hung`, aside).
+ */
+export function overlapProblems(requests: readonly ReceivedDelivery[]): string[] {
+  const byContact = new Map<string, ReceivedDelivery[]>();
+  for (const request of requests) {
+    if (request.hung || request.answeredAt === 0) continue;
+    byContact.set(request.contactId, [...(byContact.get(request.contactId) ?? []), request]);
+  }
+  const problems: string[] = [];
+  for (const [contact, list] of byContact) {
+    const sorted = [...list].sort((a, b) => a.receivedAt - b.receivedAt);
+    for (let i = 1; i < sorted.length; i++) {
+      const [before, after] = [sorted[i - 1] as ReceivedDelivery, sorted[i] as ReceivedDelivery];
+      if (after.receivedAt < before.answeredAt) problems.push(`contact ${contact}: ${after.id} arrived while ${before.id} was still open`);
+    }
+  }
+  return problems;
+}
+
 /** The first few problems, for a readable failure message. */
 export function summarise(problems: readonly string[]): string {
   return problems.length === 0 ? "" : `${problems.length} problems:\n${problems.slice(0, 15).join("\n")}`;

@@ -16,14 +16,19 @@ export interface ReceivedDelivery {
   fired: string;
   /** Canonical JSON of the transaction as received. */
   transaction: string;
-  /** What the receiver answered. */
+  /** What the receiver answered; 0 while it has not (yet) answered. */
   status: number;
+  /** When the request arrived and when it was answered (epoch ms; 0 = not answered). */
+  receivedAt: number;
+  answeredAt: number;
+  /** Held past the sender's timeout: the sender no longer waits for this one. */
+  hung: boolean;
 }
 
 export interface ReceiverBehaviour {
   /** Share of requests answered 500. */
   failRate: number;
-  /** Share of requests answered only after `hangMs`. */
+  /** Share of requests answered (200) only after `hangMs`: a sender without a timeout would wait and take it. */
   hangRate: number;
   hangMs: number;
   /** Share of requests answered 429 with `Retry-After: retryAfterSeconds`. */
@@ -58,7 +63,7 @@ export function startReceiver(options: { secret?: string; seed?: number; behavio
   const behaviour: ReceiverBehaviour = {
     failRate: 0,
     hangRate: 0,
-    hangMs: 2000,
+    hangMs: 60_000,
     busyRate: 0,
     retryAfterSeconds: 1,
     down: false,
@@ -96,10 +101,14 @@ export function startReceiver(options: { secret?: string; seed?: number; behavio
         fired: parsed.transaction.fired,
         transaction: canonicalJson(parsed.transaction),
         status: 0,
+        receivedAt: Date.now(),
+        answeredAt: 0,
+        hung: false,
       };
       requests.push(record);
       const answer = (status: number, init: ResponseInit = {}) => {
         record.status = status;
+        record.answeredAt = Date.now();
         return new Response(status < 300 ? "ok" : "no", { ...init, status });
       };
       if (behaviour.down) return answer(503);
@@ -109,9 +118,9 @@ export function startReceiver(options: { secret?: string; seed?: number; behavio
         return answer(429, { headers: { "retry-after": String(behaviour.retryAfterSeconds) } });
       }
       if (draw < behaviour.failRate + behaviour.busyRate + behaviour.hangRate) {
+        record.hung = true;
         await Bun.sleep(behaviour.hangMs);
-        // The sender gave up long ago; what it would have seen does not count as accepted.
-        return answer(599);
+        return answer(200);
       }
       return answer(200);
     },
