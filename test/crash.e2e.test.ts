@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { openDialect } from "../src/dialects/index.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
 import { describe as describeDiff, targetDifferences } from "./helpers/compare.ts";
+import { seededRandom } from "./helpers/random.ts";
 import { CLI, tempDir } from "./helpers/run.ts";
 
 setDefaultTimeout(180_000);
@@ -12,17 +13,6 @@ setDefaultTimeout(180_000);
 const TOKEN = "crash-token-0123456789";
 const CAMPAIGN = "CRASHCAMPAIGN001";
 const SEED = Number(process.env.CRASH_SEED ?? 20261122);
-
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function spawnSync(sim: RunningSimulator, dir: string, mode: string, ...extra: string[]) {
   return Bun.spawn(
@@ -70,7 +60,7 @@ describe(`SIGKILL at random moments (seed ${SEED})`, () => {
     // Slow answers stretch one run so that kills land in every phase: start, listing, writes.
     const sim = startSimulator({ campaignId: CAMPAIGN, token: TOKEN, contacts: 3000, seed: 41, faults: { slowRate: 1, slowMs: 25 } });
     const dir = tempDir("crash-init");
-    const next = random(SEED);
+    const next = seededRandom(SEED);
     try {
       let kills = 0;
       let killedMidWrite = 0;
@@ -96,7 +86,7 @@ describe(`SIGKILL at random moments (seed ${SEED})`, () => {
   test("db_sync killed 10 times while the campaign changes, then caught up: equals the campaign", async () => {
     const sim = startSimulator({ campaignId: CAMPAIGN, token: TOKEN, contacts: 1500, seed: 43, activityIntervalMs: 100 });
     const dir = tempDir("crash-sync");
-    const next = random(SEED + 1);
+    const next = seededRandom(SEED + 1);
     try {
       for (let kills = 0; kills < 10; ) {
         if (await runAndKill(sim, dir, "db_sync", 300 + next() * 2000, "--interval", "0.3")) kills++;

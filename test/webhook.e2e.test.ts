@@ -5,7 +5,8 @@ import { openStateStore } from "../src/core/state-store.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
 import { deliveryProblems, expectedTransactions, overlapProblems, summarise } from "./helpers/deliveries.ts";
 import { waitFor } from "./helpers/expect.ts";
-import { type Receiver, seededRandom, startReceiver } from "./helpers/receiver.ts";
+import { seededRandom } from "./helpers/random.ts";
+import { type Receiver, startReceiver } from "./helpers/receiver.ts";
 import { CLI, runCli, syncInProcess, tempDir } from "./helpers/run.ts";
 
 setDefaultTimeout(180_000);

@@ -16,7 +16,7 @@ import { UsageError } from "./argv.ts";
 import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";
 import { dataDir, fileTimestamp, logDir } from "./paths.ts";
 import { createProgress } from "./progress.ts";
-import type { SyncConfig } from "./sync-config.ts";
+import { pipelineSettings, type SyncConfig } from "./sync-config.ts";
 import { runWebhookMode } from "./webhook-mode.ts";
 
 export interface SyncRun {
@@ -80,14 +80,7 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
       state,
       checkpointKey: { campaign: config.campaign, mode: config.mode, target: `${dialect.safeUrl}|${config.tablePrefix}` },
       start: config.start,
-      eventFilters: {
-        type: config.filterMode ? "update" : undefined,
-        hi: config.filterMode === "hi_updates_only" || undefined,
-        tasks: config.taskPrefixesRaw,
-      },
-      workers: config.workers,
-      intervalMs: config.intervalSeconds * 1000,
-      relistEveryMs: config.relistHours * 3_600_000,
+      ...pipelineSettings(config),
       log: { debug: (m) => log?.debug(m), info: (m) => log?.info(m), warn: (m) => log?.warn(m) },
       onProgress: (s) => progress.update(s),
       signal: run.signal,

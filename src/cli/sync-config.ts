@@ -168,3 +168,17 @@ export function parseSyncConfig(flags: Record<string, unknown>): SyncConfig {
     webhook: webhookDeliveryConfig(f),
   };
 }
+
+/** The parts of the pipeline's options every mode takes straight from the flags. */
+export function pipelineSettings(config: SyncConfig) {
+  return {
+    eventFilters: {
+      type: config.filterMode ? ("update" as const) : undefined,
+      hi: config.filterMode === "hi_updates_only" || undefined,
+      tasks: config.taskPrefixesRaw,
+    },
+    workers: config.workers,
+    intervalMs: config.intervalSeconds * 1000,
+    relistEveryMs: config.relistHours * 3_600_000,
+  };
+}

@@ -10,7 +10,7 @@ import type { StateStore } from "../core/state.ts";
 import { runSync, type SyncStats } from "../core/sync.ts";
 import { Deliverer } from "../core/webhook-delivery.ts";
 import { createWebhookSink } from "../core/webhook-sink.ts";
-import type { SyncConfig } from "./sync-config.ts";
+import { pipelineSettings, type SyncConfig } from "./sync-config.ts";
 import { displayUrl, type WebhookDeliveryConfig } from "./webhook-config.ts";
 
 /** The longest wait between two attempts of one delivery. */
@@ -79,14 +79,7 @@ export async function runWebhookMode({ config, state, source, log, onProgress, s
     state,
     checkpointKey,
     start: config.start ?? (interruptedEarly ? origin : undefined),
-    eventFilters: {
-      type: config.filterMode ? "update" : undefined,
-      hi: config.filterMode === "hi_updates_only" || undefined,
-      tasks: config.taskPrefixesRaw,
-    },
-    workers: config.workers,
-    intervalMs: config.intervalSeconds * 1000,
-    relistEveryMs: config.relistHours * 3_600_000,
+    ...pipelineSettings(config),
     log: { debug: (m) => log.debug(m), info: (m) => log.info(m), warn: (m) => log.warn(m) },
     onProgress,
     signal: inner.signal,

@@ -3,6 +3,7 @@
 // hang past the sender's timeout, 429 with Retry-After, down for good).
 import { Webhook } from "standardwebhooks";
 import { canonicalJson } from "../../src/core/canonical-json.ts";
+import { seededRandom } from "./random.ts";
 
 export interface ReceivedDelivery {
   id: string;
@@ -46,17 +47,6 @@ export interface Receiver {
   /** Requests answered 2xx. */
   accepted(): ReceivedDelivery[];
   stop(): Promise<void>;
-}
-
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function startReceiver(options: { secret?: string; seed?: number; behaviour?: Partial<ReceiverBehaviour> } = {}): Receiver {
