@@ -1,13 +1,18 @@
 // The small parts of webhook mode, each on its own: the circuit breaker and the rate limiter (with a
-// fake clock), Standard Webhooks secrets and signatures (checked with the independent
-// `standardwebhooks` package), and the deliveries webhookCandidates makes of a contact.
-import { describe, expect, test } from "bun:test";
+// fake clock), the wait between attempts, Standard Webhooks secrets and signatures (checked with the
+// independent `standardwebhooks` package), the deliveries webhookCandidates makes of a contact, and
+// the Deliverer against a real state store and a real HTTP receiver on 127.0.0.1.
+import { afterEach, describe, expect, test } from "bun:test";
 import { Webhook } from "standardwebhooks";
 import { CircuitBreaker } from "../src/core/circuit-breaker.ts";
 import { parseJsonExact } from "../src/core/exact-json.ts";
 import { md5Hex } from "../src/core/md5.ts";
+import type { OutboxCandidate } from "../src/core/outbox.ts";
 import { RateLimiter } from "../src/core/rate-limit.ts";
 import type { Contact } from "../src/core/source.ts";
+import type { StateStore } from "../src/core/state.ts";
+import { openStateStore } from "../src/core/state-store.ts";
+import { Deliverer, type DelivererOptions, retryWaitMs } from "../src/core/webhook-delivery.ts";
 import { parseWebhookSecret, signWebhook, WebhookSecretError } from "../src/core/webhook-signature.ts";
 import { webhookCandidates } from "../src/core/webhook-sink.ts";
 
@@ -297,6 +302,126 @@ describe("RateLimiter", () => {
   });
 });
 
+describe("RateLimiter.pauseFor", () => {
+  test("no token is handed out before the pause ends, though the burst is full", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter(10, 3, clock.now);
+    limiter.pauseFor(200);
+    const first = limiter.take();
+    expect(await settlesWithin(first, 300)).toBe(false); // fake time stands still: still paused
+    clock.advance(199);
+    expect(await settlesWithin(first, 300)).toBe(false);
+    clock.advance(1);
+    expect(await settlesWithin(first, 500)).toBe(true);
+    // The tokens were kept through the pause: the rest of the burst goes at once.
+    for (let i = 0; i < 2; i++) expect(await settlesWithin(limiter.take(), 5)).toBe(true);
+    const controller = new AbortController();
+    const beyond = limiter.take(controller.signal);
+    expect(await settlesWithin(beyond, 30)).toBe(false);
+    controller.abort(new Error("stop"));
+    await beyond.catch(() => {});
+  });
+
+  test("a shorter pause does not cut a longer one short; a longer one extends it", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter(1000, 5, clock.now);
+    limiter.pauseFor(100);
+    limiter.pauseFor(20);
+    const waiting = limiter.take();
+    clock.advance(50);
+    expect(await settlesWithin(waiting, 150)).toBe(false);
+    limiter.pauseFor(100); // now until 150 from the start
+    clock.advance(60); // 110
+    expect(await settlesWithin(waiting, 250)).toBe(false);
+    clock.advance(40); // 150
+    expect(await settlesWithin(waiting, 500)).toBe(true);
+  });
+
+  test("a pause in the past changes nothing", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter(10, 1, clock.now);
+    limiter.pauseFor(100);
+    clock.advance(100);
+    expect(await settlesWithin(limiter.take(), 20)).toBe(true);
+    limiter.pauseFor(0);
+    limiter.pauseFor(-5);
+    clock.advance(100); // one token back
+    expect(await settlesWithin(limiter.take(), 20)).toBe(true);
+  });
+
+  test("a take waiting out a pause rejects as soon as the signal aborts", async () => {
+    const limiter = new RateLimiter(10, 3, fakeClock().now);
+    limiter.pauseFor(60_000);
+    const controller = new AbortController();
+    const waiting = limiter.take(controller.signal);
+    const outcome = waiting.then(() => "resolved", (e: unknown) => (e as Error).message);
+    expect(await settlesWithin(waiting, 20)).toBe(false);
+    controller.abort(new Error("stopping"));
+    expect(await settlesWithin(waiting, 200)).toBe(true);
+    expect(await outcome).toBe("stopping");
+  });
+
+  test("with the real clock, the next take waits out the pause", async () => {
+    const limiter = new RateLimiter(100, 10);
+    await limiter.take();
+    limiter.pauseFor(250);
+    const started = performance.now();
+    await limiter.take();
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(240);
+    expect(elapsed).toBeLessThan(2000);
+  });
+});
+
+describe("retryWaitMs", () => {
+  const backoff = { baseMs: 1000, maxMs: 60_000 };
+  const low = () => 0;
+  const mid = () => 0.5;
+  const high = () => 1;
+
+  test("base times 2^attempt, without jitter in the middle", () => {
+    expect([0, 1, 2, 3, 4].map((a) => retryWaitMs(backoff, a, undefined, mid))).toEqual([1000, 2000, 4000, 8000, 16_000]);
+  });
+
+  test("jitter spans 0.8 to 1.2 of the wait", () => {
+    expect(retryWaitMs(backoff, 2, undefined, low)).toBeCloseTo(3200, 6);
+    expect(retryWaitMs(backoff, 2, undefined, high)).toBeCloseTo(4800, 6);
+    expect(retryWaitMs(backoff, 2, undefined, () => 0.25)).toBeCloseTo(3600, 6);
+  });
+
+  test("capped at maxMs before the jitter", () => {
+    expect(retryWaitMs(backoff, 6, undefined, mid)).toBe(60_000);
+    expect(retryWaitMs(backoff, 30, undefined, mid)).toBe(60_000);
+    expect(retryWaitMs(backoff, 1000, undefined, low)).toBeCloseTo(48_000, 6);
+    expect(retryWaitMs(backoff, 1000, undefined, high)).toBeCloseTo(72_000, 6);
+  });
+
+  test("with Math.random, always within the bounds", () => {
+    for (let i = 0; i < 500; i++) {
+      const attempt = i % 8;
+      const wait = retryWaitMs(backoff, attempt);
+      const nominal = Math.min(backoff.maxMs, backoff.baseMs * 2 ** attempt);
+      expect(wait).toBeGreaterThanOrEqual(nominal * 0.8);
+      expect(wait).toBeLessThanOrEqual(nominal * 1.2);
+    }
+  });
+
+  test("never shorter than Retry-After", () => {
+    expect(retryWaitMs(backoff, 0, 5000, high)).toBe(5000);
+    expect(retryWaitMs(backoff, 0, 1000, low)).toBe(1000);
+    expect(retryWaitMs(backoff, 0, 1001, high)).toBeCloseTo(1200, 6); // the backoff is longer
+    expect(retryWaitMs(backoff, 3, 0, mid)).toBe(8000);
+  });
+
+  test("Retry-After counts at most 10 minutes", () => {
+    expect(retryWaitMs(backoff, 0, 3_600_000, mid)).toBe(600_000);
+    expect(retryWaitMs(backoff, 0, 600_001, mid)).toBe(600_000);
+    expect(retryWaitMs(backoff, 0, 599_999, mid)).toBe(599_999);
+    // A backoff longer than 10 minutes is kept.
+    expect(retryWaitMs({ baseMs: 1000, maxMs: 3_600_000 }, 20, 3_600_000, mid)).toBe(3_600_000);
+  });
+});
+
 describe("webhook signatures", () => {
   const key16 = Uint8Array.from({ length: 16 }, (_, i) => i * 7 + 1);
   const key32 = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
@@ -533,5 +658,268 @@ describe("webhookCandidates", () => {
 
   test("a contact without a task log gives no candidates", () => {
     expect(webhookCandidates({ $id: "X", $md5: "m" }, all, ORIGIN)).toEqual([]);
+  });
+});
+
+describe("Deliverer", () => {
+  type Handler = (request: Request, body: string) => Response | Promise<Response>;
+  interface Received {
+    at: number;
+    id: string;
+    body: { transactionId: string; contactId: string; hash: string; state: string };
+  }
+
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  /** A receiver on 127.0.0.1 that records every request before `handler` answers it. */
+  function receiver(handler: Handler) {
+    const received: Received[] = [];
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      idleTimeout: 30,
+      async fetch(request) {
+        const body = await request.text();
+        received.push({ at: performance.now(), id: request.headers.get("webhook-id") ?? "", body: JSON.parse(body) });
+        return handler(request, body);
+      },
+    });
+    cleanups.push(() => server.stop(true));
+    return { url: `http://127.0.0.1:${server.port}/hook`, received, server };
+  }
+
+  const scope = { campaign: "C" };
+
+  function candidate(transactionId: string, contactId: string, hash = "h"): OutboxCandidate {
+    return {
+      contactId,
+      transactionId,
+      hash,
+      history: false,
+      fired: "2026-03-01T10:00:00.000Z",
+      body: (state) => JSON.stringify({ transactionId, contactId, hash, state }),
+    };
+  }
+
+  async function store(): Promise<StateStore> {
+    const state = await openStateStore(":memory:");
+    cleanups.push(() => state.close());
+    return state;
+  }
+
+  /** A deliverer as webhook-mode.ts builds it, with short timings. */
+  function deliverer(state: StateStore, overrides: Partial<DelivererOptions> = {}) {
+    const warnings: string[] = [];
+    const breakerEvents: string[] = [];
+    const rate = overrides.rate ?? 200;
+    const d = new Deliverer({
+      outbox: state.outbox,
+      selection: { scope },
+      attempts: 3,
+      backoff: { baseMs: 20, maxMs: 200 },
+      timeoutMs: 1000,
+      concurrency: 4,
+      rate,
+      limiter: new RateLimiter(rate, 50),
+      breaker: new CircuitBreaker({
+        openMs: 500,
+        onOpen: (failures) => breakerEvents.push(`open ${failures}`),
+        onClose: () => breakerEvents.push("close"),
+      }),
+      userAgent: "dbsync-test",
+      log: { info: () => {}, warn: (m) => warnings.push(m) },
+      ...overrides,
+    });
+    return { d, warnings, breakerEvents };
+  }
+
+  /** Runs until nothing of the scope is pending; fails the test instead of hanging. */
+  async function runUntilIdle(d: Deliverer, state: StateStore, limitMs = 4500): Promise<number> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error("the deliverer did not finish in time")), limitMs);
+    const started = performance.now();
+    try {
+      await d.run(controller.signal, { done: async () => (await state.outbox.pendingCount({ scope })) === 0 });
+    } finally {
+      clearTimeout(timer);
+    }
+    if (controller.signal.aborted) throw controller.signal.reason;
+    return performance.now() - started;
+  }
+
+  const options = (url: string) => ({ url, floor: undefined, signed: false });
+
+  test("a 2xx whose body comes slowly counts as delivered, without waiting for the body", async () => {
+    let bodyFinished = false;
+    const { url, received } = receiver(() => {
+      const stream = new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode("accepted, "));
+          setTimeout(() => {
+            try {
+              controller.enqueue(new TextEncoder().encode("and more"));
+              controller.close();
+              bodyFinished = true;
+            } catch {
+              // cancelled by the client: fine
+            }
+          }, 2000);
+        },
+      });
+      return new Response(stream, { status: 200, headers: { "content-type": "text/plain" } });
+    });
+    const state = await store();
+    await state.outbox.enqueue(scope, [candidate("t1", "c1")], [], options(url));
+    const { d, warnings } = deliverer(state, { timeoutMs: 500, attempts: 1 });
+    const elapsed = await runUntilIdle(d, state);
+    expect(received).toHaveLength(1);
+    expect(d.stats).toEqual({ delivered: 1, failedAttempts: 0, deadLettered: 0 });
+    expect(await state.outbox.failed({})).toEqual([]);
+    expect(await state.outbox.pendingCount()).toBe(0);
+    expect(warnings).toEqual([]);
+    expect(bodyFinished).toBe(false);
+    expect(elapsed).toBeLessThan(1500);
+  });
+
+  test("a receiver that never answers: 'no answer within' after timeoutMs, retried, then dead-lettered", async () => {
+    const { url, received } = receiver(() => new Promise<Response>(() => {}));
+    const state = await store();
+    await state.outbox.enqueue(scope, [candidate("t1", "c1")], [], options(url));
+    const { d, warnings } = deliverer(state, { timeoutMs: 300, attempts: 2 });
+    const elapsed = await runUntilIdle(d, state);
+    expect(received.map((r) => r.body.transactionId)).toEqual(["t1", "t1"]);
+    expect(new Set(received.map((r) => r.id)).size).toBe(1);
+    expect(elapsed).toBeGreaterThanOrEqual(2 * 300 - 20);
+    expect(received[1]!.at - received[0]!.at).toBeGreaterThanOrEqual(300 + 20 * 0.8 - 20);
+    expect(d.stats).toEqual({ delivered: 0, failedAttempts: 2, deadLettered: 1 });
+    const [dead, ...rest] = await state.outbox.failed({ campaign: "C" });
+    expect(rest).toEqual([]);
+    expect(dead).toMatchObject({ transactionId: "t1", attempts: 2, status: "failed" });
+    expect(dead?.lastError).toBe("no answer within 0.3 s");
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(dead?.id ?? "?");
+  });
+
+  test("a timeout that is retried successfully is delivered once", async () => {
+    let calls = 0;
+    const { url, received } = receiver(() => (++calls === 1 ? new Promise<Response>(() => {}) : new Response(null, { status: 204 })));
+    const state = await store();
+    await state.outbox.enqueue(scope, [candidate("t1", "c1")], [], options(url));
+    const { d } = deliverer(state, { timeoutMs: 300, attempts: 3 });
+    await runUntilIdle(d, state);
+    expect(received).toHaveLength(2);
+    expect(d.stats).toEqual({ delivered: 1, failedAttempts: 1, deadLettered: 0 });
+    expect(await state.outbox.failed({})).toEqual([]);
+  });
+
+  describe("a redirect is a failed attempt, and its URL's query stays out of the error", () => {
+    /** A receiver answering 301 to a URL with a key in its query, with `body` ({target} replaced). */
+    async function redirected(body: string | null) {
+      let followed = 0;
+      const target = receiver(() => {
+        followed++;
+        return new Response("ok");
+      });
+      const secretTarget = `${target.url}?key=SECRET`;
+      const { url, received } = receiver(
+        () => new Response(body?.replace("{target}", secretTarget) ?? null, { status: 301, headers: { location: secretTarget } }),
+      );
+      const state = await store();
+      await state.outbox.enqueue(scope, [candidate("t1", "c1")], [], options(url));
+      const { d, warnings, breakerEvents } = deliverer(state, { attempts: 1 });
+      await runUntilIdle(d, state);
+      expect(received).toHaveLength(1);
+      expect(followed).toBe(0);
+      expect(d.stats).toEqual({ delivered: 0, failedAttempts: 1, deadLettered: 1 });
+      const [dead] = await state.outbox.failed({});
+      expect(dead?.lastError).toContain("redirects");
+      expect(dead?.lastError).toContain("301");
+      expect(dead?.lastError).toContain(target.url); // where to, without the query
+      expect(dead?.lastError).not.toContain("SECRET");
+      expect(warnings.join("\n")).not.toContain("SECRET");
+      expect(breakerEvents).toEqual([]);
+    }
+
+    test("without a body", () => redirected(null));
+
+    // Express, Rails and nginx repeat the target in the body: it must not reach lastError either.
+    test("with a body naming the target, as many frameworks send", () =>
+      redirected("Moved Permanently. Redirecting to {target}"),
+    );
+  });
+
+  test("429 with Retry-After: 1 makes the next request of any delivery wait, and does not open the breaker", async () => {
+    let calls = 0;
+    const { url, received } = receiver(() =>
+      ++calls <= 2 ? new Response("slow down", { status: 429, headers: { "retry-after": "1" } }) : new Response("ok"),
+    );
+    const state = await store();
+    await state.outbox.enqueue(scope, [candidate("t1", "c1"), candidate("t2", "c2"), candidate("t3", "c3")], [], options(url));
+    // A breaker that one counted failure would open.
+    const events: string[] = [];
+    const breaker = new CircuitBreaker({ window: 1, minimumCalls: 1, failureRatio: 1, openMs: 60_000, onOpen: () => events.push("open") });
+    const { d } = deliverer(state, { concurrency: 1, attempts: 5, breaker });
+    await runUntilIdle(d, state);
+    expect(events).toEqual([]);
+    expect(breaker.isOpen).toBe(false);
+    expect(d.stats).toEqual({ delivered: 3, failedAttempts: 2, deadLettered: 0 });
+    expect(received).toHaveLength(5);
+    // Each request after a 429 came a second later at least, whichever delivery it was.
+    expect(received[1]!.at - received[0]!.at).toBeGreaterThanOrEqual(950);
+    expect(received[2]!.at - received[1]!.at).toBeGreaterThanOrEqual(950);
+    expect(received[0]!.id).not.toBe(received[1]!.id);
+    expect(new Set(received.map((r) => r.body.transactionId))).toEqual(new Set(["t1", "t2", "t3"]));
+  });
+
+  test("deliveries of one contact arrive in recording order, one at a time, with concurrency 8", async () => {
+    const inFlight = new Map<string, number>();
+    let maxInFlight = 0;
+    let contactOverlap = false;
+    const firstSeen = new Set<string>();
+    const accepted: Received[] = [];
+    const { url } = receiver(async (request, raw) => {
+      const body = JSON.parse(raw) as Received["body"];
+      const id = request.headers.get("webhook-id") ?? "";
+      const busy = inFlight.get(body.contactId) ?? 0;
+      if (busy > 0) contactOverlap = true;
+      inFlight.set(body.contactId, busy + 1);
+      maxInFlight = Math.max(maxInFlight, [...inFlight.values()].reduce((a, b) => a + b, 0));
+      await Bun.sleep(5 + Math.floor(Math.random() * 25));
+      inFlight.set(body.contactId, (inFlight.get(body.contactId) ?? 1) - 1);
+      // The first attempt of every third delivery fails.
+      const fail = !firstSeen.has(id) && Number(body.transactionId.split("-")[1]) % 3 === 0;
+      firstSeen.add(id);
+      if (fail) return new Response("try again", { status: 503 });
+      accepted.push({ at: performance.now(), id, body });
+      return new Response(null, { status: 204 });
+    });
+    const state = await store();
+    const contacts = ["a", "b", "c", "d", "e", "f"];
+    const recorded = new Map<string, string[]>(contacts.map((c) => [c, []]));
+    // Recorded in several enqueues, contacts interleaved, some versions updated.
+    for (let round = 0; round < 5; round++) {
+      const batch = contacts.map((c) => candidate(`${c}-${round}`, c));
+      if (round === 3) batch.push(candidate("a-1", "a", "changed"));
+      await state.outbox.enqueue(scope, batch, [], options(url));
+      for (const x of batch) recorded.get(x.contactId)?.push(x.transactionId);
+    }
+    const { d } = deliverer(state, { concurrency: 8, attempts: 5 });
+    await runUntilIdle(d, state);
+    expect(d.stats.deadLettered).toBe(0);
+    expect(d.stats.delivered).toBe(31);
+    expect(d.stats.failedAttempts).toBeGreaterThan(0);
+    expect(contactOverlap).toBe(false);
+    expect(maxInFlight).toBeGreaterThan(1);
+    for (const c of contacts) {
+      expect(accepted.filter((r) => r.body.contactId === c).map((r) => r.body.transactionId)).toEqual(recorded.get(c) ?? []);
+    }
+    const a1 = accepted.filter((r) => r.body.transactionId === "a-1").map((r) => [r.body.hash, r.body.state]);
+    expect(a1).toEqual([
+      ["h", "new"],
+      ["changed", "updated"],
+    ]);
   });
 });

@@ -351,3 +351,33 @@ describe("a receiver that is down for good", () => {
     expect((await runCli(["webhook", "failed", "--state", state])).stdout).toBe("no failed deliveries\n");
   });
 });
+
+describe("webhook replay", () => {
+  test("a replayed delivery waiting behind a pending one of its contact: both go, replay ends with 0", async () => {
+    const hook = receiver({ seed: SEED + 10 });
+    const dir = tempDir("webhook-replay-line");
+    const state = `file:${dir}/state.db`;
+    const store = await openStateStore(state);
+    const scope = { campaign: CAMPAIGN };
+    const candidate = (transactionId: string) => ({
+      contactId: "C1",
+      transactionId,
+      fired: "2026-11-01T10:00:00.000Z",
+      hash: transactionId,
+      history: false,
+      body: (deliveryState: string) =>
+        JSON.stringify({ contact: { $id: "C1" }, state: deliveryState, transaction: { fired: `2026-11-01T10:00:0${transactionId.slice(1)}.000Z` } }),
+    });
+    const options = { url: hook.url, floor: undefined, signed: false };
+    await store.outbox.enqueue(scope, [candidate("t1")], [], options);
+    const [first] = await store.outbox.due({ scope }, Date.now(), 10);
+    await store.outbox.deadLetter(first?.id ?? "", 10, "HTTP 503", new Date());
+    await store.outbox.enqueue(scope, [candidate("t2")], [], options); // the sync is not running
+    await store.close();
+
+    const replayed = await runCli(["webhook", "replay", "--state", state, "--retry-wait", "0.05"], { timeoutMs: 20_000 });
+    expect({ code: replayed.code, stdout: replayed.stdout }).toEqual({ code: 0, stdout: "replaying 1 delivery\n1 delivered, 0 failed again\n" });
+    expect(hook.accepted().map((r) => r.fired)).toEqual(["2026-11-01T10:00:02.000Z", "2026-11-01T10:00:01.000Z"]);
+  });
+});
+

@@ -141,10 +141,13 @@ const replayCommand = defineCommand({
           `${leftover > 0 ? ` and ${leftover} left by an interrupted replay` : ""}${url ? ` to ${displayUrl(url)}` : ""}` +
           `${skipped > 0 ? `; ${skipped} superseded by a newer version left out (--all sends them too)` : ""}\n`,
       );
-      // A sync running for the same campaign may deliver some of them; the outcome is read back
-      // from the outbox, whoever delivered.
-      const deliverer = createDeliverer(delivery, state.outbox, { replayed: true }, log);
-      await deliverer.run(onShutdown(), { untilIdle: true });
+      // Deliveries of the same contacts recorded later wait behind these, and those recorded earlier
+      // and still pending go first: the replay sends whatever is in line, until its own are settled.
+      // A sync running meanwhile may deliver some; the outcome is read back from the outbox.
+      const deliverer = createDeliverer(delivery, state.outbox, {}, log);
+      const done = async () =>
+        (await state.outbox.settled(ids)).pending === 0 && (await state.outbox.pendingCount({ replayed: true })) === 0;
+      await deliverer.run(onShutdown(), { done });
       const outcome = await state.outbox.settled(ids);
       process.stdout.write(
         `${outcome.delivered} delivered, ${outcome.failed} failed again` +

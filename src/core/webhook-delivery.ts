@@ -68,18 +68,18 @@ export class Deliverer {
   }
 
   /**
-   * Delivers until `signal` aborts, or, with `untilIdle`, until nothing of the selection is pending
-   * (delivered or dead). Deliveries interrupted by the abort are given back untouched; an error of
-   * the outbox itself (the state store) ends the run with that error.
+   * Delivers until `signal` aborts, or until `done` says so (asked whenever nothing is under way).
+   * Deliveries interrupted by the abort are given back untouched; an error of the outbox itself (the
+   * state store) ends the run with that error.
    */
-  async run(signal: AbortSignal, { untilIdle = false } = {}): Promise<void> {
+  async run(signal: AbortSignal, { done }: { done?: () => Promise<boolean> } = {}): Promise<void> {
     const onAbort = () => this.wakeUp?.();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
       while (!signal.aborted && this.failure === undefined) {
         const woken = new Promise<void>((resolve) => (this.wakeUp = resolve));
         const started = await this.startDue(signal);
-        if (untilIdle && this.running.size === 0 && (await this.o.outbox.pendingCount(this.o.selection)) === 0) return;
+        if (done && this.running.size === 0 && (await done())) return;
         if (started > 0 && this.running.size < this.o.concurrency) continue;
         await this.idle(woken, signal);
       }
@@ -232,15 +232,16 @@ export class Deliverer {
 
 /** A receiver's answer other than 2xx as a failed attempt. */
 function refusal(response: Response, text: string): Extract<Verdict, { ok: false }> {
-  const status = `HTTP ${response.status}${text ? `: ${text}` : ""}`;
   if (response.status >= 300 && response.status < 400) {
+    // Neither the target nor the body (which often repeats it) goes into logs whole: it may carry a key.
     const location = response.headers.get("location");
     return {
       ok: false,
-      error: `the receiver redirects${location ? ` to ${withoutSecrets(location)}` : ""} (${status}); give that URL`,
+      error: `the receiver redirects${location ? ` to ${withoutSecrets(location)}` : ""} (HTTP ${response.status}); give that URL`,
       receiverFault: false,
     };
   }
+  const status = `HTTP ${response.status}${text ? `: ${text}` : ""}`;
   const busy = response.status === 429 || response.status === 503;
   return {
     ok: false,
