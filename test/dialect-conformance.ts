@@ -2,6 +2,7 @@
 // file calls runDialectConformance with a function that opens a connection to its database.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { TargetError, type Dialect, type Row, type SqlExecutor, type SqlValue } from "../src/core/dialect.ts";
+import { ContactReader } from "../src/core/contact-reader.ts";
 import { SqlTarget, type RowSet } from "../src/core/sql-target.ts";
 import { contactRows, inboundCallRow } from "../src/core/rows.ts";
 import { TABLE_KEYS, tableSpecs, contactsMd5Index, type CampaignField, type LogicalType, type TableKey } from "../src/core/tables.ts";
@@ -430,6 +431,37 @@ export function runDialectConformance(name: string, open: () => Promise<Dialect>
       expect(stored.get("c1199")).toBe("md5-1199");
       expect(stored.has("unknown-0")).toBe(false);
       expect(await target.storedMd5([])).toEqual(new Map());
+    });
+
+    test("the server's contact reader pages in ($changed, $id) order, rows without $changed first", async () => {
+      await target.prepare([field("firstname")]);
+      const ids = ["b", "a", "B", "c", "a2"];
+      await target.write({
+        contacts: [
+          ...ids.map((id) => ({ $id: id, $md5: "m", $changed: "2026-01-01T00:00:00Z", firstname: `n-${id}` })),
+          { $id: "late", $md5: "m", $changed: "2026-01-02T00:00:00Z" },
+          { $id: "future", $md5: "m", $changed: "2026-02-01T00:00:00Z" },
+          { $id: "old", $md5: "m", $changed: null },
+        ],
+      });
+      const reader = new ContactReader(dialect, tableName("contacts"));
+      const seen: string[] = [];
+      let after: { changed: string; id: string } | undefined;
+      for (let more = true; more; ) {
+        const page = await reader.page({ after, before: "2026-01-15T00:00:00Z", limit: 2, columns: ["firstname"] });
+        seen.push(...page.rows.map((row) => String(row.$id)));
+        const last = page.rows.at(-1);
+        after = last ? { changed: String(last.$changed ?? ""), id: String(last.$id) } : after;
+        more = page.more;
+      }
+      // The database's own order of ids, whatever its collation; each once, the cut-off one left out.
+      const sameTime = seen.slice(1, 6);
+      expect(seen[0]).toBe("old");
+      expect([...sameTime].sort()).toEqual([...ids].sort());
+      expect(seen.slice(6)).toEqual(["late"]);
+      expect(new Set(seen).size).toBe(seen.length);
+      const firstOf = await reader.page({ before: "2026-01-15T00:00:00Z", limit: 2, columns: ["firstname"] });
+      expect(firstOf.rows[1]?.firstname).toBe(`n-${sameTime[0]}`);
     });
 
     test("tables created by the original client are extended in place and keep their rows", async () => {

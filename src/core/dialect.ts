@@ -35,6 +35,8 @@ export interface Dialect extends SqlExecutor {
   quote(identifier: string): string;
   /** The placeholder for the n-th parameter of a statement, n counted from 1. */
   placeholder(n: number): string;
+  /** What follows an ORDER BY to keep only the first `n` rows (`LIMIT n`, or SQL Server's FETCH). */
+  limitClause(n: number): string;
   columnType(type: LogicalType): string;
 
   /** The column names a table has now, `[]` when the table does not exist (this database/schema only). */

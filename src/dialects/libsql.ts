@@ -83,6 +83,10 @@ class LibsqlDialect implements Dialect {
     return "?";
   }
 
+  limitClause(n: number): string {
+    return `LIMIT ${Math.max(0, Math.floor(n))}`;
+  }
+
   columnType(type: LogicalType): string {
     return COLUMN_TYPES[type];
   }

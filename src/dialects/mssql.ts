@@ -251,6 +251,10 @@ export class MssqlDialect implements Dialect {
     return `@p${n}`;
   }
 
+  limitClause(n: number): string {
+    return `OFFSET 0 ROWS FETCH NEXT ${Math.max(0, Math.floor(n))} ROWS ONLY`;
+  }
+
   columnType(type: LogicalType): string {
     return COLUMN_TYPES[type];
   }

@@ -163,6 +163,10 @@ class PostgresDialect implements Dialect {
     return `$${n}`;
   }
 
+  limitClause(n: number): string {
+    return `LIMIT ${Math.max(0, Math.floor(n))}`;
+  }
+
   columnType(type: LogicalType): string {
     return COLUMN_TYPES[type];
   }
