@@ -5,6 +5,7 @@ import { type ArgsDef, type CommandDef, defineCommand, parseArgs, renderUsage, r
 import { stripAnsi } from "consola/utils";
 import { normaliseFlags, routeSubcommand, UsageError, withEnvironment } from "./cli/argv.ts";
 import { demoCommand } from "./cli/demo-command.ts";
+import { serveCommand } from "./cli/serve-command.ts";
 import { simulateCommand } from "./cli/simulate-command.ts";
 import { webhookCommand } from "./cli/webhook-command.ts";
 import { parseSyncConfig, SYNC_FLAGS } from "./cli/sync-config.ts";
@@ -46,12 +47,13 @@ const main = defineCommand({
     version: pkg.version,
     description: "Dialfire/Megadialer campaign sync (drop-in for dbsync2)",
   },
-  subCommands: { sync: syncCommand, webhook: webhookCommand, simulate: simulateCommand, demo: demoCommand },
+  subCommands: { sync: syncCommand, webhook: webhookCommand, serve: serveCommand, simulate: simulateCommand, demo: demoCommand },
 });
 
 const commands: Record<string, CommandDef<ArgsDef>> = {
   sync: syncCommand as CommandDef<ArgsDef>,
   webhook: webhookCommand as CommandDef<ArgsDef>,
+  serve: serveCommand as CommandDef<ArgsDef>,
   simulate: simulateCommand as CommandDef<ArgsDef>,
   demo: demoCommand as CommandDef<ArgsDef>,
 };

@@ -1,0 +1,106 @@
+// `dbsync serve`: the Hono app of src/server.ts on Bun.serve, over the database the sync writes.
+import { readFileSync } from "node:fs";
+import { defineCommand } from "citty";
+import * as v from "valibot";
+import { MappingFileSchema, type MappingFile } from "../core/contact-mapping.ts";
+import { ContactReader } from "../core/contact-reader.ts";
+import { TargetError } from "../core/dialect.ts";
+import { openDialect } from "../dialects/index.ts";
+import { createApp } from "../server.ts";
+import { UsageError, withEnvironment } from "./argv.ts";
+import { decimal, wholeNumber } from "./flag-schemas.ts";
+import { addSecret, redact } from "./logger.ts";
+import { onShutdown } from "./shutdown.ts";
+import { absoluteFileUrl } from "./sync-command.ts";
+
+export const SERVE_FLAGS = {
+  url: { type: "string", description: "The database the sync writes (required), as for sync --url", valueHint: "url" },
+  tp: { type: "string", description: "Table-name prefix the sync uses, e.g. dfire_", valueHint: "prefix" },
+  host: { type: "string", description: "Address to listen on (default 127.0.0.1; behind a reverse proxy)", valueHint: "ip" },
+  port: { type: "string", description: "Port (default 8080)", valueHint: "n" },
+  "talkdesk-mapping": {
+    type: "string",
+    description: "JSON file: which contact columns feed Talkdesk's name, phones, emails, … (see README)",
+    valueHint: "file",
+  },
+  "page-size": { type: "string", description: "Contacts per Talkdesk page (default 500)", valueHint: "n" },
+  settle: {
+    type: "string",
+    description: "Seconds a contact must have been written before Talkdesk gets it (default 60)",
+    valueHint: "s",
+  },
+} as const;
+
+const ServeSchema = v.object({
+  url: v.pipe(v.string("the database (--url) is required"), v.trim(), v.minLength(1, "the database (--url) is required")),
+  tp: v.optional(v.pipe(v.string(), v.regex(/^[\p{L}\p{N}_$]*$/u, "--tp may contain letters, digits, _ and $ only")), ""),
+  host: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--host must not be empty")), "127.0.0.1"),
+  port: v.optional(wholeNumber("port", 0, 65535), "8080"),
+  "talkdesk-mapping": v.optional(v.string()),
+  "page-size": v.optional(wholeNumber("page-size", 1, 10_000), "500"),
+  settle: v.optional(decimal("settle", "a number of seconds", 0, 3600), "60"),
+});
+
+function readMapping(path: string | undefined): MappingFile | undefined {
+  if (path === undefined) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new UsageError(`--talkdesk-mapping ${path}: ${error instanceof SyntaxError ? "not JSON" : "cannot be read"}`);
+  }
+  const parsed = v.safeParse(MappingFileSchema, raw);
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    const where = issue?.path?.map((p) => String(p.key)).join(".");
+    throw new UsageError(`--talkdesk-mapping ${path}: ${where ? `${where}: ` : ""}${issue?.message ?? "invalid"}`);
+  }
+  return parsed.output;
+}
+
+export const serveCommand = defineCommand({
+  meta: { name: "serve", description: "Serve the Talkdesk contact-sync bridge over the synced contacts" },
+  args: SERVE_FLAGS,
+  async run({ args }) {
+    const parsed = v.safeParse(ServeSchema, { url: undefined, ...withEnvironment(args, SERVE_FLAGS, process.env) });
+    if (!parsed.success) throw new UsageError(parsed.issues[0]?.message ?? "invalid flags");
+    const o = parsed.output;
+    const mapping = readMapping(o["talkdesk-mapping"]);
+    const username = process.env.DBSYNC_TALKDESK_USERNAME;
+    const password = process.env.DBSYNC_TALKDESK_PASSWORD;
+    addSecret(password);
+    const dialect = await openDialect(absoluteFileUrl(o.url));
+    const contacts = new ContactReader(dialect, dialect.fitIdentifier(`${o.tp}contacts`));
+    const app = createApp({
+      contacts,
+      talkdesk: {
+        credentials: username && password ? { username, password } : undefined,
+        mapping,
+        pageSize: o["page-size"],
+        settleMs: o.settle * 1000,
+      },
+      ready: async () => {
+        await dialect.all("SELECT 1");
+      },
+      onError: (error) => process.stderr.write(`error: ${redact(error instanceof Error ? error.message : String(error))}\n`),
+    });
+    let server: ReturnType<typeof Bun.serve>;
+    try {
+      server = Bun.serve({ hostname: o.host, port: o.port, fetch: app.fetch });
+    } catch (error) {
+      await dialect.close();
+      const code = (error as { code?: string }).code;
+      throw new UsageError(`cannot listen on ${o.host}:${o.port}: ${code === "EADDRINUSE" ? "the port is in use" : String(error)}`);
+    }
+    if (!username || !password) {
+      process.stderr.write("warning: DBSYNC_TALKDESK_USERNAME and DBSYNC_TALKDESK_PASSWORD are not set: Talkdesk requests are refused\n");
+    }
+    process.stdout.write(`dbsync serve on http://${o.host.includes(":") ? `[${o.host}]` : o.host}:${server.port} over ${dialect.safeUrl}\n`);
+    const signal = onShutdown();
+    await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+    await server.stop();
+    await dialect.close().catch((error: unknown) => {
+      if (!(error instanceof TargetError)) throw error;
+    });
+  },
+});

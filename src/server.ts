@@ -1,0 +1,116 @@
+// The dbsync server as a Hono app: the Talkdesk contact-synchronization bridge over the contacts the
+// sync wrote, and health checks. Portable: web-standard APIs only; runtime entry points (Bun.serve
+// in the CLI, edge runtimes) build the dependencies and call createApp.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import * as v from "valibot";
+import { type MappingFile, resolveMapping } from "./core/contact-mapping.ts";
+import type { ContactReader } from "./core/contact-reader.ts";
+import { TargetError } from "./core/dialect.ts";
+import { sameSecret } from "./core/secrets.ts";
+import { ContactSyncRequestSchema, contactSyncPage, TalkdeskRequestError } from "./core/talkdesk.ts";
+
+export interface TalkdeskSettings {
+  /** Without credentials every Talkdesk request is refused: the bridge never runs open. */
+  credentials?: { username: string; password: string };
+  mapping?: MappingFile;
+  pageSize: number;
+  settleMs: number;
+}
+
+export interface ServerDeps {
+  contacts: ContactReader;
+  talkdesk: TalkdeskSettings;
+  /** Resolves when the database answers; rejects with a reason otherwise. */
+  ready: () => Promise<void>;
+  /** Where unexpected failures are reported (never to the client). */
+  onError?: (error: unknown) => void;
+  now?: () => Date;
+}
+
+/** Requests beyond this are refused with 413 before they are read. */
+export const BODY_LIMIT = 64 * 1024;
+
+const Credentials = v.object({ username: v.string(), password: v.string() });
+
+export function createApp(deps: ServerDeps): Hono {
+  const app = new Hono();
+
+  app.use(
+    "*",
+    bodyLimit({ maxSize: BODY_LIMIT, onError: (c) => c.json({ error: `the request body is larger than ${BODY_LIMIT} bytes` }, 413) }),
+  );
+
+  app.get("/healthz", (c) => c.json({ ok: true }));
+
+  app.get("/readyz", async (c) => {
+    try {
+      await deps.ready();
+      return c.json({ ok: true });
+    } catch (error) {
+      return c.json({ ok: false, error: error instanceof Error ? error.message : "the database does not answer" }, 503);
+    }
+  });
+
+  /** The body as JSON, or a 400 answer. */
+  async function jsonBody(request: Request): Promise<{ ok: true; value: unknown } | { ok: false }> {
+    try {
+      return { ok: true, value: JSON.parse(await request.text()) };
+    } catch {
+      return { ok: false };
+    }
+  }
+
+  /** Whether `auth` holds the configured username and password (compared in constant time). */
+  function authorised(auth: unknown): boolean {
+    const expected = deps.talkdesk.credentials;
+    const given = v.safeParse(Credentials, auth);
+    if (!expected || !given.success) return false;
+    // Both compared always, so the time does not tell which one was wrong.
+    const user = sameSecret(given.output.username, expected.username);
+    const password = sameSecret(given.output.password, expected.password);
+    return user && password;
+  }
+
+  app.post("/talkdesk/validate", async (c) => {
+    const body = await jsonBody(c.req.raw);
+    if (!body.ok) return c.json({ error: "the body must be JSON" }, 400);
+    const auth = (body.value as { auth?: unknown } | null)?.auth;
+    return authorised(auth) ? c.json({ valid: true }) : c.json({ valid: false, error: "invalid credentials" }, 401);
+  });
+
+  app.post("/talkdesk/contact_sync", async (c) => {
+    const body = await jsonBody(c.req.raw);
+    if (!body.ok) return c.json({ error: "the body must be JSON" }, 400);
+    const parsed = v.safeParse(ContactSyncRequestSchema, body.value);
+    if (!parsed.success) {
+      const issue = parsed.issues[0];
+      const path = issue?.path?.map((p) => String(p.key)).join(".");
+      return c.json({ error: `${path ? `${path}: ` : ""}${issue?.message ?? "invalid request"}` }, 400);
+    }
+    if (!authorised(parsed.output.auth)) return c.json({ error: "invalid credentials" }, 401);
+    try {
+      const page = await contactSyncPage(deps.contacts, parsed.output, {
+        mapping: resolveMapping(await deps.contacts.columns(), deps.talkdesk.mapping),
+        pageSize: deps.talkdesk.pageSize,
+        settleMs: deps.talkdesk.settleMs,
+        now: deps.now,
+      });
+      return c.json(page);
+    } catch (error) {
+      if (error instanceof TalkdeskRequestError) return c.json({ error: error.message }, 400);
+      if (error instanceof TargetError) {
+        deps.onError?.(error);
+        return c.json({ error: "the contacts database is not available; try again later" }, 503);
+      }
+      throw error;
+    }
+  });
+
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
+  app.onError((error, c) => {
+    deps.onError?.(error);
+    return c.json({ error: "internal error; see the server's log" }, 500);
+  });
+  return app;
+}
