@@ -1,12 +1,13 @@
 #!/usr/bin/env bun
 // The dbsync command line: `sync` (also reached by the original's flat flags), `webhook failed|replay`,
-// `simulate`, `demo`.
+// `serve`, `tokens`, `simulate`, `demo`.
 import { type ArgsDef, type CommandDef, defineCommand, parseArgs, renderUsage, runCommand } from "citty";
 import { stripAnsi } from "consola/utils";
 import { normaliseFlags, routeSubcommand, UsageError, withEnvironment } from "./cli/argv.ts";
 import { demoCommand } from "./cli/demo-command.ts";
 import { serveCommand } from "./cli/serve-command.ts";
 import { simulateCommand } from "./cli/simulate-command.ts";
+import { tokensCommand } from "./cli/tokens-command.ts";
 import { webhookCommand } from "./cli/webhook-command.ts";
 import { parseSyncConfig, SYNC_FLAGS } from "./cli/sync-config.ts";
 import { runSyncCommand } from "./cli/sync-command.ts";
@@ -47,13 +48,14 @@ const main = defineCommand({
     version: pkg.version,
     description: "Dialfire/Megadialer campaign sync (drop-in for dbsync2)",
   },
-  subCommands: { sync: syncCommand, webhook: webhookCommand, serve: serveCommand, simulate: simulateCommand, demo: demoCommand },
+  subCommands: { sync: syncCommand, webhook: webhookCommand, serve: serveCommand, tokens: tokensCommand, simulate: simulateCommand, demo: demoCommand },
 });
 
 const commands: Record<string, CommandDef<ArgsDef>> = {
   sync: syncCommand as CommandDef<ArgsDef>,
   webhook: webhookCommand as CommandDef<ArgsDef>,
   serve: serveCommand as CommandDef<ArgsDef>,
+  tokens: tokensCommand as CommandDef<ArgsDef>,
   simulate: simulateCommand as CommandDef<ArgsDef>,
   demo: demoCommand as CommandDef<ArgsDef>,
 };

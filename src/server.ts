@@ -1,5 +1,5 @@
 // The dbsync server as a Hono app: the Talkdesk contact-synchronization bridge over the contacts the
-// sync wrote, and health checks. Portable: web-standard APIs only; runtime entry points (Bun.serve
+// sync wrote, the phonecalls web service beside them, health checks, metrics and its OpenAPI document. Portable: web-standard APIs only; runtime entry points (Bun.serve
 // in the CLI, edge runtimes) build the dependencies and call createApp.
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -8,7 +8,11 @@ import { type MappingFile, resolveMapping } from "./core/contact-mapping.ts";
 import type { ContactReader } from "./core/contact-reader.ts";
 import { TargetError } from "./core/dialect.ts";
 import { sameSecret } from "./core/secrets.ts";
+import type { Checkpoint, CheckpointKey } from "./core/state.ts";
 import { ContactSyncRequestSchema, contactSyncPage, TalkdeskRequestError } from "./core/talkdesk.ts";
+import { Metrics } from "./server/metrics.ts";
+import { OPENAPI } from "./server/openapi.ts";
+import { type PhonecallDeps, phonecallRoutes } from "./server/phonecalls.ts";
 
 export interface TalkdeskSettings {
   /** Without credentials every Talkdesk request is refused: the bridge never runs open. */
@@ -21,6 +25,9 @@ export interface TalkdeskSettings {
 export interface ServerDeps {
   contacts: ContactReader;
   talkdesk: TalkdeskSettings;
+  phonecalls: PhonecallDeps;
+  /** The sync's checkpoints, for the metrics of last sync time and lag. */
+  checkpoints: () => Promise<(CheckpointKey & Checkpoint)[]>;
   /** Resolves when the database answers; rejects with a reason otherwise. */
   ready: () => Promise<void>;
   /** Where unexpected failures are reported (never to the client). */
@@ -35,6 +42,13 @@ const Credentials = v.object({ username: v.string(), password: v.string() });
 
 export function createApp(deps: ServerDeps): Hono {
   const app = new Hono();
+  const metrics = new Metrics();
+
+  app.use("*", async (c, next) => {
+    await next();
+    // The route's pattern, not the path: a path per request would be a metric per request.
+    metrics.request(c.req.routePath === "*" ? "unmatched" : c.req.routePath, c.res.status);
+  });
 
   app.use(
     "*",
@@ -42,6 +56,16 @@ export function createApp(deps: ServerDeps): Hono {
   );
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+  app.get("/openapi.json", (c) => c.json(OPENAPI));
+  app.get("/metrics", async (c) => {
+    let checkpoints: (CheckpointKey & Checkpoint)[] = [];
+    try {
+      checkpoints = await deps.checkpoints();
+    } catch (error) {
+      deps.onError?.(error);
+    }
+    return c.text(metrics.render(checkpoints), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  });
 
   app.get("/readyz", async (c) => {
     try {
@@ -96,6 +120,7 @@ export function createApp(deps: ServerDeps): Hono {
         settleMs: deps.talkdesk.settleMs,
         now: deps.now,
       });
+      metrics.talkdeskPages++;
       return c.json(page);
     } catch (error) {
       if (error instanceof TalkdeskRequestError) return c.json({ error: error.message }, 400);
@@ -107,9 +132,12 @@ export function createApp(deps: ServerDeps): Hono {
     }
   });
 
+  phonecallRoutes(app, deps.phonecalls, metrics);
+
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((error, c) => {
     deps.onError?.(error);
+    if (error instanceof TargetError) return c.json({ error: "the database is not available; try again later" }, 503);
     return c.json({ error: "internal error; see the server's log" }, 500);
   });
   return app;

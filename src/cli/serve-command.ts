@@ -2,7 +2,11 @@
 import { readFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import * as v from "valibot";
-import { MappingFileSchema, type MappingFile } from "../core/contact-mapping.ts";
+import { MappingFileSchema, type MappingFile, resolveMapping } from "../core/contact-mapping.ts";
+import { PhoneIndex } from "../core/phone-index.ts";
+import { PhonecallStore } from "../core/phonecalls.ts";
+import { openStateStore } from "../core/state-store.ts";
+import { hashToken } from "../core/tokens.ts";
 import { ContactReader } from "../core/contact-reader.ts";
 import { TargetError } from "../core/dialect.ts";
 import { openDialect } from "../dialects/index.ts";
@@ -10,11 +14,13 @@ import { createApp } from "../server.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
 import { decimal, wholeNumber } from "./flag-schemas.ts";
 import { addSecret, redact } from "./logger.ts";
+import { dataDir } from "./paths.ts";
 import { onShutdown } from "./shutdown.ts";
 import { absoluteFileUrl } from "./sync-command.ts";
 
 export const SERVE_FLAGS = {
   url: { type: "string", description: "The database the sync writes (required), as for sync --url", valueHint: "url" },
+  state: { type: "string", description: "State store: tokens, the sync's checkpoints (default: the sync's)", valueHint: "url" },
   tp: { type: "string", description: "Table-name prefix the sync uses, e.g. dfire_", valueHint: "prefix" },
   host: { type: "string", description: "Address to listen on (default 127.0.0.1; behind a reverse proxy)", valueHint: "ip" },
   port: { type: "string", description: "Port (default 8080)", valueHint: "n" },
@@ -33,6 +39,7 @@ export const SERVE_FLAGS = {
 
 const ServeSchema = v.object({
   url: v.pipe(v.string("the database (--url) is required"), v.trim(), v.minLength(1, "the database (--url) is required")),
+  state: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--state must not be empty"))),
   tp: v.optional(v.pipe(v.string(), v.regex(/^[\p{L}\p{N}_$]*$/u, "--tp may contain letters, digits, _ and $ only")), ""),
   host: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--host must not be empty")), "127.0.0.1"),
   port: v.optional(wholeNumber("port", 0, 65535), "8080"),
@@ -59,7 +66,7 @@ function readMapping(path: string | undefined): MappingFile | undefined {
 }
 
 export const serveCommand = defineCommand({
-  meta: { name: "serve", description: "Serve the Talkdesk contact-sync bridge over the synced contacts" },
+  meta: { name: "serve", description: "Serve the Talkdesk bridge and the phonecalls web service over the synced contacts" },
   args: SERVE_FLAGS,
   async run({ args }) {
     const parsed = v.safeParse(ServeSchema, { url: undefined, ...withEnvironment(args, SERVE_FLAGS, process.env) });
@@ -69,15 +76,32 @@ export const serveCommand = defineCommand({
     const username = process.env.DBSYNC_TALKDESK_USERNAME;
     const password = process.env.DBSYNC_TALKDESK_PASSWORD;
     addSecret(password);
-    const dialect = await openDialect(absoluteFileUrl(o.url));
+    const envTokens = (process.env.DBSYNC_PHONECALLS_TOKENS ?? "")
+      .split(",")
+      .map((token) => token.trim())
+      .filter(Boolean);
+    for (const token of envTokens) addSecret(token);
+    const state = await openStateStore(absoluteFileUrl(o.state ?? `file:${dataDir()}/state.db`));
+    const dialect = await openDialect(absoluteFileUrl(o.url)).catch(async (error: unknown) => {
+      await state.close();
+      throw error;
+    });
     const contacts = new ContactReader(dialect, dialect.fitIdentifier(`${o.tp}contacts`));
+    const settleMs = o.settle * 1000;
+    const phoneColumns = (columns: readonly string[]) => resolveMapping(columns, mapping).phones;
     const app = createApp({
       contacts,
+      phonecalls: {
+        store: new PhonecallStore(dialect, o.tp),
+        contacts: new PhoneIndex(dialect, contacts, o.tp, { phoneColumns, settleMs }),
+        tokenHashes: cachedTokenHashes(envTokens.map(hashToken), () => state.tokens.activeHashes()),
+      },
+      checkpoints: () => state.listCheckpoints(),
       talkdesk: {
         credentials: username && password ? { username, password } : undefined,
         mapping,
         pageSize: o["page-size"],
-        settleMs: o.settle * 1000,
+        settleMs,
       },
       ready: async () => {
         await dialect.all("SELECT 1");
@@ -89,11 +113,15 @@ export const serveCommand = defineCommand({
       server = Bun.serve({ hostname: o.host, port: o.port, fetch: app.fetch });
     } catch (error) {
       await dialect.close();
+      await state.close();
       const code = (error as { code?: string }).code;
       throw new UsageError(`cannot listen on ${o.host}:${o.port}: ${code === "EADDRINUSE" ? "the port is in use" : String(error)}`);
     }
     if (!username || !password) {
       process.stderr.write("warning: DBSYNC_TALKDESK_USERNAME and DBSYNC_TALKDESK_PASSWORD are not set: Talkdesk requests are refused\n");
+    }
+    if (envTokens.length === 0 && (await state.tokens.activeHashes()).length === 0) {
+      process.stderr.write("warning: no phonecalls token (DBSYNC_PHONECALLS_TOKENS, or dbsync tokens add): phonecall requests are refused\n");
     }
     process.stdout.write(`dbsync serve on http://${o.host.includes(":") ? `[${o.host}]` : o.host}:${server.port} over ${dialect.safeUrl}\n`);
     const signal = onShutdown();
@@ -102,5 +130,15 @@ export const serveCommand = defineCommand({
     await dialect.close().catch((error: unknown) => {
       if (!(error instanceof TargetError)) throw error;
     });
+    await state.close();
   },
 });
+
+/** Hashes of the allowed tokens, read from the state store at most every few seconds. */
+function cachedTokenHashes(fixed: readonly string[], stored: () => Promise<string[]>): () => Promise<readonly string[]> {
+  let cache: { at: number; hashes: readonly string[] } | undefined;
+  return async () => {
+    if (!cache || Date.now() - cache.at > 5_000) cache = { at: Date.now(), hashes: [...fixed, ...(await stored())] };
+    return cache.hashes;
+  };
+}

@@ -7,6 +7,7 @@ import { primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { libsqlReason, parseLibsqlUrl } from "./libsql-url.ts";
 import { LibsqlOutbox, OUTBOX_DDL } from "./outbox-libsql.ts";
 import { Serial } from "./serial.ts";
+import { LibsqlTokenStore, TOKENS_DDL } from "./tokens-libsql.ts";
 import { StateError, type Checkpoint, type CheckpointKey, type StateStore } from "./state.ts";
 
 const checkpoints = sqliteTable(
@@ -43,7 +44,7 @@ export async function openStateStore(url: string): Promise<StateStore> {
       await client.execute("PRAGMA journal_mode=WAL");
     }
     // A write transaction, so a store that can be read but not written fails here and not later.
-    await client.batch([CREATE_CHECKPOINTS, ...OUTBOX_DDL], "write");
+    await client.batch([CREATE_CHECKPOINTS, ...OUTBOX_DDL, TOKENS_DDL], "write");
   } catch (error) {
     client?.close();
     throw stateError(safeUrl, "cannot open the state store", error, clientUrl);
@@ -56,6 +57,7 @@ class LibsqlStateStore implements StateStore {
   readonly #db: LibSQLDatabase;
   readonly #safeUrl: string;
   readonly outbox: LibsqlOutbox;
+  readonly tokens: LibsqlTokenStore;
 
   readonly #serial = new Serial();
 
@@ -64,6 +66,15 @@ class LibsqlStateStore implements StateStore {
     this.#db = drizzle(client);
     this.#safeUrl = safeUrl;
     this.outbox = new LibsqlOutbox(client, safeUrl, this.#serial);
+    this.tokens = new LibsqlTokenStore(client, safeUrl, this.#serial);
+  }
+
+  async listCheckpoints(): Promise<(CheckpointKey & Checkpoint)[]> {
+    try {
+      return await this.#serial.run(() => this.#db.select().from(checkpoints));
+    } catch (error) {
+      throw stateError(this.#safeUrl, "cannot read the checkpoints", error);
+    }
   }
 
   async getCheckpoint(key: CheckpointKey): Promise<Checkpoint | undefined> {

@@ -1,8 +1,9 @@
 /**
- * Where dbsync keeps its own progress (never in the target database): checkpoints and the webhook
- * outbox; token hashes later.
+ * Where dbsync keeps its own progress (never in the target database): checkpoints, the webhook
+ * outbox and the hashes of the phonecalls service's tokens.
  */
 import type { WebhookOutbox } from "./outbox.ts";
+import type { TokenStore } from "./tokens.ts";
 
 /** One checkpoint belongs to one campaign synced in one mode into one target. */
 export interface CheckpointKey {
@@ -24,6 +25,9 @@ export interface StateStore {
   /** Durable when it resolves; throws (never ignores) when the store cannot be written. */
   setCheckpoint(key: CheckpointKey, value: string): Promise<void>;
   readonly outbox: WebhookOutbox;
+  readonly tokens: TokenStore;
+  /** Every checkpoint, for the server's metrics (last sync time and lag per campaign). */
+  listCheckpoints(): Promise<(CheckpointKey & Checkpoint)[]>;
   close(): Promise<void>;
 }
 

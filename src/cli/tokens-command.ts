@@ -1,0 +1,72 @@
+// `dbsync tokens add|list|revoke`: the phonecalls service's tokens, kept as hashes in the state store.
+import { existsSync } from "node:fs";
+import { defineCommand } from "citty";
+import * as v from "valibot";
+import type { StateStore } from "../core/state.ts";
+import { openStateStore } from "../core/state-store.ts";
+import { UsageError, withEnvironment } from "./argv.ts";
+import { dataDir } from "./paths.ts";
+import { absoluteFileUrl } from "./sync-command.ts";
+
+const STATE_FLAG = { state: { type: "string", description: "State store as a libSQL URL (default: the sync's)", valueHint: "url" } } as const;
+
+async function withState<T>(stateFlag: unknown, work: (state: StateStore) => Promise<T>, create = false): Promise<T> {
+  const url = absoluteFileUrl(typeof stateFlag === "string" && stateFlag.trim() ? stateFlag.trim() : `file:${dataDir()}/state.db`);
+  const path = url.startsWith("file:") ? url.slice(5).split("?")[0] : undefined;
+  if (!create && path && !existsSync(path)) throw new UsageError(`no state store at ${path} (give the server's --state)`);
+  const state = await openStateStore(url);
+  try {
+    return await work(state);
+  } finally {
+    await state.close();
+  }
+}
+
+const ADD_FLAGS = { ...STATE_FLAG, label: { type: "string", description: "A name for the token, e.g. the PBX it is for", valueHint: "text" } } as const;
+
+const addCommand = defineCommand({
+  meta: { name: "add", description: "Make a new token; it is shown once, only its hash is kept" },
+  args: ADD_FLAGS,
+  async run({ args }) {
+    const flags = withEnvironment(args, ADD_FLAGS, process.env);
+    const label = v.safeParse(v.pipe(v.string(), v.trim(), v.maxLength(100, "--label is longer than 100 characters")), flags.label ?? "");
+    if (!label.success) throw new UsageError(label.issues[0]?.message ?? "invalid --label");
+    const { record, token } = await withState(flags.state, (state) => state.tokens.add(label.output), true);
+    process.stdout.write(`${token}\n`);
+    process.stderr.write(`token ${record.id}${record.label ? ` (${record.label})` : ""} added; it is not shown again\n`);
+  },
+});
+
+const listCommand = defineCommand({
+  meta: { name: "list", description: "List the tokens (never the tokens themselves)" },
+  args: STATE_FLAG,
+  async run({ args }) {
+    const flags = withEnvironment(args, STATE_FLAG, process.env);
+    const records = await withState(flags.state, (state) => state.tokens.list());
+    if (records.length === 0) {
+      process.stdout.write("no tokens\n");
+      return;
+    }
+    for (const r of records) process.stdout.write(`${r.id}  ${r.createdAt}  ${r.revokedAt ? `revoked ${r.revokedAt}` : "active"}  ${r.label}\n`);
+  },
+});
+
+const REVOKE_FLAGS = { ...STATE_FLAG, id: { type: "string", description: "The token's id (tok_…) or label", valueHint: "id" } } as const;
+
+const revokeCommand = defineCommand({
+  meta: { name: "revoke", description: "Revoke a token by id or label" },
+  args: REVOKE_FLAGS,
+  async run({ args }) {
+    const flags = withEnvironment(args, REVOKE_FLAGS, process.env);
+    const id = typeof flags.id === "string" ? flags.id.trim() : "";
+    if (!id) throw new UsageError("--id is required: the token's id (tok_…) or label, see dbsync tokens list");
+    const revoked = await withState(flags.state, (state) => state.tokens.revoke(id));
+    if (revoked === 0) throw new UsageError(`no active token has the id or label "${id}"`);
+    process.stdout.write(`${revoked} token${revoked === 1 ? "" : "s"} revoked\n`);
+  },
+});
+
+export const tokensCommand = defineCommand({
+  meta: { name: "tokens", description: "Tokens of the phonecalls web service: add, list, revoke" },
+  subCommands: { add: addCommand, list: listCommand, revoke: revokeCommand },
+});

@@ -1,0 +1,189 @@
+// Finds the contact of a phone number among the synced contacts. The contacts table has no index on
+// phone numbers (and their spelling varies), so the server keeps its own lookup table beside it:
+// one row per (number tail, contact, number) whose primary key starts with the tail, so a lookup is
+// a range scan of the primary key on every database. It follows the contacts table in change order
+// (`$changed`, `$id`); contacts changed since are searched directly.
+import type { ContactPosition, ContactReader } from "./contact-reader.ts";
+import type { Dialect, SqlExecutor } from "./dialect.ts";
+import { MIN_SIGNIFICANT_DIGITS, normalisePhone, phoneTail, samePhone } from "./phone-numbers.ts";
+import type { TableSpec } from "./tables.ts";
+
+/** Contacts indexed per step: one transaction each. */
+const STEP = 500;
+/** A lookup looks for changed contacts at most this often (a miss always looks). */
+const REFRESH_EVERY_MS = 2_000;
+/** The row of the keys table that holds how far the index reaches. */
+const PROGRESS = "";
+
+export interface PhoneIndexOptions {
+  /** Contact columns holding phone numbers (`$phone` and the campaign's phone fields). */
+  phoneColumns: (columns: readonly string[]) => string[];
+  /** As for Talkdesk: a contact is indexed once its write surely committed. */
+  settleMs: number;
+  now?: () => number;
+}
+
+export function phoneIndexSpecs(prefix: string): { index: TableSpec; keys: TableSpec } {
+  return {
+    index: {
+      key: "contacts",
+      name: `${prefix}phone_index`,
+      primaryKey: "key",
+      columns: [
+        { name: "key", type: "short_string" },
+        { name: "contact_id", type: "short_string" },
+        { name: "number", type: "short_string" },
+      ],
+    },
+    keys: {
+      key: "contacts",
+      name: `${prefix}phone_index_keys`,
+      primaryKey: "contact_id",
+      columns: [
+        { name: "contact_id", type: "short_string" },
+        { name: "keys", type: "text" },
+      ],
+    },
+  };
+}
+
+export class PhoneIndex {
+  private readonly specs: { index: TableSpec; keys: TableSpec };
+  private readonly now: () => number;
+  private refreshedAt = 0;
+  private prepared = false;
+
+  constructor(
+    private readonly dialect: Dialect,
+    private readonly contacts: ContactReader,
+    prefix: string,
+    private readonly options: PhoneIndexOptions,
+  ) {
+    this.specs = phoneIndexSpecs(prefix);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The contact whose phone numbers match `destination`, best match first; undefined when none. */
+  async find(destination: string): Promise<string | undefined> {
+    const wanted = normalisePhone(destination);
+    if (wanted.length < MIN_SIGNIFICANT_DIGITS) return undefined;
+    await this.prepare();
+    if (this.now() - this.refreshedAt >= REFRESH_EVERY_MS) await this.refresh();
+    const found = (await this.lookup(wanted)) ?? (await this.refresh(), await this.lookup(wanted));
+    return found ?? (await this.searchUnsettled(wanted));
+  }
+
+  private async prepare(): Promise<void> {
+    if (this.prepared) return;
+    for (const spec of [this.specs.index, this.specs.keys]) {
+      if ((await this.dialect.existingColumns(spec.name)).length === 0) await this.dialect.run(this.dialect.createTableSql(spec));
+    }
+    this.prepared = true;
+  }
+
+  private async lookup(wanted: string): Promise<string | undefined> {
+    const d = this.dialect;
+    const tail = phoneTail(wanted);
+    // Keys start with the tail's digits: from this tail up to the next one. Bounds of digits only
+    // compare alike in every collation (some ignore punctuation such as "|").
+    const next = String(Number(tail) + 1).padStart(tail.length, "0");
+    const upper = next.length > tail.length ? "" : ` AND ${d.quote("key")} < ${d.placeholder(2)}`;
+    const rows = await d.all<{ key: string; contact_id: string; number: string }>(
+      `SELECT ${d.quote("key")} AS ${d.quote("key")}, ${d.quote("contact_id")} AS contact_id, ${d.quote("number")} AS ${d.quote("number")} ` +
+        `FROM ${d.quote(this.specs.index.name)} WHERE ${d.quote("key")} >= ${d.placeholder(1)}${upper}`,
+      upper ? [tail, next] : [tail],
+    );
+    const mine = rows.filter((row) => String(row.key).startsWith(`${tail}|`));
+    return best(wanted, mine.map((row) => ({ contactId: String(row.contact_id), number: String(row.number) })));
+  }
+
+  /** Brings the index up to the contacts changed before the settle time. */
+  private async refresh(): Promise<void> {
+    this.refreshedAt = this.now();
+    const columns = this.options.phoneColumns(await this.contacts.columns());
+    const before = changedStamp(this.now() - this.options.settleMs);
+    let after = await this.progress();
+    for (;;) {
+      const page = await this.contacts.page({ after, before, limit: STEP, columns });
+      const last = page.rows.at(-1);
+      if (!last) return;
+      after = { changed: String(last.$changed ?? ""), id: String(last.$id) };
+      const reached = after;
+      await this.dialect.transaction((tx) => this.index(tx, page.rows, columns, reached));
+      if (!page.more) return;
+    }
+  }
+
+  private async index(tx: SqlExecutor, rows: readonly Record<string, unknown>[], columns: readonly string[], reached: ContactPosition) {
+    const d = this.dialect;
+    const { index, keys } = this.specs;
+    const ids = rows.map((row) => String(row.$id));
+    const old = await tx.all<{ keys: string }>(
+      `SELECT ${d.quote("keys")} AS ${d.quote("keys")} FROM ${d.quote(keys.name)} WHERE ${d.quote("contact_id")} IN (${ids.map((_, i) => d.placeholder(i + 1)).join(", ")})`,
+      ids,
+    );
+    const stale = old.flatMap((row) => JSON.parse(String(row.keys)) as string[]);
+    for (let i = 0; i < stale.length; i += 500) {
+      const part = stale.slice(i, i + 500);
+      await tx.run(
+        `DELETE FROM ${d.quote(index.name)} WHERE ${d.quote("key")} IN (${part.map((_, n) => d.placeholder(n + 1)).join(", ")})`,
+        part,
+      );
+    }
+    const entries: [string, string, string][] = [];
+    const keysOf: [string, string][] = [[PROGRESS, JSON.stringify(reached)]];
+    for (const row of rows) {
+      const id = String(row.$id);
+      const numbers = new Set(columns.map((c) => normalisePhone(String(row[c] ?? ""))).filter((n) => n.length >= MIN_SIGNIFICANT_DIGITS));
+      const mine = [...numbers].map((number) => `${phoneTail(number)}|${id}|${number}`);
+      for (const [n, number] of [...numbers].entries()) entries.push([mine[n] as string, id, number]);
+      keysOf.push([id, JSON.stringify(mine)]);
+    }
+    for (const [spec, list] of [
+      [index, entries],
+      [keys, keysOf],
+    ] as const) {
+      const columnNames = spec.columns.map((c) => c.name);
+      const perStatement = Math.max(1, Math.min(d.maxRowsPerStatement, Math.floor(d.maxParams / columnNames.length)));
+      for (let i = 0; i < list.length; i += perStatement) {
+        const part = list.slice(i, i + perStatement);
+        await tx.run(d.upsertSql(spec.name, spec.primaryKey, columnNames, part.length), part.flat());
+      }
+    }
+  }
+
+  private async progress(): Promise<ContactPosition | undefined> {
+    const d = this.dialect;
+    const [row] = await d.all<{ keys: string }>(
+      `SELECT ${d.quote("keys")} AS ${d.quote("keys")} FROM ${d.quote(this.specs.keys.name)} WHERE ${d.quote("contact_id")} = ${d.placeholder(1)}`,
+      [PROGRESS],
+    );
+    return row ? (JSON.parse(String(row.keys)) as ContactPosition) : undefined;
+  }
+
+  /** Contacts written within the settle time are not indexed yet: they are few, so read directly. */
+  private async searchUnsettled(wanted: string): Promise<string | undefined> {
+    const columns = this.options.phoneColumns(await this.contacts.columns());
+    const page = await this.contacts.page({ after: await this.progress(), before: "\uffff", limit: 5_000, columns });
+    const candidates = page.rows.flatMap((row) =>
+      columns.map((c) => ({ contactId: String(row.$id), number: normalisePhone(String(row[c] ?? "")) })),
+    );
+    return best(wanted, candidates);
+  }
+}
+
+/** The exact number first, then the longest; among equals the smallest contact id, for a stable answer. */
+function best(wanted: string, candidates: { contactId: string; number: string }[]): string | undefined {
+  const matching = candidates.filter((c) => samePhone(wanted, c.number));
+  matching.sort(
+    (a, b) =>
+      Number(b.number === wanted) - Number(a.number === wanted) ||
+      b.number.length - a.number.length ||
+      (a.contactId < b.contactId ? -1 : a.contactId > b.contactId ? 1 : 0),
+  );
+  return matching[0]?.contactId;
+}
+
+function changedStamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}

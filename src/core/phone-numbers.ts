@@ -1,0 +1,30 @@
+// Phone numbers as people and PBXs write them ("+49 30 1234567", "0049301234567", "030/1234567")
+// compared by their digits: the phonecalls service finds a call's contact by its destination.
+
+/** Digits only, without an international prefix (`+` or `00`); "" when nothing is left. */
+export function normalisePhone(raw: string): string {
+  const trimmed = raw.trim();
+  const digits = trimmed.replace(/\D/g, "");
+  if (trimmed.startsWith("+")) return digits;
+  return digits.startsWith("00") ? digits.slice(2) : digits;
+}
+
+/** Numbers shorter than this are extensions or service codes, never a contact's number. */
+export const MIN_SIGNIFICANT_DIGITS = 7;
+
+/** The lookup key of a normalised number: its last digits, so that "030…" finds "+4930…". */
+export function phoneTail(normalised: string): string {
+  return normalised.slice(-MIN_SIGNIFICANT_DIGITS);
+}
+
+/**
+ * Whether two normalised numbers are the same line: equal, or the national form of one (without its
+ * trunk zeros) ends the international form of the other, e.g. "02122853348" and "582122853348".
+ */
+export function samePhone(a: string, b: string): boolean {
+  if (a === "" || b === "") return false;
+  if (a === b) return true;
+  const [short, long] = a.length <= b.length ? [a, b] : [b, a];
+  const national = short.replace(/^0+/, "");
+  return national.length >= MIN_SIGNIFICANT_DIGITS && long.endsWith(national);
+}

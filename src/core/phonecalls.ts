@@ -1,0 +1,195 @@
+// The phonecalls web service of seed 004 ("Servicios Web - Llamadas"): calls created with their
+// contact found by the destination number, unique per (initiated, source, destination), deleted by
+// date range. Stored in `<prefix>phonecalls` beside the synced contacts, through the dialect layer.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import type { Dialect } from "./dialect.ts";
+import type { TableSpec } from "./tables.ts";
+
+export interface NewPhonecall {
+  /** ISO 8601 instant, normalised to UTC with milliseconds. */
+  initiated: string;
+  source: string;
+  destination: string;
+  duration?: number;
+  url?: string;
+}
+
+export type FieldErrors = Record<string, string>;
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; errors: FieldErrors };
+
+const MAX_NUMBER = 64;
+const MAX_URL = 2048;
+
+/**
+ * A date and time in ISO 8601 as callers send it (`2012-08-23T12:20:33`, with optional fraction and
+ * zone); without a zone it is UTC. The instant is what makes a call unique.
+ */
+export function parseInitiated(raw: string): string | undefined {
+  const match = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/.exec(raw.trim());
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, s = "00", frac = "", zone = "Z"] = match;
+  const offset = zone === "Z" ? "Z" : zone.length === 3 ? `${zone}:00` : zone.replace(/^([+-]\d{2})(\d{2})$/, "$1:$2");
+  const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${frac.padEnd(3, "0").slice(0, 3)}${offset}`);
+  const calendar = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
+  const exists = calendar.getUTCMonth() === Number(mo) - 1 && calendar.getUTCDate() === Number(d);
+  return Number.isNaN(date.getTime()) || !exists || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59 ? undefined : date.toISOString();
+}
+
+/** Every parameter of a create checked; each invalid one gets its own entry. */
+export function checkCreate(params: Record<string, string | undefined>): Checked<NewPhonecall> {
+  const errors: FieldErrors = {};
+  const initiatedRaw = params.initiated?.trim() ?? "";
+  const initiated = initiatedRaw ? parseInitiated(initiatedRaw) : undefined;
+  if (!initiatedRaw) errors.initiated = "initiated is required: the date and time of the call in ISO 8601";
+  else if (!initiated) errors.initiated = "initiated must be a date and time in ISO 8601, e.g. 2012-08-23T12:20:33";
+  const number = (name: "source" | "destination") => {
+    const value = params[name]?.trim() ?? "";
+    if (!value) errors[name] = `${name} is required`;
+    else if (value.length > MAX_NUMBER) errors[name] = `${name} is longer than ${MAX_NUMBER} characters`;
+    else if (!/\d/.test(value)) errors[name] = `${name} must be a phone number`;
+    return value;
+  };
+  const source = number("source");
+  const destination = number("destination");
+  let duration: number | undefined;
+  const durationRaw = params.duration?.trim();
+  if (durationRaw) {
+    if (!/^\d{1,9}$/.test(durationRaw)) errors.duration = "duration must be a whole number of seconds";
+    else duration = Number(durationRaw);
+  }
+  const url = params.url?.trim() || undefined;
+  if (url !== undefined) {
+    if (url.length > MAX_URL) errors.url = `url is longer than ${MAX_URL} characters`;
+    else if (!isHttpUrl(url)) errors.url = "url must be an absolute http(s) URL";
+  }
+  if (Object.keys(errors).length > 0 || !initiated) return { ok: false, errors };
+  return { ok: true, value: { initiated, source, destination, duration, url } };
+}
+
+/** A delete's range: both days exclusive, as the seed says; calls of the days in between go. */
+export function checkDelete(params: Record<string, string | undefined>): Checked<{ from: string; to: string }> {
+  const errors: FieldErrors = {};
+  const day = (name: "from" | "to") => {
+    const raw = params[name]?.trim() ?? "";
+    if (!raw) errors[name] = `${name} is required: a date without time, e.g. 2012-08-23`;
+    else if (!isDay(raw)) errors[name] = `${name} must be a date without time, e.g. 2012-08-23`;
+    return raw;
+  };
+  const from = day("from");
+  const to = day("to");
+  if (Object.keys(errors).length === 0 && from >= to) errors.to = "to must be after from";
+  return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, value: { from, to } };
+}
+
+function isDay(raw: string): boolean {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(raw);
+  if (!match) return false;
+  const date = new Date(`${raw}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(raw);
+}
+
+function isHttpUrl(raw: string): boolean {
+  try {
+    const url = new URL(raw);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The call's id: derived from its unique key, so a second create of the same call finds the first
+ * without a unique index (which MySQL cannot put on text columns) and without a race. 52 bits: a
+ * whole number every JSON reader holds exactly.
+ */
+export function phonecallId(call: Pick<NewPhonecall, "initiated" | "source" | "destination">): number {
+  const digest = bytesToHex(sha256(utf8ToBytes(`${call.initiated}\n${call.source}\n${call.destination}`)));
+  return Number.parseInt(digest.slice(0, 13), 16);
+}
+
+export function phonecallsSpec(prefix: string): TableSpec {
+  return {
+    key: "contacts",
+    name: `${prefix}phonecalls`,
+    primaryKey: "id",
+    columns: [
+      { name: "id", type: "short_string" },
+      { name: "initiated", type: "short_string" },
+      { name: "source", type: "short_string" },
+      { name: "destination", type: "short_string" },
+      { name: "duration", type: "int" },
+      { name: "url", type: "text" },
+      { name: "contact_id", type: "short_string" },
+      { name: "created_at", type: "short_string" },
+    ],
+  };
+}
+
+export class PhonecallStore {
+  private readonly spec: TableSpec;
+  private prepared = false;
+
+  constructor(
+    private readonly dialect: Dialect,
+    prefix: string,
+  ) {
+    this.spec = phonecallsSpec(prefix);
+  }
+
+  async prepare(): Promise<void> {
+    if (this.prepared) return;
+    if ((await this.dialect.existingColumns(this.spec.name)).length === 0) await this.dialect.run(this.dialect.createTableSql(this.spec));
+    this.prepared = true;
+  }
+
+  /** The stored call with this id: its contact. */
+  async existing(id: number): Promise<{ contactId: string } | undefined> {
+    await this.prepare();
+    const d = this.dialect;
+    const [row] = await d.all<{ contact_id: unknown }>(
+      `SELECT ${d.quote("contact_id")} AS contact_id FROM ${d.quote(this.spec.name)} WHERE ${d.quote("id")} = ${d.placeholder(1)}`,
+      [String(id)],
+    );
+    return row ? { contactId: String(row.contact_id) } : undefined;
+  }
+
+  /** Stores the call unless it exists; `created` says which. */
+  async create(call: NewPhonecall, contactId: string, now = new Date()): Promise<{ id: number; contactId: string; created: boolean }> {
+    await this.prepare();
+    const id = phonecallId(call);
+    const found = await this.existing(id);
+    if (found) return { id, contactId: found.contactId, created: false };
+    const d = this.dialect;
+    const columns = this.spec.columns.map((c) => c.name);
+    const values = [String(id), call.initiated, call.source, call.destination, call.duration ?? null, call.url ?? null, contactId, now.toISOString()];
+    try {
+      await d.run(
+        `INSERT INTO ${d.quote(this.spec.name)} (${columns.map((c) => d.quote(c)).join(", ")}) VALUES (${columns.map((_, i) => d.placeholder(i + 1)).join(", ")})`,
+        values,
+      );
+      return { id, contactId, created: true };
+    } catch (error) {
+      // The same call created at the same moment by another request: that one won.
+      const winner = await this.existing(id);
+      if (winner) return { id, contactId: winner.contactId, created: false };
+      throw error;
+    }
+  }
+
+  /** Deletes the calls initiated on the days strictly between `from` and `to` (UTC); returns how many. */
+  async delete(from: string, to: string): Promise<number> {
+    await this.prepare();
+    const d = this.dialect;
+    const start = new Date(Date.parse(`${from}T00:00:00Z`) + 86_400_000).toISOString();
+    const end = new Date(`${to}T00:00:00Z`).toISOString();
+    if (start >= end) return 0;
+    const where = `${d.quote("initiated")} >= ${d.placeholder(1)} AND ${d.quote("initiated")} < ${d.placeholder(2)}`;
+    return d.transaction(async (tx) => {
+      const [row] = await tx.all<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${d.quote(this.spec.name)} WHERE ${where}`, [start, end]);
+      await tx.run(`DELETE FROM ${d.quote(this.spec.name)} WHERE ${where}`, [start, end]);
+      return Number(row?.n ?? 0);
+    });
+  }
+}
