@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { openDialect } from "../src/dialects/index.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
 import { CLI, syncInProcess, tempDir } from "./helpers/run.ts";
 
@@ -23,8 +24,12 @@ function syncFlags(mode: string, ...extra: string[]): string[] {
 }
 
 beforeAll(async () => {
-  sim = startSimulator({ campaignId: CAMPAIGN, token: TOKEN, contacts: 300, seed: 21 });
+  sim = startSimulator({ campaignId: CAMPAIGN, token: TOKEN, contacts: 1000, seed: 21 });
   expect(await syncInProcess(syncFlags("db_init"))).toBe(0);
+  // All 1,000 at one change time: the checkpoint must still never skip nor repeat one.
+  const dialect = await openDialect(target);
+  await dialect.run(`UPDATE "contacts" SET "$changed" = '2026-11-22T00:00:00Z'`);
+  await dialect.close();
   server = Bun.spawn(["bun", CLI, "serve", "--url", target, "--port", "0", "--page-size", "40", "--settle", "1"], {
     env: { ...process.env, DBSYNC_TALKDESK_USERNAME: AUTH.username, DBSYNC_TALKDESK_PASSWORD: AUTH.password },
     stdout: "pipe",
@@ -80,12 +85,13 @@ async function talkdeskSync(checkpoint?: string): Promise<{ ids: string[]; check
 describe("Talkdesk against a real serve", () => {
   let checkpoint = "";
 
-  test("initial sync through all pages: every contact exactly once", async () => {
+  test("initial sync through all pages: 1,000 contacts of one change time, every one exactly once, ascending", async () => {
     const first = await talkdeskSync();
-    expect(first.ids.length).toBe(300);
-    expect(new Set(first.ids).size).toBe(300);
+    expect(first.ids.length).toBe(1000);
+    expect(new Set(first.ids).size).toBe(1000);
     expect([...first.ids].sort()).toEqual(sim.campaign.contacts().map((c) => c.$id).sort());
-    expect(first.pages).toBe(8);
+    expect(first.ids).toEqual([...first.ids].sort()); // one change time: ascending by id
+    expect(first.pages).toBe(25);
     checkpoint = first.checkpoint;
   });
 
