@@ -3,6 +3,7 @@
 // date range. Stored in `<prefix>phonecalls` beside the synced contacts, through the dialect layer.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import * as v from "valibot";
 import type { Dialect } from "./dialect.ts";
 import type { TableSpec } from "./tables.ts";
 
@@ -37,50 +38,74 @@ export function parseInitiated(raw: string): string | undefined {
   return Number.isNaN(date.getTime()) || !exists || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59 ? undefined : date.toISOString();
 }
 
+const required = (name: string, message: string) =>
+  v.pipe(v.optional(v.string(), ""), v.trim(), v.nonEmpty(`${name} is required${message}`));
+
+const phoneNumber = (name: string) =>
+  v.pipe(
+    required(name, ""),
+    v.maxLength(MAX_NUMBER, `${name} is longer than ${MAX_NUMBER} characters`),
+    v.regex(/\d/, `${name} must be a phone number`),
+  );
+
+const CreateSchema = v.object({
+  initiated: v.pipe(
+    required("initiated", ": the date and time of the call in ISO 8601"),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const instant = parseInitiated(dataset.value);
+      if (instant) return instant;
+      addIssue({ message: "initiated must be a date and time in ISO 8601, e.g. 2012-08-23T12:20:33" });
+      return NEVER;
+    }),
+  ),
+  source: phoneNumber("source"),
+  destination: phoneNumber("destination"),
+  duration: v.pipe(
+    v.optional(v.string(), ""),
+    v.trim(),
+    v.regex(/^(\d{1,9})?$/, "duration must be a whole number of seconds"),
+    v.transform((raw) => (raw === "" ? undefined : Number(raw))),
+  ),
+  url: v.pipe(
+    v.optional(v.string(), ""),
+    v.trim(),
+    v.maxLength(MAX_URL, `url is longer than ${MAX_URL} characters`),
+    v.check((raw) => raw === "" || isHttpUrl(raw), "url must be an absolute http(s) URL"),
+    v.transform((raw) => raw || undefined),
+  ),
+});
+
+const DeleteSchema = v.pipe(
+  v.object({
+    from: v.pipe(required("from", ": a date without time, e.g. 2012-08-23"), v.check(isDay, "from must be a date without time, e.g. 2012-08-23")),
+    to: v.pipe(required("to", ": a date without time, e.g. 2012-08-23"), v.check(isDay, "to must be a date without time, e.g. 2012-08-23")),
+  }),
+  v.forward(
+    v.check(({ from, to }) => from < to, "to must be after from"),
+    ["to"],
+  ),
+);
+
+/** Each invalid parameter with the first thing wrong with it. */
+function check<T>(schema: v.GenericSchema<Record<string, string | undefined>, T>, params: Record<string, string | undefined>): Checked<T> {
+  const parsed = v.safeParse(schema, params, { abortPipeEarly: true });
+  if (parsed.success) return { ok: true, value: parsed.output };
+  const errors: FieldErrors = {};
+  for (const issue of parsed.issues) {
+    const key = String(issue.path?.[0]?.key ?? "request");
+    errors[key] ??= issue.message;
+  }
+  return { ok: false, errors };
+}
+
 /** Every parameter of a create checked; each invalid one gets its own entry. */
 export function checkCreate(params: Record<string, string | undefined>): Checked<NewPhonecall> {
-  const errors: FieldErrors = {};
-  const initiatedRaw = params.initiated?.trim() ?? "";
-  const initiated = initiatedRaw ? parseInitiated(initiatedRaw) : undefined;
-  if (!initiatedRaw) errors.initiated = "initiated is required: the date and time of the call in ISO 8601";
-  else if (!initiated) errors.initiated = "initiated must be a date and time in ISO 8601, e.g. 2012-08-23T12:20:33";
-  const number = (name: "source" | "destination") => {
-    const value = params[name]?.trim() ?? "";
-    if (!value) errors[name] = `${name} is required`;
-    else if (value.length > MAX_NUMBER) errors[name] = `${name} is longer than ${MAX_NUMBER} characters`;
-    else if (!/\d/.test(value)) errors[name] = `${name} must be a phone number`;
-    return value;
-  };
-  const source = number("source");
-  const destination = number("destination");
-  let duration: number | undefined;
-  const durationRaw = params.duration?.trim();
-  if (durationRaw) {
-    if (!/^\d{1,9}$/.test(durationRaw)) errors.duration = "duration must be a whole number of seconds";
-    else duration = Number(durationRaw);
-  }
-  const url = params.url?.trim() || undefined;
-  if (url !== undefined) {
-    if (url.length > MAX_URL) errors.url = `url is longer than ${MAX_URL} characters`;
-    else if (!isHttpUrl(url)) errors.url = "url must be an absolute http(s) URL";
-  }
-  if (Object.keys(errors).length > 0 || !initiated) return { ok: false, errors };
-  return { ok: true, value: { initiated, source, destination, duration, url } };
+  return check(CreateSchema, params);
 }
 
 /** A delete's range: both days exclusive, as the seed says; calls of the days in between go. */
 export function checkDelete(params: Record<string, string | undefined>): Checked<{ from: string; to: string }> {
-  const errors: FieldErrors = {};
-  const day = (name: "from" | "to") => {
-    const raw = params[name]?.trim() ?? "";
-    if (!raw) errors[name] = `${name} is required: a date without time, e.g. 2012-08-23`;
-    else if (!isDay(raw)) errors[name] = `${name} must be a date without time, e.g. 2012-08-23`;
-    return raw;
-  };
-  const from = day("from");
-  const to = day("to");
-  if (Object.keys(errors).length === 0 && from >= to) errors.to = "to must be after from";
-  return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, value: { from, to } };
+  return check(DeleteSchema, params);
 }
 
 function isDay(raw: string): boolean {
