@@ -51,7 +51,8 @@ export class PhoneIndex {
   private readonly specs: { index: TableSpec; keys: TableSpec };
   private readonly now: () => number;
   private refreshedAt = 0;
-  private prepared = false;
+  private preparing: Promise<void> | undefined;
+  private refreshing: Promise<void> | undefined;
 
   constructor(
     private readonly dialect: Dialect,
@@ -73,12 +74,27 @@ export class PhoneIndex {
     return found ?? (await this.searchUnsettled(wanted));
   }
 
-  private async prepare(): Promise<void> {
-    if (this.prepared) return;
-    for (const spec of [this.specs.index, this.specs.keys]) {
-      if ((await this.dialect.existingColumns(spec.name)).length === 0) await this.dialect.run(this.dialect.createTableSql(spec));
-    }
-    this.prepared = true;
+  /** Once per process; requests arriving together wait for the same one. */
+  private prepare(): Promise<void> {
+    this.preparing ??= createTables(this.dialect, [this.specs.index, this.specs.keys]).catch((error: unknown) => {
+      this.preparing = undefined;
+      throw error;
+    });
+    return this.preparing;
+  }
+
+  /**
+   * One refresh at a time: lookups arriving together wait for it instead of writing the same rows at
+   * once (MariaDB deadlocks on that). A refresh that fails (another server process refreshing the
+   * same rows) is not the lookup's failure: contacts past the index are searched directly.
+   */
+  private refresh(): Promise<void> {
+    this.refreshing ??= this.refreshNow()
+      .catch(() => {})
+      .finally(() => {
+        this.refreshing = undefined;
+      });
+    return this.refreshing;
   }
 
   private async lookup(wanted: string): Promise<string | undefined> {
@@ -98,7 +114,7 @@ export class PhoneIndex {
   }
 
   /** Brings the index up to the contacts changed before the settle time. */
-  private async refresh(): Promise<void> {
+  private async refreshNow(): Promise<void> {
     this.refreshedAt = this.now();
     const columns = this.options.phoneColumns(await this.contacts.columns());
     const before = changedStamp(this.now() - this.options.settleMs);
@@ -182,6 +198,21 @@ function best(wanted: string, candidates: { contactId: string; number: string }[
       (a.contactId < b.contactId ? -1 : a.contactId > b.contactId ? 1 : 0),
   );
   return matching[0]?.contactId;
+}
+
+/**
+ * Creates the tables that do not exist yet. Another server process may create one at the same
+ * moment (PostgreSQL's CREATE TABLE IF NOT EXISTS can then fail): what counts is that it exists.
+ */
+export async function createTables(dialect: Dialect, specs: readonly TableSpec[]): Promise<void> {
+  for (const spec of specs) {
+    if ((await dialect.existingColumns(spec.name)).length > 0) continue;
+    try {
+      await dialect.run(dialect.createTableSql(spec));
+    } catch (error) {
+      if ((await dialect.existingColumns(spec.name)).length === 0) throw error;
+    }
+  }
 }
 
 function changedStamp(ms: number): string {

@@ -3,7 +3,8 @@
 
 /** Digits only, without an international prefix (`+` or `00`); "" when nothing is left. */
 export function normalisePhone(raw: string): string {
-  const trimmed = raw.trim();
+  // "+49 (0)30 …": the trunk zero in brackets is dialled only from within the country.
+  const trimmed = raw.trim().replace(/\(0\)/g, "");
   const digits = trimmed.replace(/\D/g, "");
   if (trimmed.startsWith("+")) return digits;
   return digits.startsWith("00") ? digits.slice(2) : digits;

@@ -5,6 +5,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import * as v from "valibot";
 import type { Dialect } from "./dialect.ts";
+import { createTables } from "./phone-index.ts";
 import type { TableSpec } from "./tables.ts";
 
 export interface NewPhonecall {
@@ -154,7 +155,7 @@ export function phonecallsSpec(prefix: string): TableSpec {
 
 export class PhonecallStore {
   private readonly spec: TableSpec;
-  private prepared = false;
+  private preparing: Promise<void> | undefined;
 
   constructor(
     private readonly dialect: Dialect,
@@ -163,10 +164,13 @@ export class PhonecallStore {
     this.spec = phonecallsSpec(prefix);
   }
 
-  async prepare(): Promise<void> {
-    if (this.prepared) return;
-    if ((await this.dialect.existingColumns(this.spec.name)).length === 0) await this.dialect.run(this.dialect.createTableSql(this.spec));
-    this.prepared = true;
+  /** Once per process; requests arriving together wait for the same one. */
+  prepare(): Promise<void> {
+    this.preparing ??= createTables(this.dialect, [this.spec]).catch((error: unknown) => {
+      this.preparing = undefined;
+      throw error;
+    });
+    return this.preparing;
   }
 
   /** The stored call with this id: its contact. */

@@ -29,7 +29,10 @@ async function readParams(c: Context): Promise<Params | undefined> {
     params[key] = value;
     return true;
   };
-  for (const [key, value] of Object.entries(c.req.query())) if (!take(key, value)) return undefined;
+  // A parameter given twice is refused rather than one of its values picked.
+  for (const [key, values] of Object.entries(c.req.queries())) {
+    if ((KNOWN.includes(key) && values.length !== 1) || !take(key, values[0])) return undefined;
+  }
   if (c.req.method !== "POST") return params;
   const type = c.req.header("content-type") ?? "";
   try {
@@ -38,7 +41,7 @@ async function readParams(c: Context): Promise<Params | undefined> {
       if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
       for (const [key, value] of Object.entries(body)) if (!take(key, value)) return undefined;
     } else if (type.includes("application/x-www-form-urlencoded") || type.includes("multipart/form-data")) {
-      for (const [key, value] of Object.entries(await c.req.parseBody())) if (!take(key, value)) return undefined;
+      for (const [key, value] of Object.entries(await c.req.parseBody({ all: true }))) if (!take(key, value)) return undefined;
     }
   } catch {
     return undefined;
