@@ -112,7 +112,7 @@ export function runOutboxConformance(
         const [entry, ...rest] = await dueNow();
         expect(rest).toEqual([]);
         expect(entry).toMatchObject({
-          id: webhookId(scope, "t1", 1),
+          id: webhookId(scope, "t1", 1, "hash-a"),
           campaign: scope.campaign,
           url: URL_A,
           contactId: "contact-1",
@@ -157,7 +157,7 @@ export function runOutboxConformance(
         expect(first).toMatchObject({ version: 1, state: "new" });
         await outbox.delivered(first?.id ?? "", NOW);
         const [second] = await dueNow();
-        expect(second).toMatchObject({ version: 2, state: "updated", id: webhookId(scope, "t1", 2) });
+        expect(second).toMatchObject({ version: 2, state: "updated", id: webhookId(scope, "t1", 2, "hash-b") });
       });
 
       test("the same hash again is skipped, also after delivery", async () => {
@@ -249,15 +249,20 @@ export function runOutboxConformance(
         await outbox.enqueue(scope, [candidate("t1", "a")], [], plain);
         await outbox.enqueue(scope, [candidate("t1", "b")], [], plain);
         const recorded = ids(await drain());
-        expect(recorded).toEqual([webhookId(scope, "t1", 1), webhookId(scope, "t1", 2)]);
+        expect(recorded).toEqual([webhookId(scope, "t1", 1, "a"), webhookId(scope, "t1", 2, "b")]);
         expect(recorded[0]).toMatch(/^msg_[0-9a-f]{32}$/);
       });
 
-      test("webhookId is deterministic and differs by campaign, transaction and version", () => {
-        const id = webhookId({ campaign: "C" }, "t1", 1);
-        expect(webhookId({ campaign: "C" }, "t1", 1)).toBe(id);
-        const others = [webhookId({ campaign: "D" }, "t1", 1), webhookId({ campaign: "C" }, "t2", 1), webhookId({ campaign: "C" }, "t1", 2)];
-        expect(new Set([id, ...others]).size).toBe(4);
+      test("webhookId is deterministic and differs by campaign, transaction, version and content", () => {
+        const id = webhookId({ campaign: "C" }, "t1", 1, "h");
+        expect(webhookId({ campaign: "C" }, "t1", 1, "h")).toBe(id);
+        const others = [
+          webhookId({ campaign: "D" }, "t1", 1, "h"),
+          webhookId({ campaign: "C" }, "t2", 1, "h"),
+          webhookId({ campaign: "C" }, "t1", 2, "h"),
+          webhookId({ campaign: "C" }, "t1", 1, "other"), // a state store started afresh, other content
+        ];
+        expect(new Set([id, ...others]).size).toBe(5);
       });
 
       test("the same versions in another campaign get other ids", async () => {
@@ -268,10 +273,10 @@ export function runOutboxConformance(
 
       test("the same version for another URL keeps its id", async () => {
         const first = await record(candidate("t1", "a"), { ...plain, url: URL_A });
-        expect(first.id).toBe(webhookId(scope, "t1", 1));
+        expect(first.id).toBe(webhookId(scope, "t1", 1, "a"));
         await outbox.enqueue(scope, [candidate("t1", "b")], [], { ...plain, url: URL_B });
         await outbox.delivered(first.id, NOW);
-        expect((await dueNow())[0]?.id).toBe(webhookId(scope, "t1", 2));
+        expect((await dueNow())[0]?.id).toBe(webhookId(scope, "t1", 2, "b"));
       });
 
       test("A, B, A again in three enqueues are three deliveries with versions 1, 2, 3", async () => {
@@ -283,7 +288,7 @@ export function runOutboxConformance(
           ["B", "updated", 2],
           ["A", "updated", 3],
         ]);
-        expect(ids(seen)).toEqual([1, 2, 3].map((v) => webhookId(scope, "t1", v)));
+        expect(ids(seen)).toEqual([webhookId(scope, "t1", 1, "A"), webhookId(scope, "t1", 2, "B"), webhookId(scope, "t1", 3, "A")]);
       });
 
       test("A, B, A in one enqueue are three deliveries with distinct ids", async () => {
@@ -529,8 +534,8 @@ export function runOutboxConformance(
 
       test("an entry waiting behind another of its contact cannot be claimed", async () => {
         await outbox.enqueue(scope, [candidate("t1", "h"), candidate("t2", "h")], [], plain);
-        expect(await outbox.claim(webhookId(scope, "t2", 1), FAR, FAR + 1000)).toBe(false);
-        expect(await outbox.claim(webhookId(scope, "t1", 1), NOW, NOW + 1000)).toBe(true);
+        expect(await outbox.claim(webhookId(scope, "t2", 1, "h"), FAR, FAR + 1000)).toBe(false);
+        expect(await outbox.claim(webhookId(scope, "t1", 1, "h"), NOW, NOW + 1000)).toBe(true);
       });
 
       test("a claimed entry is not due until the lease ends, and blocks its contact", async () => {
@@ -611,6 +616,31 @@ export function runOutboxConformance(
           version: 1,
           superseded: false,
         });
+      });
+    });
+
+    describe("leases", () => {
+      // An attempt that outlived its lease (a long Retry-After pause, a stalled process) must not
+      // write over what the deliverer holding the delivery now did.
+      test("outcomes written with an ended lease change nothing; with the current lease they do", async () => {
+        await outbox.enqueue(scope, [candidate("t1", "h", { contactId: "c1" }), candidate("t2", "h", { contactId: "c1" })], [], plain);
+        const [head] = await dueNow();
+        const id = head?.id ?? "";
+        expect(await outbox.claim(id, NOW, NOW + 1000)).toBe(true); // attempt A
+        expect(await outbox.claim(id, NOW + 2000, NOW + 5000)).toBe(true); // A's lease ended: attempt B
+        await outbox.retryLater(id, 3, NOW + 100, "A's late failure", NOW + 1000);
+        await outbox.release(id, NOW, NOW + 1000);
+        await outbox.deadLetter(id, 9, "A's late death", new Date(NOW), NOW + 1000);
+        await outbox.delivered(id, NOW, NOW + 1000);
+        expect(await dueNow(NOW + 4999)).toEqual([]);
+        expect(await outbox.failed({ campaign: scope.campaign })).toEqual([]);
+        expect(await outbox.pendingCount({ scope })).toBe(2);
+        await outbox.deadLetter(id, 1, "B's failure", new Date(NOW + 3000), NOW + 5000);
+        expect((await outbox.failed({ campaign: scope.campaign })).map((e) => e.lastError)).toEqual(["B's failure"]);
+        // The late A after a replay of that dead letter: still nothing, and one next in line only.
+        await outbox.revive({ ids: [id] }, NOW + 3000);
+        await outbox.retryLater(id, 3, NOW + 100, "A's late failure", NOW + 1000);
+        expect(await dueNow(NOW + 10_000)).toHaveLength(1);
       });
     });
 
@@ -867,7 +897,7 @@ export function runOutboxConformance(
         }
         expect(await outbox.pendingCount({ scope })).toBe(0);
         // Revived in one call, listed in reverse: still t1, t2, t3, one at a time.
-        const revived = await outbox.revive({ ids: ["t3", "t2", "t1"].map((t) => webhookId(scope, t, 1)) }, NOW);
+        const revived = await outbox.revive({ ids: ["t3", "t2", "t1"].map((t) => webhookId(scope, t, 1, "h")) }, NOW);
         expect(revived).toHaveLength(3);
         expect(transactionIds(await dueNow(FAR))).toHaveLength(1);
         expect(transactionIds(await drain())).toEqual(["t1", "t2", "t3"]);
@@ -883,7 +913,7 @@ export function runOutboxConformance(
         const t3 = await head();
         expect(t3.transactionId).toBe("t3");
         await outbox.claim(t3.id, NOW, NOW + 30_000);
-        expect(await outbox.revive({ ids: [webhookId(scope, "t2", 1)] }, NOW)).toHaveLength(1);
+        expect(await outbox.revive({ ids: [webhookId(scope, "t2", 1, "h")] }, NOW)).toHaveLength(1);
         expect(await dueNow(NOW + 29_999)).toEqual([]);
         expect(transactionIds(await dueNow(NOW + 30_000))).toEqual(["t3"]);
         await outbox.delivered(t3.id, NOW + 100);
@@ -1019,7 +1049,7 @@ export function runOutboxConformance(
           updated: 0,
           skipped: 0,
         });
-        expect(ids(await drain())).toEqual([webhookId(scope, "t1", 1), webhookId(scope, "t2", 1)]);
+        expect(ids(await drain())).toEqual([webhookId(scope, "t1", 1, "h"), webhookId(scope, "t2", 1, "h")]);
       });
 
       // The sync records while the deliverer claims and the pipeline saves checkpoints, all on one

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { md5Hex } from "../src/core/md5.ts";
-import { changedStamp, contactRows, inboundCallRow, passesFilter } from "../src/core/rows.ts";
+import { changedStamp, contactRows, inboundCallRow, passesFilter, selectedTransactions } from "../src/core/rows.ts";
 import type { Contact } from "../src/core/source.ts";
 
 const NOW = new Date("2024-03-05T10:00:00.123Z");
@@ -118,16 +118,19 @@ describe("contactRows", () => {
     expect(new Set(ids).size).toBe(2);
   });
 
-  test("a transaction keeps its id whatever the filter leaves out before it", () => {
+  test("ids of transactions sharing fired: numbered after filtering in rows (dbsync2's), over the whole log when stable", () => {
     const fired = "2024-01-01T00:00:00.000Z";
     const contact: Contact = {
       $id: "C1",
       $md5: "m",
       $task_log: [{ transactions: [{ fired, task: "qc_call" }, { fired, task: "fc_call" }] }],
     };
-    const idOf = (filter: { taskPrefixes?: string[] }) =>
-      contactRows(contact, filter, NOW).rows.transactions.find((t) => t.task === "fc_call")?.id;
-    expect(idOf({ taskPrefixes: ["fc_"] })).toBe(idOf({}));
+    const fcOnly = { taskPrefixes: ["fc_"] };
+    // The one kept gets dbsync2's id, as in a database dbsync2 wrote with the same filter.
+    expect(contactRows(contact, fcOnly, NOW).rows.transactions.map((t) => t.id)).toEqual([md5Hex(`C1${fired}`)]);
+    const stable = (filter: { taskPrefixes?: string[] }) =>
+      selectedTransactions(contact, filter, { stableIds: true }).find((t) => t.transaction.task === "fc_call")?.transactionId;
+    expect(stable(fcOnly)).toBe(stable({}));
   });
 });
 

@@ -784,6 +784,38 @@ describe("Deliverer", () => {
     expect(elapsed).toBeLessThan(1500);
   });
 
+  test("a delivery recorded signed is never sent unsigned: without the secret it ends in the dead-letter list", async () => {
+    const { url, received } = receiver(() => new Response("ok"));
+    const state = await store();
+    await state.outbox.enqueue(scope, [candidate("t1", "c1")], [], { ...options(url), signed: true });
+    const { d } = deliverer(state, { attempts: 2 });
+    await runUntilIdle(d, state);
+    expect(received).toEqual([]);
+    const [dead] = await state.outbox.failed({ campaign: "C" });
+    expect(dead?.lastError).toContain("no secret is given");
+  });
+
+  test("while the breaker's probe is out nothing else is claimed; its answer closes it and the rest goes", async () => {
+    let answered = 0;
+    const { url, received } = receiver(async () => {
+      if (answered++ === 0) await Bun.sleep(400); // the probe, slowly
+      return new Response("ok");
+    });
+    const state = await store();
+    await state.outbox.enqueue(scope, Array.from({ length: 50 }, (_, i) => candidate(`t${i}`, `c${i}`)), [], options(url));
+    const breaker = new CircuitBreaker({ openMs: 1 });
+    for (let i = 0; i < 20; i++) breaker.failure();
+    await Bun.sleep(5);
+    const { d } = deliverer(state, { breaker });
+    const run = runUntilIdle(d, state);
+    await Bun.sleep(200);
+    expect(received).toHaveLength(1); // only the probe
+    expect(d.stats.failedAttempts).toBe(0); // nobody else spent an attempt meanwhile
+    await run;
+    expect(received).toHaveLength(50);
+    expect(breaker.isOpen).toBe(false);
+  });
+
   test("a receiver that never answers: 'no answer within' after timeoutMs, retried, then dead-lettered", async () => {
     const { url, received } = receiver(() => new Promise<Response>(() => {}));
     const state = await store();

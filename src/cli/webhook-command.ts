@@ -144,7 +144,9 @@ const replayCommand = defineCommand({
       // Deliveries of the same contacts recorded later wait behind these, and those recorded earlier
       // and still pending go first: the replay sends whatever is in line, until its own are settled.
       // A sync running meanwhile may deliver some; the outcome is read back from the outbox.
-      const deliverer = createDeliverer(delivery, state.outbox, {}, log);
+      // Only the campaigns concerned; a replay of --c A does not send campaign B's deliveries.
+      const campaigns = flags.c ? [flags.c] : leftover > 0 ? undefined : [...new Set(chosen.map((entry) => entry.campaign))];
+      const deliverer = createDeliverer(delivery, state.outbox, { campaigns }, log);
       const done = async () =>
         (await state.outbox.settled(ids)).pending === 0 && (await state.outbox.pendingCount({ replayed: true })) === 0;
       await deliverer.run(onShutdown(), { done });

@@ -40,8 +40,12 @@ export async function runWebhookMode({ config, state, source, log, onProgress, s
   const origin = config.start ?? stored ?? new Date();
   if (!stored || origin < stored) {
     // History from before the former start was never recorded: the listing must fetch every
-    // contact again instead of skipping those it has seen.
-    if (stored) await state.outbox.forgetContacts(scope);
+    // contact again instead of skipping those it has seen, and a restart that interrupts it must
+    // list from the new start again, not go on from the old checkpoint.
+    if (stored) {
+      await state.outbox.forgetContacts(scope);
+      if (await state.getCheckpoint(checkpointKey)) await state.setCheckpoint(checkpointKey, origin.toISOString());
+    }
     await state.setCheckpoint(originKey, origin.toISOString());
   }
   const interruptedEarly = !config.start && stored !== undefined && !(await state.getCheckpoint(checkpointKey));

@@ -45,6 +45,13 @@ export class CircuitBreaker {
     return this.state !== "closed";
   }
 
+  /** What may go out now: everything, nothing but held-back turns, one probe, or nothing (probing). */
+  gate(): "closed" | "holding" | "probe" | "probing" {
+    if (this.state === "closed") return "closed";
+    if (this.state === "probing") return "probing";
+    return this.now() >= this.openUntil ? "probe" : "holding";
+  }
+
   /** A probe is out: its answer decides. */
   get probing(): boolean {
     return this.state === "probing";

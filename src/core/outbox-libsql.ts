@@ -135,7 +135,7 @@ export class LibsqlOutbox implements WebhookOutbox {
                       CASE WHEN EXISTS (SELECT 1 FROM webhook_outbox WHERE scope = ? AND contact_id = ? AND status = 'pending') THEN ${WAITING_IN_LINE} ELSE 0 END)
                     ON CONFLICT (id) DO NOTHING`,
               args: [
-                webhookId(scope, candidate.transactionId, version),
+                webhookId(scope, candidate.transactionId, version, candidate.hash),
                 key,
                 scope.campaign,
                 options.url,
@@ -225,30 +225,34 @@ export class LibsqlOutbox implements WebhookOutbox {
     });
   }
 
-  delivered(id: string, nowMs: number): Promise<void> {
-    return this.settle(id, { sql: "DELETE FROM webhook_outbox WHERE id = ?", args: [id] }, nowMs);
+  delivered(id: string, nowMs: number, lease?: number): Promise<void> {
+    const held = leaseSql(lease);
+    return this.settle(id, { sql: `DELETE FROM webhook_outbox WHERE id = ?${held.sql}`, args: [id, ...held.args] }, nowMs);
   }
 
-  retryLater(id: string, attempts: number, nextAttemptAt: number, error: string): Promise<void> {
+  retryLater(id: string, attempts: number, nextAttemptAt: number, error: string, lease?: number): Promise<void> {
+    const held = leaseSql(lease);
     return this.run("cannot update the webhook outbox", {
-      sql: "UPDATE webhook_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'",
-      args: [attempts, nextAttemptAt, error, id],
+      sql: `UPDATE webhook_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'pending'${held.sql}`,
+      args: [attempts, nextAttemptAt, error, id, ...held.args],
     });
   }
 
-  release(id: string, nowMs: number): Promise<void> {
+  release(id: string, nowMs: number, lease?: number): Promise<void> {
+    const held = leaseSql(lease);
     return this.run("cannot update the webhook outbox", {
-      sql: "UPDATE webhook_outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending'",
-      args: [nowMs, id],
+      sql: `UPDATE webhook_outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending'${held.sql}`,
+      args: [nowMs, id, ...held.args],
     });
   }
 
-  deadLetter(id: string, attempts: number, error: string, at: Date): Promise<void> {
+  deadLetter(id: string, attempts: number, error: string, at: Date, lease?: number): Promise<void> {
+    const held = leaseSql(lease);
     return this.settle(
       id,
       {
-        sql: "UPDATE webhook_outbox SET status = 'failed', attempts = ?, last_error = ?, failed_at = ? WHERE id = ?",
-        args: [attempts, error, at.toISOString(), id],
+        sql: `UPDATE webhook_outbox SET status = 'failed', attempts = ?, last_error = ?, failed_at = ? WHERE id = ? AND status = 'pending'${held.sql}`,
+        args: [attempts, error, at.toISOString(), id, ...held.args],
       },
       at.getTime(),
     );
@@ -388,8 +392,17 @@ function selectionSql(selection: DeliverySelection): { sql: string; args: InValu
     args.push(scopeKey(selection.scope));
   }
   if (selection.replayed !== undefined) sql += ` AND replayed = ${selection.replayed ? 1 : 0}`;
+  if (selection.campaigns) {
+    sql += selection.campaigns.length > 0 ? ` AND scope IN (${marks(selection.campaigns)})` : " AND 0";
+    args.push(...selection.campaigns.map((campaign) => scopeKey({ campaign })));
+  }
   if (selection.signed !== undefined) sql += ` AND signed = ${selection.signed ? 1 : 0}`;
   return { sql, args };
+}
+
+/** The condition that a claim with this lease still holds. */
+function leaseSql(lease: number | undefined): { sql: string; args: InValue[] } {
+  return lease === undefined ? { sql: "", args: [] } : { sql: " AND next_attempt_at = ?", args: [lease] };
 }
 
 function failedSql(filter: FailedFilter): { sql: string; args: InValue[] } {

@@ -82,6 +82,8 @@ export interface DeliverySelection {
   replayed?: boolean;
   /** Only deliveries recorded with a signature. */
   signed?: boolean;
+  /** Only deliveries of these campaigns. */
+  campaigns?: readonly string[];
 }
 
 export interface ReviveOptions {
@@ -116,14 +118,19 @@ export interface WebhookOutbox {
   due(selection: DeliverySelection, nowMs: number, limit: number): Promise<OutboxEntry[]>;
   /** Takes a due delivery for an attempt until `leaseUntilMs`; false when another took it first. */
   claim(id: string, nowMs: number, leaseUntilMs: number): Promise<boolean>;
+  /*
+   * The writes of an attempt's outcome. Given the `lease` of the claim, they change the delivery only
+   * while that claim holds: an attempt that outlived its lease (another deliverer has it now) writes
+   * nothing.
+   */
   /** Delivered: gone from the outbox (its version stays recorded); the contact's next is due. */
-  delivered(id: string, nowMs: number): Promise<void>;
+  delivered(id: string, nowMs: number, lease?: number): Promise<void>;
   /** An attempt failed; the next is due at `nextAttemptAt` (epoch ms). */
-  retryLater(id: string, attempts: number, nextAttemptAt: number, error: string): Promise<void>;
+  retryLater(id: string, attempts: number, nextAttemptAt: number, error: string, lease?: number): Promise<void>;
   /** Gives an attempt back without counting it (shutdown during an attempt). */
-  release(id: string, nowMs: number): Promise<void>;
+  release(id: string, nowMs: number, lease?: number): Promise<void>;
   /** The last attempt failed: into the dead-letter list; the contact's next is due. */
-  deadLetter(id: string, attempts: number, error: string, at: Date): Promise<void>;
+  deadLetter(id: string, attempts: number, error: string, at: Date, lease?: number): Promise<void>;
   failed(filter: FailedFilter): Promise<OutboxEntry[]>;
   /**
    * Puts matching dead letters back in line with fresh attempts, marked as replayed (they no longer
@@ -154,7 +161,8 @@ export function scopeKey(scope: OutboxScope): string {
  * the same id. The version number counts the versions of the transaction recorded so far, so a
  * transaction that changes back to an earlier content is a new delivery, not a duplicate.
  */
-export function webhookId(scope: OutboxScope, transactionId: string, version: number): string {
-  const digest = sha256(utf8ToBytes([scopeKey(scope), transactionId, String(version)].join("\n")));
+export function webhookId(scope: OutboxScope, transactionId: string, version: number, hash: string): string {
+  // The content too: a state store started afresh counts versions from 1 again, with new content.
+  const digest = sha256(utf8ToBytes([scopeKey(scope), transactionId, String(version), hash].join("\n")));
   return `msg_${bytesToHex(digest).slice(0, 32)}`;
 }

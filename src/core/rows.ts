@@ -145,20 +145,24 @@ export function contactRows(
 }
 
 /**
- * The transactions of a contact's task log that pass `filter`, with their row ids (spec §3.6). Ids
- * are given over the whole task log before filtering, so that a transaction keeps its id whatever
- * the filter.
+ * The transactions of a contact's task log that pass `filter`, with their row ids (spec §3.6). The
+ * SQL modes number transactions sharing one `fired` after filtering, as dbsync2 derived its ids from
+ * the transactions it wrote; `stableIds` numbers them over the whole task log, so that a transaction
+ * keeps its id whatever the filter (the webhook outbox keys its versions by it).
  */
 export function selectedTransactions(
   contact: Contact,
   filter: TransactionFilter,
+  { stableIds = false } = {},
 ): { transactionId: string; transaction: Transaction }[] {
   const selected: { transactionId: string; transaction: Transaction }[] = [];
   const usedIds = new Set<string>();
   for (const entry of records(contact.$task_log)) {
     for (const transaction of records(entry.transactions) as Transaction[]) {
+      const passes = passesFilter(transaction, filter);
+      if (!passes && !stableIds) continue;
       const transactionId = uniqueTransactionId(contact.$id, transaction, usedIds);
-      if (passesFilter(transaction, filter)) selected.push({ transactionId, transaction });
+      if (passes) selected.push({ transactionId, transaction });
     }
   }
   return selected;

@@ -54,6 +54,8 @@ export class Deliverer {
   readonly stats: DeliveryStats = { delivered: 0, failedAttempts: 0, deadLettered: 0 };
   private readonly now: () => number;
   private readonly running = new Set<Promise<void>>();
+  /** Ids of the deliveries our tasks are working on. */
+  private readonly inFlight = new Set<string>();
   private wakeUp: (() => void) | undefined;
   private failure: unknown;
   private lastReceiverError = "";
@@ -79,8 +81,12 @@ export class Deliverer {
       while (!signal.aborted && this.failure === undefined) {
         const woken = new Promise<void>((resolve) => (this.wakeUp = resolve));
         const started = await this.startDue(signal);
-        if (done && this.running.size === 0 && (await done())) return;
-        if (started > 0 && this.running.size < this.o.concurrency) continue;
+        if (started === 0 && done && (await done())) return;
+        if (started > 0 && this.running.size < this.o.concurrency) {
+          // Store calls may resolve without real I/O: let timers and answers in between.
+          await sleep(0);
+          continue;
+        }
         await this.idle(woken, signal);
       }
     } finally {
@@ -92,21 +98,29 @@ export class Deliverer {
   }
 
   private async startDue(signal: AbortSignal): Promise<number> {
-    const free = this.o.concurrency - this.running.size;
+    // While the probe is out nothing starts (its answer decides), and when one is due only it.
+    const gate = this.o.breaker.gate();
+    const free = gate === "probing" ? 0 : Math.min(gate === "probe" ? 1 : Number.POSITIVE_INFINITY, this.o.concurrency - this.running.size);
     if (free <= 0) return 0;
-    const entries = await this.o.outbox.due(this.o.selection, this.now(), free);
+    const entries = await this.o.outbox.due(this.o.selection, this.now(), free + this.inFlight.size);
+    let started = 0;
     for (const entry of entries) {
+      // Taken by a task of ours that is still waiting for the rate limiter (not claimed yet).
+      if (started >= free || this.inFlight.has(entry.id)) continue;
+      this.inFlight.add(entry.id);
       const task = this.deliver(entry, signal)
         .catch((error: unknown) => {
           if (!signal.aborted) this.failure ??= error;
         })
         .finally(() => {
+          this.inFlight.delete(entry.id);
           this.running.delete(task);
           this.wakeUp?.();
         });
       this.running.add(task);
+      started++;
     }
-    return entries.length;
+    return started;
   }
 
   /** Until something finishes, is recorded, or comes due. */
@@ -120,20 +134,35 @@ export class Deliverer {
   }
 
   /**
-   * One attempt of one delivery. It is claimed first (a lease in the outbox), so that no other
-   * deliverer, in this process or another, touches it meanwhile; the lease covers the wait for the
-   * rate limiter, the request and writing its outcome. After a crash the delivery is due again when
+   * One attempt of one delivery. It waits for the rate limiter first (a Retry-After pause may be
+   * long), then claims the delivery with a lease in the outbox, so that no other deliverer, in this
+   * process or another, touches it meanwhile; every write of the outcome names that lease, so one
+   * that comes after the lease ended changes nothing. After a crash the delivery is due again when
    * the lease ends.
    */
   private async deliver(entry: OutboxEntry, signal: AbortSignal): Promise<void> {
     const { outbox, breaker, limiter } = this.o;
-    const leaseMs = 2 * this.o.timeoutMs + 5_000 + Math.ceil((this.o.concurrency / this.o.rate) * 1000);
-    if (!(await outbox.claim(entry.id, this.now(), this.now() + leaseMs))) return;
+    const claim = async () => {
+      const lease = this.now() + 2 * this.o.timeoutMs + 5_000;
+      return (await outbox.claim(entry.id, this.now(), lease)) ? lease : undefined;
+    };
+    if (entry.signed && !this.o.signingKey) {
+      // Sent unsigned, it would be refused by a receiver that verifies; it waits for the secret.
+      const lease = await claim();
+      if (lease === undefined) return;
+      return this.failed(entry, lease, {
+        ok: false,
+        error: "recorded with a signature, and no secret is given (DBSYNC_WEBHOOK_SECRET or --webhook-secret)",
+        receiverFault: false,
+      });
+    }
     if (!breaker.allow()) {
-      // The probe's answer is due within the timeout; waiting for it costs no attempt.
-      if (breaker.probing) return outbox.retryLater(entry.id, entry.attempts, this.now() + 1000, entry.lastError ?? "waiting for the probe");
+      // The probe is out (its answer decides) or the receiver keeps failing: this turn is held back.
+      if (breaker.probing) return;
+      const lease = await claim();
+      if (lease === undefined) return;
       const seconds = Math.max(0, Math.ceil((breaker.retryAt - this.now()) / 1000));
-      return this.failed(entry, {
+      return this.failed(entry, lease, {
         ok: false,
         error: `held back: the receiver keeps failing (last: ${this.lastReceiverError}); next probe in ${seconds} s`,
         receiverFault: false,
@@ -143,19 +172,23 @@ export class Deliverer {
       await limiter.take(signal);
     } catch (error) {
       breaker.release();
-      await outbox.release(entry.id, this.now());
       throw error;
+    }
+    const lease = await claim();
+    if (lease === undefined) {
+      breaker.release();
+      return;
     }
     const verdict = await this.attempt(entry, signal);
     if (verdict.ok) {
       breaker.success();
-      await outbox.delivered(entry.id, this.now());
+      await outbox.delivered(entry.id, this.now(), lease);
       this.stats.delivered++;
       return;
     }
     if (signal.aborted) {
       breaker.release();
-      await outbox.release(entry.id, this.now());
+      await outbox.release(entry.id, this.now(), lease);
       return;
     }
     // Retry-After asks this client to wait, not just this delivery.
@@ -166,14 +199,14 @@ export class Deliverer {
     } else {
       breaker.success(); // it answered: it is up, even if it refused this one
     }
-    await this.failed(entry, verdict);
+    await this.failed(entry, lease, verdict);
   }
 
-  private async failed(entry: OutboxEntry, verdict: Extract<Verdict, { ok: false }>): Promise<void> {
+  private async failed(entry: OutboxEntry, lease: number, verdict: Extract<Verdict, { ok: false }>): Promise<void> {
     const attempts = entry.attempts + 1;
     this.stats.failedAttempts++;
     if (attempts >= this.o.attempts) {
-      await this.o.outbox.deadLetter(entry.id, attempts, verdict.error, new Date(this.now()));
+      await this.o.outbox.deadLetter(entry.id, attempts, verdict.error, new Date(this.now()), lease);
       this.stats.deadLettered++;
       this.o.log.warn(
         `delivery ${entry.id} (contact ${entry.contactId}, transaction fired ${entry.fired ?? "?"}) failed ${attempts} times and is in the dead-letter list: ${verdict.error}; send it again with: dbsync webhook replay --id ${entry.id}`,
@@ -184,7 +217,7 @@ export class Deliverer {
     // While the breaker is open a delivery spends at most one attempt per probe period, so a short
     // outage does not use up its attempts.
     const nextAt = Math.max(this.now() + waitMs, this.o.breaker.retryAt + Math.random() * 1000);
-    await this.o.outbox.retryLater(entry.id, attempts, nextAt, verdict.error);
+    await this.o.outbox.retryLater(entry.id, attempts, nextAt, verdict.error, lease);
   }
 
   private async attempt(entry: OutboxEntry, signal: AbortSignal): Promise<Verdict> {

@@ -26,7 +26,7 @@ export interface WebhookSinkOptions {
  */
 export function webhookCandidates(contact: Contact, filter: TransactionFilter, origin: Date): OutboxCandidate[] {
   const contactJson = canonicalJson(contact, "$task_log");
-  return selectedTransactions(contact, filter).map(({ transactionId, transaction }) => {
+  return selectedTransactions(contact, filter, { stableIds: true }).map(({ transactionId, transaction }) => {
     const transactionJson = canonicalJson(transaction);
     const fired = typeof transaction.fired === "string" ? transaction.fired : undefined;
     // A transaction without a readable time cannot be placed before the start: it is sent.
