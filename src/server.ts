@@ -35,6 +35,9 @@ export interface ServerDeps {
   now?: () => Date;
 }
 
+/** Every route's path (all are fixed paths), for the metrics of answers given before routing. */
+const ROUTES = new Set(Object.keys(OPENAPI.paths));
+
 /** Requests beyond this are refused with 413 before they are read. */
 export const BODY_LIMIT = 64 * 1024;
 
@@ -46,8 +49,11 @@ export function createApp(deps: ServerDeps): Hono {
 
   app.use("*", async (c, next) => {
     await next();
-    // The route's pattern, not the path: a path per request would be a metric per request.
-    metrics.request(c.req.routePath === "*" ? "unmatched" : c.req.routePath, c.res.status);
+    // The route's pattern, not the path (a path per request would be a metric per request). An answer
+    // given before routing (413 of the body limit) still counts under its route when it has one.
+    const path = new URL(c.req.url).pathname;
+    const route = c.req.routePath !== "/*" ? c.req.routePath : ROUTES.has(path) ? path : "unmatched";
+    metrics.request(route, c.res.status);
   });
 
   app.use(

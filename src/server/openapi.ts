@@ -6,7 +6,8 @@ const phonecallError = {
   properties: { error: { const: true }, errors: { type: "object", additionalProperties: { type: "string" } } },
   required: ["error", "errors"],
 };
-const json = (schema: unknown) => ({ content: { "application/json": { schema } } });
+/** A response: OpenAPI requires a description on each. */
+const json = (description: string, schema: unknown) => ({ description, content: { "application/json": { schema } } });
 const text = (name: string, description: string, required = false) => ({ name, in: "query", required, description, schema: { type: "string" } });
 
 const createParameters = [
@@ -30,8 +31,15 @@ const formOf = (parameters: { name: string; description: string }[]) => ({
   },
 });
 
+const common = {
+  "404": json("No such route or method", error),
+  "413": json("The body is larger than 64 KB", error),
+  "503": json("The database is not available", error),
+};
+
 const createResponses = {
-  "200": json({
+  ...common,
+  "200": json("The call, stored now or before", {
     type: "object",
     properties: {
       error: { const: false },
@@ -40,14 +48,15 @@ const createResponses = {
       created: { type: "boolean", description: "false when the same call (initiated, source, destination) existed" },
     },
   }),
-  "400": { description: "Invalid parameters, one entry each", ...json(phonecallError) },
-  "401": { description: "Invalid token", ...json(phonecallError) },
-  "422": { description: "No contact has the destination number", ...json(phonecallError) },
+  "400": json("Invalid parameters, one entry each", phonecallError),
+  "401": json("Invalid token", phonecallError),
+  "422": json("No contact has the destination number", phonecallError),
 };
 const deleteResponses = {
-  "200": json({ type: "object", properties: { count: { type: "integer" }, error: { const: false } } }),
-  "400": { description: "Invalid parameters", ...json(phonecallError) },
-  "401": { description: "Invalid token", ...json(phonecallError) },
+  ...common,
+  "200": json("How many calls were deleted", { type: "object", properties: { count: { type: "integer" }, error: { const: false } } }),
+  "400": json("Invalid parameters", phonecallError),
+  "401": json("Invalid token", phonecallError),
 };
 
 const talkdeskRequest = {
@@ -66,29 +75,36 @@ export const OPENAPI = {
   openapi: "3.1.0",
   info: { title: "dbsync server", version: "1", description: "Talkdesk contact-sync bridge and phonecalls web service over the contacts dbsync writes." },
   paths: {
-    "/healthz": { get: { summary: "The process is up", responses: { "200": json({ type: "object" }) } } },
-    "/readyz": { get: { summary: "The database answers", responses: { "200": json({ type: "object" }), "503": json(error) } } },
-    "/metrics": { get: { summary: "Prometheus metrics", responses: { "200": { content: { "text/plain": {} } } } } },
-    "/openapi.json": { get: { summary: "This document", responses: { "200": json({ type: "object" }) } } },
+    "/healthz": { get: { summary: "The process is up", responses: { "200": json("Up", { type: "object" }) } } },
+    "/readyz": {
+      get: { summary: "The database answers", responses: { "200": json("Ready", { type: "object" }), "503": json("The database does not answer", error) } },
+    },
+    "/metrics": {
+      get: { summary: "Prometheus metrics", responses: { "200": { description: "Prometheus text format", content: { "text/plain": {} } } } },
+    },
+    "/openapi.json": { get: { summary: "This document", responses: { "200": json("OpenAPI 3.1", { type: "object" }) } } },
     "/talkdesk/contact_sync": {
       post: {
         summary: "Talkdesk contact synchronization: initial, incremental, next page",
-        requestBody: { required: true, ...json(talkdeskRequest) },
+        requestBody: { required: true, content: { "application/json": { schema: talkdeskRequest } } },
         responses: {
-          "200": json({
+          ...common,
+          "200": json("A page of contacts, ascending by the checkpoint", {
             type: "object",
             required: ["contacts", "synchronization_checkpoint"],
             properties: { contacts: { type: "array" }, synchronization_checkpoint: { type: "string" }, next_offset: { type: "string" }, context: {} },
           }),
-          "400": json(error),
-          "401": json(error),
-          "413": json(error),
-          "503": json(error),
+          "400": json("Malformed request, checkpoint or offset", error),
+          "401": json("Invalid credentials", error),
         },
       },
     },
     "/talkdesk/validate": {
-      post: { summary: "Checks Talkdesk credentials", requestBody: json(talkdeskRequest), responses: { "200": json({ type: "object" }), "401": json(error) } },
+      post: {
+        summary: "Checks Talkdesk credentials",
+        requestBody: { content: { "application/json": { schema: talkdeskRequest } } },
+        responses: { ...common, "200": json("Valid", { type: "object" }), "400": json("Not JSON", error), "401": json("Invalid credentials", error) },
+      },
     },
     "/direct/items/phonecalls/create": {
       get: { summary: "Creates a phonecall", parameters: createParameters, responses: createResponses },
