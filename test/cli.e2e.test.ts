@@ -63,6 +63,11 @@ describe("usage", () => {
       [["--a", "webhook", "--c", "X", "--ct", "Y", "--url", "https://h/", "--webhook-secret", "x"], "--webhook-secret: "],
       [["webhook", "replay", "--since", "yesterday"], "--since must be a date"],
       [["webhook", "resend"], 'unknown command "webhook resend": use failed, replay'],
+      [["serve"], "the database (--url) is required"],
+      [["serve", "--url", "file:x.db", "--port", "99999"], "--port must be at most 65535"],
+      [["serve", "--url", "file:x.db", "--talkdesk-mapping", "/nonexistent/mapping.json"], "--talkdesk-mapping /nonexistent/mapping.json: cannot be read"],
+      [["tokens", "revoke"], "--id is required"],
+      [["tokens", "list", "--state", "file:/nonexistent/state.db"], "no state store at /nonexistent/state.db"],
     ];
     for (const [argv, message] of cases) {
       const result = await runCli(argv);
