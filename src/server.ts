@@ -8,7 +8,7 @@ import { type MappingFile, resolveMapping } from "./core/contact-mapping.ts";
 import type { ContactReader } from "./core/contact-reader.ts";
 import { TargetError } from "./core/dialect.ts";
 import { sameSecret } from "./core/secrets.ts";
-import type { Checkpoint, CheckpointKey } from "./core/state.ts";
+import { type Checkpoint, type CheckpointKey, StateError } from "./core/state.ts";
 import { ContactSyncRequestSchema, contactSyncPage, TalkdeskRequestError } from "./core/talkdesk.ts";
 import { Metrics } from "./server/metrics.ts";
 import { OPENAPI } from "./server/openapi.ts";
@@ -78,7 +78,9 @@ export function createApp(deps: ServerDeps): Hono {
       await deps.ready();
       return c.json({ ok: true });
     } catch (error) {
-      return c.json({ ok: false, error: error instanceof Error ? error.message : "the database does not answer" }, 503);
+      // The reason (with the database's address) goes to the log, not to whoever asks.
+      deps.onError?.(error);
+      return c.json({ ok: false, error: "the database or the state store does not answer" }, 503);
     }
   });
 
@@ -144,6 +146,7 @@ export function createApp(deps: ServerDeps): Hono {
   app.onError((error, c) => {
     deps.onError?.(error);
     if (error instanceof TargetError) return c.json({ error: "the database is not available; try again later" }, 503);
+    if (error instanceof StateError) return c.json({ error: "the state store is not available; try again later" }, 503);
     return c.json({ error: "internal error; see the server's log" }, 500);
   });
   return app;

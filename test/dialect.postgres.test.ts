@@ -293,7 +293,7 @@ describe("PostgreSQL connection failures", () => {
 });
 
 describe("PostgreSQL schema", () => {
-  test("columns get types without length limits, the key a primary key, and the $id|$md5 index", async () => {
+  test("columns get types without length limits, the key a primary key, the $id|$md5 index and ours on $changed|$id", async () => {
     const dialect = await createPostgresDialect(database.url);
     const target = new SqlTarget(dialect, "types_");
     await target.prepare([field("age", "number"), field("notes")]);
@@ -318,6 +318,7 @@ describe("PostgreSQL schema", () => {
       "types_contacts",
     ]);
     expect(indexes.map((i) => i.indexdef)).toEqual([
+      'CREATE INDEX "types_$changed|$id" ON public.types_contacts USING btree ("$changed", "$id")',
       'CREATE INDEX "types_$id|$md5" ON public.types_contacts USING btree ("$id", "$md5")',
       'CREATE UNIQUE INDEX types_contacts_pkey ON public.types_contacts USING btree ("$id")',
     ]);
@@ -459,6 +460,7 @@ describe("PostgreSQL drop-in", () => {
       ]);
       expect(await target.count("contacts")).toBe(rows.contacts!.length + 1);
       expect(await dialect.all("SELECT indexname FROM pg_indexes WHERE tablename = 'contacts' ORDER BY indexname")).toEqual([
+        { indexname: "$changed|$id" }, // ours, for reading contacts in the order of their change
         { indexname: "$id|$md5" },
         { indexname: "contacts_pkey" },
       ]);

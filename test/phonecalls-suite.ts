@@ -9,7 +9,7 @@ import { resolveMapping } from "../src/core/contact-mapping.ts";
 import { ContactReader } from "../src/core/contact-reader.ts";
 import type { Dialect, Row } from "../src/core/dialect.ts";
 import { PhoneIndex } from "../src/core/phone-index.ts";
-import { PhonecallStore } from "../src/core/phonecalls.ts";
+import { PhonecallStore, phonecallId } from "../src/core/phonecalls.ts";
 import { SqlTarget } from "../src/core/sql-target.ts";
 import type { StateStore } from "../src/core/state.ts";
 import { openStateStore } from "../src/core/state-store.ts";
@@ -388,6 +388,44 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
         expectCreated(await w.create({ ...CALL, destination: "02122853348" }), "c-caracas");
       });
 
+      test("two different calls with one 52-bit id (a hash collision): the second takes the next id, none is lost", async () => {
+        const w = await world();
+        await w.create({ ...CALL, destination: "+58 212 285 3348" }); // makes the table
+        const id = phonecallId({ ...CALL, initiated: "2012-08-23T12:20:33.000Z" });
+        const q = (c: string) => dialect.quote(c);
+        // Another call already stored under the id this one hashes to.
+        await dialect.run(
+          `INSERT INTO ${q(dialect.fitIdentifier(`${w.prefix}phonecalls`))} (${q("id")}, ${q("initiated")}, ${q("source")}, ${q("destination")}, ${q("contact_id")}) ` +
+            `VALUES (${[1, 2, 3, 4, 5].map((n) => dialect.placeholder(n)).join(", ")})`,
+          [String(id), "1999-01-01T00:00:00.000Z", "1", "2", "c-other"],
+        );
+        const first = expectCreated(await w.create(CALL), "c-berlin");
+        expect(first).toBe(id + 1);
+        expect(expectCreated(await w.create(CALL), "c-berlin", false)).toBe(id + 1);
+      });
+
+      test("a number shared in its last digits by two contacts, sent without area code: 422, no contact picked", async () => {
+        const w = await world();
+        expectRefused(await w.create({ ...CALL, destination: "1234567" }), 422, ["destination"]);
+        expect(await w.calls()).toEqual([]);
+      });
+
+      test("a field with two numbers finds its contact by either", async () => {
+        const w = await world([...CONTACTS, contact("c-two", { mobile: "089 7654321 / 0171 7654321" })]);
+        expectCreated(await w.create({ ...CALL, destination: "+49 89 7654321" }), "c-two");
+        expectCreated(await w.create({ ...CALL, destination: "01717654321" }), "c-two");
+      });
+
+      test("a field holding a long run of digits does not stop the index: contacts after it are found", async () => {
+        const many = Array.from({ length: 60 }, (_, i) =>
+          contact(`c-late-${String(i).padStart(3, "0")}`, { $phone: `+49 40 5${String(i).padStart(6, "0")}` }, "2026-01-02T00:00:00Z"),
+        );
+        const w = await world([...CONTACTS, contact("c-junk", { mobile: "1".repeat(300) }, "2026-01-01T12:00:00Z"), ...many]);
+        expectCreated(await w.create({ ...CALL, destination: "+49405000059" }), "c-late-059");
+        w.passTime(5_000);
+        expectCreated(await w.create({ ...CALL, initiated: "2012-08-23T12:20:34", destination: "+49405000001" }), "c-late-001");
+      });
+
       test("no contact has the number: 422 with only an error for destination, nothing stored", async () => {
         const w = await world();
         for (const destination of [
@@ -667,6 +705,16 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
           expect({ raw, answer }).toEqual({ raw, answer: unreadable });
         }
         expect(await w.calls()).toEqual([]);
+      });
+
+      test("given in the query string and again in the body: refused", async () => {
+        const w = await world();
+        const answer = await w.request(`${CREATE}?token=${ENV_TOKEN}&source=1111111`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ ...CALL }).toString(),
+        });
+        expect(answer).toEqual(unreadable);
       });
 
       test("a parameter given twice is refused, not one of its values picked; other repeated keys do not matter", async () => {

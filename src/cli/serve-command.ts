@@ -89,12 +89,14 @@ export const serveCommand = defineCommand({
     const contacts = new ContactReader(dialect, dialect.fitIdentifier(`${o.tp}contacts`));
     const settleMs = o.settle * 1000;
     const phoneColumns = (columns: readonly string[]) => resolveMapping(columns, mapping).phones;
+    const report = (error: unknown) => process.stderr.write(`error: ${redact(error instanceof Error ? error.message : String(error))}\n`);
+    const phoneIndex = new PhoneIndex(dialect, contacts, o.tp, { phoneColumns, settleMs, onError: report });
     const app = createApp({
       contacts,
       phonecalls: {
         store: new PhonecallStore(dialect, o.tp),
-        contacts: new PhoneIndex(dialect, contacts, o.tp, { phoneColumns, settleMs }),
-        tokenHashes: cachedTokenHashes(envTokens.map(hashToken), () => state.tokens.activeHashes()),
+        contacts: phoneIndex,
+        tokenHashes: cachedTokenHashes(envTokens.map(hashToken), () => state.tokens.activeHashes(), report),
       },
       checkpoints: () => state.listCheckpoints(),
       talkdesk: {
@@ -105,8 +107,9 @@ export const serveCommand = defineCommand({
       },
       ready: async () => {
         await dialect.all("SELECT 1");
+        await state.getCheckpoint({ campaign: "", mode: "readyz", target: "" });
       },
-      onError: (error) => process.stderr.write(`error: ${redact(error instanceof Error ? error.message : String(error))}\n`),
+      onError: report,
     });
     let server: ReturnType<typeof Bun.serve>;
     try {
@@ -123,6 +126,7 @@ export const serveCommand = defineCommand({
     if (envTokens.length === 0 && (await state.tokens.activeHashes()).length === 0) {
       process.stderr.write("warning: no phonecalls token (DBSYNC_PHONECALLS_TOKENS, or dbsync tokens add): phonecall requests are refused\n");
     }
+    phoneIndex.warmUp();
     process.stdout.write(`dbsync serve on http://${o.host.includes(":") ? `[${o.host}]` : o.host}:${server.port} over ${dialect.safeUrl}\n`);
     const signal = onShutdown();
     await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
@@ -134,11 +138,27 @@ export const serveCommand = defineCommand({
   },
 });
 
-/** Hashes of the allowed tokens, read from the state store at most every few seconds. */
-function cachedTokenHashes(fixed: readonly string[], stored: () => Promise<string[]>): () => Promise<readonly string[]> {
+/**
+ * Hashes of the allowed tokens, read from the state store at most every few seconds (a revoked
+ * token is refused within 5 s). When the store cannot be read, the tokens of the environment still
+ * work.
+ */
+function cachedTokenHashes(
+  fixed: readonly string[],
+  stored: () => Promise<string[]>,
+  onError: (error: unknown) => void,
+): () => Promise<readonly string[]> {
   let cache: { at: number; hashes: readonly string[] } | undefined;
   return async () => {
-    if (!cache || Date.now() - cache.at > 5_000) cache = { at: Date.now(), hashes: [...fixed, ...(await stored())] };
+    if (!cache || Date.now() - cache.at > 5_000) {
+      try {
+        cache = { at: Date.now(), hashes: [...fixed, ...(await stored())] };
+      } catch (error) {
+        onError(error);
+        if (fixed.length === 0) throw error;
+        return fixed;
+      }
+    }
     return cache.hashes;
   };
 }

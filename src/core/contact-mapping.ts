@@ -1,6 +1,7 @@
 // A synced contact row in Talkdesk's contact format (seed 003): which columns feed which field.
 // Defaults look for the usual field names of call-centre campaigns; a mapping file overrides them.
 import * as v from "valibot";
+import { MIN_SIGNIFICANT_DIGITS } from "./phone-numbers.ts";
 
 export interface TalkdeskContact {
   id: string;
@@ -117,7 +118,8 @@ export function toTalkdeskContact(row: Record<string, unknown>, mapping: Contact
   const values = (columns: readonly string[]) => columns.map((c) => text(row[c])).filter((s) => s !== "");
   const one = (columns: readonly string[]) => values(columns)[0];
   const id = text(row.$id);
-  const phones = [...new Set(values(mapping.phones))];
+  // Only values with a number in them: a field named like a phone may hold "yes" or "mobile".
+  const phones = [...new Set(values(mapping.phones).filter((value) => (value.match(/\d/g)?.length ?? 0) >= MIN_SIGNIFICANT_DIGITS))];
   const contact: TalkdeskContact = { id, name: values(mapping.name).join(" ") || phones[0] || `Contact ${id}` };
   const optional: [keyof TalkdeskContact, unknown][] = [
     ["company", one(mapping.company)],

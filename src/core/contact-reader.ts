@@ -28,21 +28,40 @@ export class ContactReader {
   /**
    * Contacts changed before `before` and after `after` (all when absent), ascending by change and id,
    * at most `limit`, with the given columns. A contact the sync wrote without `$changed` (dbsync2's
-   * rows) sorts first, as changed at "".
+   * rows) sorts first, as changed at "". The conditions compare the plain columns, so that an index
+   * on (`$changed`, `$id`) serves them; rows without `$changed` are read in a step of their own.
    */
   async page(query: { after?: ContactPosition; before: string; limit: number; columns: readonly string[] }): Promise<ContactPage> {
-    const d = this.dialect;
-    const changed = `COALESCE(${d.quote("$changed")}, '')`;
-    const id = d.quote("$id");
-    const params: string[] = [query.before];
-    let where = `${changed} < ${d.placeholder(1)}`;
-    if (query.after) {
-      params.push(query.after.changed, query.after.changed, query.after.id);
-      where += ` AND (${changed} > ${d.placeholder(2)} OR (${changed} = ${d.placeholder(3)} AND ${id} > ${d.placeholder(4)}))`;
+    const after = query.after ?? { changed: "", id: "" };
+    const rows: Record<string, unknown>[] = [];
+    if (after.changed === "") {
+      rows.push(...(await this.select(query.columns, "unchanged", [after.id], query.limit + 1)));
+      if (rows.length > query.limit) return { rows: rows.slice(0, query.limit), more: true };
     }
-    const select = [...new Set(["$id", "$changed", ...query.columns])].map((c) => d.quote(c)).join(", ");
-    const sql = `SELECT ${select} FROM ${d.quote(this.table)} WHERE ${where} ORDER BY ${changed}, ${id} ${d.limitClause(query.limit + 1)}`;
-    const rows = await d.all<Record<string, unknown>>(sql, params);
+    const from = after.changed === "" ? "first" : "after";
+    const params = from === "first" ? [query.before] : [query.before, after.changed, after.changed, after.id];
+    rows.push(...(await this.select(query.columns, from, params, query.limit + 1 - rows.length)));
     return { rows: rows.slice(0, query.limit), more: rows.length > query.limit };
+  }
+
+  private async select(columns: readonly string[], which: "unchanged" | "first" | "after", params: string[], limit: number) {
+    const d = this.dialect;
+    const changed = d.quote("$changed");
+    const id = d.quote("$id");
+    const p = (n: number) => d.placeholder(n);
+    const where = {
+      unchanged: `${changed} IS NULL AND ${id} > ${p(1)}`,
+      first: `${changed} < ${p(1)}`,
+      after: `${changed} < ${p(1)} AND (${changed} > ${p(2)} OR (${changed} = ${p(3)} AND ${id} > ${p(4)}))`,
+    }[which];
+    const order = which === "unchanged" ? id : `${changed}, ${id}`;
+    const select = [...new Set(["$id", "$changed", ...columns])].map((c) => d.quote(c)).join(", ");
+    try {
+      return await d.all<Record<string, unknown>>(`SELECT ${select} FROM ${d.quote(this.table)} WHERE ${where} ORDER BY ${order} ${d.limitClause(limit)}`, params);
+    } catch (error) {
+      // No contacts table yet (the sync has not run): no contacts, not a broken database.
+      if ((await this.columns()).length === 0) return [];
+      throw error;
+    }
   }
 }

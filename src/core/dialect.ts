@@ -23,6 +23,8 @@ export interface Dialect extends SqlExecutor {
   readonly maxParams: number;
   /** Most rows one multi-row INSERT … VALUES may carry. */
   readonly maxRowsPerStatement: number;
+  /** Whether an index can be put on our text columns (MySQL's longtext and SQL Server's nvarchar(max) cannot). */
+  readonly indexesTextColumns: boolean;
   /** Whether the database treats `Name` and `name` as the same column. */
   readonly caseInsensitiveColumns: boolean;
   /**

@@ -5,7 +5,7 @@
 // (`$changed`, `$id`); contacts changed since are searched directly.
 import type { ContactPosition, ContactReader } from "./contact-reader.ts";
 import type { Dialect, SqlExecutor } from "./dialect.ts";
-import { MIN_SIGNIFICANT_DIGITS, normalisePhone, phoneTail, samePhone } from "./phone-numbers.ts";
+import { MAX_DIGITS, MIN_SIGNIFICANT_DIGITS, normalisePhone, phoneNumbersIn, phoneTail, samePhone } from "./phone-numbers.ts";
 import type { TableSpec } from "./tables.ts";
 
 /** Contacts indexed per step: one transaction each. */
@@ -14,6 +14,22 @@ const STEP = 500;
 const REFRESH_EVERY_MS = 2_000;
 /** The row of the keys table that holds how far the index reaches. */
 const PROGRESS = "";
+/** A lookup waits this long for the index to catch up (its first build may take minutes). */
+const WAIT_FOR_INDEX_MS = 5_000;
+/** Bounds every `$changed` (a stamp like 2026-11-22T10:00:00Z) in any collation. */
+const END_OF_TIME = "9999-12-31T23:59:59Z";
+
+/** The index is being built: the lookup cannot answer yet (worth trying again in a while). */
+export class PhoneIndexBusyError extends Error {
+  override name = "PhoneIndexBusyError";
+}
+
+/** What a lookup found: the contact, none, or several equally good ones. */
+export interface PhoneMatch {
+  contactId?: string;
+  /** No contact picked because several match equally. */
+  ambiguous?: boolean;
+}
 
 export interface PhoneIndexOptions {
   /** Contact columns holding phone numbers (`$phone` and the campaign's phone fields). */
@@ -21,6 +37,8 @@ export interface PhoneIndexOptions {
   /** As for Talkdesk: a contact is indexed once its write surely committed. */
   settleMs: number;
   now?: () => number;
+  /** A refresh failed (the lookup went on without it); for the server's log. */
+  onError?: (error: unknown) => void;
 }
 
 export function phoneIndexSpecs(prefix: string): { index: TableSpec; keys: TableSpec } {
@@ -60,18 +78,46 @@ export class PhoneIndex {
     prefix: string,
     private readonly options: PhoneIndexOptions,
   ) {
-    this.specs = phoneIndexSpecs(prefix);
+    const specs = phoneIndexSpecs(prefix);
+    // A long prefix must not make the two names one (PostgreSQL cuts names at 63 bytes).
+    this.specs = {
+      index: { ...specs.index, name: dialect.fitIdentifier(specs.index.name) },
+      keys: { ...specs.keys, name: dialect.fitIdentifier(specs.keys.name) },
+    };
     this.now = options.now ?? Date.now;
   }
 
-  /** The contact whose phone numbers match `destination`, best match first; undefined when none. */
-  async find(destination: string): Promise<string | undefined> {
+  /**
+   * The contact whose phone numbers match `destination`: an exact match, else the one contact whose
+   * number matches in its national form; several different contacts matching only so is ambiguous.
+   */
+  async find(destination: string): Promise<PhoneMatch> {
     const wanted = normalisePhone(destination);
-    if (wanted.length < MIN_SIGNIFICANT_DIGITS) return undefined;
+    if (wanted.length < MIN_SIGNIFICANT_DIGITS || wanted.length > MAX_DIGITS) return { ambiguous: false };
     await this.prepare();
-    if (this.now() - this.refreshedAt >= REFRESH_EVERY_MS) await this.refresh();
-    const found = (await this.lookup(wanted)) ?? (await this.refresh(), await this.lookup(wanted));
-    return found ?? (await this.searchUnsettled(wanted));
+    if (this.now() - this.refreshedAt >= REFRESH_EVERY_MS) await this.caughtUp();
+    let found = await this.lookup(wanted);
+    if (!found.contactId && !found.ambiguous) {
+      await this.caughtUp();
+      found = await this.lookup(wanted);
+    }
+    return found.contactId || found.ambiguous ? found : this.searchUnsettled(wanted);
+  }
+
+  /** Starts bringing the index up to date (at server start: its first build may take a while). */
+  warmUp(): void {
+    void this.prepare()
+      .then(() => this.refresh())
+      .catch((error: unknown) => this.options.onError?.(error));
+  }
+
+  /** Waits for a refresh, for a while: a lookup does not hang behind a long first build. */
+  private async caughtUp(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const busy = new Promise<"busy">((resolve) => (timer = setTimeout(() => resolve("busy"), WAIT_FOR_INDEX_MS)));
+    const outcome = await Promise.race([this.refresh().then(() => "done" as const), busy]);
+    clearTimeout(timer);
+    if (outcome === "busy") throw new PhoneIndexBusyError("the phone number index is being built; try again in a minute");
   }
 
   /** Once per process; requests arriving together wait for the same one. */
@@ -90,14 +136,14 @@ export class PhoneIndex {
    */
   private refresh(): Promise<void> {
     this.refreshing ??= this.refreshNow()
-      .catch(() => {})
+      .catch((error: unknown) => this.options.onError?.(error))
       .finally(() => {
         this.refreshing = undefined;
       });
     return this.refreshing;
   }
 
-  private async lookup(wanted: string): Promise<string | undefined> {
+  private async lookup(wanted: string): Promise<PhoneMatch> {
     const d = this.dialect;
     const tail = phoneTail(wanted);
     // Keys start with the tail's digits: from this tail up to the next one. Bounds of digits only
@@ -150,7 +196,7 @@ export class PhoneIndex {
     const keysOf: [string, string][] = [[PROGRESS, JSON.stringify(reached)]];
     for (const row of rows) {
       const id = String(row.$id);
-      const numbers = new Set(columns.map((c) => normalisePhone(String(row[c] ?? ""))).filter((n) => n.length >= MIN_SIGNIFICANT_DIGITS));
+      const numbers = new Set(columns.flatMap((c) => phoneNumbersIn(String(row[c] ?? ""))));
       const mine = [...numbers].map((number) => `${phoneTail(number)}|${id}|${number}`);
       for (const [n, number] of [...numbers].entries()) entries.push([mine[n] as string, id, number]);
       keysOf.push([id, JSON.stringify(mine)]);
@@ -178,26 +224,27 @@ export class PhoneIndex {
   }
 
   /** Contacts written within the settle time are not indexed yet: they are few, so read directly. */
-  private async searchUnsettled(wanted: string): Promise<string | undefined> {
+  private async searchUnsettled(wanted: string): Promise<PhoneMatch> {
     const columns = this.options.phoneColumns(await this.contacts.columns());
-    const page = await this.contacts.page({ after: await this.progress(), before: "\uffff", limit: 5_000, columns });
+    const page = await this.contacts.page({ after: await this.progress(), before: END_OF_TIME, limit: 5_000, columns });
     const candidates = page.rows.flatMap((row) =>
-      columns.map((c) => ({ contactId: String(row.$id), number: normalisePhone(String(row[c] ?? "")) })),
+      columns.flatMap((c) => phoneNumbersIn(String(row[c] ?? "")).map((number) => ({ contactId: String(row.$id), number }))),
     );
     return best(wanted, candidates);
   }
 }
 
-/** The exact number first, then the longest; among equals the smallest contact id, for a stable answer. */
-function best(wanted: string, candidates: { contactId: string; number: string }[]): string | undefined {
+/**
+ * The contact with exactly this number; else the one contact matching it in national form. When
+ * different contacts match only so (a short number shared by two cities), none is picked.
+ */
+function best(wanted: string, candidates: { contactId: string; number: string }[]): PhoneMatch {
   const matching = candidates.filter((c) => samePhone(wanted, c.number));
-  matching.sort(
-    (a, b) =>
-      Number(b.number === wanted) - Number(a.number === wanted) ||
-      b.number.length - a.number.length ||
-      (a.contactId < b.contactId ? -1 : a.contactId > b.contactId ? 1 : 0),
-  );
-  return matching[0]?.contactId;
+  const exact = [...new Set(matching.filter((c) => c.number === wanted).map((c) => c.contactId))].sort();
+  if (exact.length > 0) return { contactId: exact[0] as string };
+  const contacts = [...new Set(matching.map((c) => c.contactId))];
+  if (contacts.length === 1) return { contactId: contacts[0] as string };
+  return { ambiguous: contacts.length > 1 };
 }
 
 /**

@@ -12,6 +12,16 @@ export function normalisePhone(raw: string): string {
 
 /** Numbers shorter than this are extensions or service codes, never a contact's number. */
 export const MIN_SIGNIFICANT_DIGITS = 7;
+/** E.164 numbers have at most 15 digits; longer runs of digits are no phone number. */
+export const MAX_DIGITS = 20;
+
+/** The phone numbers a field holds ("089 7654321 / 0171 7654321" is two), normalised; junk left out. */
+export function phoneNumbersIn(raw: string): string[] {
+  return raw
+    .split(/[/,;|]|\bor\b|\boder\b/)
+    .map(normalisePhone)
+    .filter((n) => n.length >= MIN_SIGNIFICANT_DIGITS && n.length <= MAX_DIGITS);
+}
 
 /** The lookup key of a normalised number: its last digits, so that "030…" finds "+4930…". */
 export function phoneTail(normalised: string): string {

@@ -161,7 +161,8 @@ export class PhonecallStore {
     private readonly dialect: Dialect,
     prefix: string,
   ) {
-    this.spec = phonecallsSpec(prefix);
+    const spec = phonecallsSpec(prefix);
+    this.spec = { ...spec, name: dialect.fitIdentifier(spec.name) };
   }
 
   /** Once per process; requests arriving together wait for the same one. */
@@ -173,23 +174,32 @@ export class PhonecallStore {
     return this.preparing;
   }
 
-  /** The stored call with this id: its contact. */
-  async existing(id: number): Promise<{ contactId: string } | undefined> {
+  /**
+   * The stored call: its id and contact. Two different calls may share a 52-bit id (rarely): the
+   * next ids are tried until the call itself or a free one is found.
+   */
+  async existing(call: Pick<NewPhonecall, "initiated" | "source" | "destination">): Promise<{ id: number; contactId?: string }> {
     await this.prepare();
     const d = this.dialect;
-    const [row] = await d.all<{ contact_id: unknown }>(
-      `SELECT ${d.quote("contact_id")} AS contact_id FROM ${d.quote(this.spec.name)} WHERE ${d.quote("id")} = ${d.placeholder(1)}`,
-      [String(id)],
-    );
-    return row ? { contactId: String(row.contact_id) } : undefined;
+    const sql =
+      `SELECT ${["contact_id", "initiated", "source", "destination"].map((c) => d.quote(c)).join(", ")} ` +
+      `FROM ${d.quote(this.spec.name)} WHERE ${d.quote("id")} = ${d.placeholder(1)}`;
+    let id = phonecallId(call);
+    for (;;) {
+      const [row] = await d.all<Record<string, unknown>>(sql, [String(id)]);
+      if (!row) return { id };
+      if (row.initiated === call.initiated && row.source === call.source && row.destination === call.destination) {
+        return { id, contactId: String(row.contact_id) };
+      }
+      id = (id + 1) % 2 ** 52;
+    }
   }
 
   /** Stores the call unless it exists; `created` says which. */
   async create(call: NewPhonecall, contactId: string, now = new Date()): Promise<{ id: number; contactId: string; created: boolean }> {
-    await this.prepare();
-    const id = phonecallId(call);
-    const found = await this.existing(id);
-    if (found) return { id, contactId: found.contactId, created: false };
+    const found = await this.existing(call);
+    const id = found.id;
+    if (found.contactId !== undefined) return { id, contactId: found.contactId, created: false };
     const d = this.dialect;
     const columns = this.spec.columns.map((c) => c.name);
     const values = [String(id), call.initiated, call.source, call.destination, call.duration ?? null, call.url ?? null, contactId, now.toISOString()];
@@ -201,8 +211,8 @@ export class PhonecallStore {
       return { id, contactId, created: true };
     } catch (error) {
       // The same call created at the same moment by another request: that one won.
-      const winner = await this.existing(id);
-      if (winner) return { id, contactId: winner.contactId, created: false };
+      const winner = await this.existing(call);
+      if (winner.contactId !== undefined) return { id: winner.id, contactId: winner.contactId, created: false };
       throw error;
     }
   }

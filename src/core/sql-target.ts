@@ -3,6 +3,7 @@
 import { TargetError, type Dialect, type Row, type SqlValue } from "./dialect.ts";
 import { md5Hex } from "./md5.ts";
 import {
+  contactsChangedIndex,
   contactsMd5Index,
   TABLE_KEYS,
   tableSpecs,
@@ -89,6 +90,15 @@ export class SqlTarget {
         columns: index.columns.map((column) => contacts.columnOf.get(column) as string),
       }),
     );
+    if (this.#dialect.indexesTextColumns) {
+      const changedIndex = contactsChangedIndex(this.#prefix);
+      await this.#dialect.run(
+        this.#dialect.createIndexSql(specs.contacts.name, {
+          name: this.#dialect.fitIdentifier(changedIndex.name),
+          columns: changedIndex.columns.map((column) => contacts.columnOf.get(column) as string),
+        }),
+      );
+    }
     this.#specs = specs;
   }
 

@@ -65,8 +65,8 @@ export function decodeCheckpoint(checkpoint: string): ContactPosition {
   }
   const time = Date.parse(checkpoint.replace(/ UTC$/, "Z").replace(" ", "T"));
   if (Number.isNaN(time)) throw new TalkdeskRequestError("synchronization_checkpoint is not one this bridge handed out");
-  // After the whole second: ids sort after "" but "\uffff" sorts after any id.
-  return { changed: changedStamp(new Date(time)), id: "\uffff" };
+  // Everything of that second is done: go on from the start of the next one.
+  return { changed: changedStamp(new Date(Math.floor(time / 1000) * 1000 + 1000)), id: "" };
 }
 
 interface Offset {

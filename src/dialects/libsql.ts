@@ -53,6 +53,7 @@ class LibsqlDialect implements Dialect {
   readonly maxParams = 32766;
   /** Keeps statement text and parse time moderate; the parameter limit usually bites first. */
   readonly maxRowsPerStatement = 500;
+  readonly indexesTextColumns = true;
   readonly caseInsensitiveColumns = true;
 
   readonly #client: Client;

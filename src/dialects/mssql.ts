@@ -222,6 +222,7 @@ export class MssqlDialect implements Dialect {
   readonly maxParams = 2000;
   readonly maxRowsPerStatement = MSSQL_ROW_LIMIT;
   /** Default collations compare names (and values) case-insensitively. */
+  readonly indexesTextColumns = false;
   readonly caseInsensitiveColumns = true;
   readonly schema: string;
 

@@ -107,6 +107,7 @@ class MysqlDialect implements Dialect {
   /** Values are escaped into the text, so only the packet size limits a statement (see #fitPacket). */
   readonly maxParams = 65535;
   readonly maxRowsPerStatement = 1000;
+  readonly indexesTextColumns = false;
   readonly caseInsensitiveColumns = true;
 
   readonly #pool: Pool;

@@ -79,6 +79,7 @@ class PostgresDialect implements Dialect {
   readonly maxParams = 65533;
   readonly maxRowsPerStatement = 1000;
   /** Quoted identifiers are case-sensitive. */
+  readonly indexesTextColumns = true;
   readonly caseInsensitiveColumns = false;
 
   #sql: Sql;

@@ -1,8 +1,8 @@
 // The phonecalls routes (seed 004): create and delete, by GET with a query string or by POST with a
 // form (or JSON). Answers are the seed's JSON: `{"error": false, …}` or `{"error": true, "errors": {…}}`.
 import type { Context, Hono } from "hono";
-import type { PhoneIndex } from "../core/phone-index.ts";
-import { checkCreate, checkDelete, type FieldErrors, phonecallId, type PhonecallStore } from "../core/phonecalls.ts";
+import { type PhoneIndex, PhoneIndexBusyError, type PhoneMatch } from "../core/phone-index.ts";
+import { checkCreate, checkDelete, type FieldErrors, type PhonecallStore } from "../core/phonecalls.ts";
 import { tokenMatches } from "../core/tokens.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -24,6 +24,8 @@ async function readParams(c: Context): Promise<Params | undefined> {
   const params: Params = {};
   const take = (key: string, value: unknown) => {
     if (!KNOWN.includes(key)) return true;
+    // Given twice (in the query string and the body) is refused rather than one of them picked.
+    if (params[key] !== undefined) return false;
     if (typeof value === "number") value = String(value);
     if (typeof value !== "string" || value.length > MAX_PARAM) return false;
     params[key] = value;
@@ -64,11 +66,23 @@ export function phonecallRoutes(app: Hono, deps: PhonecallDeps, metrics: Metrics
     const checked = checkCreate(params);
     if (!checked.ok) return refused(c, 400, checked.errors);
     const call = checked.value;
-    const existing = await deps.store.existing(phonecallId(call));
-    if (existing) return c.json({ error: false, contactId: existing.contactId, phonecallId: phonecallId(call), created: false });
-    const contactId = await deps.contacts.find(call.destination);
-    if (!contactId) return refused(c, 422, { destination: "no contact has this destination number" });
-    const stored = await deps.store.create(call, contactId);
+    const existing = await deps.store.existing(call);
+    if (existing.contactId !== undefined) {
+      return c.json({ error: false, contactId: existing.contactId, phonecallId: existing.id, created: false });
+    }
+    let match: PhoneMatch;
+    try {
+      match = await deps.contacts.find(call.destination);
+    } catch (error) {
+      if (!(error instanceof PhoneIndexBusyError)) throw error;
+      c.header("retry-after", "30");
+      return c.json({ error: true, errors: { destination: error.message } }, 503);
+    }
+    if (!match.contactId) {
+      const ambiguous = "several contacts have this number; send it in full, with its area code";
+      return refused(c, 422, { destination: match.ambiguous ? ambiguous : "no contact has this destination number" });
+    }
+    const stored = await deps.store.create(call, match.contactId);
     if (stored.created) metrics.phonecallsCreated++;
     return c.json({ error: false, contactId: stored.contactId, phonecallId: stored.id, created: stored.created });
   };
