@@ -323,7 +323,7 @@ describe("PostgreSQL schema", () => {
       'CREATE UNIQUE INDEX types_contacts_pkey ON public.types_contacts USING btree ("$id")',
     ]);
     await target.prepare([field("age", "number"), field("notes")]);
-    expect(await dialect.all("SELECT indexname FROM pg_indexes WHERE tablename = $1", ["types_contacts"])).toHaveLength(2);
+    expect(await dialect.all("SELECT indexname FROM pg_indexes WHERE tablename = $1", ["types_contacts"])).toHaveLength(3);
     await target.close();
   });
 
