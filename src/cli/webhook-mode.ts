@@ -68,7 +68,7 @@ export async function runWebhookMode({ config, state, source, log, onProgress, s
   const moved = await state.outbox.retarget(scope, url);
   if (moved > 0) log.info(`${moved} pending deliveries recorded for another receiver URL go to ${displayUrl(url)} now`);
   if (!config.webhook.signingKey && (await state.outbox.pendingCount({ scope, signed: true })) > 0) {
-    log.warn("deliveries recorded with a signature are pending, and no secret is given: they go out unsigned");
+    log.warn("deliveries recorded with a signature are pending, and no secret is given: they are held back until they reach the dead-letter list (replay them with the secret)");
   }
   const pending = await state.outbox.pendingCount({ scope });
   log.info(
