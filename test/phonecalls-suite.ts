@@ -410,6 +410,12 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
         expect(await w.calls()).toEqual([]);
       });
 
+      test("area code/number with a slash is one number: two cities with the same local number are told apart", async () => {
+        const w = await world([...CONTACTS, contact("s-berlin", { $phone: "030/7654321" }), contact("s-hamburg", { $phone: "040/7654321" })]);
+        expectCreated(await w.create({ ...CALL, destination: "+49 30 7654321" }), "s-berlin");
+        expectCreated(await w.create({ ...CALL, destination: "040 7654321" }), "s-hamburg");
+      });
+
       test("a field with two numbers finds its contact by either", async () => {
         const w = await world([...CONTACTS, contact("c-two", { mobile: "089 7654321 / 0171 7654321" })]);
         expectCreated(await w.create({ ...CALL, destination: "+49 89 7654321" }), "c-two");

@@ -133,6 +133,7 @@ describe("checkpoints and offsets", () => {
 
   test("damaged ones are refused with a clear error", async () => {
     expect(() => decodeCheckpoint("yesterday")).toThrow(TalkdeskRequestError);
+    expect(() => decodeCheckpoint("+275760-09-13T00:00:00Z")).toThrow(TalkdeskRequestError); // the last second of Date
     const options = { mapping: resolveMapping([]), pageSize: 10, settleMs: 0 };
     for (const offset of ["not-base64!", btoa("[1,2]"), btoa("{}")]) {
       await expect(contactSyncPage(reader, { auth: {}, meta: { offset } }, options)).rejects.toBeInstanceOf(TalkdeskRequestError);

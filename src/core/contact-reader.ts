@@ -39,7 +39,7 @@ export class ContactReader {
       if (rows.length > query.limit) return { rows: rows.slice(0, query.limit), more: true };
     }
     const from = after.changed === "" ? "first" : "after";
-    const params = from === "first" ? [query.before] : [query.before, after.changed, after.changed, after.id];
+    const params = from === "first" ? [query.before] : [query.before, after.changed, after.changed, after.changed, after.id];
     rows.push(...(await this.select(query.columns, from, params, query.limit + 1 - rows.length)));
     return { rows: rows.slice(0, query.limit), more: rows.length > query.limit };
   }
@@ -49,10 +49,12 @@ export class ContactReader {
     const changed = d.quote("$changed");
     const id = d.quote("$id");
     const p = (n: number) => d.placeholder(n);
+    // "" (another tool's empty value) counts as no `$changed`. The redundant `>=` gives the index
+    // its lower bound: without it a page scans from the start of the index.
     const where = {
-      unchanged: `${changed} IS NULL AND ${id} > ${p(1)}`,
-      first: `${changed} < ${p(1)}`,
-      after: `${changed} < ${p(1)} AND (${changed} > ${p(2)} OR (${changed} = ${p(3)} AND ${id} > ${p(4)}))`,
+      unchanged: `(${changed} IS NULL OR ${changed} = '') AND ${id} > ${p(1)}`,
+      first: `${changed} > '' AND ${changed} < ${p(1)}`,
+      after: `${changed} < ${p(1)} AND ${changed} >= ${p(2)} AND (${changed} > ${p(3)} OR (${changed} = ${p(4)} AND ${id} > ${p(5)}))`,
     }[which];
     const order = which === "unchanged" ? id : `${changed}, ${id}`;
     const select = [...new Set(["$id", "$changed", ...columns])].map((c) => d.quote(c)).join(", ");

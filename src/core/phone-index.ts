@@ -16,6 +16,7 @@ const REFRESH_EVERY_MS = 2_000;
 const PROGRESS = "";
 /** A lookup waits this long for the index to catch up (its first build may take minutes). */
 const WAIT_FOR_INDEX_MS = 5_000;
+const BUSY = "the phone number index is being built; try again in half a minute";
 /** Bounds every `$changed` (a stamp like 2026-11-22T10:00:00Z) in any collation. */
 const END_OF_TIME = "9999-12-31T23:59:59Z";
 
@@ -69,6 +70,8 @@ export class PhoneIndex {
   private readonly specs: { index: TableSpec; keys: TableSpec };
   private readonly now: () => number;
   private refreshedAt = 0;
+  /** Until one refresh has gone through the whole table, the index cannot answer. */
+  private built = false;
   private preparing: Promise<void> | undefined;
   private refreshing: Promise<void> | undefined;
 
@@ -95,13 +98,19 @@ export class PhoneIndex {
     const wanted = normalisePhone(destination);
     if (wanted.length < MIN_SIGNIFICANT_DIGITS || wanted.length > MAX_DIGITS) return { ambiguous: false };
     await this.prepare();
-    if (this.now() - this.refreshedAt >= REFRESH_EVERY_MS) await this.caughtUp();
+    // The first build must finish (a partial index could name a wrong contact); after it a refresh
+    // still running is no reason to refuse what the index already knows.
+    let busy = false;
+    if (!this.built || this.now() - this.refreshedAt >= REFRESH_EVERY_MS) busy = !(await this.caughtUp(!this.built));
     let found = await this.lookup(wanted);
-    if (!found.contactId && !found.ambiguous) {
-      await this.caughtUp();
+    if (!found.contactId && !found.ambiguous && !busy) {
+      busy = !(await this.caughtUp(false));
       found = await this.lookup(wanted);
     }
-    return found.contactId || found.ambiguous ? found : this.searchUnsettled(wanted);
+    if (found.contactId || found.ambiguous) return found;
+    const unsettled = await this.searchUnsettled(wanted);
+    if (!unsettled.contactId && !unsettled.ambiguous && busy) throw new PhoneIndexBusyError(BUSY);
+    return unsettled;
   }
 
   /** Starts bringing the index up to date (at server start: its first build may take a while). */
@@ -111,13 +120,17 @@ export class PhoneIndex {
       .catch((error: unknown) => this.options.onError?.(error));
   }
 
-  /** Waits for a refresh, for a while: a lookup does not hang behind a long first build. */
-  private async caughtUp(): Promise<void> {
+  /**
+   * Waits for a refresh, for a while: a lookup does not hang behind a long first build. False when
+   * it is still running; with `required`, that is an error the caller answers with "try again".
+   */
+  private async caughtUp(required: boolean): Promise<boolean> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const busy = new Promise<"busy">((resolve) => (timer = setTimeout(() => resolve("busy"), WAIT_FOR_INDEX_MS)));
     const outcome = await Promise.race([this.refresh().then(() => "done" as const), busy]);
     clearTimeout(timer);
-    if (outcome === "busy") throw new PhoneIndexBusyError("the phone number index is being built; try again in a minute");
+    if (outcome === "busy" && required) throw new PhoneIndexBusyError(BUSY);
+    return outcome === "done";
   }
 
   /** Once per process; requests arriving together wait for the same one. */
@@ -168,11 +181,17 @@ export class PhoneIndex {
     for (;;) {
       const page = await this.contacts.page({ after, before, limit: STEP, columns });
       const last = page.rows.at(-1);
-      if (!last) return;
+      if (!last) {
+        this.built = true;
+        return;
+      }
       after = { changed: String(last.$changed ?? ""), id: String(last.$id) };
       const reached = after;
       await this.dialect.transaction((tx) => this.index(tx, page.rows, columns, reached));
-      if (!page.more) return;
+      if (!page.more) {
+        this.built = true;
+        return;
+      }
     }
   }
 
@@ -230,7 +249,10 @@ export class PhoneIndex {
     const candidates = page.rows.flatMap((row) =>
       columns.flatMap((c) => phoneNumbersIn(String(row[c] ?? "")).map((number) => ({ contactId: String(row.$id), number }))),
     );
-    return best(wanted, candidates);
+    const found = best(wanted, candidates);
+    // More unindexed contacts than one read: the index is behind, "none" would be a guess.
+    if (!found.contactId && !found.ambiguous && page.more) throw new PhoneIndexBusyError(BUSY);
+    return found;
   }
 }
 
@@ -242,9 +264,10 @@ function best(wanted: string, candidates: { contactId: string; number: string }[
   const matching = candidates.filter((c) => samePhone(wanted, c.number));
   const exact = [...new Set(matching.filter((c) => c.number === wanted).map((c) => c.contactId))].sort();
   if (exact.length > 0) return { contactId: exact[0] as string };
-  const contacts = [...new Set(matching.map((c) => c.contactId))];
-  if (contacts.length === 1) return { contactId: contacts[0] as string };
-  return { ambiguous: contacts.length > 1 };
+  // One number (held by one contact or, duplicated, by several): that number's first contact.
+  const numbers = new Set(matching.map((c) => c.number));
+  if (numbers.size === 1) return { contactId: [...new Set(matching.map((c) => c.contactId))].sort()[0] as string };
+  return { ambiguous: numbers.size > 1 };
 }
 
 /**

@@ -17,10 +17,10 @@ export const MAX_DIGITS = 20;
 
 /** The phone numbers a field holds ("089 7654321 / 0171 7654321" is two), normalised; junk left out. */
 export function phoneNumbersIn(raw: string): string[] {
-  return raw
-    .split(/[/,;|]|\bor\b|\boder\b/)
-    .map(normalisePhone)
-    .filter((n) => n.length >= MIN_SIGNIFICANT_DIGITS && n.length <= MAX_DIGITS);
+  // "030/1234567" is one number (area code/number); split only where every part is a whole number.
+  const parts = raw.split(/[/,;|]|\bor\b|\boder\b/).map(normalisePhone);
+  const numbers = parts.every((n) => n.length >= MIN_SIGNIFICANT_DIGITS) ? parts : [normalisePhone(raw)];
+  return numbers.filter((n) => n.length >= MIN_SIGNIFICANT_DIGITS && n.length <= MAX_DIGITS);
 }
 
 /** The lookup key of a normalised number: its last digits, so that "030…" finds "+4930…". */

@@ -66,7 +66,9 @@ export function decodeCheckpoint(checkpoint: string): ContactPosition {
   const time = Date.parse(checkpoint.replace(/ UTC$/, "Z").replace(" ", "T"));
   if (Number.isNaN(time)) throw new TalkdeskRequestError("synchronization_checkpoint is not one this bridge handed out");
   // Everything of that second is done: go on from the start of the next one.
-  return { changed: changedStamp(new Date(Math.floor(time / 1000) * 1000 + 1000)), id: "" };
+  const next = new Date(Math.floor(time / 1000) * 1000 + 1000);
+  if (Number.isNaN(next.getTime())) throw new TalkdeskRequestError("synchronization_checkpoint is out of range");
+  return { changed: changedStamp(next), id: "" };
 }
 
 interface Offset {
