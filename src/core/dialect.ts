@@ -99,3 +99,8 @@ export function columnDefinitions(
     )
     .join(", ");
 }
+
+/** The standard `LIMIT n` (SQLite, PostgreSQL, MySQL); `n` is always a whole number here. */
+export function limitRows(n: number): string {
+  return `LIMIT ${Math.max(0, Math.floor(n))}`;
+}

@@ -2,7 +2,7 @@
 import { createClient, type Client, type InStatement, type InValue, type ResultSet, type Transaction } from "@libsql/client";
 import { mkdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { columnDefinitions, TargetError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
+import { columnDefinitions, TargetError, type Dialect, type SqlExecutor, type SqlValue, limitRows } from "../core/dialect.ts";
 import { libsqlReason, type ParsedLibsqlUrl, parseLibsqlUrl as parseUrl } from "../core/libsql-url.ts";
 import type { Column, LogicalType, TableSpec } from "../core/tables.ts";
 
@@ -85,7 +85,7 @@ class LibsqlDialect implements Dialect {
   }
 
   limitClause(n: number): string {
-    return `LIMIT ${Math.max(0, Math.floor(n))}`;
+    return limitRows(n);
   }
 
   columnType(type: LogicalType): string {

@@ -4,7 +4,7 @@
 // max_prepared_stmt_count). Values are still never part of the SQL the dialect builds.
 import { readFileSync } from "node:fs";
 import mysql, { type Pool, type PoolConnection, type PoolOptions } from "mysql2/promise";
-import { TargetError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
+import { TargetError, type Dialect, type SqlExecutor, type SqlValue, limitRows } from "../core/dialect.ts";
 import { contactsMd5Index, type Column, type LogicalType, type TableSpec } from "../core/tables.ts";
 import { characters, fitIdentifier } from "../core/identifiers.ts";
 import { parseServerUrl, scrub, type ParsedServerUrl } from "../core/server-url.ts";
@@ -165,7 +165,7 @@ class MysqlDialect implements Dialect {
   }
 
   limitClause(n: number): string {
-    return `LIMIT ${Math.max(0, Math.floor(n))}`;
+    return limitRows(n);
   }
 
   columnType(type: LogicalType): string {

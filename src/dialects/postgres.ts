@@ -2,7 +2,7 @@
 // parameters, tables in the URL's schema (`currentSchema`/`search_path`, else `public`).
 import { readFileSync } from "node:fs";
 import postgres, { type Options, type ParameterOrJSON, type Sql } from "postgres";
-import { columnDefinitions, TargetError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
+import { columnDefinitions, TargetError, type Dialect, type SqlExecutor, type SqlValue, limitRows } from "../core/dialect.ts";
 import { fitIdentifier, utf8Bytes } from "../core/identifiers.ts";
 import { type ParsedServerUrl, parseServerUrl, scrub } from "../core/server-url.ts";
 import type { Column, LogicalType, TableSpec } from "../core/tables.ts";
@@ -165,7 +165,7 @@ class PostgresDialect implements Dialect {
   }
 
   limitClause(n: number): string {
-    return `LIMIT ${Math.max(0, Math.floor(n))}`;
+    return limitRows(n);
   }
 
   columnType(type: LogicalType): string {
