@@ -379,5 +379,34 @@ describe("webhook replay", () => {
     expect({ code: replayed.code, stdout: replayed.stdout }).toEqual({ code: 0, stdout: "replaying 1 delivery\n1 delivered, 0 failed again\n" });
     expect(hook.accepted().map((r) => r.fired)).toEqual(["2026-11-01T10:00:02.000Z", "2026-11-01T10:00:01.000Z"]);
   });
-});
 
+  test("replay --c A finishes without touching campaign B, even with B's replay left unfinished", async () => {
+    const hook = receiver({ seed: SEED + 11 });
+    const dir = tempDir("webhook-replay-scope");
+    const state = `file:${dir}/state.db`;
+    const store = await openStateStore(state);
+    const candidate = (contactId: string) => ({
+      contactId,
+      transactionId: `t-${contactId}`,
+      fired: "2026-11-01T10:00:00.000Z",
+      hash: "h",
+      history: false,
+      body: (deliveryState: string) => JSON.stringify({ contact: { $id: contactId }, state: deliveryState, transaction: { fired: "2026-11-01T10:00:00.000Z" } }),
+    });
+    const options = { url: hook.url, floor: undefined, signed: false };
+    for (const campaign of ["A", "B"]) {
+      await store.outbox.enqueue({ campaign }, [candidate(`${campaign}1`)], [], options);
+      const [entry] = await store.outbox.due({ scope: { campaign } }, Date.now(), 10);
+      await store.outbox.deadLetter(entry?.id ?? "", 10, "HTTP 503", new Date());
+    }
+    await store.outbox.revive({ campaign: "B" }, Date.now()); // a replay of B, interrupted before it sent anything
+    await store.close();
+
+    const replayed = await runCli(["webhook", "replay", "--state", state, "--c", "A", "--retry-wait", "0.05"], { timeoutMs: 20_000 });
+    expect({ code: replayed.code, stdout: replayed.stdout }).toEqual({ code: 0, stdout: "replaying 1 delivery\n1 delivered, 0 failed again\n" });
+    expect(hook.accepted().map((r) => r.contactId)).toEqual(["A1"]);
+    const after = await openStateStore(state);
+    expect(await after.outbox.pendingCount({ campaigns: ["B"] })).toBe(1);
+    await after.close();
+  });
+});

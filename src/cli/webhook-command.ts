@@ -121,9 +121,10 @@ const replayCommand = defineCommand({
     process.exitCode = await withState(flags.state, async (state) => {
       const failed = await state.outbox.failed(filter);
       const chosen = failed.filter((entry) => flags.all || !entry.superseded);
-      // An interrupted replay left these in line; they are finished first.
-      const leftover = await state.outbox.pendingCount({ replayed: true });
-      const leftoverSigned = await state.outbox.pendingCount({ replayed: true, signed: true });
+      // An interrupted replay left these in line (of this campaign, with --c); they are finished too.
+      const only = flags.c ? [flags.c] : undefined;
+      const leftover = await state.outbox.pendingCount({ replayed: true, campaigns: only });
+      const leftoverSigned = await state.outbox.pendingCount({ replayed: true, signed: true, campaigns: only });
       if (chosen.length === 0 && leftover === 0) {
         const superseded = failed.length - chosen.length;
         process.stdout.write(
@@ -145,10 +146,10 @@ const replayCommand = defineCommand({
       // and still pending go first: the replay sends whatever is in line, until its own are settled.
       // A sync running meanwhile may deliver some; the outcome is read back from the outbox.
       // Only the campaigns concerned; a replay of --c A does not send campaign B's deliveries.
-      const campaigns = flags.c ? [flags.c] : leftover > 0 ? undefined : [...new Set(chosen.map((entry) => entry.campaign))];
+      const campaigns = only ?? (leftover > 0 ? undefined : [...new Set(chosen.map((entry) => entry.campaign))]);
       const deliverer = createDeliverer(delivery, state.outbox, { campaigns }, log);
       const done = async () =>
-        (await state.outbox.settled(ids)).pending === 0 && (await state.outbox.pendingCount({ replayed: true })) === 0;
+        (await state.outbox.settled(ids)).pending === 0 && (await state.outbox.pendingCount({ replayed: true, campaigns })) === 0;
       await deliverer.run(onShutdown(), { done });
       const outcome = await state.outbox.settled(ids);
       process.stdout.write(
