@@ -1,10 +1,12 @@
 #!/usr/bin/env bun
 // The dbsync command line: `sync` (also reached by the original's flat flags), `webhook failed|replay`,
-// `serve`, `tokens`, `simulate`, `demo`.
+// `serve`, `tokens`, `phonecalls push`, `simulate`, `demo`.
 import { type ArgsDef, type CommandDef, defineCommand, parseArgs, renderUsage, runCommand } from "citty";
 import { stripAnsi } from "consola/utils";
 import { normaliseFlags, routeSubcommand, UsageError, withEnvironment } from "./cli/argv.ts";
+import { redact } from "./cli/logger.ts";
 import { demoCommand } from "./cli/demo-command.ts";
+import { phonecallsCommand } from "./cli/phonecalls-command.ts";
 import { serveCommand } from "./cli/serve-command.ts";
 import { simulateCommand } from "./cli/simulate-command.ts";
 import { tokensCommand } from "./cli/tokens-command.ts";
@@ -48,7 +50,7 @@ const main = defineCommand({
     version: pkg.version,
     description: "Dialfire/Megadialer campaign sync (drop-in for dbsync2)",
   },
-  subCommands: { sync: syncCommand, webhook: webhookCommand, serve: serveCommand, tokens: tokensCommand, simulate: simulateCommand, demo: demoCommand },
+  subCommands: { sync: syncCommand, webhook: webhookCommand, serve: serveCommand, tokens: tokensCommand, phonecalls: phonecallsCommand, simulate: simulateCommand, demo: demoCommand },
 });
 
 const commands: Record<string, CommandDef<ArgsDef>> = {
@@ -56,6 +58,7 @@ const commands: Record<string, CommandDef<ArgsDef>> = {
   webhook: webhookCommand as CommandDef<ArgsDef>,
   serve: serveCommand as CommandDef<ArgsDef>,
   tokens: tokensCommand as CommandDef<ArgsDef>,
+  phonecalls: phonecallsCommand as CommandDef<ArgsDef>,
   simulate: simulateCommand as CommandDef<ArgsDef>,
   demo: demoCommand as CommandDef<ArgsDef>,
 };
@@ -111,6 +114,6 @@ try {
   await cli(process.argv.slice(2));
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`error: ${message}\n`);
+  process.stderr.write(`error: ${redact(message)}\n`);
   process.exitCode = error instanceof UsageError ? 2 : 1;
 }

@@ -67,6 +67,9 @@ describe("usage", () => {
       [["serve", "--url", "file:x.db", "--port", "99999"], "--port must be at most 65535"],
       [["serve", "--url", "file:x.db", "--talkdesk-mapping", "/nonexistent/mapping.json"], "--talkdesk-mapping /nonexistent/mapping.json: cannot be read"],
       [["tokens", "revoke"], "--id is required"],
+      [["phonecalls", "push", "--target", "https://x", "--token", "t"], "the Asterisk database (--cdr) is required"],
+      [["phonecalls", "push", "--cdr", "mysql://u:p@127.0.0.1:1/a", "--target", "https://x"], "an HTTP target needs the service's token"],
+      [["phonecalls", "push", "--cdr", "mysql://u:p@h/a", "--target", "https://x", "--token", "t", "--cdr-timezone", "Mars/Base"], "unknown time zone"],
       [["tokens", "list", "--state", "file:/nonexistent/state.db"], "no state store at /nonexistent/state.db"],
     ];
     for (const [argv, message] of cases) {
@@ -75,6 +78,14 @@ describe("usage", () => {
       expect(result.stderr.trim().split("\n")).toHaveLength(1);
       expect(result.stderr).toContain(message);
     }
+  });
+
+  test("a malformed --cdr: one line, non-zero, password not shown", async () => {
+    const result = await runCli(["phonecalls", "push", "--cdr", "mysql//asterisk:hunter22@pbx/asterisk", "--target", "https://x", "--token", "t"]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toContain("is not a database URL");
+    expect(result.stderr).not.toContain("hunter22");
   });
 
   test("a malformed --url: one line, non-zero, password not shown", async () => {

@@ -14,7 +14,8 @@ export function addSecret(value: string | undefined): void {
 export function redact(text: string): string {
   let out = text;
   for (const secret of secrets) out = out.split(secret).join("***");
-  return out.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s/]*@/gi, "$1***@");
+  // Also a URL missing its ":" ("mysql//user:password@host"): a typo must not show the password.
+  return out.replace(/(\b[a-z][a-z0-9+.-]*:?\/\/[^:/@\s]*:)[^@\s/]*@/gi, "$1***@");
 }
 
 function format(log: LogObject): string {
