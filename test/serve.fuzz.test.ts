@@ -15,10 +15,10 @@ import { CLI, syncInProcess, tempDir } from "./helpers/run.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_122);
 const WARMUP = 2_000;
-const MEASURED = 10_000;
+const MEASURED = 20_000;
 const CONCURRENCY = 32;
 /** RSS may grow by at most this share of the warmed-up RSS over the 10,000 measured requests (see the test). */
-const MAX_RSS_GROWTH = 0.3;
+const MAX_RSS_GROWTH = 0.4;
 
 const API_TOKEN = "fuzz-api-token-0123456789";
 const CAMPAIGN = "FUZZCAMPAIGN0001";
@@ -669,13 +669,13 @@ function rssKb(pid: number): number {
 }
 
 /**
- * The lowest reading over 5 s of quiet: what the process keeps, not a momentary peak. Bun gives
- * memory back in steps while idle (the garbage collector, then the allocator's purge, ~1–4 s), so a
- * single reading right after a burst says more about timing than about leaks.
+ * The lowest reading over 10 s of quiet: what the process keeps, not a momentary peak. Bun gives
+ * memory back in steps while idle (the garbage collector, then the allocator's purge, ~1–4 s, longer
+ * on a busy machine), so a single reading right after a burst says more about timing than leaks.
  */
 async function settledRssKb(pid: number): Promise<number> {
   let lowest = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < 40; i++) {
     await Bun.sleep(250);
     lowest = Math.min(lowest, rssKb(pid));
   }
@@ -780,13 +780,13 @@ test(
 
     // Memory is flat. The baseline is taken after 2,000 requests of the same mix, once the code is
     // compiled and the heap, SQLite's page cache and the metrics have grown to their working size;
-    // both readings are the lowest over 5 s of quiet (settledRssKb), so they compare what is kept,
+    // both readings are the lowest over 10 s of quiet (settledRssKb), so they compare what is kept,
     // not where the garbage collector happened to be. Settled, a warm serve holds ~90 MB; under this
-    // load it swings up to ~135 MB and back. Across seeds 1–8 the growth over the 10,000 measured
-    // requests was −7 % … +12 %. Anything kept per request (a metric series per path, a map keyed
-    // by token or checkpoint, a retained body of up to 64 KB) grows with the count: 3 kB per
-    // request is 30 MB, over the 30 % bound; a body retained per request would be far over.
+    // load it swings up to ~150 MB and back. Over 10,000 requests the growth was −7 % … +12 % on a
+    // quiet machine, once +32 % on a busy one: the bound is 40 % over 20,000 requests. Anything kept
+    // per request (a metric series per path, a map keyed by token or checkpoint, a retained body of up
+    // to 64 KB) grows with the count: 2 kB per request is 40 MB, over the bound.
     expect((end - warm) / warm).toBeLessThan(MAX_RSS_GROWTH);
   },
-  60_000,
+  120_000,
 );
