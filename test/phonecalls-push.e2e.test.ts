@@ -144,11 +144,17 @@ describe("push to a real dbsync serve over HTTP", () => {
     expect(await storedCalls(contactsUrl)).toEqual(EXPECTED);
   });
 
-  test("an unreachable target and a wrong token: one line, exit 1", async () => {
+  test("an unreachable target, something else than the service, a wrong token: one line, exit 1", async () => {
     const down = await push("http://127.0.0.1:1");
     expect(down.code).toBe(1);
     expect(down.stderr.trim().split("\n")).toHaveLength(1);
     expect(down.stderr).toContain("cannot reach the target http://127.0.0.1:1");
+    const elsewhere = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("<h1>Not Found</h1>", { status: 404 }) });
+    const wrong = await push(`http://127.0.0.1:${elsewhere.port}/wrong/prefix`);
+    elsewhere.stop(true);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr.trim().split("\n")).toHaveLength(1);
+    expect(wrong.stderr).toContain("is not a phonecalls service (HTTP 404");
     const refused = await runCli(["phonecalls", "push", "--cdr", asterisk.url, "--target", base, "--token", "wrong-token-value"]);
     expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: "error: the target refused the token (HTTP 401)\n" });
   });
@@ -202,17 +208,22 @@ test("transient failures of the target are tried again; every call arrives once 
   }
 });
 
-test("progress every 1,000 calls with total and lap time", async () => {
+test("progress every 1,000 calls; more calls than a page (5,000), all at one calldate, each read once", async () => {
   const url = `file:${join(dir, "progress.db")}`;
   await contactsDatabase(url);
   const calldate = day(4, "10:00:00");
-  const values = Array.from({ length: 1200 }, (_, i) => `('${calldate}', '${8000 + i}', '92853348', 1, 'bulk-${i}')`).join(", ");
+  const values = Array.from({ length: 6000 }, (_, i) => `('${calldate}', '${10000 + i}', '92853348', 1, 'bulk-${String(i).padStart(5, "0")}')`).join(", ");
   await cdr.run(`INSERT INTO cdr (calldate, src, dst, duration, uniqueid) VALUES ${values}`);
   try {
+    // Every call of the window (the other tests may have added some), one of them nobody's.
+    const [{ n }] = (await cdr.all<{ n: number }>("SELECT COUNT(*) AS n FROM cdr WHERE LENGTH(dst) >= 7 AND calldate >= NOW() - INTERVAL 30 DAY")) as [
+      { n: number },
+    ];
     const result = await push(url, "--concurrency", "8");
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/processing 1000 \(total: \d+s lap: \d+s\)/);
-    expect(result.stdout).toContain("1205 calls, 1204 created, 0 already present, 1 rejected, 0 failed");
+    expect(Number(n)).toBeGreaterThan(6000);
+    expect(result.stdout).toContain(`${n} calls, ${Number(n) - 1} created, 0 already present, 1 rejected, 0 failed`);
   } finally {
     await cdr.run("DELETE FROM cdr WHERE uniqueid LIKE 'bulk-%'");
   }

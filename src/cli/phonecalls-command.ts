@@ -10,7 +10,7 @@ import { type Dialect, TargetError } from "../core/dialect.ts";
 import { PhoneIndex, PhoneIndexBusyError } from "../core/phone-index.ts";
 import { PushAuthError, type PushOutcome, pushPhonecalls, rejectionReason } from "../core/phonecall-push.ts";
 import { checkCreate, type NewPhonecall, PhonecallStore } from "../core/phonecalls.ts";
-import { backoffMs, sleep } from "../core/retry.ts";
+import { backoffMs, parseRetryAfter, sleep } from "../core/retry.ts";
 import { openDialect } from "../dialects/index.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
 import { decimal, wholeNumber } from "./flag-schemas.ts";
@@ -68,13 +68,25 @@ function rewriteRules(rawArgs: readonly string[]): RewriteRule[] {
 }
 
 async function* cdrCalls(cdr: Dialect, since: string, minDigits: number, zone: string, rules: readonly RewriteRule[], template?: string) {
-  for (let offset = 0; ; offset += PAGE) {
+  // Keyset paging on (calldate, uniqueid): cheap on the calldate index however long the window, and
+  // rows that Asterisk adds meanwhile do not shift the pages.
+  let after: [string, string] | undefined;
+  for (;;) {
     const rows = await cdr.all<Record<string, unknown>>(
       "SELECT *, DATE_FORMAT(calldate, '%Y-%m-%d %H:%i:%s') AS dbsync_calldate FROM cdr " +
-        `WHERE calldate >= ? AND LENGTH(dst) >= ? ORDER BY calldate, uniqueid, src, dst LIMIT ${PAGE} OFFSET ${offset}`,
-      [since, minDigits],
+        `WHERE calldate >= ? AND LENGTH(dst) >= ?${after ? " AND (calldate > ? OR (calldate = ? AND uniqueid > ?))" : ""} ` +
+        `ORDER BY calldate, uniqueid LIMIT ${PAGE}`,
+      after ? [since, minDigits, after[0], after[0], after[1]] : [since, minDigits],
     );
-    yield rows.map(
+    const key = (row: Record<string, unknown> | undefined) => `${row?.dbsync_calldate}\u0000${row?.uniqueid}`;
+    // Rows sharing the last key may go on beyond the page: they are read with the next one.
+    let kept = rows;
+    if (rows.length === PAGE) {
+      const last = key(rows.at(-1));
+      const cut = rows.findIndex((row) => key(row) === last);
+      if (cut > 0) kept = rows.slice(0, cut);
+    }
+    yield kept.map(
       (row): NewPhonecall => ({
         initiated: zonedInstant(String(row.dbsync_calldate), zone).toISOString(),
         source: String(row.src ?? ""),
@@ -84,6 +96,8 @@ async function* cdrCalls(cdr: Dialect, since: string, minDigits: number, zone: s
       }),
     );
     if (rows.length < PAGE) return;
+    const lastKept = kept.at(-1) as Record<string, unknown>;
+    after = [String(lastKept.dbsync_calldate), String(lastKept.uniqueid ?? "")];
   }
 }
 
@@ -108,20 +122,33 @@ function httpSender(target: URL, token: string, signal: AbortSignal): (call: New
       if (response.status === 401) throw new PushAuthError(`the target refused the token (HTTP 401)`);
       const body = (await response.json().catch(() => undefined)) as { error?: unknown; errors?: unknown; created?: unknown } | undefined;
       if (response.ok && body?.error === false) return { kind: body.created === false ? "present" : "created" };
-      if (body?.error === true && typeof body.errors === "object" && body.errors && response.status < 500 && response.status !== 429) {
+      const transient = response.status >= 500 || response.status === 429;
+      if (body?.error === true && typeof body.errors === "object" && body.errors && !transient) {
         return { kind: "rejected", reason: rejectionReason(body.errors as Record<string, unknown>) };
       }
       error = `HTTP ${response.status}${body ? "" : ", not the service's JSON"}`;
+      // Another 4xx will not change by asking again.
+      if (!transient) break;
+      // A server building its index, or overloaded, says when to come back.
+      const asked = parseRetryAfter(response.headers.get("retry-after"));
+      if (asked !== undefined) await sleep(Math.min(asked, 60_000), signal);
     }
     return { kind: "failed", error };
   };
 }
 
 /** Straight into the service's database: the same checks and lookup as the web service. */
-function databaseSender(dialect: Dialect, prefix: string): (call: NewPhonecall) => Promise<PushOutcome> {
+function databaseSender(dialect: Dialect, prefix: string, signal: AbortSignal): (call: NewPhonecall) => Promise<PushOutcome> {
   const contacts = new ContactReader(dialect, dialect.fitIdentifier(`${prefix}contacts`));
   const store = new PhonecallStore(dialect, prefix);
-  const index = new PhoneIndex(dialect, contacts, prefix, { phoneColumns: (columns) => resolveMapping(columns).phones, settleMs: 0 });
+  let refreshError = "";
+  const index = new PhoneIndex(dialect, contacts, prefix, {
+    phoneColumns: (columns) => resolveMapping(columns).phones,
+    settleMs: 0,
+    onError: (error) => {
+      refreshError = error instanceof Error ? error.message : String(error);
+    },
+  });
   return async (call) => {
     const checked = checkCreate({
       initiated: call.initiated,
@@ -131,9 +158,11 @@ function databaseSender(dialect: Dialect, prefix: string): (call: NewPhonecall) 
       url: call.url,
     });
     if (!checked.ok) return { kind: "rejected", reason: rejectionReason(checked.errors) };
-    if ((await store.existing(checked.value)).contactId !== undefined) return { kind: "present" };
-    for (;;) {
+    let error = "";
+    for (let attempt = 0; attempt < SEND_RETRY.attempts; attempt++) {
+      if (attempt > 0) await sleep(backoffMs(SEND_RETRY, attempt - 1), signal);
       try {
+        if ((await store.existing(checked.value)).contactId !== undefined) return { kind: "present" };
         const match = await index.find(checked.value.destination);
         if (!match.contactId) {
           const why = match.ambiguous ? "several contacts have this number" : "no contact has this destination number";
@@ -141,10 +170,14 @@ function databaseSender(dialect: Dialect, prefix: string): (call: NewPhonecall) 
         }
         const stored = await store.create(checked.value, match.contactId);
         return { kind: stored.created ? "created" : "present" };
-      } catch (error) {
-        if (!(error instanceof PhoneIndexBusyError)) throw error;
+      } catch (cause) {
+        // The index still being built, a lost connection, a deadlock: worth another try, a few times.
+        const transient = cause instanceof PhoneIndexBusyError || (cause instanceof TargetError && cause.transient);
+        if (!transient) throw cause;
+        error = `${cause.message}${refreshError ? ` (the index: ${refreshError})` : ""}`;
       }
     }
+    return { kind: "failed", error };
   };
 }
 
@@ -198,9 +231,9 @@ const pushCommand = defineCommand({
         send = httpSender(http, token as string, signal);
       } else {
         target = await openDialect(absoluteFileUrl(o.target));
-        send = databaseSender(target, o.tp);
+        send = databaseSender(target, o.tp, signal);
       }
-      log(`processing calls since ${since} (${zone}) from ${cdr.safeUrl} into ${http ? http.origin : target?.safeUrl}`);
+      log(`processing calls since ${since} (${zone}) from ${cdr.safeUrl} into ${http ? `${http.origin}${http.pathname}` : target?.safeUrl}`);
       let lap = Date.now();
       const summary = await pushPhonecalls({
         calls: cdrCalls(cdr, since, o["min-digits"], zone, rules, o["recording-url"]),
@@ -250,8 +283,12 @@ async function checkTarget(target: URL, token: string, signal: AbortSignal): Pro
   } catch (error) {
     throw new TargetError(`cannot reach the target ${target.origin}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  await response.body?.cancel();
   if (response.status === 401) throw new PushAuthError("the target refused the token (HTTP 401)");
+  // Without call parameters the service answers its JSON error; anything else is not the service.
+  const body = (await response.json().catch(() => undefined)) as { error?: unknown } | undefined;
+  if (typeof body?.error !== "boolean") {
+    throw new TargetError(`${target.href} is not a phonecalls service (HTTP ${response.status} to ${probe.pathname}); check --target`);
+  }
 }
 
 function seconds(ms: number): string {

@@ -75,8 +75,9 @@ export function wallTime(instant: Date, zone: string): string {
 }
 
 /**
- * The instant of a wall-clock time in `zone`. In the hour a DST change skips it does not exist (the
- * later offset is taken); in the hour repeated at its end, the first of the two is taken.
+ * The instant of a wall-clock time in `zone`. In the hour repeated when DST ends, the first of the
+ * two is taken; a time in the hour skipped when it begins does not exist, and an instant within an
+ * hour of it is given (which one depends on the zone).
  */
 export function zonedInstant(wall: string, zone: string): Date {
   const match = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$/.exec(wall.trim());
