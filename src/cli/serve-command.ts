@@ -18,7 +18,7 @@ import { dataDir } from "./paths.ts";
 import { onShutdown } from "./shutdown.ts";
 import { absoluteFileUrl } from "./sync-command.ts";
 
-export const SERVE_FLAGS = {
+const SERVE_FLAGS = {
   url: { type: "string", description: "The database the sync writes (required), as for sync --url", valueHint: "url" },
   state: { type: "string", description: "State store: tokens, the sync's checkpoints (default: the sync's)", valueHint: "url" },
   tp: { type: "string", description: "Table-name prefix the sync uses, e.g. dfire_", valueHint: "prefix" },

@@ -42,7 +42,7 @@ export interface PhoneIndexOptions {
   onError?: (error: unknown) => void;
 }
 
-export function phoneIndexSpecs(prefix: string): { index: TableSpec; keys: TableSpec } {
+function phoneIndexSpecs(prefix: string): { index: TableSpec; keys: TableSpec } {
   return {
     index: {
       key: "contacts",

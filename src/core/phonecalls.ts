@@ -28,7 +28,7 @@ const MAX_URL = 2048;
  * A date and time in ISO 8601 as callers send it (`2012-08-23T12:20:33`, with optional fraction and
  * zone); without a zone it is UTC. The instant is what makes a call unique.
  */
-export function parseInitiated(raw: string): string | undefined {
+function parseInitiated(raw: string): string | undefined {
   const match = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/.exec(raw.trim());
   if (!match) return undefined;
   const [, y, mo, d, h, mi, s = "00", frac = "", zone = "Z"] = match;
@@ -135,7 +135,7 @@ export function phonecallId(call: Pick<NewPhonecall, "initiated" | "source" | "d
   return Number.parseInt(digest.slice(0, 13), 16);
 }
 
-export function phonecallsSpec(prefix: string): TableSpec {
+function phonecallsSpec(prefix: string): TableSpec {
   return {
     key: "contacts",
     name: `${prefix}phonecalls`,
