@@ -9,7 +9,7 @@ import type { Dialect } from "../src/core/dialect.ts";
 import { SqlTarget } from "../src/core/sql-target.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import { type FreshDatabase, freshDatabase } from "./helpers/databases.ts";
-import { CLI, runCli, tempDir } from "./helpers/run.ts";
+import { CLI, runCli, tempDir, serveUrl } from "./helpers/run.ts";
 
 setDefaultTimeout(120_000);
 
@@ -71,15 +71,7 @@ beforeAll(async () => {
     stdout: "pipe",
     stderr: "pipe",
   });
-  const reader = server.stdout.getReader();
-  let text = "";
-  while (!/on (http:\/\/\S+)/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`serve ended: ${text}`);
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  base = /on (http:\/\/\S+)/.exec(text)?.[1] ?? "";
+  base = await serveUrl(server);
 });
 
 afterAll(async () => {

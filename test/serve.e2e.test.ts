@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { openDialect } from "../src/dialects/index.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
-import { CLI, syncInProcess, tempDir } from "./helpers/run.ts";
+import { CLI, syncInProcess, tempDir, serveUrl } from "./helpers/run.ts";
 
 setDefaultTimeout(120_000);
 
@@ -35,15 +35,7 @@ beforeAll(async () => {
     stdout: "pipe",
     stderr: "pipe",
   });
-  const reader = server.stdout.getReader();
-  let text = "";
-  while (!/on (http:\/\/\S+)/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`serve ended: ${text}${await new Response(server.stderr).text()}`);
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  base = /on (http:\/\/\S+)/.exec(text)?.[1] ?? "";
+  base = await serveUrl(server, () => new Response(server.stderr).text());
   await Bun.sleep(2100); // the settle time, plus the second $changed is cut to
 });
 

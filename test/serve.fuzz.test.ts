@@ -11,7 +11,7 @@ import type { Subprocess } from "bun";
 import { BODY_LIMIT } from "../src/server.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
 import { seededRandom } from "./helpers/random.ts";
-import { CLI, syncInProcess, tempDir } from "./helpers/run.ts";
+import { CLI, syncInProcess, tempDir, serveUrl } from "./helpers/run.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_122);
 const WARMUP = 2_000;
@@ -80,17 +80,7 @@ beforeAll(async () => {
   void (async () => {
     for await (const chunk of server.stderr) if (stderr.length < 200_000) stderr += new TextDecoder().decode(chunk);
   })();
-  const reader = server.stdout.getReader();
-  let text = "";
-  while (!/on (http:\/\/\S+)/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`serve ended: ${text}${stderr}`);
-    text += new TextDecoder().decode(value);
-  }
-  void (async () => {
-    for (;;) if ((await reader.read()).done) return;
-  })();
-  base = /on (http:\/\/\S+)/.exec(text)?.[1] ?? "";
+  base = await serveUrl(server, () => stderr);
   port = Number(new URL(base).port);
 
   await Bun.sleep(1_100); // the bridge serves contacts changed before the current second (--settle 0)

@@ -46,3 +46,21 @@ export async function runCli(argv: string[], options: { env?: Record<string, str
   clearTimeout(timer);
   return { code, stdout, stderr, ms: Date.now() - started };
 }
+
+/**
+ * The URL a `dbsync serve` child prints when it listens. Its stdout is drained from then on: a full
+ * pipe would stall the server, not the test.
+ */
+export async function serveUrl(server: { stdout: ReadableStream<Uint8Array> }, stderr: () => string | Promise<string> = () => ""): Promise<string> {
+  const reader = server.stdout.getReader();
+  let text = "";
+  while (!/on (http:\/\/\S+)/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`serve ended: ${text}${await stderr()}`);
+    text += new TextDecoder().decode(value);
+  }
+  void (async () => {
+    for (;;) if ((await reader.read()).done) return;
+  })();
+  return /on (http:\/\/\S+)/.exec(text)?.[1] ?? "";
+}
