@@ -14,8 +14,8 @@ import { createApp } from "../server.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
 import { decimal, wholeNumber } from "./flag-schemas.ts";
 import { addSecret, redact } from "./logger.ts";
-import { dataDir } from "./paths.ts";
 import { onShutdown } from "./shutdown.ts";
+import { stateStoreUrl } from "./state-option.ts";
 import { absoluteFileUrl } from "./sync-command.ts";
 
 const SERVE_FLAGS = {
@@ -81,7 +81,7 @@ export const serveCommand = defineCommand({
       .map((token) => token.trim())
       .filter(Boolean);
     for (const token of envTokens) addSecret(token);
-    const state = await openStateStore(absoluteFileUrl(o.state ?? `file:${dataDir()}/state.db`));
+    const state = await openStateStore(stateStoreUrl(o.state));
     const dialect = await openDialect(absoluteFileUrl(o.url)).catch(async (error: unknown) => {
       await state.close();
       throw error;

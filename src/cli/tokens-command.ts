@@ -1,26 +1,15 @@
 // `dbsync tokens add|list|revoke`: the phonecalls service's tokens, kept as hashes in the state store.
-import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
 import * as v from "valibot";
 import type { StateStore } from "../core/state.ts";
-import { openStateStore } from "../core/state-store.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
-import { dataDir } from "./paths.ts";
-import { absoluteFileUrl } from "./sync-command.ts";
+import { withStateStore } from "./state-option.ts";
 
 const STATE_FLAG = { state: { type: "string", description: "State store as a libSQL URL (default: the sync's)", valueHint: "url" } } as const;
 
-async function withState<T>(stateFlag: unknown, work: (state: StateStore) => Promise<T>, create = false): Promise<T> {
-  const url = absoluteFileUrl(typeof stateFlag === "string" && stateFlag.trim() ? stateFlag.trim() : `file:${dataDir()}/state.db`);
-  const path = url.startsWith("file:") ? url.slice(5).split("?")[0] : undefined;
-  if (!create && path && !existsSync(path)) throw new UsageError(`no state store at ${path} (give the server's --state)`);
-  const state = await openStateStore(url);
-  try {
-    return await work(state);
-  } finally {
-    await state.close();
-  }
-}
+/** The token commands name the server's --state; `add` may make a new store. */
+const withState = <T>(flag: unknown, work: (state: StateStore) => Promise<T>, create = false) =>
+  withStateStore(typeof flag === "string" ? flag : undefined, work, { mustExist: !create, whose: "the server's" });
 
 const ADD_FLAGS = { ...STATE_FLAG, label: { type: "string", description: "A name for the token, e.g. the PBX it is for", valueHint: "text" } } as const;
 

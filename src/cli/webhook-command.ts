@@ -1,17 +1,13 @@
 // `dbsync webhook failed` lists the dead-letter list of webhook mode; `dbsync webhook replay` sends
 // (some of) it again and waits until each is delivered or dead once more.
-import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
 import * as v from "valibot";
 import type { FailedFilter, OutboxEntry } from "../core/outbox.ts";
-import type { StateStore } from "../core/state.ts";
-import { openStateStore } from "../core/state-store.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
 import { addSecret, createLogger } from "./logger.ts";
-import { dataDir } from "./paths.ts";
 import { onShutdown } from "./shutdown.ts";
 import { parseStartDate } from "./sync-config.ts";
-import { absoluteFileUrl } from "./sync-command.ts";
+import { withStateStore } from "./state-option.ts";
 import { displayUrl, receiverUrl, WEBHOOK_DELIVERY_FLAGS, WEBHOOK_DELIVERY_SCHEMA, webhookDeliveryConfig } from "./webhook-config.ts";
 import { createDeliverer } from "./webhook-mode.ts";
 
@@ -51,18 +47,6 @@ function parse<T extends v.ObjectEntries>(entries: T, args: Record<string, unkno
   return parsed.output;
 }
 
-async function withState<T>(stateFlag: string | undefined, work: (state: StateStore) => Promise<T>): Promise<T> {
-  const url = absoluteFileUrl(stateFlag ?? `file:${dataDir()}/state.db`);
-  // Opening a mistyped path would create an empty store and report "nothing failed".
-  const path = url.startsWith("file:") ? url.slice(5).split("?")[0] : undefined;
-  if (path && !existsSync(path)) throw new UsageError(`no state store at ${path} (give the sync's --state)`);
-  const state = await openStateStore(url);
-  try {
-    return await work(state);
-  } finally {
-    await state.close();
-  }
-}
 
 const FAILED_FLAGS = { ...SELECT_FLAGS, json: { type: "boolean", description: "One JSON object per line, with the body" } } as const;
 
@@ -71,7 +55,7 @@ const failedCommand = defineCommand({
   args: FAILED_FLAGS,
   async run({ args }) {
     const flags = parse({ ...SelectSchema, json: v.optional(v.boolean(), false) }, withEnvironment(args, FAILED_FLAGS, process.env));
-    const entries = await withState(flags.state, (state) => state.outbox.failed(filterOf(flags)));
+    const entries = await withStateStore(flags.state, (state) => state.outbox.failed(filterOf(flags)));
     if (flags.json) {
       for (const entry of entries) process.stdout.write(`${JSON.stringify({ ...entry, url: displayUrl(entry.url) })}\n`);
       return;
@@ -118,7 +102,7 @@ const replayCommand = defineCommand({
     const url = flags.url === undefined ? undefined : receiverUrl(flags.url);
     const filter = filterOf(flags);
     const log = createLogger({ verbose: false, level: 3 });
-    process.exitCode = await withState(flags.state, async (state) => {
+    process.exitCode = await withStateStore(flags.state, async (state) => {
       const failed = await state.outbox.failed(filter);
       const chosen = failed.filter((entry) => flags.all || !entry.superseded);
       // An interrupted replay left these in line (of this campaign, with --c); they are finished too.
