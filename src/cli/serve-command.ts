@@ -2,15 +2,13 @@
 import { readFileSync } from "node:fs";
 import { defineCommand } from "citty";
 import * as v from "valibot";
-import { MappingFileSchema, type MappingFile, resolveMapping } from "../core/contact-mapping.ts";
-import { PhoneIndex } from "../core/phone-index.ts";
-import { PhonecallStore } from "../core/phonecalls.ts";
+import { checkMappingFile, type MappingFile } from "../core/contact-mapping.ts";
 import { openStateStore } from "../core/state-store.ts";
-import { hashToken } from "../core/tokens.ts";
-import { ContactReader } from "../core/contact-reader.ts";
+import { hashToken, tokenList } from "../core/tokens.ts";
 import { TargetError } from "../core/dialect.ts";
 import { openDialect } from "../dialects/index.ts";
 import { createApp } from "../server.ts";
+import { serverDeps } from "../server/deps.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
 import { decimal, wholeNumber } from "./flag-schemas.ts";
 import { addSecret, redact } from "./logger.ts";
@@ -56,13 +54,9 @@ function readMapping(path: string | undefined): MappingFile | undefined {
   } catch (error) {
     throw new UsageError(`--talkdesk-mapping ${path}: ${error instanceof SyntaxError ? "not JSON" : "cannot be read"}`);
   }
-  const parsed = v.safeParse(MappingFileSchema, raw);
-  if (!parsed.success) {
-    const issue = parsed.issues[0];
-    const where = issue?.path?.map((p) => String(p.key)).join(".");
-    throw new UsageError(`--talkdesk-mapping ${path}: ${where ? `${where}: ` : ""}${issue?.message ?? "invalid"}`);
-  }
-  return parsed.output;
+  const checked = checkMappingFile(raw);
+  if ("error" in checked) throw new UsageError(`--talkdesk-mapping ${path}: ${checked.error}`);
+  return checked.mapping;
 }
 
 export const serveCommand = defineCommand({
@@ -76,41 +70,35 @@ export const serveCommand = defineCommand({
     const username = process.env.DBSYNC_TALKDESK_USERNAME;
     const password = process.env.DBSYNC_TALKDESK_PASSWORD;
     addSecret(password);
-    const envTokens = (process.env.DBSYNC_PHONECALLS_TOKENS ?? "")
-      .split(",")
-      .map((token) => token.trim())
-      .filter(Boolean);
+    const envTokens = tokenList(process.env.DBSYNC_PHONECALLS_TOKENS);
     for (const token of envTokens) addSecret(token);
     const state = await openStateStore(stateStoreUrl(o.state));
     const dialect = await openDialect(absoluteFileUrl(o.url)).catch(async (error: unknown) => {
       await state.close();
       throw error;
     });
-    const contacts = new ContactReader(dialect, dialect.fitIdentifier(`${o.tp}contacts`));
-    const settleMs = o.settle * 1000;
-    const phoneColumns = (columns: readonly string[]) => resolveMapping(columns, mapping).phones;
     const report = (error: unknown) => process.stderr.write(`error: ${redact(error instanceof Error ? error.message : String(error))}\n`);
-    const phoneIndex = new PhoneIndex(dialect, contacts, o.tp, { phoneColumns, settleMs, onError: report });
-    const app = createApp({
-      contacts,
-      phonecalls: {
-        store: new PhonecallStore(dialect, o.tp),
-        contacts: phoneIndex,
+    const { deps, phoneIndex } = serverDeps(
+      dialect,
+      {
+        prefix: o.tp,
+        talkdesk: {
+          credentials: username && password ? { username, password } : undefined,
+          mapping,
+          pageSize: o["page-size"],
+          settleMs: o.settle * 1000,
+        },
+      },
+      {
         tokenHashes: cachedTokenHashes(envTokens.map(hashToken), () => state.tokens.activeHashes(), report),
+        checkpoints: () => state.listCheckpoints(),
+        ready: async () => {
+          await state.getCheckpoint({ campaign: "", mode: "readyz", target: "" });
+        },
+        onError: report,
       },
-      checkpoints: () => state.listCheckpoints(),
-      talkdesk: {
-        credentials: username && password ? { username, password } : undefined,
-        mapping,
-        pageSize: o["page-size"],
-        settleMs,
-      },
-      ready: async () => {
-        await dialect.all("SELECT 1");
-        await state.getCheckpoint({ campaign: "", mode: "readyz", target: "" });
-      },
-      onError: report,
-    });
+    );
+    const app = createApp(deps);
     let server: ReturnType<typeof Bun.serve>;
     try {
       server = Bun.serve({ hostname: o.host, port: o.port, fetch: app.fetch });

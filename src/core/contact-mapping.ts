@@ -52,6 +52,15 @@ export const MappingFileSchema = v.strictObject({
 });
 export type MappingFile = v.InferOutput<typeof MappingFileSchema>;
 
+/** A mapping file's content checked: the mapping, or a message naming the field at fault. */
+export function checkMappingFile(value: unknown): { mapping: MappingFile } | { error: string } {
+  const parsed = v.safeParse(MappingFileSchema, value);
+  if (parsed.success) return { mapping: parsed.output };
+  const issue = parsed.issues[0];
+  const where = issue?.path?.map((p) => String(p.key)).join(".");
+  return { error: `${where ? `${where}: ` : ""}${issue?.message ?? "invalid"}` };
+}
+
 /** Candidate names, tried in order, case-insensitively; the first group whose columns exist wins. */
 const NAME_GROUPS = [
   ["name"],

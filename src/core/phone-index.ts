@@ -199,13 +199,20 @@ export class PhoneIndex {
     const d = this.dialect;
     const { index, keys } = this.specs;
     const ids = rows.map((row) => String(row.$id));
-    const old = await tx.all<{ keys: string }>(
-      `SELECT ${d.quote("keys")} AS ${d.quote("keys")} FROM ${d.quote(keys.name)} WHERE ${d.quote("contact_id")} IN (${ids.map((_, i) => d.placeholder(i + 1)).join(", ")})`,
-      ids,
-    );
+    const perList = Math.min(500, d.maxParams);
+    const old: { keys: string }[] = [];
+    for (let i = 0; i < ids.length; i += perList) {
+      const part = ids.slice(i, i + perList);
+      old.push(
+        ...(await tx.all<{ keys: string }>(
+          `SELECT ${d.quote("keys")} AS ${d.quote("keys")} FROM ${d.quote(keys.name)} WHERE ${d.quote("contact_id")} IN (${part.map((_, n) => d.placeholder(n + 1)).join(", ")})`,
+          part,
+        )),
+      );
+    }
     const stale = old.flatMap((row) => JSON.parse(String(row.keys)) as string[]);
-    for (let i = 0; i < stale.length; i += 500) {
-      const part = stale.slice(i, i + 500);
+    for (let i = 0; i < stale.length; i += perList) {
+      const part = stale.slice(i, i + perList);
       await tx.run(
         `DELETE FROM ${d.quote(index.name)} WHERE ${d.quote("key")} IN (${part.map((_, n) => d.placeholder(n + 1)).join(", ")})`,
         part,

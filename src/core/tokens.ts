@@ -20,6 +20,14 @@ export interface TokenStore {
   activeHashes(): Promise<string[]>;
 }
 
+/** The tokens of a comma-separated list such as `DBSYNC_PHONECALLS_TOKENS`. */
+export function tokenList(raw: string | undefined): string[] {
+  return (raw ?? "")
+    .split(",")
+    .map((token) => token.trim())
+    .filter(Boolean);
+}
+
 export function hashToken(token: string): string {
   return bytesToHex(sha256(utf8ToBytes(token)));
 }

@@ -1,6 +1,6 @@
 // Picks the dialect for a target URL. Only the scheme decides; each dialect parses the rest itself.
 import { TargetError, type Dialect } from "../core/dialect.ts";
-import { createLibsqlDialect } from "./libsql.ts";
+import { createLibsqlDialect } from "./libsql-node.ts";
 
 const ACCEPTED_FORMS =
   "use file:PATH, a path ending in .db/.sqlite/.sqlite3, :memory:, libsql://HOST?authToken=TOKEN, http(s)://HOST, " +

@@ -1,0 +1,91 @@
+// Cloudflare D1 (SQLite inside Workers) through its binding. D1 has no interactive transactions,
+// only atomic batches, and binds at most 100 parameters per statement.
+import { TargetError, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
+import { SqliteDialect } from "./sqlite.ts";
+
+/** The part of Workers' `D1Database` binding used here (typed locally: no Workers types needed). */
+export interface D1Database {
+  prepare(sql: string): D1PreparedStatement;
+  batch(statements: D1PreparedStatement[]): Promise<unknown[]>;
+}
+
+export interface D1PreparedStatement {
+  bind(...values: unknown[]): D1PreparedStatement;
+  raw<T = unknown[]>(options: { columnNames: true }): Promise<[string[], ...T[]]>;
+  run(): Promise<unknown>;
+}
+
+export function d1Dialect(db: D1Database, name = "DB"): SqliteDialect {
+  return new D1Dialect(db, `d1:${name}`);
+}
+
+class D1Dialect extends SqliteDialect {
+  /** D1's limit of bound parameters per statement. */
+  readonly maxParams = 100;
+  readonly maxRowsPerStatement = 100;
+
+  constructor(
+    private readonly db: D1Database,
+    readonly safeUrl: string,
+  ) {
+    super();
+  }
+
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<void> {
+    try {
+      await this.#statement(sql, params).run();
+    } catch (error) {
+      throw this.#error(sql, error);
+    }
+  }
+
+  async all<T = Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    try {
+      // Rows as arrays, made objects here with own properties: a column named "__proto__" stays one.
+      const [columns = [], ...rows] = await this.#statement(sql, params).raw<unknown[]>({ columnNames: true });
+      return rows.map((row) => Object.fromEntries(columns.map((column, i) => [column, row[i]])) as T);
+    } catch (error) {
+      throw this.#error(sql, error);
+    }
+  }
+
+  /**
+   * D1 commits a batch of statements atomically but cannot hold a transaction open across awaits.
+   * So reads run at once and writes are collected and committed as one batch at the end. Every
+   * caller reads before it writes; a read after a write would not see that write, so it is refused.
+   */
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const writes: { sql: string; params: readonly SqlValue[] }[] = [];
+    const result = await work({
+      run: async (sql, params = []) => {
+        writes.push({ sql, params });
+      },
+      all: (sql, params = []) => {
+        if (writes.length > 0) throw new TargetError(`${this.safeUrl}: a D1 transaction cannot read after it wrote (${sql.slice(0, 60)})`);
+        return this.all(sql, params);
+      },
+    });
+    if (writes.length === 0) return result;
+    try {
+      await this.db.batch(writes.map((w) => this.#statement(w.sql, w.params)));
+    } catch (error) {
+      throw this.#error(writes[0]?.sql ?? "", error, "batch failed");
+    }
+    return result;
+  }
+
+  async close(): Promise<void> {}
+
+  #statement(sql: string, params: readonly SqlValue[]): D1PreparedStatement {
+    const statement = this.db.prepare(sql);
+    return params.length === 0 ? statement : statement.bind(...params.map((p) => (typeof p === "boolean" ? (p ? 1 : 0) : p)));
+  }
+
+  #error(sql: string, error: unknown, what = "statement failed"): TargetError {
+    const statement = sql.length > 80 ? `${sql.slice(0, 80)}…` : sql;
+    const reason = error instanceof Error ? error.message : String(error);
+    // D1 reports a busy or unreachable database as a retryable error; everything else is final.
+    const transient = /network|reset|timeout|overloaded|unavailable|try again/i.test(reason);
+    return new TargetError(`${what} at ${this.safeUrl} (${statement}): ${reason}`, { cause: error, transient });
+  }
+}
