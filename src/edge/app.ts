@@ -1,0 +1,53 @@
+// The dbsync app on an edge runtime: one per isolate, made at the first request from the
+// environment's settings and the database the entry point opens. Until both work, every request is
+// answered with the reason (and the next request tries again), never with a crash.
+import type { Dialect } from "../core/dialect.ts";
+import { createApp } from "../server.ts";
+import { serverDeps } from "../server/deps.ts";
+import { type EdgeEnv, EdgeSettingsError, edgeSettings } from "./settings.ts";
+
+export interface EdgeOptions {
+  env: EdgeEnv;
+  open: () => Promise<Dialect>;
+  /**
+   * Build the phone index in the background from the start (a long-running process such as Deno);
+   * on Workers, work after the answer may be cut off, so the index is brought up to date by lookups.
+   */
+  warmUp?: boolean;
+  onError?: (error: unknown) => void;
+}
+
+export type FetchHandler = (request: Request) => Promise<Response>;
+
+export function edgeHandler(options: EdgeOptions): FetchHandler {
+  const onError = options.onError ?? ((error: unknown) => console.error(`error: ${error instanceof Error ? error.message : String(error)}`));
+  let app: Promise<FetchHandler> | undefined;
+  const start = async (): Promise<FetchHandler> => {
+    const settings = edgeSettings(options.env);
+    const dialect = await options.open();
+    const { deps, phoneIndex } = serverDeps(dialect, settings, {
+      tokenHashes: async () => settings.tokenHashes,
+      checkpoints: async () => [],
+      onError,
+    });
+    if (options.warmUp) phoneIndex.warmUp();
+    const hono = createApp(deps);
+    return async (request) => hono.fetch(request);
+  };
+  return async (request) => {
+    app ??= start().catch((error: unknown) => {
+      app = undefined;
+      throw error;
+    });
+    let handle: FetchHandler;
+    try {
+      handle = await app;
+    } catch (error) {
+      onError(error);
+      // The reason goes to the log only: it names the database, which is no business of a client.
+      if (error instanceof EdgeSettingsError) return Response.json({ error: `dbsync is misconfigured: ${error.message}` }, { status: 500 });
+      return Response.json({ error: "the database cannot be reached" }, { status: 503, headers: { "retry-after": "5" } });
+    }
+    return handle(request);
+  };
+}
