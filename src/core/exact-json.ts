@@ -29,8 +29,10 @@ function exactNumber(this: unknown, _key: string, value: unknown, context?: Sour
  * every value; a string that merely looks so only costs the slow path.
  */
 const LONG_NUMBER = /(^|[:,[])\s*-?\d[\d.]{15}/;
+/** The same run anywhere: a much cheaper scan, enough to rule most texts out. */
+const LONG_RUN = /\d[\d.]{15}/;
 
 export function parseJsonExact(text: string): unknown {
-  if (!LONG_NUMBER.test(text)) return JSON.parse(text);
+  if (!LONG_RUN.test(text) || !LONG_NUMBER.test(text)) return JSON.parse(text);
   return JSON.parse(text, exactNumber as (key: string, value: unknown) => unknown);
 }
