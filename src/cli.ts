@@ -16,6 +16,24 @@ import { runSyncCommand } from "./cli/sync-command.ts";
 import { onShutdown } from "./cli/shutdown.ts";
 import pkg from "../package.json" with { type: "json" };
 
+/** Set by scripts/compile.ts in a binary: `0.1.0 (5b77168)`. */
+declare const DBSYNC_BUILD_VERSION: string | undefined;
+const BUILD_VERSION = typeof DBSYNC_BUILD_VERSION === "string" ? DBSYNC_BUILD_VERSION : undefined;
+
+/** The binary's version; from source, package.json's version and the checkout's commit when git can tell. */
+function version(): string {
+  if (BUILD_VERSION !== undefined) return BUILD_VERSION;
+  const root = `${import.meta.dir}/..`;
+  try {
+    const git = Bun.spawnSync(["git", "-C", root, "rev-parse", "--show-prefix", "--short", "HEAD"], { stdout: "pipe", stderr: "ignore" });
+    const [prefix, commit] = git.stdout.toString().split("\n");
+    // Only this project's own checkout: not a repository it was copied or installed into.
+    return git.success && prefix === "" && commit ? `${pkg.version} (${commit})` : pkg.version;
+  } catch {
+    return pkg.version; // no git
+  }
+}
+
 const EXAMPLES = `
 Examples:
   # Copy a whole campaign into the embedded database (file under /var/opt/dbsync or ~/.dbsync)
@@ -47,7 +65,7 @@ const syncCommand = defineCommand({
 const main = defineCommand({
   meta: {
     name: "dbsync",
-    version: pkg.version,
+    version: BUILD_VERSION ?? pkg.version,
     description: "Dialfire/Megadialer campaign sync (drop-in for dbsync2)",
   },
   subCommands: { sync: syncCommand, webhook: webhookCommand, serve: serveCommand, tokens: tokensCommand, phonecalls: phonecallsCommand, simulate: simulateCommand, demo: demoCommand },
@@ -72,7 +90,7 @@ async function cli(argv: string[]): Promise<void> {
     return;
   }
   if (name === "--version") {
-    process.stdout.write(`${pkg.version}\n`);
+    process.stdout.write(`${version()}\n`);
     return;
   }
   let command = commands[name];

@@ -1,7 +1,6 @@
 // The thin layer between the SQL Server dialect and the `mssql` driver (tedious underneath). The dialect
 // talks to an `MssqlSession`, so its SQL and its batching can be tested with a recording session and
 // no server; this file is the only one that touches the driver.
-import { createRequire } from "node:module";
 
 /** One bound parameter: `@name` in the statement. Every value is bound as NVARCHAR (see mssql.ts). */
 export interface MssqlParam {
@@ -91,7 +90,7 @@ let loaded: Driver | undefined;
 
 /** The driver, loaded on first use so that building SQL never needs it. */
 export function mssqlDriver(): Driver {
-  loaded ??= createRequire(import.meta.url)("mssql") as Driver;
+  loaded ??= require("mssql") as Driver;
   return loaded;
 }
 
