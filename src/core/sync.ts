@@ -242,13 +242,21 @@ class Pipeline {
     for (const [key, entry] of this.handledEvents) if (entry.seenAt < ms) this.handledEvents.delete(key);
   }
 
-  /** Fetches with up to `workers` requests at once; writes in transactions of `writeBatch` contacts. */
+  /**
+   * Fetches with up to `workers` requests at once; writes in transactions of `writeBatch` contacts.
+   * The next group is fetched while one is written, so that the API and the database work at once.
+   */
   private async fetchAndWrite(ids: readonly string[]): Promise<void> {
-    for (const group of chunk(ids, Math.max(this.writeBatch, this.o.workers * this.fetchBatch))) {
-      const batches = await mapConcurrent(chunk(group, this.fetchBatch), this.o.workers, (batch) =>
-        this.o.source.fetchContacts(batch, this.o.signal),
-      );
-      const contacts = batches.flat();
+    const groups = chunk(ids, Math.max(this.writeBatch, this.o.workers * this.fetchBatch));
+    const fetchGroup = (group: readonly string[]) =>
+      mapConcurrent(chunk(group, this.fetchBatch), this.o.workers, (batch) => this.o.source.fetchContacts(batch, this.o.signal));
+    let next = groups[0] ? fetchGroup(groups[0]) : undefined;
+    for (const [i, group] of groups.entries()) {
+      const contacts = ((await next) ?? []).flat();
+      const following = groups[i + 1];
+      next = following ? fetchGroup(following) : undefined;
+      // Should this group's write fail, the prefetch is dropped; its own failure shows when awaited.
+      next?.catch(() => {});
       this.stats.fetched += contacts.length;
       this.stats.vanished += group.length - contacts.length;
       await this.ensureColumnsFor(contacts);
