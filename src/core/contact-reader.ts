@@ -14,15 +14,31 @@ export interface ContactPage {
   more: boolean;
 }
 
+/** How long the table's columns are taken as known: a field the sync adds shows within this. */
+const COLUMNS_FRESH_MS = 2_000;
+
 export class ContactReader {
+  #columns: { at: number; names: Promise<string[]> } | undefined;
+
   constructor(
     private readonly dialect: Dialect,
     private readonly table: string,
+    private readonly now: () => number = Date.now,
   ) {}
 
-  /** The contacts table's columns as the database has them; [] when the sync has not created it. */
+  /**
+   * The contacts table's columns as the database has them; [] when the sync has not created it.
+   * Asked of the database at most every two seconds (every Talkdesk page and lookup needs them).
+   */
   columns(): Promise<string[]> {
-    return this.dialect.existingColumns(this.table);
+    if (!this.#columns || this.now() - this.#columns.at >= COLUMNS_FRESH_MS) {
+      const names = this.dialect.existingColumns(this.table);
+      this.#columns = { at: this.now(), names };
+      names.catch(() => {
+        if (this.#columns?.names === names) this.#columns = undefined;
+      });
+    }
+    return this.#columns.names;
   }
 
   /**
