@@ -1,0 +1,104 @@
+// The budgets of issue 8 checked against one run's figures, and the table printed at its end.
+import type { BinaryResult } from "./binary.ts";
+import type { LoadResult } from "./initial-load.ts";
+import type { LagResult } from "./lag.ts";
+import type { ServerResult } from "./server.ts";
+
+export interface Results {
+  quick: boolean;
+  initialLoad: LoadResult[];
+  memory: { contacts: number; peakRssMb: number; seconds: number }[];
+  lag: LagResult;
+  server: ServerResult;
+  binary: BinaryResult;
+}
+
+export interface Budget {
+  name: string;
+  budget: string;
+  measured: string;
+  met: boolean;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+const mb = (x: number) => `${x.toFixed(0)} MB`;
+
+export function budgets(r: Results): Budget[] {
+  const list: Budget[] = [];
+  for (const database of ["postgres", "libsql"] as const) {
+    const load = r.initialLoad.find((l) => l.database === database);
+    const share = load?.ofCeiling ?? 0;
+    list.push({ name: `initial load into ${database}`, budget: "≥ 60% of the ceiling", measured: pct(share), met: share >= 0.6 });
+  }
+  const peak = Math.max(...r.memory.map((m) => m.peakRssMb));
+  list.push({ name: "peak RSS of db_init, every size", budget: "< 200 MB", measured: mb(peak), met: peak < 200 });
+  const smallest = r.memory[0];
+  const largest = r.memory.at(-1);
+  const growth = smallest && largest ? largest.peakRssMb / smallest.peakRssMb - 1 : Number.NaN;
+  list.push({
+    name: `peak RSS ${smallest?.contacts.toLocaleString("en")} → ${largest?.contacts.toLocaleString("en")} contacts`,
+    budget: "within 20%",
+    measured: `${growth >= 0 ? "+" : ""}${pct(growth)}`,
+    met: Math.abs(growth) <= 0.2,
+  });
+  list.push({ name: "live lag p99 at --interval 1", budget: "< 3 s", measured: `${r.lag.p99Seconds.toFixed(2)} s`, met: r.lag.p99Seconds < 3 });
+  list.push({ name: "phonecalls create vs bare route", budget: "≥ 30% of its req/s", measured: pct(r.server.createOfBare), met: r.server.createOfBare >= 0.3 });
+  // Talkdesk asks for one page after the other; under 8 connections at once the p99 is mostly the
+  // wait behind the other 7 (both are in the table and the JSON).
+  list.push({
+    name: `Talkdesk page p99 at ${r.server.contacts.toLocaleString("en")} contacts`,
+    budget: "< 50 ms",
+    measured: `${r.server.talkdeskSequential.p99Ms.toFixed(1)} ms (8 at once: ${r.server.talkdeskPage.p99Ms.toFixed(1)} ms)`,
+    met: r.server.talkdeskSequential.p99Ms < 50,
+  });
+  return list;
+}
+
+function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((row) => row.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? "").length)));
+  const line = (row: string[]) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join("  ");
+  return [line(cells[0] as string[]), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)].join("\n");
+}
+
+const n = (x: number) => Math.round(x).toLocaleString("en");
+
+export function printReport(r: Results, checked: Budget[]): void {
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+  out(`\nInitial load (${n(r.initialLoad[0]?.contacts ?? 0)} contacts, ${n(r.initialLoad[0]?.rows.total ?? 0)} rows)`);
+  out(
+    table(
+      ["database", "wall s", "rows/s", "contacts/s", "transactions/s", "connections/s", "recordings/s", "peak RSS", "ceiling rows/s", "of ceiling"],
+      r.initialLoad.map((l) => [
+        l.database,
+        l.seconds.toFixed(1),
+        n(l.rowsPerSecond),
+        n(l.rowsPerSecondByTable.contacts),
+        n(l.rowsPerSecondByTable.transactions),
+        n(l.rowsPerSecondByTable.connections),
+        n(l.rowsPerSecondByTable.recordings),
+        mb(l.peakRssMb),
+        n(l.ceilingRowsPerSecond ?? 0),
+        pct(l.ofCeiling ?? 0),
+      ]),
+    ),
+  );
+  out("\nMemory of db_init (libSQL)");
+  out(table(["contacts", "wall s", "peak RSS"], r.memory.map((m) => [n(m.contacts), m.seconds.toFixed(1), mb(m.peakRssMb)])));
+  out(`\nLive lag over ${r.lag.transactions} transactions: median ${r.lag.medianSeconds.toFixed(2)} s, p99 ${r.lag.p99Seconds.toFixed(2)} s, max ${r.lag.maxSeconds.toFixed(2)} s`);
+  out(`\nServer (${n(r.server.contacts)} contacts in libSQL; phone index built in ${r.server.phoneIndexBuildSeconds.toFixed(1)} s)`);
+  out(
+    table(
+      ["route (8 connections)", "req/s", "p50 ms", "p99 ms"],
+      [
+        ["bare Hono route", n(r.server.bare.requestsPerSecond), r.server.bare.p50Ms.toFixed(2), r.server.bare.p99Ms.toFixed(2)],
+        ["phonecalls create", n(r.server.phonecallsCreate.requestsPerSecond), r.server.phonecallsCreate.p50Ms.toFixed(2), r.server.phonecallsCreate.p99Ms.toFixed(2)],
+        ["Talkdesk page of 500", n(r.server.talkdeskPage.requestsPerSecond), r.server.talkdeskPage.p50Ms.toFixed(2), r.server.talkdeskPage.p99Ms.toFixed(2)],
+        ["  one at a time", n(r.server.talkdeskSequential.requestsPerSecond), r.server.talkdeskSequential.p50Ms.toFixed(2), r.server.talkdeskSequential.p99Ms.toFixed(2)],
+      ],
+    ),
+  );
+  out(`\nBinary linux-x64: ${r.binary.sizeMb.toFixed(0)} MB, --help median ${r.binary.helpMedianMs.toFixed(0)} ms (p90 ${r.binary.helpP90Ms.toFixed(0)} ms, ${r.binary.runs} runs)`);
+  out(`\nBudgets${r.quick ? " (quick run: smaller sizes than the budgets name)" : ""}`);
+  out(table(["", "budget", "measured", ""], checked.map((b) => [b.name, b.budget, b.measured, b.met ? "met" : "MISSED"])));
+}
