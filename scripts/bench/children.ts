@@ -21,18 +21,20 @@ export interface SimulatorProcess {
 export async function simulatorProcess(contacts: number, seed: number): Promise<SimulatorProcess> {
   const child = Bun.spawn(
     [process.execPath, CLI, "simulate", "--port", "0", "--activity", "0", "--contacts", String(contacts), "--seed", String(seed), "--campaign", CAMPAIGN, "--token", TOKEN],
-    { stdout: "pipe", stderr: "inherit" },
+    // stderr only matters when it fails to start (it also says goodbye there when stopped)
+    { stdout: "pipe", stderr: "pipe" },
   );
   const reader = child.stdout.getReader();
   let text = "";
   while (!/on (http:\/\/\S+)/.test(text)) {
     const { value, done } = await reader.read();
-    if (done) throw new Error(`the simulator ended: ${text}`);
+    if (done) throw new Error(`the simulator ended: ${text}${await new Response(child.stderr).text()}`);
     text += new TextDecoder().decode(value);
   }
   void (async () => {
     for (;;) if ((await reader.read()).done) return;
   })();
+  void new Response(child.stderr).text();
   return {
     url: /on (http:\/\/\S+)/.exec(text)?.[1] ?? "",
     stop: async () => {
