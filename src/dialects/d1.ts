@@ -15,6 +15,9 @@ export interface D1PreparedStatement {
   run(): Promise<unknown>;
 }
 
+/** Tries of a read that fails for a transient reason. */
+const READ_ATTEMPTS = 3;
+
 export function d1Dialect(db: D1Database, name = "DB"): SqliteDialect {
   return new D1Dialect(db, `d1:${name}`);
 }
@@ -40,12 +43,16 @@ class D1Dialect extends SqliteDialect {
   }
 
   async all<T = Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    try {
-      // Rows as arrays, made objects here with own properties: a column named "__proto__" stays one.
-      const [columns = [], ...rows] = await this.#statement(sql, params).raw<unknown[]>({ columnNames: true });
-      return rows.map((row) => Object.fromEntries(columns.map((column, i) => [column, row[i]])) as T);
-    } catch (error) {
-      throw this.#error(sql, error);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Rows as arrays, made objects here with own properties: a column named "__proto__" stays one.
+        const [columns = [], ...rows] = await this.#statement(sql, params).raw<unknown[]>({ columnNames: true });
+        return rows.map((row) => Object.fromEntries(columns.map((column, i) => [column, row[i]])) as T);
+      } catch (error) {
+        const failure = this.#error(sql, error);
+        // A read is safe to repeat; D1 asks for it on a lost connection or a reset storage object.
+        if (!failure.transient || attempt >= READ_ATTEMPTS) throw failure;
+      }
     }
   }
 
@@ -84,7 +91,7 @@ class D1Dialect extends SqliteDialect {
   #error(sql: string, error: unknown, what = "statement failed"): TargetError {
     const statement = sql.length > 80 ? `${sql.slice(0, 80)}…` : sql;
     const reason = error instanceof Error ? error.message : String(error);
-    // D1 reports a busy or unreachable database as a retryable error; everything else is final.
+    // D1 reports a lost connection, a reset storage object or an overload so; everything else is final.
     const transient = /network|reset|timeout|overloaded|unavailable|try again/i.test(reason);
     return new TargetError(`${what} at ${this.safeUrl} (${statement}): ${reason}`, { cause: error, transient });
   }
