@@ -1,6 +1,7 @@
 // Webhook mode end to end: the simulator's campaign changes while dbsync forwards its transactions
 // over real HTTP to a receiver on 127.0.0.1 that fails, hangs, throttles, dies and comes back.
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
 import { openStateStore } from "../src/core/state-store.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
 import { deliveryProblems, expectedTransactions, overlapProblems, summarise } from "./helpers/deliveries.ts";
@@ -250,7 +251,13 @@ describe("webhook mode survives SIGKILL", () => {
     }
     sim.pauseActivity();
     const expected = expectedTransactions(sim.campaign, since);
+    // Each start logs one "webhook: transactions of campaign …" line once its signal handlers are
+    // set: a SIGTERM before that would end an unprepared process (143), not what this test is about.
+    const logs = `${dir}/logs`;
+    const starts = () => readdirSync(logs).reduce((n, file) => n + readFileSync(`${logs}/${file}`, "utf8").split("webhook: transactions of campaign").length - 1, 0);
+    const startsBefore = starts();
     const child = spawn();
+    await waitFor("dbsync has started", async () => starts() > startsBefore);
     await waitFor("the receiver has every transaction", async () => deliveryProblems(expected, hook.requests).length === 0, 90).catch(
       () => {},
     );
