@@ -213,6 +213,7 @@ describe("edge configuration mistakes are answered, not crashed on", () => {
     const none = await startWorker({});
     const bad = await startWorker({ ...settings(""), DBSYNC_PAGE_SIZE: "lots" }, { d1: true });
     const locked = await startWorker({ ...settings("wk_"), DBSYNC_URL: sqld.url, DBSYNC_AUTH_TOKEN: "not-a-valid-jwt" });
+    const unquoted = await startWorker({ ...settings(""), DBSYNC_TALKDESK_PASSWORD: 98765432 }, { d1: true });
     try {
       const first = await fetch(`${none.url}/healthz`);
       expect(first.status).toBe(500);
@@ -225,8 +226,12 @@ describe("edge configuration mistakes are answered, not crashed on", () => {
       const body = (await third.json()) as { error: string };
       expect(body.error).toBe("the database cannot be reached");
       expect(third.headers.get("retry-after")).toBe("5");
+      // a secret given unquoted in wrangler.toml arrives as a number: named, never echoed
+      const fourth = await fetch(`${unquoted.url}/healthz`);
+      expect(fourth.status).toBe(500);
+      expect(await fourth.text()).toBe('{"error":"dbsync is misconfigured: DBSYNC_TALKDESK_PASSWORD must be text (in wrangler.toml, in quotes)"}');
     } finally {
-      await Promise.all([none, bad, locked].map((w) => w.mf.dispose()));
+      await Promise.all([none, bad, locked, unquoted].map((w) => w.mf.dispose()));
     }
   });
 

@@ -54,6 +54,7 @@ export type MappingFile = v.InferOutput<typeof MappingFileSchema>;
 
 /** A mapping file's content checked: the mapping, or a message naming the field at fault. */
 export function checkMappingFile(value: unknown): { mapping: MappingFile } | { error: string } {
+  if (Array.isArray(value)) return { error: "must be a JSON object, not a list" };
   const parsed = v.safeParse(MappingFileSchema, value);
   if (parsed.success) return { mapping: parsed.output };
   const issue = parsed.issues[0];

@@ -28,10 +28,10 @@ export class ContactReader {
 
   /**
    * The contacts table's columns as the database has them; [] when the sync has not created it.
-   * Asked of the database at most every two seconds (every Talkdesk page and lookup needs them).
+   * Asked of the database at most every `maxAgeMs` (every Talkdesk page and lookup needs them).
    */
-  columns(): Promise<string[]> {
-    if (!this.#columns || this.now() - this.#columns.at >= COLUMNS_FRESH_MS) {
+  columns(maxAgeMs = COLUMNS_FRESH_MS): Promise<string[]> {
+    if (!this.#columns || this.now() - this.#columns.at >= maxAgeMs) {
       const names = this.dialect.existingColumns(this.table);
       this.#columns = { at: this.now(), names };
       names.catch(() => {

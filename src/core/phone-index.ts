@@ -14,6 +14,8 @@ const STEP = 500;
 const REFRESH_EVERY_MS = 2_000;
 /** The row of the keys table that holds how far the index reaches. */
 const PROGRESS = "";
+/** A refresh without a step for this long is taken as cut off, never to end. */
+const STALLED_MS = 30_000;
 /** A lookup waits this long for the index to catch up (its first build may take minutes). */
 const WAIT_FOR_INDEX_MS = 5_000;
 const BUSY = "the phone number index is being built; try again in half a minute";
@@ -73,7 +75,7 @@ export class PhoneIndex {
   /** Until one refresh has gone through the whole table, the index cannot answer. */
   private built = false;
   private preparing: Promise<void> | undefined;
-  private refreshing: Promise<void> | undefined;
+  private refreshing: { done: Promise<void>; steppedAt: number } | undefined;
 
   constructor(
     private readonly dialect: Dialect,
@@ -148,12 +150,26 @@ export class PhoneIndex {
    * same rows) is not the lookup's failure: contacts past the index are searched directly.
    */
   private refresh(): Promise<void> {
-    this.refreshing ??= this.refreshNow()
-      .catch((error: unknown) => this.options.onError?.(error))
-      .finally(() => {
-        this.refreshing = undefined;
-      });
-    return this.refreshing;
+    // A refresh that has made no step for this long was cut off (on Workers, work that outlives its
+    // request may be): it will never end, so a new one goes on from the stored progress.
+    if (this.refreshing && this.now() - this.refreshing.steppedAt > STALLED_MS) this.refreshing = undefined;
+    if (!this.refreshing) {
+      const current = { done: Promise.resolve(), steppedAt: this.now() };
+      current.done = this.refreshNow(() => {
+        current.steppedAt = this.now();
+      })
+        .catch((error: unknown) => this.options.onError?.(error))
+        .finally(() => {
+          if (this.refreshing === current) this.refreshing = undefined;
+        });
+      this.refreshing = current;
+    }
+    return this.refreshing.done;
+  }
+
+  /** Settles when the refresh under way (if any) has; an edge runtime keeps the request alive for it. */
+  settled(): Promise<void> {
+    return this.refreshing?.done ?? Promise.resolve();
   }
 
   private async lookup(wanted: string): Promise<PhoneMatch> {
@@ -173,9 +189,10 @@ export class PhoneIndex {
   }
 
   /** Brings the index up to the contacts changed before the settle time. */
-  private async refreshNow(): Promise<void> {
+  private async refreshNow(stepped: () => void): Promise<void> {
     this.refreshedAt = this.now();
-    const columns = this.options.phoneColumns(await this.contacts.columns());
+    // Fresh: a contact indexed without a phone column just added would stay so, its progress passed.
+    const columns = this.options.phoneColumns(await this.contacts.columns(0));
     const before = changedStamp(this.now() - this.options.settleMs);
     let after = await this.progress();
     for (;;) {
@@ -188,6 +205,7 @@ export class PhoneIndex {
       after = { changed: String(last.$changed ?? ""), id: String(last.$id) };
       const reached = after;
       await this.dialect.transaction((tx) => this.index(tx, page.rows, columns, reached));
+      stepped();
       if (!page.more) {
         this.built = true;
         return;

@@ -14,7 +14,9 @@ export const BUSY_TIMEOUT_MS = 10_000;
  * was given: the driver may quote it in an error, and `safeUrl` is shown instead.
  */
 export async function libsqlDialect(client: Client, url: ParsedLibsqlUrl): Promise<SqliteDialect> {
-  const dialect = new LibsqlDialect(client, url.safeUrl);
+  // `:memory:` and `file:` run in this process; everything else is a server reached over the network.
+  const local = url.filePath !== undefined || /^(:memory:|file:)/i.test(url.clientUrl);
+  const dialect = new LibsqlDialect(client, url.safeUrl, local);
   try {
     // WAL lets a reader (the server) and the sync share the file without blocking each other.
     if (url.filePath !== undefined) await client.execute("PRAGMA journal_mode=WAL");
@@ -34,18 +36,23 @@ class LibsqlDialect extends SqliteDialect {
 
   readonly #client: Client;
   /**
-   * libSQL runs statements synchronously on the JS thread, so a second writer inside this process
-   * would block the thread on the busy timeout while the first one can never finish. Everything
-   * therefore runs one after the other (an in-memory database has a single connection anyway).
+   * A local database runs statements synchronously on the JS thread, so a second writer inside this
+   * process would block the thread on the busy timeout while the first one can never finish: there
+   * everything runs one after the other (an in-memory database has a single connection anyway). A
+   * server over HTTP needs no such queue, and must not have one: on Workers a request's cancelled
+   * statement never settles, and would hold up every later one.
    */
+  readonly #local: boolean;
   #queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     client: Client,
     readonly safeUrl: string,
+    local: boolean,
   ) {
     super();
     this.#client = client;
+    this.#local = local;
   }
 
   run(sql: string, params: readonly SqlValue[] = []): Promise<void> {
@@ -92,6 +99,7 @@ class LibsqlDialect extends SqliteDialect {
   }
 
   #exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    if (!this.#local) return operation();
     const result = this.#queue.then(operation);
     this.#queue = result.catch(() => undefined);
     return result;

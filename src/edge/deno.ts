@@ -14,7 +14,7 @@ declare const Deno: {
 };
 
 const env = Deno.env.toObject();
-const port = Number(env.PORT ?? 8000);
+const port = Number(env.PORT?.trim() || 8000);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`error: PORT must be a port number (got "${env.PORT}")`);
   Deno.exit(2);
@@ -34,5 +34,5 @@ Deno.serve(
     port,
     onListen: ({ hostname, port }) => console.log(`dbsync serve on http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`),
   },
-  handler,
+  (request) => handler(request),
 );

@@ -8,10 +8,12 @@ import type { ServeSettings } from "../server/deps.ts";
 /** Variables are strings (Workers' `vars` may also be numbers or JSON objects). */
 export type EdgeEnv = Record<string, unknown>;
 
+// Every message names its variable and never holds its value: a value may be a secret, and the
+// message is the answer to whoever asked.
 function number(name: string, min: number, max: number, fallback: number) {
   return v.optional(
     v.pipe(
-      v.union([v.number(), v.pipe(v.string(), v.trim(), v.regex(/^\d+(\.\d+)?$/, `${name} must be a number`), v.transform(Number))], `${name} must be a number`),
+      v.union([v.number(), v.pipe(v.string(), v.trim(), v.regex(/^\d+(\.\d+)?$/), v.transform(Number))], `${name} must be a number`),
       v.minValue(min, `${name} must be at least ${min}`),
       v.maxValue(max, `${name} must be at most ${max}`),
     ),
@@ -19,15 +21,17 @@ function number(name: string, min: number, max: number, fallback: number) {
   );
 }
 
+const text = (name: string) => v.optional(v.string(`${name} must be text (in wrangler.toml, in quotes)`));
+
 const EnvSchema = v.object({
   DBSYNC_TP: v.optional(v.pipe(v.string("DBSYNC_TP must be text"), v.regex(/^[\p{L}\p{N}_$]*$/u, "DBSYNC_TP may contain letters, digits, _ and $ only")), ""),
   DBSYNC_PAGE_SIZE: v.pipe(number("DBSYNC_PAGE_SIZE", 1, 10_000, 500), v.integer("DBSYNC_PAGE_SIZE must be a whole number")),
   DBSYNC_SETTLE: number("DBSYNC_SETTLE", 0, 3600, 60),
   /** The mapping file's content (there are no files at the edge). */
   DBSYNC_TALKDESK_MAPPING: v.optional(v.union([v.string(), v.looseObject({})], "DBSYNC_TALKDESK_MAPPING must be JSON text")),
-  DBSYNC_TALKDESK_USERNAME: v.optional(v.string()),
-  DBSYNC_TALKDESK_PASSWORD: v.optional(v.string()),
-  DBSYNC_PHONECALLS_TOKENS: v.optional(v.string()),
+  DBSYNC_TALKDESK_USERNAME: text("DBSYNC_TALKDESK_USERNAME"),
+  DBSYNC_TALKDESK_PASSWORD: text("DBSYNC_TALKDESK_PASSWORD"),
+  DBSYNC_PHONECALLS_TOKENS: text("DBSYNC_PHONECALLS_TOKENS"),
 });
 
 export class EdgeSettingsError extends Error {

@@ -14,7 +14,7 @@ interface WorkerEnv extends EdgeEnv {
 let handler: FetchHandler | undefined;
 
 export default {
-  fetch(request: Request, env: WorkerEnv): Promise<Response> {
+  fetch(request: Request, env: WorkerEnv, ctx?: { waitUntil(work: Promise<unknown>): void }): Promise<Response> {
     handler ??= edgeHandler({
       env,
       open: async () => {
@@ -23,6 +23,12 @@ export default {
         throw new EdgeSettingsError("no database: bind a D1 database as DB, or set DBSYNC_URL to a libSQL server");
       },
     });
-    return handler(request);
+    const waitUntil = ctx ? (work: Promise<unknown>) => ctx.waitUntil(work) : undefined;
+    const answer = handler(request, waitUntil);
+    // A client that hangs up has workerd cancel the request's I/O, which would leave what it started
+    // for every later request (the app's start, a table's creation) unsettled for good: the work is
+    // finished anyway.
+    waitUntil?.(answer.catch(() => undefined));
+    return answer;
   },
 };

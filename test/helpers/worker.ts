@@ -32,7 +32,8 @@ export interface RunningWorker {
 }
 
 /** The worker with these vars, and a D1 database bound as DB when `d1` is set. */
-export async function startWorker(bindings: Record<string, string>, options: { d1?: boolean } = {}): Promise<RunningWorker> {
+/** Vars as wrangler.toml gives them: text, or a number when unquoted there. */
+export async function startWorker(bindings: Record<string, string | number>, options: { d1?: boolean } = {}): Promise<RunningWorker> {
   const dir = await workerBundle();
   const mf = new Miniflare({
     modules: true,
