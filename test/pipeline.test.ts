@@ -313,6 +313,47 @@ describe("an unreachable target database", () => {
     expect(diff).toBe("");
   });
 
+  test("a write that fails for good also stops the contacts being fetched for the next write", async () => {
+    const sim = startSimulator({ campaignId: CAMPAIGN, token: "t", contacts: 2000, seed: 59, faults: { slowRate: 1, slowMs: 100 } });
+    const client = createDialfireClient({ baseUrl: sim.url, campaign: CAMPAIGN, token: "t" });
+    const fetches = { started: 0, running: 0 };
+    const source: DialfireSource = {
+      ...client,
+      fetchContacts: async (ids, signal) => {
+        fetches.started++;
+        fetches.running++;
+        try {
+          return await client.fetchContacts(ids, signal);
+        } finally {
+          fetches.running--;
+        }
+      },
+    };
+    const state = await openStateStore(":memory:");
+    const target = new SqlTarget(await openDialect(":memory:"), "");
+    const sink = createSqlSink(target, { filter: {} });
+    const result = await runSync({
+      mode: "db_init",
+      source,
+      sink: { ...sink, writeContacts: async () => Promise.reject(new TargetError("disk full", { transient: false })) },
+      state,
+      checkpointKey: KEY,
+      eventFilters: {},
+      workers: 4,
+      intervalMs: 1000,
+      log: silent,
+      signal: new AbortController().signal,
+    }).catch((error) => error);
+    expect(result).toBeInstanceOf(TargetError);
+    const startedByThen = fetches.started;
+    await Bun.sleep(1000);
+    expect(fetches.started).toBe(startedByThen);
+    expect(fetches.running).toBe(0);
+    await state.close();
+    await target.close();
+    await sim.stop();
+  });
+
   test("an error that is not about reaching it (bad SQL, bad data) stops the sync at once", async () => {
     const { result, failed } = await initWith(1, false);
     expect(result).toBeInstanceOf(TargetError);

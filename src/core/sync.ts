@@ -248,22 +248,33 @@ class Pipeline {
    */
   private async fetchAndWrite(ids: readonly string[]): Promise<void> {
     const groups = chunk(ids, Math.max(this.writeBatch, this.o.workers * this.fetchBatch));
+    // Stopped when this ends by a failure: a prefetch nobody will write must not go on fetching
+    // (with its retries) beside the next attempt, over the `--w` limit.
+    const fetching = new AbortController();
+    const stop = () => fetching.abort(this.o.signal.reason);
+    if (this.o.signal.aborted) stop();
+    else this.o.signal.addEventListener("abort", stop, { once: true });
     const fetchGroup = (group: readonly string[]) =>
-      mapConcurrent(chunk(group, this.fetchBatch), this.o.workers, (batch) => this.o.source.fetchContacts(batch, this.o.signal));
-    let next = groups[0] ? fetchGroup(groups[0]) : undefined;
-    for (const [i, group] of groups.entries()) {
-      const contacts = ((await next) ?? []).flat();
-      const following = groups[i + 1];
-      next = following ? fetchGroup(following) : undefined;
-      // Should this group's write fail, the prefetch is dropped; its own failure shows when awaited.
-      next?.catch(() => {});
-      this.stats.fetched += contacts.length;
-      this.stats.vanished += group.length - contacts.length;
-      await this.ensureColumnsFor(contacts);
-      for (const part of chunk(contacts, this.writeBatch)) {
-        this.count(await this.target(() => this.o.sink.writeContacts(part, { floor: this.floor })));
+      mapConcurrent(chunk(group, this.fetchBatch), this.o.workers, (batch) => this.o.source.fetchContacts(batch, fetching.signal));
+    try {
+      let next = groups[0] ? fetchGroup(groups[0]) : undefined;
+      for (const [i, group] of groups.entries()) {
+        const contacts = ((await next) ?? []).flat();
+        const following = groups[i + 1];
+        next = following ? fetchGroup(following) : undefined;
+        // Should this group's write fail, the prefetch is stopped; its own failure shows when awaited.
+        next?.catch(() => {});
+        this.stats.fetched += contacts.length;
+        this.stats.vanished += group.length - contacts.length;
+        await this.ensureColumnsFor(contacts);
+        for (const part of chunk(contacts, this.writeBatch)) {
+          this.count(await this.target(() => this.o.sink.writeContacts(part, { floor: this.floor })));
+        }
+        this.o.onProgress?.(this.stats);
       }
-      this.o.onProgress?.(this.stats);
+    } finally {
+      this.o.signal.removeEventListener("abort", stop);
+      fetching.abort();
     }
   }
 
