@@ -15,8 +15,10 @@ export interface D1PreparedStatement {
   run(): Promise<unknown>;
 }
 
-/** Tries of a read that fails for a transient reason. */
+/** Tries of a read that fails for a transient reason, 100 ms apart, then 200 ms. */
 const READ_ATTEMPTS = 3;
+/** D1's words for a failure worth trying again (not words an SQL error may quote from a statement). */
+const TRANSIENT = /network connection lost|storage caused object to be reset|object to be reset|ECONNRESET|socket connection was closed|overloaded|try again later/i;
 
 export function d1Dialect(db: D1Database, name = "DB"): SqliteDialect {
   return new D1Dialect(db, `d1:${name}`);
@@ -52,6 +54,7 @@ class D1Dialect extends SqliteDialect {
         const failure = this.#error(sql, error);
         // A read is safe to repeat; D1 asks for it on a lost connection or a reset storage object.
         if (!failure.transient || attempt >= READ_ATTEMPTS) throw failure;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
       }
     }
   }
@@ -92,7 +95,7 @@ class D1Dialect extends SqliteDialect {
     const statement = sql.length > 80 ? `${sql.slice(0, 80)}…` : sql;
     const reason = error instanceof Error ? error.message : String(error);
     // D1 reports a lost connection, a reset storage object or an overload so; everything else is final.
-    const transient = /network|reset|timeout|overloaded|unavailable|try again/i.test(reason);
+    const transient = TRANSIENT.test(reason);
     return new TargetError(`${what} at ${this.safeUrl} (${statement}): ${reason}`, { cause: error, transient });
   }
 }
