@@ -76,13 +76,18 @@ function parseArgs(argv: string[]): { targets: string[]; outdir: string } {
   return { targets: targets.length > 0 ? [...new Set(targets)] : Object.keys(TARGETS), outdir };
 }
 
-/** `0.1.0 (5b77168)`: package.json's version and the commit built, or only the version without git. */
+/**
+ * `0.1.0 (5b77168)`: package.json's version and the commit built, `5b77168-dirty` when the checkout
+ * has changes not committed (the binary is then not that commit), only the version without git.
+ */
 function buildVersion(): string {
   const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
   try {
     const git = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT, stdout: "pipe", stderr: "ignore" });
     const commit = git.success ? git.stdout.toString().trim() : "";
-    return commit ? `${version} (${commit})` : version;
+    const status = Bun.spawnSync(["git", "status", "--porcelain"], { cwd: ROOT, stdout: "pipe", stderr: "ignore" });
+    const dirty = status.success && status.stdout.toString().trim() !== "" ? "-dirty" : "";
+    return commit ? `${version} (${commit}${dirty})` : version;
   } catch {
     return version; // no git on this machine
   }

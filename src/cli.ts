@@ -28,7 +28,9 @@ function version(): string {
     const git = Bun.spawnSync(["git", "-C", root, "rev-parse", "--show-prefix", "--short", "HEAD"], { stdout: "pipe", stderr: "ignore" });
     const [prefix, commit] = git.stdout.toString().split("\n");
     // Only this project's own checkout: not a repository it was copied or installed into.
-    return git.success && prefix === "" && commit ? `${pkg.version} (${commit})` : pkg.version;
+    if (!git.success || prefix !== "" || !commit) return pkg.version;
+    const status = Bun.spawnSync(["git", "-C", root, "status", "--porcelain"], { stdout: "pipe", stderr: "ignore" });
+    return `${pkg.version} (${commit}${status.stdout.toString().trim() !== "" ? "-dirty" : ""})`;
   } catch {
     return pkg.version; // no git
   }

@@ -71,7 +71,7 @@ afterAll(() => rmSync(OUT, { recursive: true, force: true })); // ~400 MB of bin
 function builtVersion(): string {
   const version = /^dbsync (.+): .*SHA256SUMS$/m.exec(buildLog)?.[1] ?? "";
   // package.json's version and, in a git checkout, the commit built
-  const commit = Bun.which("git") !== null && existsSync(join(ROOT, ".git")) ? " \\([0-9a-f]{7,}\\)" : "";
+  const commit = Bun.which("git") !== null && existsSync(join(ROOT, ".git")) ? " \\([0-9a-f]{7,}(-dirty)?\\)" : "";
   expect(version).toMatch(new RegExp(`^${PACKAGE_VERSION.replaceAll(".", "\\.")}${commit}$`));
   return version;
 }

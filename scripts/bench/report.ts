@@ -98,7 +98,7 @@ export function printReport(r: Results, checked: Budget[]): void {
       ],
     ),
   );
-  out(`\nBinary linux-x64: ${r.binary.sizeMb.toFixed(0)} MB, --help median ${r.binary.helpMedianMs.toFixed(0)} ms (p90 ${r.binary.helpP90Ms.toFixed(0)} ms, ${r.binary.runs} runs)`);
+  out(`\nBinary linux-x64 ${r.binary.version}: ${r.binary.sizeMb.toFixed(0)} MB, --help median ${r.binary.helpMedianMs.toFixed(0)} ms (p90 ${r.binary.helpP90Ms.toFixed(0)} ms, ${r.binary.runs} runs)`);
   out(`\nBudgets${r.quick ? " (quick run: smaller sizes than the budgets name)" : ""}`);
   out(table(["", "budget", "measured", ""], checked.map((b) => [b.name, b.budget, b.measured, b.met ? "met" : "MISSED"])));
 }
