@@ -188,7 +188,8 @@ export class SqlTarget {
     for (const row of rows) {
       // No prototype: a field may well be called "__proto__".
       const kept: Row = Object.create(null);
-      for (const [name, value] of Object.entries(row)) {
+      for (const name in row) {
+        const value = row[name] as SqlValue | undefined;
         const column = layout.columnOf.get(name) ?? layout.extras.get(this.#fold(this.#dialect.fitIdentifier(name)));
         if (column === undefined || value === undefined) continue;
         kept[column] = layout.numeric.has(column) ? this.#numeric(spec.name, column, value) : value;
