@@ -14,8 +14,8 @@ const STEP = 500;
 const REFRESH_EVERY_MS = 2_000;
 /** The row of the keys table that holds how far the index reaches. */
 const PROGRESS = "";
-/** A refresh without a step for this long is taken as cut off, never to end. */
-const STALLED_MS = 30_000;
+/** A refresh without a step for this long is taken as cut off, never to end (a step takes ms to seconds). */
+const STALLED_MS = 120_000;
 /** A lookup waits this long for the index to catch up (its first build may take minutes). */
 const WAIT_FOR_INDEX_MS = 5_000;
 const BUSY = "the phone number index is being built; try again in half a minute";
