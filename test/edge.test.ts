@@ -214,6 +214,7 @@ describe("edge configuration mistakes are answered, not crashed on", () => {
     const bad = await startWorker({ ...settings(""), DBSYNC_PAGE_SIZE: "lots" }, { d1: true });
     const locked = await startWorker({ ...settings("wk_"), DBSYNC_URL: sqld.url, DBSYNC_AUTH_TOKEN: "not-a-valid-jwt" });
     const unquoted = await startWorker({ ...settings(""), DBSYNC_TALKDESK_PASSWORD: 98765432 }, { d1: true });
+    const local = await startWorker({ ...settings(""), DBSYNC_URL: "file:/srv/dbsync/secret-name.db" });
     try {
       const first = await fetch(`${none.url}/healthz`);
       expect(first.status).toBe(500);
@@ -230,8 +231,12 @@ describe("edge configuration mistakes are answered, not crashed on", () => {
       const fourth = await fetch(`${unquoted.url}/healthz`);
       expect(fourth.status).toBe(500);
       expect(await fourth.text()).toBe('{"error":"dbsync is misconfigured: DBSYNC_TALKDESK_PASSWORD must be text (in wrangler.toml, in quotes)"}');
+      // a file is no database an edge runtime can reach; the answer names the variable, not its value
+      const fifth = await fetch(`${local.url}/healthz`);
+      expect(fifth.status).toBe(500);
+      expect(await fifth.text()).toBe('{"error":"dbsync is misconfigured: DBSYNC_URL must name a libSQL server reached over HTTP: libsql://HOST or https://HOST"}');
     } finally {
-      await Promise.all([none, bad, locked, unquoted].map((w) => w.mf.dispose()));
+      await Promise.all([none, bad, locked, unquoted, local].map((w) => w.mf.dispose()));
     }
   });
 

@@ -1,16 +1,22 @@
 // A libSQL server (sqld, Turso) over HTTP with the web client: no native code, so it runs on every
 // edge runtime.
 import { createClient } from "@libsql/client/web";
-import { TargetError } from "../core/dialect.ts";
+import type { ParsedLibsqlUrl } from "../core/libsql-url.ts";
 import { libsqlDialect, parseLibsqlUrl, targetError } from "../dialects/libsql.ts";
 import type { SqliteDialect } from "../dialects/sqlite.ts";
+import { EdgeSettingsError } from "./settings.ts";
 
 /** `url` as for `dbsync serve --url` (libsql://, https://, http://); the token in it or given apart. */
 export async function openRemoteLibsql(url: string, authToken?: string): Promise<SqliteDialect> {
-  const parsed = parseLibsqlUrl(url.trim());
-  if (parsed.filePath !== undefined || !/^(libsql|https?|wss?):/i.test(parsed.clientUrl)) {
-    throw new TargetError(`${parsed.safeUrl}: an edge runtime reaches its database over HTTP; use libsql://HOST or https://HOST`);
+  // Said to whoever asks, so without the value: the URL may carry a token.
+  const misconfigured = new EdgeSettingsError("DBSYNC_URL must name a libSQL server reached over HTTP: libsql://HOST or https://HOST");
+  let parsed: ParsedLibsqlUrl;
+  try {
+    parsed = parseLibsqlUrl(url.trim());
+  } catch {
+    throw misconfigured;
   }
+  if (parsed.filePath !== undefined || !/^(libsql|https?|wss?):/i.test(parsed.clientUrl)) throw misconfigured;
   let client: ReturnType<typeof createClient>;
   try {
     client = createClient({ url: parsed.clientUrl, authToken: parsed.authToken ?? authToken, intMode: "bigint" });
