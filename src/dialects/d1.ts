@@ -18,7 +18,7 @@ export interface D1PreparedStatement {
 /** Tries of a read that fails for a transient reason, 100 ms apart, then 200 ms. */
 const READ_ATTEMPTS = 3;
 /** D1's words for a failure worth trying again (not words an SQL error may quote from a statement). */
-const TRANSIENT = /network connection lost|storage caused object to be reset|object to be reset|ECONNRESET|socket connection was closed|overloaded|try again later/i;
+const TRANSIENT = /network connection lost|object to be reset|ECONNRESET|socket connection was closed|overloaded|try again later/i;
 
 export function d1Dialect(db: D1Database, name = "DB"): SqliteDialect {
   return new D1Dialect(db, `d1:${name}`);
