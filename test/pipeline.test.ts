@@ -5,6 +5,7 @@ import { createDialfireClient } from "../src/core/dialfire-client.ts";
 import { TargetError } from "../src/core/dialect.ts";
 import { createSqlSink } from "../src/core/sql-sink.ts";
 import { SqlTarget } from "../src/core/sql-target.ts";
+import type { Sink } from "../src/core/sink.ts";
 import type { StateStore } from "../src/core/state.ts";
 import { openStateStore } from "../src/core/state-store.ts";
 import type { DialfireSource } from "../src/core/source.ts";
@@ -270,6 +271,13 @@ describe("db_init, then db_sync", () => {
 });
 
 describe("an unreachable target database", () => {
+  /** A db_init with 4 requests at once; resolves to its error, if any. */
+  function dbInit(source: DialfireSource, sink: Sink, state: StateStore): Promise<unknown> {
+    return runSync({ mode: "db_init", source, sink, state, checkpointKey: KEY, eventFilters: {}, workers: 4, intervalMs: 1000, log: silent, signal: new AbortController().signal }).catch(
+      (error: unknown) => error,
+    );
+  }
+
   async function initWith(failures: number, transient: boolean) {
     const dir = tempDir("flaky-target");
     const sim = startSimulator({ campaignId: CAMPAIGN, token: "t", contacts: 80, seed: 58 });
@@ -287,18 +295,7 @@ describe("an unreachable target database", () => {
         return sink.writeContacts(contacts);
       },
     };
-    const result = await runSync({
-      mode: "db_init",
-      source: createDialfireClient({ baseUrl: sim.url, campaign: CAMPAIGN, token: "t" }),
-      sink: flaky,
-      state,
-      checkpointKey: KEY,
-      eventFilters: {},
-      workers: 4,
-      intervalMs: 1000,
-      log: silent,
-      signal: new AbortController().signal,
-    }).catch((error) => error);
+    const result = await dbInit(createDialfireClient({ baseUrl: sim.url, campaign: CAMPAIGN, token: "t" }), flaky, state);
     await state.close();
     await target.close();
     const diff = describeDiff(await targetDifferences(`file:${dir}/target.db`, sim.campaign));
@@ -332,18 +329,7 @@ describe("an unreachable target database", () => {
     const state = await openStateStore(":memory:");
     const target = new SqlTarget(await openDialect(":memory:"), "");
     const sink = createSqlSink(target, { filter: {} });
-    const result = await runSync({
-      mode: "db_init",
-      source,
-      sink: { ...sink, writeContacts: async () => Promise.reject(new TargetError("disk full", { transient: false })) },
-      state,
-      checkpointKey: KEY,
-      eventFilters: {},
-      workers: 4,
-      intervalMs: 1000,
-      log: silent,
-      signal: new AbortController().signal,
-    }).catch((error) => error);
+    const result = await dbInit(source, { ...sink, writeContacts: async () => Promise.reject(new TargetError("disk full", { transient: false })) }, state);
     expect(result).toBeInstanceOf(TargetError);
     const startedByThen = fetches.started;
     await Bun.sleep(1000);
