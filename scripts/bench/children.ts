@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { serveUrl } from "../../test/helpers/run.ts";
 
 export const CLI = resolve(import.meta.dir, "../../src/cli.ts");
 export const CAMPAIGN = "BENCHCAMPAIGN001";
@@ -24,19 +25,10 @@ export async function simulatorProcess(contacts: number, seed: number): Promise<
     // stderr only matters when it fails to start (it also says goodbye there when stopped)
     { stdout: "pipe", stderr: "pipe" },
   );
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!/on (http:\/\/\S+)/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`the simulator ended: ${text}${await new Response(child.stderr).text()}`);
-    text += new TextDecoder().decode(value);
-  }
-  void (async () => {
-    for (;;) if ((await reader.read()).done) return;
-  })();
+  const url = await serveUrl(child, () => new Response(child.stderr).text());
   void new Response(child.stderr).text();
   return {
-    url: /on (http:\/\/\S+)/.exec(text)?.[1] ?? "",
+    url,
     stop: async () => {
       child.kill("SIGTERM");
       await child.exited;

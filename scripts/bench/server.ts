@@ -7,6 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { SqlTarget } from "../../src/core/sql-target.ts";
 import { openDialect } from "../../src/dialects/index.ts";
+import { serveUrl } from "../../test/helpers/run.ts";
 import { scratch } from "./children.ts";
 
 const APP = resolve(import.meta.dir, "server-app.ts");
@@ -123,14 +124,7 @@ export async function serverBench(contacts: number, seconds: number): Promise<Se
   const profile = process.env.DBSYNC_BENCH_PROFILE ? ["--cpu-prof-md", `--cpu-prof-dir=${process.env.DBSYNC_BENCH_PROFILE}`] : [];
   const child = Bun.spawn([process.execPath, ...profile, APP, url, TOKEN], { stdout: "pipe", stderr: "inherit" });
   try {
-    const reader = child.stdout.getReader();
-    let text = "";
-    while (!/on (http:\/\/\S+)/.test(text)) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`the bench server ended: ${text}`);
-      text += new TextDecoder().decode(value);
-    }
-    const base = /on (http:\/\/\S+)/.exec(text)?.[1] ?? "";
+    const base = await serveUrl(child);
     // The first phone-index build must be done before creates are measured (503 until then).
     for (;;) {
       const answer = await fetch(`${base}/direct/items/phonecalls/create?token=${TOKEN}&initiated=2020-01-01T00:00:00Z&source=1&destination=03010000000`);
