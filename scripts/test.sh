@@ -36,6 +36,19 @@ if [ "$status" -ne 0 ] && [ "$failures" -eq 0 ]; then failures=1; fi
 passed=$((tests - failures - skipped))
 [ "$passed" -lt 0 ] && passed=0
 
+# The type check counts as one more test: a type error fails the run like a failed assertion.
+# Skipped, like the benchmark, when tests were selected on the command line.
+if [ "$#" -eq 0 ]; then
+  echo
+  echo "type check (tsc --noEmit)"
+  if tsc --noEmit; then
+    passed=$((passed + 1))
+  else
+    echo "the type check failed"
+    failures=$((failures + 1))
+  fi
+fi
+
 # The quick benchmark (issue 8): its budgets are reported, not asserted; a benchmark that cannot run
 # at all counts as one failure. Skipped when tests were selected on the command line.
 if [ "$#" -eq 0 ]; then
