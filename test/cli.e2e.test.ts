@@ -1,7 +1,8 @@
 // The real command line in a child process: exit codes, messages, env variables, log files.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileTimestamp } from "../src/cli/paths.ts";
 import { openStateStore } from "../src/core/state-store.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
 import { CLI, runCli, tempDir } from "./helpers/run.ts";
@@ -141,6 +142,25 @@ describe("the original's ways of calling it", () => {
     const log = readFileSync(join(logs, files[0] as string), "utf8");
     expect(log).toContain("db_init finished");
     expect(log).not.toContain(TOKEN);
+  });
+
+  test("a run started in the same second as another of the same campaign and mode gets a log file of its own", async () => {
+    const dir = tempDir("same-second");
+    const logs = join(dir, "logs");
+    mkdirSync(logs);
+    // The other run's files, for every second this run may start in.
+    const started = Date.now();
+    const taken = Array.from({ length: 20 }, (_, i) => join(logs, `${CAMPAIGN}_db_init_${fileTimestamp(new Date(started + i * 1000))}.log`));
+    for (const file of taken) writeFileSync(file, "the other run\n");
+    const result = await runCli(
+      ["--a", "db_init", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url, "--url", `file:${dir}/t.db`, "--state", `file:${dir}/s.db`],
+      { env: { DBSYNC_LOG_DIR: logs, TZ: Intl.DateTimeFormat().resolvedOptions().timeZone } },
+    );
+    expect(result.code).toBe(0);
+    for (const file of taken) expect(readFileSync(file, "utf8")).toBe("the other run\n");
+    const own = /Logfile: (\S+)/.exec(result.stdout)?.[1] ?? "";
+    expect(own).toMatch(new RegExp(`/${CAMPAIGN}_db_init_\\d{14}_2\\.log$`));
+    expect(readFileSync(own, "utf8")).toContain("db_init finished");
   });
 
   test("every flag as DBSYNC_<FLAG>; --v logs to stdout", async () => {

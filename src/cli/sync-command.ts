@@ -14,7 +14,7 @@ import { TABLE_KEYS } from "../core/tables.ts";
 import { openDialect } from "../dialects/index.ts";
 import { UsageError } from "./argv.ts";
 import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";
-import { dataDir, fileTimestamp, logDir } from "./paths.ts";
+import { createLogFile, dataDir } from "./paths.ts";
 import { createProgress } from "./progress.ts";
 import { pipelineSettings, type SyncConfig } from "./sync-config.ts";
 import { runWebhookMode } from "./webhook-mode.ts";
@@ -41,7 +41,7 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
     addSecret(passwordOf(config.url));
     addSecret(config.webhook.secret);
     if (!log) {
-      const logFile = config.verbose ? undefined : `${logDir()}/${fileStem}_${config.mode}_${fileTimestamp(new Date())}.log`;
+      const logFile = config.verbose ? undefined : createLogFile(`${fileStem}_${config.mode}`);
       log = createLogger({ verbose: config.verbose, level: consolaLevel(config.logLevel), logFile, beforeConsoleWrite: progress.clear });
       if (!run.quiet) process.stdout.write(`Logfile: ${logFile ?? "stdout"}\n`);
     }
