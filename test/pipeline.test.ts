@@ -11,110 +11,14 @@ import { openStateStore } from "../src/core/state-store.ts";
 import type { DialfireSource } from "../src/core/source.ts";
 import { runSync, SyncError } from "../src/core/sync.ts";
 import { openDialect } from "../src/dialects/index.ts";
-import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
+import { startSimulator } from "../src/simulator/serve.ts";
 import { compareWithCampaign, describe as describeDiff, expectedRows, targetDifferences, until } from "./helpers/compare.ts";
+import { CAMPAIGN, closeHarnesses, HOUR, harness, KEY, passed, silent } from "./helpers/db-sync-harness.ts";
 import { tempDir } from "./helpers/run.ts";
 
 setDefaultTimeout(60_000);
 
-const HOUR = 3_600_000;
-const CAMPAIGN = "PIPECAMPAIGN0001";
-const KEY = { campaign: CAMPAIGN, mode: "db_sync", target: "test" };
-const silent = { debug() {}, info() {}, warn() {} };
-
-/** Real time plus the jumps a test makes: windows keep moving on as they do in production. */
-class Clock {
-  private offset = Date.parse("2026-03-02T10:00:00.000Z") - Date.now();
-  now = (): Date => new Date(Date.now() + this.offset);
-  ms(): number {
-    return this.now().getTime();
-  }
-  jump(ms: number): void {
-    this.offset += ms;
-  }
-}
-
-interface Harness {
-  clock: Clock;
-  sim: RunningSimulator;
-  /** While true, every transaction-event request fails (an API outage of that endpoint). */
-  outage: { events: boolean };
-  state: StateStore;
-  start(options?: { maxFailedCycles?: number }): { stop(): Promise<void>; done: Promise<unknown> };
-  differences(): Promise<string>;
-  checkpoint(): Promise<number | undefined>;
-  close(): Promise<void>;
-}
-
-const open: Harness[] = [];
-afterEach(async () => {
-  for (const harness of open.splice(0)) await harness.close();
-});
-
-async function harness(seed: number): Promise<Harness> {
-  const dir = tempDir("pipeline");
-  const clock = new Clock();
-  const now = clock.now;
-  const sim = startSimulator({ campaignId: CAMPAIGN, token: "t", contacts: 150, seed, now });
-  const client = createDialfireClient({ baseUrl: sim.url, campaign: CAMPAIGN, token: "t", retry: { attempts: 2, baseMs: 1, maxMs: 2 } });
-  const outage = { events: false };
-  const source: DialfireSource = {
-    ...client,
-    transactionEvents: (window, filters, signal) => {
-      if (outage.events) throw new Error("simulated outage");
-      return client.transactionEvents(window, filters, signal);
-    },
-  };
-  const target = new SqlTarget(await openDialect(`file:${dir}/target.db`), "");
-  const state = await openStateStore(`file:${dir}/state.db`);
-  const runs: { stop(): Promise<void> }[] = [];
-  const h: Harness = {
-    clock,
-    sim,
-    outage,
-    state,
-    start(options = {}) {
-      const controller = new AbortController();
-      const done = runSync({
-        mode: "db_sync",
-        source,
-        sink: createSqlSink(target, { filter: {}, now }),
-        state,
-        checkpointKey: KEY,
-        eventFilters: {},
-        workers: 4,
-        intervalMs: 20,
-        now,
-        log: silent,
-        signal: controller.signal,
-        maxFailedCycles: options.maxFailedCycles ?? 10_000,
-      }).catch((error) => error);
-      const run = { stop: async () => void (controller.abort(), await done), done };
-      runs.push(run);
-      return run;
-    },
-    async differences() {
-      return describeDiff(await targetDifferences(`file:${dir}/target.db`, sim.campaign));
-    },
-    async checkpoint() {
-      const saved = await state.getCheckpoint(KEY);
-      return saved ? Date.parse(saved.value) : undefined;
-    },
-    async close() {
-      for (const run of runs) await run.stop();
-      await target.close();
-      await state.close();
-      await sim.stop();
-    },
-  };
-  open.push(h);
-  return h;
-}
-
-/** The checkpoint has passed this instant: everything before it is written. */
-async function passed(h: Harness, instant: number): Promise<boolean> {
-  return until(async () => ((await h.checkpoint()) ?? 0) > instant);
-}
+afterEach(closeHarnesses);
 
 
 describe("new fields", () => {

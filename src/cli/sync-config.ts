@@ -1,6 +1,7 @@
 // The `sync` flags (the original's, plus ours) and their validation into one plain config object.
 import type { ArgsDef } from "citty";
 import * as v from "valibot";
+import { DEFAULT_LOOKBACK_MINUTES } from "../core/sync.ts";
 import { UsageError } from "./argv.ts";
 import { decimal, wholeNumber } from "./flag-schemas.ts";
 import {
@@ -38,6 +39,11 @@ export const SYNC_FLAGS = {
     description: "db_sync, webhook: hours between re-listings of the last day's changed contacts (default 12)",
     valueHint: "h",
   },
+  lookback: {
+    type: "string",
+    description: `db_sync, webhook: minutes each poll reads back for events the API shows late (default ${DEFAULT_LOOKBACK_MINUTES}; later ones wait for the re-listing)`,
+    valueHint: "min",
+  },
   "api-timeout": { type: "string", description: "Seconds to wait for one API answer (default 30)", valueHint: "s" },
   "api-retries": { type: "string", description: "Attempts per API request before giving up (default 6)", valueHint: "n" },
   ...WEBHOOK_DELIVERY_FLAGS,
@@ -67,6 +73,7 @@ export interface SyncConfig {
   stateUrl?: string;
   intervalSeconds: number;
   relistHours: number;
+  lookbackMinutes: number;
   apiTimeoutSeconds: number;
   apiAttempts: number;
   webhook: WebhookDeliveryConfig;
@@ -134,6 +141,10 @@ const SyncFlagsSchema = v.object({
     }),
     "12",
   ),
+  lookback: v.optional(
+    decimal("lookback", "a number of minutes", 0, 1440, { max: "at most 1440 (a day; the re-listing covers the last day)" }),
+    String(DEFAULT_LOOKBACK_MINUTES),
+  ),
   "api-timeout": v.optional(positiveSeconds("api-timeout"), "30"),
   "api-retries": v.optional(wholeNumber("api-retries", 1, 100), "6"),
   ...WEBHOOK_DELIVERY_SCHEMA,
@@ -163,6 +174,7 @@ export function parseSyncConfig(flags: Record<string, unknown>): SyncConfig {
     stateUrl: f.state,
     intervalSeconds: f.interval,
     relistHours: f.relist,
+    lookbackMinutes: f.lookback,
     apiTimeoutSeconds: f["api-timeout"],
     apiAttempts: f["api-retries"],
     webhook: webhookDeliveryConfig(f),
@@ -180,5 +192,6 @@ export function pipelineSettings(config: SyncConfig) {
     workers: config.workers,
     intervalMs: config.intervalSeconds * 1000,
     relistEveryMs: config.relistHours * 3_600_000,
+    lookbackMs: config.lookbackMinutes * 60_000,
   };
 }

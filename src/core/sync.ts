@@ -42,8 +42,11 @@ export interface SyncOptions {
   /** Contacts written per database transaction. */
   writeBatch?: number;
   intervalMs: number;
-  /** How far each event window reaches back before the previous one ended (late events). */
-  overlapMs?: number;
+  /**
+   * How far each event window reaches back before the previous one ended: events the API shows
+   * later than this after their time are left to the next re-listing (`--lookback`).
+   */
+  lookbackMs?: number;
   /** How far each window's inbound-call query reaches back (calls are indexed by their start). */
   inboundLookbackMs?: number;
   /** How often db_sync lists the contacts of the last 24 hours again as a safety net. */
@@ -61,6 +64,8 @@ export interface SyncOptions {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Covers events the API shows up to this late; events it has seen before are not fetched again. */
+export const DEFAULT_LOOKBACK_MINUTES = 15;
 const TARGET_RETRY: RetryPolicy = { attempts: Number.POSITIVE_INFINITY, baseMs: 500, maxMs: 15_000 };
 
 export async function runSync(options: SyncOptions): Promise<SyncStats> {
@@ -96,7 +101,7 @@ class Pipeline {
     this.now = o.now ?? (() => new Date());
     this.fetchBatch = o.fetchBatch ?? 20;
     this.writeBatch = o.writeBatch ?? 500;
-    this.overlapMs = o.overlapMs ?? 2 * 60_000;
+    this.overlapMs = o.lookbackMs ?? DEFAULT_LOOKBACK_MINUTES * 60_000;
     this.inboundLookbackMs = Math.max(this.overlapMs, o.inboundLookbackMs ?? 60 * 60_000);
     this.maxWindowMs = o.maxWindowMs ?? 60 * 60_000;
     this.maxFailedCycles = o.maxFailedCycles ?? 30;
