@@ -423,6 +423,17 @@ export function runDialectConformance(name: string, open: () => Promise<Dialect>
       expect(await target.count("contacts")).toBe(3000);
     });
 
+    test("runCounted answers the rows its own statement changed", async () => {
+      await target.prepare([]);
+      await target.write({ contacts: ["a", "b", "c", "d"].map((id) => ({ $id: id, $md5: id === "d" ? "keep" : "go" })) });
+      const table = q(tableName("contacts"));
+      const p = (n: number) => dialect.placeholder(n);
+      expect(await dialect.runCounted(`DELETE FROM ${table} WHERE ${q("$md5")} = ${p(1)}`, ["go"])).toBe(3);
+      expect(await dialect.runCounted(`DELETE FROM ${table} WHERE ${q("$md5")} = ${p(1)}`, ["go"])).toBe(0);
+      expect(await dialect.runCounted(`INSERT INTO ${table} (${q("$id")}, ${q("$md5")}) VALUES (${p(1)}, ${p(2)})`, ["e", "new"])).toBe(1);
+      expect((await readRows("contacts")).map((row) => row.$id)).toEqual(["d", "e"]);
+    });
+
     test("storedMd5 answers for more ids than one statement may bind", async () => {
       await target.prepare([]);
       const known = Array.from({ length: 1200 }, (_, i) => `c${i}`);

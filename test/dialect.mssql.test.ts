@@ -644,6 +644,16 @@ describe("SQL Server dialect: transactions and errors", () => {
     expect(isTransientMssqlError(new Error("plain"))).toBe(false);
   });
 
+  test("runCounted reads @@ROWCOUNT in the statement's own request, outside any transaction", async () => {
+    const rec = recorder();
+    rec.answer = (sql) => (/SELECT @@ROWCOUNT AS changed$/.test(sql) ? [{ changed: 3 }] : []);
+    const dialect = dialectOver(rec);
+    expect(await dialect.runCounted("DELETE FROM [calls] WHERE [day] < @p1", ["2012-08-24"])).toBe(3);
+    expect(rec.statements).toEqual([{ sql: "DELETE FROM [calls] WHERE [day] < @p1; SELECT @@ROWCOUNT AS changed", params: [{ name: "p1", value: "2012-08-24" }] }]);
+    rec.answer = () => [];
+    expect((await rejectedWith(dialect.runCounted("DELETE FROM [calls]"), TargetError)).message).toMatch(/did not say how many rows/);
+  });
+
   test("close closes the session", async () => {
     const rec = recorder();
     await dialectOver(rec).close();

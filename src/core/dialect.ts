@@ -41,6 +41,13 @@ export interface Dialect extends SqlExecutor {
   limitClause(n: number): string;
   columnType(type: LogicalType): string;
 
+  /**
+   * Runs one INSERT, UPDATE or DELETE on its own, outside any transaction, and resolves to the number
+   * of rows that statement changed as the database counted them: the count of that very statement,
+   * so rows other clients write meanwhile are never in it.
+   */
+  runCounted(sql: string, params?: readonly SqlValue[]): Promise<number>;
+
   /** The column names a table has now, `[]` when the table does not exist (this database/schema only). */
   existingColumns(table: string): Promise<string[]>;
   createTableSql(spec: TableSpec): string;

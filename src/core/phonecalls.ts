@@ -225,10 +225,7 @@ export class PhonecallStore {
     const end = new Date(`${to}T00:00:00Z`).toISOString();
     if (start >= end) return 0;
     const where = `${d.quote("initiated")} >= ${d.placeholder(1)} AND ${d.quote("initiated")} < ${d.placeholder(2)}`;
-    return d.transaction(async (tx) => {
-      const [row] = await tx.all<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${d.quote(this.spec.name)} WHERE ${where}`, [start, end]);
-      await tx.run(`DELETE FROM ${d.quote(this.spec.name)} WHERE ${where}`, [start, end]);
-      return Number(row?.n ?? 0);
-    });
+    // The DELETE's own count: a COUNT before it would also see, or miss, calls created in between.
+    return d.runCounted(`DELETE FROM ${d.quote(this.spec.name)} WHERE ${where}`, [start, end]);
   }
 }

@@ -44,6 +44,18 @@ class D1Dialect extends SqliteDialect {
     }
   }
 
+  async runCounted(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    let result: unknown;
+    try {
+      result = await this.#statement(sql, params).run();
+    } catch (error) {
+      throw this.#error(sql, error);
+    }
+    const changes = (result as { meta?: { changes?: unknown } } | null)?.meta?.changes;
+    if (typeof changes !== "number") throw new TargetError(`${this.safeUrl}: D1 did not say how many rows the statement changed`);
+    return changes;
+  }
+
   async all<T = Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     for (let attempt = 1; ; attempt++) {
       try {

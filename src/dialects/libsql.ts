@@ -59,6 +59,10 @@ class LibsqlDialect extends SqliteDialect {
     return this.#exclusive(() => runOn(this.#client, this.safeUrl, sql, params));
   }
 
+  runCounted(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return this.#exclusive(async () => (await executeOn(this.#client, this.safeUrl, sql, params)).rowsAffected);
+  }
+
   all<T = Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     return this.#exclusive(() => allOn<T>(this.#client, this.safeUrl, sql, params));
   }
@@ -112,8 +116,12 @@ interface Executes {
 }
 
 async function runOn(on: Executes, safeUrl: string, sql: string, params: readonly SqlValue[]): Promise<void> {
+  await executeOn(on, safeUrl, sql, params);
+}
+
+async function executeOn(on: Executes, safeUrl: string, sql: string, params: readonly SqlValue[]): Promise<ResultSet> {
   try {
-    await on.execute({ sql, args: params.map(toArg) });
+    return await on.execute({ sql, args: params.map(toArg) });
   } catch (error) {
     throw statementError(safeUrl, sql, error);
   }

@@ -425,6 +425,13 @@ export class MssqlDialect implements Dialect {
     return type === "bool" ? "bit" : KEY_STRING_TYPE;
   }
 
+  /** @@ROWCOUNT right after the statement, in the same batch: that statement's own count. */
+  async runCounted(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    const [row] = await this.#all<{ changed: unknown }>(this.#session, `${sql}; SELECT @@ROWCOUNT AS changed`, params);
+    if (typeof row?.changed !== "number") throw new TargetError(`${this.safeUrl}: SQL Server did not say how many rows the statement changed`);
+    return row.changed;
+  }
+
   async #run(on: MssqlStatements, sql: string, params: readonly SqlValue[]): Promise<void> {
     await this.#all(on, sql, params);
   }

@@ -321,6 +321,17 @@ class MysqlDialect implements Dialect {
     return this.#pooled(sql, (connection) => this.#runOn(connection, sql, params));
   }
 
+  runCounted(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return this.#pooled(sql, async (connection) => {
+      try {
+        const [result] = await connection.query(format(sql, params));
+        return (result as { affectedRows: number }).affectedRows;
+      } catch (error) {
+        throw this.#statementError(sql, error);
+      }
+    });
+  }
+
   all<T = Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     return this.#pooled(sql, (connection) => this.#allOn<T>(connection, sql, params));
   }

@@ -245,6 +245,16 @@ class PostgresDialect implements Dialect {
     return this.#pooled((on) => runOn(on, this.safeUrl, this.#reason, sql, params));
   }
 
+  runCounted(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    return this.#pooled(async (on) => {
+      try {
+        return (await on.unsafe(sql, params.map(toParameter))).count;
+      } catch (error) {
+        throw statementError(this.safeUrl, this.#reason, sql, error);
+      }
+    });
+  }
+
   all<T = Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     return this.#pooled((on) => allOn<T>(on, this.safeUrl, this.#reason, sql, params));
   }

@@ -21,6 +21,7 @@ export abstract class SqliteDialect implements Dialect {
   readonly caseInsensitiveColumns = true;
 
   abstract run(sql: string, params?: readonly SqlValue[]): Promise<void>;
+  abstract runCounted(sql: string, params?: readonly SqlValue[]): Promise<number>;
   abstract all<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   abstract transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   abstract close(): Promise<void>;
