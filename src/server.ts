@@ -10,6 +10,7 @@ import { TargetError } from "./core/dialect.ts";
 import { sameSecret } from "./core/secrets.ts";
 import { type Checkpoint, type CheckpointKey, StateError } from "./core/state.ts";
 import { ContactSyncRequestSchema, contactSyncPage, TalkdeskRequestError } from "./core/talkdesk.ts";
+import { type AccessEntry, accessMiddleware, clientGone } from "./server/access.ts";
 import { Metrics } from "./server/metrics.ts";
 import { OPENAPI } from "./server/openapi.ts";
 import { type PhonecallDeps, phonecallRoutes } from "./server/phonecalls.ts";
@@ -32,6 +33,8 @@ export interface ServerDeps {
   ready: () => Promise<void>;
   /** Where unexpected failures are reported (never to the client). */
   onError?: (error: unknown) => void;
+  /** Every answer (and every request whose client hung up), for the access log. */
+  onAccess?: (entry: AccessEntry) => void;
   now?: () => Date;
 }
 
@@ -43,18 +46,15 @@ export const BODY_LIMIT = 64 * 1024;
 
 const Credentials = v.object({ username: v.string(), password: v.string() });
 
+/** The sync has not written this database (or `--url` names another one): nothing to serve yet. */
+export const NO_CONTACTS_TABLE = "no contacts yet: the contacts table does not exist in this database (has the sync written it?)";
+
 export function createApp(deps: ServerDeps): Hono {
   const app = new Hono();
   const metrics = new Metrics();
+  const contactsMissing = async () => (await deps.contacts.columns()).length === 0;
 
-  app.use("*", async (c, next) => {
-    await next();
-    // The route's pattern, not the path (a path per request would be a metric per request). An answer
-    // given before routing (413 of the body limit) still counts under its route when it has one.
-    const path = new URL(c.req.url).pathname;
-    const route = c.req.routePath !== "/*" ? c.req.routePath : ROUTES.has(path) ? path : "unmatched";
-    metrics.request(route, c.res.status);
-  });
+  app.use("*", accessMiddleware({ metrics, routes: ROUTES, onAccess: deps.onAccess }));
 
   app.use(
     "*",
@@ -76,6 +76,7 @@ export function createApp(deps: ServerDeps): Hono {
   app.get("/readyz", async (c) => {
     try {
       await deps.ready();
+      if (await contactsMissing()) return c.json({ ok: false, error: NO_CONTACTS_TABLE }, 503);
       return c.json({ ok: true });
     } catch (error) {
       // The reason (with the database's address) goes to the log, not to whoever asks.
@@ -122,6 +123,8 @@ export function createApp(deps: ServerDeps): Hono {
     }
     if (!authorised(parsed.output.auth)) return c.json({ error: "invalid credentials" }, 401);
     try {
+      // A checkpoint from a table that is not there would later skip every contact written before it.
+      if (await contactsMissing()) return c.json({ error: NO_CONTACTS_TABLE }, 503, { "retry-after": "60" });
       const page = await contactSyncPage(deps.contacts, parsed.output, {
         mapping: resolveMapping(await deps.contacts.columns(), deps.talkdesk.mapping),
         pageSize: deps.talkdesk.pageSize,
@@ -144,6 +147,8 @@ export function createApp(deps: ServerDeps): Hono {
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   app.onError((error, c) => {
+    // A body cut off by a client that hung up is no failure of ours, and nobody gets the answer.
+    if (clientGone(c)) return c.json({ error: "the client closed the connection" }, 400);
     deps.onError?.(error);
     if (error instanceof TargetError) return c.json({ error: "the database is not available; try again later" }, 503);
     if (error instanceof StateError) return c.json({ error: "the state store is not available; try again later" }, 503);

@@ -3,6 +3,7 @@
 import { appendFileSync } from "node:fs";
 import { type ConsolaInstance, type ConsolaReporter, createConsola, type LogObject } from "consola";
 import { formatWithOptions } from "node:util";
+import { maskSecretShapes } from "../core/redact.ts";
 
 const secrets = new Set<string>();
 
@@ -14,8 +15,8 @@ export function addSecret(value: string | undefined): void {
 export function redact(text: string): string {
   let out = text;
   for (const secret of secrets) out = out.split(secret).join("***");
-  // Also a URL missing its ":" ("mysql//user:password@host"): a typo must not show the password.
-  return out.replace(/(\b[a-z][a-z0-9+.-]*:?\/\/[^:/@\s]*:)[^@\s/]*@/gi, "$1***@");
+  // Secrets nobody registered (a stored token, a query string's values) are masked by their shape.
+  return maskSecretShapes(out);
 }
 
 function format(log: LogObject): string {
@@ -55,6 +56,8 @@ export interface LoggerSetup {
   verbose: boolean;
   level: number;
   logFile?: string;
+  /** The most detailed consola level also written to stderr without `--v` (default 3, info). */
+  consoleLevel?: number;
   /** Called before a console line is written, e.g. to clear a progress bar. */
   beforeConsoleWrite?: () => void;
 }
@@ -62,7 +65,7 @@ export interface LoggerSetup {
 export function createLogger(setup: LoggerSetup): ConsolaInstance {
   const reporters: ConsolaReporter[] = setup.verbose
     ? [consoleReporter(process.stdout, 4, setup.beforeConsoleWrite)]
-    : [consoleReporter(process.stderr, 3, setup.beforeConsoleWrite)];
+    : [consoleReporter(process.stderr, setup.consoleLevel ?? 3, setup.beforeConsoleWrite)];
   if (!setup.verbose && setup.logFile) reporters.push(fileReporter(setup.logFile, setup.level));
   return createConsola({ level: 5, reporters });
 }

@@ -27,6 +27,14 @@ export class PhoneIndexBusyError extends Error {
   override name = "PhoneIndexBusyError";
 }
 
+/**
+ * The contacts table does not exist (the sync has not written this database): every number would be
+ * "no contact", which is not so; worth trying again once the sync has run.
+ */
+export class NoContactsTableError extends PhoneIndexBusyError {
+  override name = "NoContactsTableError";
+}
+
 /** What a lookup found: the contact, none, or several equally good ones. */
 export interface PhoneMatch {
   contactId?: string;
@@ -99,6 +107,9 @@ export class PhoneIndex {
   async find(destination: string): Promise<PhoneMatch> {
     const wanted = normalisePhone(destination);
     if (wanted.length < MIN_SIGNIFICANT_DIGITS || wanted.length > MAX_DIGITS) return { ambiguous: false };
+    if ((await this.contacts.columns()).length === 0) {
+      throw new NoContactsTableError("no contacts yet: the contacts table does not exist in this database (has the sync written it?)");
+    }
     await this.prepare();
     // The first build must finish (a partial index could name a wrong contact); after it a refresh
     // still running is no reason to refuse what the index already knows.
@@ -117,8 +128,10 @@ export class PhoneIndex {
 
   /** Starts bringing the index up to date (at server start: its first build may take a while). */
   warmUp(): void {
-    void this.prepare()
-      .then(() => this.refresh())
+    // Nothing to index in a database the sync has not written: the first lookup after it has builds it.
+    void this.contacts
+      .columns()
+      .then((columns) => (columns.length === 0 ? undefined : this.prepare().then(() => this.refresh())))
       .catch((error: unknown) => this.options.onError?.(error));
   }
 

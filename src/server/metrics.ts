@@ -8,9 +8,16 @@ export class Metrics {
   phonecallsCreated = 0;
   talkdeskPages = 0;
 
+  private readonly aborts = new Map<string, number>();
+
   request(route: string, status: number): void {
     const key = `${route}\u0000${status}`;
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+  }
+
+  /** A request whose client hung up before its answer: no status was given to anyone. */
+  clientAbort(route: string): void {
+    this.aborts.set(route, (this.aborts.get(route) ?? 0) + 1);
   }
 
   /** The exposition text; checkpoints give the last sync time and lag per campaign and mode. */
@@ -23,6 +30,11 @@ export class Metrics {
       const [route, status] = key.split("\u0000");
       lines.push(`dbsync_http_requests_total{route="${label(route ?? "")}",status="${status}"} ${n}`);
     }
+    lines.push(
+      "# HELP dbsync_http_client_aborts_total Requests whose client closed the connection before the answer, by route.",
+      "# TYPE dbsync_http_client_aborts_total counter",
+    );
+    for (const [route, n] of [...this.aborts].sort()) lines.push(`dbsync_http_client_aborts_total{route="${label(route)}"} ${n}`);
     lines.push(
       "# HELP dbsync_phonecalls_created_total Phonecalls created (duplicates not counted).",
       "# TYPE dbsync_phonecalls_created_total counter",
