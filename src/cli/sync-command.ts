@@ -31,7 +31,7 @@ export interface SyncRun {
 export async function runSyncCommand(run: SyncRun): Promise<number> {
   const { config } = run;
   addSecret(config.token);
-  const progress = createProgress(process.stderr, !config.verbose && !run.quiet);
+  const progress = createProgress(process.stderr, !config.verbose && !run.quiet, { log: (line) => log?.info(line) });
   let log = run.logger;
   let state: StateStore | undefined;
   let target: SqlTarget | undefined;

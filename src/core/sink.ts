@@ -4,9 +4,19 @@ import type { CampaignField, TableKey } from "./tables.ts";
 
 export type RowCounts = Partial<Record<TableKey, number>>;
 
+/** A column `prepare` added to a table that existed; named apart from its field where the database needs it. */
+export interface AddedColumn {
+  table: string;
+  field: string;
+  column: string;
+}
+
 export interface Sink {
-  /** Makes the target ready for this field list; called again when new fields appear. */
-  prepare(fields: readonly CampaignField[]): Promise<void>;
+  /**
+   * Makes the target ready for this field list; called again when new fields appear. An SQL target
+   * tells the columns it added to tables that were there already.
+   */
+  prepare(fields: readonly CampaignField[]): Promise<readonly AddedColumn[] | void>;
   /** The contact md5 the target already holds, per id (absent when unknown). */
   knownMd5(ids: readonly string[]): Promise<Map<string, string | null>>;
   /**

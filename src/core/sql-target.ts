@@ -2,6 +2,7 @@
 // rows becomes a few multi-row upserts in one transaction (W14), and the $md5 look-up (W15).
 import { TargetError, type Dialect, type Row, type SqlValue } from "./dialect.ts";
 import { md5Hex } from "./md5.ts";
+import type { AddedColumn } from "./sink.ts";
 import {
   contactsChangedIndex,
   contactsMd5Index,
@@ -58,8 +59,9 @@ export class SqlTarget {
    * again while running when new fields appear. Existing tables (also the original client's) are
    * only ever extended, never recreated or retyped.
    */
-  async prepare(fields: readonly CampaignField[]): Promise<void> {
+  async prepare(fields: readonly CampaignField[]): Promise<AddedColumn[]> {
     const specs = this.#withTableNames(tableSpecs(this.#prefix, fields));
+    const added: AddedColumn[] = [];
     for (const key of TABLE_KEYS) {
       const spec = specs[key];
       const existing = await this.#dialect.existingColumns(spec.name);
@@ -70,6 +72,9 @@ export class SqlTarget {
       } else {
         const known = new Set(existing);
         const missing = physical.filter((column) => !known.has(column.name));
+        for (const [i, column] of physical.entries()) {
+          if (!known.has(column.name)) added.push({ table: spec.name, field: spec.columns[i]?.name ?? column.name, column: column.name });
+        }
         for (const sql of missing.length > 0 ? this.#dialect.addColumnsSql(spec.name, missing) : []) {
           await this.#dialect.run(sql);
         }
@@ -100,6 +105,7 @@ export class SqlTarget {
       );
     }
     this.#specs = specs;
+    return added;
   }
 
   /** The columns a table has after `prepare`, including any the database had beyond ours. */

@@ -1,71 +1,24 @@
 // The sync pipeline: Dialfire source → rows → sink, with a checkpoint that only moves once
 // everything before it is durably written (W1–W3), or for webhooks delivered. Modes as the
 // original (spec §1.7, §1.8).
+import { canonicalJson } from "./canonical-json.ts";
 import { chunk, mapConcurrent } from "./concurrency.ts";
+import { md5Hex } from "./md5.ts";
+import { RecentlyHandled } from "./recently-handled.ts";
 import { backoffMs, type RetryPolicy, sleep } from "./retry.ts";
-import type { RowCounts, Sink } from "./sink.ts";
-import type { CheckpointKey, StateStore } from "./state.ts";
-import type { CampaignField, Contact, DialfireSource, EventFilters, TimeWindow } from "./source.ts";
+import { readAhead } from "./read-ahead.ts";
+import type { RowCounts } from "./sink.ts";
+import type { CampaignField, Contact, TimeWindow } from "./source.ts";
+import type { ListingProgress, SyncOptions, SyncStats } from "./sync-options.ts";
+import { fieldsLine, pollLine, rowsSince } from "./sync-report.ts";
 
-export type SyncMode = "db_init" | "db_update" | "db_sync" | "webhook";
-
-export interface Logger {
-  debug(message: string): void;
-  info(message: string): void;
-  warn(message: string): void;
-}
-
-export interface SyncStats {
-  listed: number;
-  unchanged: number;
-  fetched: number;
-  /** Contacts named by the listing or an event that the API no longer returned. */
-  vanished: number;
-  rows: RowCounts;
-  windows: number;
-}
-
-export interface SyncOptions {
-  mode: SyncMode;
-  source: DialfireSource;
-  sink: Sink;
-  state: StateStore;
-  checkpointKey: CheckpointKey;
-  /** `--s`; db_update defaults to 7 days back, the others to "everything" / the checkpoint. */
-  start?: Date;
-  /** Server-side event filters matching the client-side `--fm`/`--fp` filter of the sink. */
-  eventFilters: EventFilters;
-  /** Parallel API requests (`--w`). */
-  workers: number;
-  /** Contacts per E3 request. */
-  fetchBatch?: number;
-  /** Contacts written per database transaction. */
-  writeBatch?: number;
-  intervalMs: number;
-  /**
-   * How far each event window reaches back before the previous one ended: events the API shows
-   * later than this after their time are left to the next re-listing (`--lookback`).
-   */
-  lookbackMs?: number;
-  /** How far each window's inbound-call query reaches back (calls are indexed by their start). */
-  inboundLookbackMs?: number;
-  /** How often db_sync lists the contacts of the last 24 hours again as a safety net. */
-  relistEveryMs?: number;
-  /** The longest event window db_sync asks for at once (after an outage it walks several). */
-  maxWindowMs?: number;
-  /** db_sync gives up (with an error) after this many failed polls in a row. */
-  maxFailedCycles?: number;
-  /** How long an unreachable target database is waited for before the sync fails. */
-  targetPatienceMs?: number;
-  now?: () => Date;
-  log: Logger;
-  onProgress?: (stats: SyncStats) => void;
-  signal: AbortSignal;
-}
+export type { ListingProgress, Logger, SyncMode, SyncOptions, SyncStats } from "./sync-options.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Covers events the API shows up to this late; events it has seen before are not fetched again. */
 export const DEFAULT_LOOKBACK_MINUTES = 15;
+/** Listing pages read ahead of their writing (ids and md5s only): the total is known early, memory stays bounded. */
+const LISTING_READ_AHEAD = 100;
 const TARGET_RETRY: RetryPolicy = { attempts: Number.POSITIVE_INFINITY, baseMs: 500, maxMs: 15_000 };
 
 export async function runSync(options: SyncOptions): Promise<SyncStats> {
@@ -95,7 +48,9 @@ class Pipeline {
   private readonly withInboundCalls: boolean;
   private fieldsSignature = "";
   /** Event time + contact id → event md5, for events already handled in an earlier, overlapping window. */
-  private readonly handledEvents = new Map<string, { md5: string; seenAt: number }>();
+  private readonly handledEvents = new RecentlyHandled();
+  /** Inbound call id → content hash, for calls already written by an earlier, overlapping window. */
+  private readonly handledCalls = new RecentlyHandled();
 
   constructor(private readonly o: SyncOptions) {
     this.now = o.now ?? (() => new Date());
@@ -159,6 +114,7 @@ class Pipeline {
     for (;;) {
       this.o.signal.throwIfAborted();
       const cycleStart = Date.now();
+      const before = { rows: { ...this.stats.rows }, fetched: this.stats.fetched };
       try {
         await this.refreshFields(await this.o.source.fields(this.o.signal));
         const now = this.now();
@@ -178,6 +134,8 @@ class Pipeline {
           watermark = to;
           await this.saveCheckpoint(watermark);
         }
+        const line = pollLine(rowsSince(before.rows, this.stats.rows), this.stats.fetched - before.fetched, this.now().getTime() - watermark.getTime());
+        if (line) this.o.log.info(line);
         failedCycles = 0;
       } catch (error) {
         if (this.o.signal.aborted || isFatal(error)) throw error;
@@ -207,12 +165,25 @@ class Pipeline {
 
   /** Contacts listed by E2 whose md5 differs from the stored one are fetched and written. */
   private async listing(since: Date | undefined): Promise<void> {
-    for await (const page of this.o.source.listContacts(since ? day(since) : undefined, this.o.signal)) {
-      this.stats.listed += page.length;
-      const stored = await this.target(() => this.o.sink.knownMd5(page.map((item) => item.id)));
-      const changed = page.filter((item) => !item.md5 || stored.get(item.id) !== item.md5).map((item) => item.id);
-      this.stats.unchanged += page.length - changed.length;
-      await this.fetchAndWrite(changed);
+    const progress: ListingProgress = { listed: 0, done: 0, complete: false };
+    this.stats.listing = progress;
+    this.o.onProgress?.(this.stats);
+    try {
+      const pages = readAhead((signal) => this.o.source.listContacts(since ? day(since) : undefined, signal), LISTING_READ_AHEAD, this.o.signal, {
+        onRead: (page) => (progress.listed += page.length),
+        onEnd: () => (progress.complete = true),
+      });
+      for await (const page of pages) {
+        this.stats.listed += page.length;
+        const stored = await this.target(() => this.o.sink.knownMd5(page.map((item) => item.id)));
+        const changed = page.filter((item) => !item.md5 || stored.get(item.id) !== item.md5).map((item) => item.id);
+        this.stats.unchanged += page.length - changed.length;
+        progress.done += page.length - changed.length;
+        await this.fetchAndWrite(changed);
+        this.o.onProgress?.(this.stats);
+      }
+    } finally {
+      this.stats.listing = undefined;
       this.o.onProgress?.(this.stats);
     }
   }
@@ -227,7 +198,7 @@ class Pipeline {
     for await (const events of this.o.source.transactionEvents(window, this.o.eventFilters, this.o.signal)) {
       for (const event of events) {
         const key = `${event.time}|${event.contactId}`;
-        if (this.handledEvents.get(key)?.md5 === event.md5) continue;
+        if (this.handledEvents.has(key, event.md5)) continue;
         seen.set(key, event.md5);
         pending.add(event.contactId);
       }
@@ -238,13 +209,10 @@ class Pipeline {
     }
     await this.fetchAndWrite([...pending]);
     await this.inbound({ from: new Date(watermark.getTime() - this.inboundLookbackMs).toISOString(), to: window.to });
-    for (const [key, md5] of seen) this.handledEvents.set(key, { md5, seenAt: to.getTime() });
-    this.forgetEventsBefore(to.getTime() - 3 * this.overlapMs);
+    this.handledEvents.remember(seen, to.getTime());
+    this.handledEvents.forgetBefore(to.getTime() - 3 * this.overlapMs);
+    this.handledCalls.forgetBefore(to.getTime() - 3 * this.inboundLookbackMs);
     this.stats.windows++;
-  }
-
-  private forgetEventsBefore(ms: number): void {
-    for (const [key, entry] of this.handledEvents) if (entry.seenAt < ms) this.handledEvents.delete(key);
   }
 
   /**
@@ -275,6 +243,7 @@ class Pipeline {
         for (const part of chunk(contacts, this.writeBatch)) {
           this.count(await this.target(() => this.o.sink.writeContacts(part, { floor: this.floor })));
         }
+        if (this.stats.listing) this.stats.listing.done += group.length;
         this.o.onProgress?.(this.stats);
       }
     } finally {
@@ -286,7 +255,11 @@ class Pipeline {
   private async inbound(window: TimeWindow): Promise<void> {
     if (!this.withInboundCalls) return;
     for await (const calls of this.o.source.inboundCalls(window, this.o.signal)) {
-      this.count(await this.target(() => this.o.sink.writeInboundCalls(calls)));
+      const hashed = calls.map((call) => [call, md5Hex(canonicalJson(call))] as const);
+      const fresh = hashed.filter(([call, hash]) => !this.handledCalls.has(call.id, hash));
+      if (fresh.length === 0) continue;
+      this.count(await this.target(() => this.o.sink.writeInboundCalls(fresh.map(([call]) => call))));
+      this.handledCalls.remember(fresh.map(([call, hash]) => [call.id, hash] as const), this.now().getTime());
     }
   }
 
@@ -309,8 +282,10 @@ class Pipeline {
   private async refreshFields(fields: CampaignField[]): Promise<void> {
     const signature = JSON.stringify(fields.map((f) => [f.name, f.type, f.fieldType, f.deleted]));
     if (signature === this.fieldsSignature) return;
-    if (this.fieldsSignature) this.o.log.info("the campaign's field list changed; adding new columns");
-    await this.target(() => this.o.sink.prepare(fields));
+    const newFields = fields.filter((f) => !this.knownFields.has(f.name)).map((f) => f.name);
+    const added = (await this.target(() => this.o.sink.prepare(fields))) ?? [];
+    const line = fieldsLine({ changed: this.fieldsSignature !== "", newFields, added });
+    if (line) this.o.log.info(line);
     this.fieldsSignature = signature;
     this.knownFields = new Set([...this.knownFields, ...fields.map((f) => f.name)]);
   }

@@ -6,7 +6,7 @@ import { SqlTarget } from "../../src/core/sql-target.ts";
 import type { StateStore } from "../../src/core/state.ts";
 import { openStateStore } from "../../src/core/state-store.ts";
 import type { DialfireSource } from "../../src/core/source.ts";
-import { runSync } from "../../src/core/sync.ts";
+import { type Logger, runSync } from "../../src/core/sync.ts";
 import { openDialect } from "../../src/dialects/index.ts";
 import { type RunningSimulator, startSimulator } from "../../src/simulator/serve.ts";
 import { describe as describeDiff, targetDifferences, until } from "./compare.ts";
@@ -35,7 +35,7 @@ export interface Harness {
   /** While true, every transaction-event request fails (an API outage of that endpoint). */
   outage: { events: boolean };
   state: StateStore;
-  start(options?: { maxFailedCycles?: number; lookbackMs?: number }): { stop(): Promise<void>; done: Promise<unknown> };
+  start(options?: { maxFailedCycles?: number; lookbackMs?: number; log?: Logger }): { stop(): Promise<void>; done: Promise<unknown> };
   /** Contact ids asked for by fetchContacts so far. */
   fetched: string[];
   differences(): Promise<string>;
@@ -90,7 +90,7 @@ export async function harness(seed: number): Promise<Harness> {
         workers: 4,
         intervalMs: 20,
         now,
-        log: silent,
+        log: options.log ?? silent,
         signal: controller.signal,
         maxFailedCycles: options.maxFailedCycles ?? 10_000,
         lookbackMs: options.lookbackMs,
