@@ -16,6 +16,7 @@ import { openStateStore } from "../src/core/state-store.ts";
 import type { CampaignField } from "../src/core/tables.ts";
 import { hashToken } from "../src/core/tokens.ts";
 import { createApp } from "../src/server.ts";
+import { describeKeys } from "./phonecalls-suite-keys.ts";
 
 const CREATE = "/direct/items/phonecalls/create";
 const DELETE = "/direct/items/phonecalls/delete";
@@ -192,6 +193,8 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
     }
 
     const CALL = { initiated: "2012-08-23T12:20:33", source: "7222", destination: "+49 30 1234567" };
+
+    describeKeys(world, ENV_TOKEN);
 
     describe("create", () => {
       test("by GET with a query string: the seed's answer, and the call stored with every parameter", async () => {
