@@ -1,17 +1,21 @@
 // `dbsync serve`: the Hono app of src/server.ts on Bun.serve, over the database the sync writes.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { defineCommand } from "citty";
+import type { ConsolaInstance } from "consola";
 import * as v from "valibot";
 import { checkMappingFile, type MappingFile } from "../core/contact-mapping.ts";
 import { openStateStore } from "../core/state-store.ts";
 import { hashToken, tokenList } from "../core/tokens.ts";
 import { TargetError } from "../core/dialect.ts";
 import { openDialect } from "../dialects/index.ts";
+import { parseLibsqlUrl } from "../dialects/libsql.ts";
 import { createApp } from "../server.ts";
+import { accessLine } from "../server/access.ts";
 import { serverDeps } from "../server/deps.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
 import { decimal, wholeNumber } from "./flag-schemas.ts";
-import { addSecret, redact } from "./logger.ts";
+import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";
+import { fileTimestamp, logDir } from "./paths.ts";
 import { onShutdown } from "./shutdown.ts";
 import { stateStoreUrl } from "./state-option.ts";
 import { absoluteFileUrl } from "./sync-command.ts";
@@ -33,6 +37,8 @@ const SERVE_FLAGS = {
     description: "Seconds a contact must have been written before Talkdesk gets it (default 60)",
     valueHint: "s",
   },
+  l: { type: "string", description: "Log level 0=critical … 4=info, one line per request (default) … 5=debug", valueHint: "0-5" },
+  v: { type: "boolean", description: "Log everything to stdout instead of a log file" },
 } as const;
 
 const ServeSchema = v.object({
@@ -44,7 +50,21 @@ const ServeSchema = v.object({
   "talkdesk-mapping": v.optional(v.string()),
   "page-size": v.optional(wholeNumber("page-size", 1, 10_000), "500"),
   settle: v.optional(decimal("settle", "a number of seconds", 0, 3600), "60"),
+  l: v.optional(wholeNumber("l", 0, 5), "4"),
+  v: v.optional(v.boolean(), false),
 });
+
+/**
+ * The server only reads the database the sync writes: a `file:` URL naming no file is a typo (which
+ * libSQL would answer with a new, empty database that looks healthy).
+ */
+function requireDatabaseFile(url: string): void {
+  if (!/^file:/i.test(url)) return;
+  const path = parseLibsqlUrl(url).filePath;
+  if (path && !existsSync(path)) {
+    throw new UsageError(`--url: there is no database file ${path}; serve reads the database the sync writes and never creates one`);
+  }
+}
 
 function readMapping(path: string | undefined): MappingFile | undefined {
   if (path === undefined) return undefined;
@@ -72,12 +92,20 @@ export const serveCommand = defineCommand({
     addSecret(password);
     const envTokens = tokenList(process.env.DBSYNC_PHONECALLS_TOKENS);
     for (const token of envTokens) addSecret(token);
+    const targetUrl = absoluteFileUrl(o.url);
+    requireDatabaseFile(targetUrl);
     const state = await openStateStore(stateStoreUrl(o.state));
-    const dialect = await openDialect(absoluteFileUrl(o.url)).catch(async (error: unknown) => {
+    const dialect = await openDialect(targetUrl).catch(async (error: unknown) => {
       await state.close();
       throw error;
     });
-    const report = (error: unknown) => process.stderr.write(`error: ${redact(error instanceof Error ? error.message : String(error))}\n`);
+    // Made once the port is known (it names the file); what fails before goes to stderr.
+    let log: ConsolaInstance | undefined;
+    const report = (error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      if (log) log.error(message);
+      else process.stderr.write(`error: ${redact(message)}\n`);
+    };
     const { deps, phoneIndex } = serverDeps(
       dialect,
       {
@@ -98,26 +126,49 @@ export const serveCommand = defineCommand({
         onError: report,
       },
     );
-    const app = createApp(deps);
+    const app = createApp({ ...deps, onAccess: (entry) => log?.info(accessLine(entry)) });
     let server: ReturnType<typeof Bun.serve>;
     try {
-      server = Bun.serve({ hostname: o.host, port: o.port, fetch: app.fetch });
+      server = Bun.serve({
+        hostname: o.host,
+        port: o.port,
+        fetch: app.fetch,
+        // The app answers its own failures; this is the last net, still JSON and still logged.
+        error: (error) => {
+          report(error);
+          return Response.json({ error: "internal error; see the server's log" }, { status: 500 });
+        },
+      });
     } catch (error) {
       await dialect.close();
       await state.close();
       const code = (error as { code?: string }).code;
       throw new UsageError(`cannot listen on ${o.host}:${o.port}: ${code === "EADDRINUSE" ? "the port is in use" : String(error)}`);
     }
+    // Before anything is awaited: no request is answered before the log exists.
+    const logFile = o.v ? undefined : `${logDir()}/serve_${server.port}_${fileTimestamp(new Date())}_${process.pid}.log`;
+    const logger = createLogger({ verbose: o.v, level: consolaLevel(o.l), logFile, consoleLevel: 1 });
+    log = logger;
+    process.stdout.write(`Logfile: ${logFile ?? "stdout"}\n`);
     if (!username || !password) {
-      process.stderr.write("warning: DBSYNC_TALKDESK_USERNAME and DBSYNC_TALKDESK_PASSWORD are not set: Talkdesk requests are refused\n");
+      logger.warn("DBSYNC_TALKDESK_USERNAME and DBSYNC_TALKDESK_PASSWORD are not set: Talkdesk requests are refused");
     }
     if (envTokens.length === 0 && (await state.tokens.activeHashes()).length === 0) {
-      process.stderr.write("warning: no phonecalls token (DBSYNC_PHONECALLS_TOKENS, or dbsync tokens add): phonecall requests are refused\n");
+      logger.warn("no phonecalls token (DBSYNC_PHONECALLS_TOKENS, or dbsync tokens add): phonecall requests are refused");
+    }
+    const columns = await deps.contacts.columns().catch(() => undefined);
+    if (columns?.length === 0) {
+      logger.warn(
+        `the contacts table ${o.tp}contacts does not exist in ${dialect.safeUrl}: /readyz, the Talkdesk bridge and phonecall creation answer 503 until the sync has written it`,
+      );
     }
     phoneIndex.warmUp();
-    process.stdout.write(`dbsync serve on http://${o.host.includes(":") ? `[${o.host}]` : o.host}:${server.port} over ${dialect.safeUrl}\n`);
+    const listening = `dbsync serve on http://${o.host.includes(":") ? `[${o.host}]` : o.host}:${server.port} over ${dialect.safeUrl}`;
+    process.stdout.write(`${listening}\n`);
+    if (logFile) logger.info(listening);
     const signal = onShutdown();
     await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+    logger.info("stopping");
     await server.stop();
     await dialect.close().catch((error: unknown) => {
       if (!(error instanceof TargetError)) throw error;
