@@ -9,7 +9,7 @@ import type { ContactReader } from "./core/contact-reader.ts";
 import { TargetError } from "./core/dialect.ts";
 import { sameSecret } from "./core/secrets.ts";
 import { type Checkpoint, type CheckpointKey, StateError } from "./core/state.ts";
-import { ContactSyncRequestSchema, contactSyncPage, TalkdeskRequestError } from "./core/talkdesk.ts";
+import { ContactSyncRequestSchema, CredentialsSchema, contactSyncPage, TalkdeskRequestError } from "./core/talkdesk.ts";
 import { type AccessEntry, accessMiddleware, clientGone } from "./server/access.ts";
 import { Metrics } from "./server/metrics.ts";
 import { OPENAPI } from "./server/openapi.ts";
@@ -43,8 +43,6 @@ const ROUTES = new Set(Object.keys(OPENAPI.paths));
 
 /** Requests beyond this are refused with 413 before they are read. */
 export const BODY_LIMIT = 64 * 1024;
-
-const Credentials = v.object({ username: v.string(), password: v.string() });
 
 /** The sync has not written this database (or `--url` names another one): nothing to serve yet. */
 export const NO_CONTACTS_TABLE = "no contacts yet: the contacts table does not exist in this database (has the sync written it?)";
@@ -97,7 +95,7 @@ export function createApp(deps: ServerDeps): Hono {
   /** Whether `auth` holds the configured username and password (compared in constant time). */
   function authorised(auth: unknown): boolean {
     const expected = deps.talkdesk.credentials;
-    const given = v.safeParse(Credentials, auth);
+    const given = v.safeParse(CredentialsSchema, auth);
     if (!expected || !given.success) return false;
     // Both compared always, so the time does not tell which one was wrong.
     const user = sameSecret(given.output.username, expected.username);

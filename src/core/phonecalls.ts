@@ -4,6 +4,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import * as v from "valibot";
+import { parseDateTime } from "./date-time.ts";
 import type { Dialect } from "./dialect.ts";
 import { createTables } from "./phone-index.ts";
 import type { TableSpec } from "./tables.ts";
@@ -24,21 +25,6 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; errors: FieldErro
 const MAX_NUMBER = 64;
 const MAX_URL = 2048;
 
-/**
- * A date and time in ISO 8601 as callers send it (`2012-08-23T12:20:33`, with optional fraction and
- * zone); without a zone it is UTC. The instant is what makes a call unique.
- */
-function parseInitiated(raw: string): string | undefined {
-  const match = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/.exec(raw.trim());
-  if (!match) return undefined;
-  const [, y, mo, d, h, mi, s = "00", frac = "", zone = "Z"] = match;
-  const offset = zone === "Z" ? "Z" : zone.length === 3 ? `${zone}:00` : zone.replace(/^([+-]\d{2})(\d{2})$/, "$1:$2");
-  const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${frac.padEnd(3, "0").slice(0, 3)}${offset}`);
-  const calendar = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
-  const exists = calendar.getUTCMonth() === Number(mo) - 1 && calendar.getUTCDate() === Number(d);
-  return Number.isNaN(date.getTime()) || !exists || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59 ? undefined : date.toISOString();
-}
-
 const required = (name: string, message: string) =>
   v.pipe(v.optional(v.string(), ""), v.trim(), v.nonEmpty(`${name} is required${message}`));
 
@@ -53,7 +39,8 @@ const CreateSchema = v.object({
   initiated: v.pipe(
     required("initiated", ": the date and time of the call in ISO 8601"),
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
-      const instant = parseInitiated(dataset.value);
+      // The instant is what makes a call unique, however it was written.
+      const instant = parseDateTime(dataset.value);
       if (instant) return instant;
       addIssue({ message: "initiated must be a date and time in ISO 8601, e.g. 2012-08-23T12:20:33" });
       return NEVER;

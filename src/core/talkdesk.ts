@@ -4,11 +4,25 @@
 // thousands share one change time. A sync only reaches up to a cutoff a little in the past: a
 // contact written meanwhile, with a `$changed` stamped before its transaction committed, is not
 // passed over by a checkpoint that was already beyond it.
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { utf8ToBytes } from "@noble/hashes/utils.js";
 import * as v from "valibot";
 import { type ContactMapping, mappedColumns, type TalkdeskContact, toTalkdeskContact } from "./contact-mapping.ts";
 import type { ContactPosition, ContactReader } from "./contact-reader.ts";
+import { parseDateTime } from "./date-time.ts";
+import { textFault } from "./text-checks.ts";
 
 const text = v.pipe(v.string(), v.maxLength(2000, "is too long"));
+
+/**
+ * Talkdesk's credentials as the bridge compares them. Text that UTF-8 cannot carry as it is (an
+ * unpaired surrogate becomes U+FFFD) would match another password, so it never matches at all.
+ */
+export const CredentialsSchema = v.object({
+  username: v.pipe(v.string(), v.check((value) => textFault("username", value) === undefined)),
+  password: v.pipe(v.string(), v.check((value) => textFault("password", value) === undefined)),
+});
 
 export const ContactSyncRequestSchema = v.object({
   auth: v.record(v.string(), v.unknown()),
@@ -53,22 +67,41 @@ export function encodeCheckpoint(position: ContactPosition): string {
   return `${position.changed}/${position.id}`;
 }
 
+/** A `$changed` stamp of a real second (`2026-11-22T10:00:00Z`): the form of our positions and cutoffs. */
+function isStamp(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(text)) return false;
+  const time = Date.parse(text);
+  return !Number.isNaN(time) && changedStamp(new Date(time)) === text;
+}
+
+const CHECKPOINT_FORMS =
+  'expected the "<time>/<contact id>" this bridge returns, or a date and time such as "2012-11-20 23:01:00 UTC"';
+
 /**
- * A checkpoint of ours, or (tolerantly) a plain time as other bridges set it, such as the seed's
- * "2012-11-20 23:01:00 UTC": then every contact changed after that second comes.
+ * A checkpoint of ours, or (tolerantly) a plain date and time as other bridges set it, such as the
+ * seed's "2012-11-20 23:01:00 UTC": then every contact changed after that second comes. Nothing else:
+ * a checkpoint this bridge cannot have handed out (a bare year, a time in the future) would stop the
+ * account's sync without a word, so it is refused.
  */
-export function decodeCheckpoint(checkpoint: string): ContactPosition {
+export function decodeCheckpoint(checkpoint: string, now: Date = new Date()): ContactPosition {
+  const refuse = (why: string) => new TalkdeskRequestError(`synchronization_checkpoint ${JSON.stringify(checkpoint.slice(0, 100))} ${why}`);
+  const fault = textFault("synchronization_checkpoint", checkpoint);
+  if (fault) throw new TalkdeskRequestError(fault);
   const slash = checkpoint.indexOf("/");
+  let position: ContactPosition;
   if (slash >= 0) {
     const changed = checkpoint.slice(0, slash);
-    if (changed === "" || /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(changed)) return { changed, id: checkpoint.slice(slash + 1) };
+    if (changed !== "" && !isStamp(changed)) throw refuse(`is not one this bridge hands out: ${CHECKPOINT_FORMS}`);
+    position = { changed, id: checkpoint.slice(slash + 1) };
+  } else {
+    const instant = parseDateTime(checkpoint.trim().replace(/\s*(?:UTC|GMT)$/i, "Z").replace(/\s+([+-]\d{2}(?::?\d{2})?)$/, "$1"));
+    if (!instant) throw refuse(`is not one this bridge hands out: ${CHECKPOINT_FORMS}`);
+    if (Date.parse(instant) > now.getTime()) throw refuse("lies in the future: this bridge never hands out a checkpoint beyond the present");
+    // Everything of that second is done: go on from the start of the next one.
+    return { changed: changedStamp(new Date(Math.floor(Date.parse(instant) / 1000) * 1000 + 1000)), id: "" };
   }
-  const time = Date.parse(checkpoint.replace(/ UTC$/, "Z").replace(" ", "T"));
-  if (Number.isNaN(time)) throw new TalkdeskRequestError("synchronization_checkpoint is not one this bridge handed out");
-  // Everything of that second is done: go on from the start of the next one.
-  const next = new Date(Math.floor(time / 1000) * 1000 + 1000);
-  if (Number.isNaN(next.getTime())) throw new TalkdeskRequestError("synchronization_checkpoint is out of range");
-  return { changed: changedStamp(next), id: "" };
+  if (position.changed > changedStamp(now)) throw refuse("lies in the future: this bridge never hands out a checkpoint beyond the present");
+  return position;
 }
 
 interface Offset {
@@ -76,24 +109,69 @@ interface Offset {
   after: ContactPosition;
 }
 
-function encodeOffset(offset: Offset): string {
-  const json = JSON.stringify([offset.cutoff, offset.after.changed, offset.after.id]);
-  return btoa(String.fromCharCode(...new TextEncoder().encode(json)))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
+/**
+ * The key that signs offsets: derived from the credentials the request carried, which the server
+ * has checked against its own. So every replica and every restart of the bridge knows it, no key
+ * has to be configured, and only a holder of the credentials can make an offset. A password change
+ * invalidates the offsets of a sync under way, which then fails once and starts anew.
+ */
+function offsetKey(auth: Record<string, unknown>): Uint8Array {
+  return sha256(utf8ToBytes(`dbsync talkdesk offset\n${JSON.stringify([auth.username, auth.password])}`));
+}
+
+function base64url(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function fromBase64url(text: string): Uint8Array {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error("not base64url");
+  return Uint8Array.from(atob(text.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
+}
+
+/** 128 bits of HMAC-SHA-256: more than any forger can guess, short enough for an offset. */
+function signature(key: Uint8Array, payload: string): string {
+  return base64url(hmac(sha256, key, utf8ToBytes(payload)).slice(0, 16));
+}
+
+function encodeOffset(offset: Offset, key: Uint8Array): string {
+  const payload = base64url(new TextEncoder().encode(JSON.stringify([offset.cutoff, offset.after.changed, offset.after.id])));
+  return `${payload}.${signature(key, payload)}`;
 }
 
 const OffsetSchema = v.tuple([v.string(), v.string(), v.string()]);
 
-function decodeOffset(offset: string): Offset {
-  try {
-    const bytes = Uint8Array.from(atob(offset.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
-    const [cutoff, changed, id] = v.parse(OffsetSchema, JSON.parse(new TextDecoder().decode(bytes)));
-    return { cutoff, after: { changed, id } };
-  } catch {
-    throw new TalkdeskRequestError("offset is not one this bridge handed out");
+/**
+ * An offset of ours: signed, its cutoff a past second, its position before the cutoff and not before
+ * the checkpoint the sync started from. Anything else would make Talkdesk skip or repeat contacts.
+ */
+function decodeOffset(offset: string, key: Uint8Array, start: ContactPosition | undefined, now: Date): Offset {
+  const refuse = (why: string) => new TalkdeskRequestError(`offset ${why}`);
+  const [payload = "", mac, ...rest] = offset.split(".");
+  if (mac === undefined || rest.length > 0 || !sameText(signature(key, payload), mac)) {
+    throw refuse("is not one this bridge handed out (a next_offset is passed back exactly as it came)");
   }
+  let parsed: Offset;
+  try {
+    const [cutoff, changed, id] = v.parse(OffsetSchema, JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(fromBase64url(payload))));
+    parsed = { cutoff, after: { changed, id } };
+  } catch {
+    throw refuse("is damaged");
+  }
+  const { cutoff, after } = parsed;
+  if (!isStamp(cutoff) || (after.changed !== "" && !isStamp(after.changed)) || textFault("offset", after.id)) throw refuse("is damaged");
+  if (cutoff > changedStamp(now)) throw refuse("lies in the future");
+  if (after.changed !== "" && after.changed >= cutoff) throw refuse("is damaged: its position is not before its cutoff");
+  if (start && after.changed < start.changed) throw refuse("does not continue this synchronization_checkpoint");
+  return parsed;
+}
+
+/** Compared in full whatever the first difference, so the time taken tells nothing of a signature. */
+function sameText(a: string, b: string): boolean {
+  let difference = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ (b.charCodeAt(i) || 0);
+  return difference === 0;
 }
 
 /** One answer to Talkdesk: a page of contacts in change order, and where to go on from. */
@@ -103,10 +181,12 @@ export async function contactSyncPage(
   options: ContactSyncOptions,
 ): Promise<ContactSyncResponse> {
   const { synchronization_checkpoint: checkpoint, offset, context } = request.meta;
-  const start = checkpoint ? decodeCheckpoint(checkpoint) : undefined;
+  const now = options.now?.() ?? new Date();
+  const start = checkpoint ? decodeCheckpoint(checkpoint, now) : undefined;
+  const key = offsetKey(request.auth);
   // The first page fixes the cutoff; the next pages carry it, so the sync sees one consistent set.
-  const page = offset ? decodeOffset(offset) : undefined;
-  const cutoff = page?.cutoff ?? changedStamp(new Date((options.now?.() ?? new Date()).getTime() - options.settleMs));
+  const page = offset ? decodeOffset(offset, key, start, now) : undefined;
+  const cutoff = page?.cutoff ?? changedStamp(new Date(now.getTime() - options.settleMs));
   const after = page?.after ?? start;
 
   const existing = new Set(await reader.columns());
@@ -120,7 +200,7 @@ export async function contactSyncPage(
     synchronization_checkpoint: encodeCheckpoint(reached ?? { changed: cutoff, id: "" }),
   };
   if (more && reached) {
-    response.next_offset = encodeOffset({ cutoff, after: reached });
+    response.next_offset = encodeOffset({ cutoff, after: reached }, key);
     response.context = context ?? null;
   }
   return response;
