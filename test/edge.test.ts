@@ -3,6 +3,7 @@
 // the same requests as `dbsync serve` under Bun does, byte for byte after the one time-dependent
 // part (the cutoff inside Talkdesk's offset) is set aside.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { connect } from "node:net";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 import type { Dialect, Row } from "../src/core/dialect.ts";
@@ -61,7 +62,8 @@ const workers: RunningWorker[] = [];
 const bases: Record<string, string> = {};
 
 function spawnServer(argv: string[], env: Record<string, string>): Promise<string> {
-  const child = Bun.spawn(argv, { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: tempDir("edge-home"), ...env }, stdout: "pipe", stderr: "pipe" });
+  const home = tempDir("edge-home");
+  const child = Bun.spawn(argv, { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: home, DBSYNC_LOG_DIR: `${home}/logs`, ...env }, stdout: "pipe", stderr: "pipe" });
   children.push(child);
   return serveUrl(child, () => new Response(child.stderr).text());
 }
@@ -254,5 +256,67 @@ describe("edge configuration mistakes are answered, not crashed on", () => {
     });
     expect(badPort.exitCode).toBe(2);
     expect(badPort.stderr.toString().trim()).toBe('error: PORT must be a port number (got "eighty")');
+  });
+});
+
+/** The status line's code of one request written to a socket as is; 0 when the runtime just closes. */
+function rawStatus(base: string, request: string): Promise<number> {
+  return new Promise((done) => {
+    const url = new URL(base);
+    const socket = connect(Number(url.port), url.hostname);
+    let received = "";
+    const finish = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      done(Number(/^HTTP\/1\.[01] (\d{3})/.exec(received)?.[1] ?? 0));
+    };
+    const timer = setTimeout(finish, 5_000);
+    socket.on("connect", () => socket.write(request));
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("latin1");
+      if (received.includes("\r\n\r\n")) finish();
+    });
+    socket.on("error", finish);
+    socket.on("close", finish);
+  });
+}
+
+describe("the same faults on the edge", () => {
+  test("requests whose URL cannot be built: 400 from dbsync serve, never a 5xx from Deno", async () => {
+    const requests = [
+      "GET /healthz?token=x HTTP/1.0\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nHost: a b\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nHost: [::1\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nHost: \r\n\r\n",
+      "CONNECT *?token=x HTTP/1.1\r\nHost: x\r\n\r\n",
+      "CONNECT a HTTP/1.1\r\nHost: x\r\n\r\n",
+    ];
+    // Not the Workers: miniflare's own entry worker (local only) fails on these before the Worker
+    // runs, and Cloudflare's front refuses them itself; what reaches the Worker is the app's, as here.
+    const statuses = (base: string) => Promise.all(requests.map((request) => rawStatus(base, request)));
+    expect(await statuses(bases.bun as string)).toEqual(requests.map(() => 400));
+    expect((await statuses(bases.deno as string)).filter((status) => status >= 500)).toEqual([]);
+  });
+
+  test("a D1 database the sync has not written: not ready, no checkpoint, no phonecall (503) until it has; then all work", async () => {
+    const worker = await startWorker(settings("later_"), { d1: true });
+    try {
+      const sync = () => fetch(`${worker.url}/talkdesk/contact_sync`, { method: "POST", body: JSON.stringify({ auth: AUTH, meta: {} }) });
+      const create = () => fetch(`${worker.url}/direct/items/phonecalls/create?token=${TOKEN}&initiated=2026-02-01T10:00:00Z&source=200&destination=030%201000007`);
+      expect((await fetch(`${worker.url}/readyz`)).status).toBe(503);
+      const refused = await sync();
+      expect(refused.status).toBe(503);
+      expect(await refused.json()).not.toHaveProperty("synchronization_checkpoint");
+      expect((await create()).status).toBe(503);
+      await seed(d1Dialect((await worker.mf.getD1Database("DB")) as unknown as D1Database), "later_");
+      await Bun.sleep(2_100); // the table's columns are asked again after 2 s
+      expect((await fetch(`${worker.url}/readyz`)).status).toBe(200);
+      const page = await sync();
+      expect(page.status).toBe(200);
+      expect(((await page.json()) as { contacts: unknown[] }).contacts).toHaveLength(PAGE_SIZE);
+      expect(await (await create()).json()).toMatchObject({ error: false, contactId: "c007", created: true });
+    } finally {
+      await worker.mf.dispose();
+    }
   });
 });

@@ -12,6 +12,7 @@ import { SqlTarget } from "../src/core/sql-target.ts";
 import { hashToken, newToken } from "../src/core/tokens.ts";
 import { redact } from "../src/cli/logger.ts";
 import { openDialect } from "../src/dialects/index.ts";
+import { edgeHandler } from "../src/edge/app.ts";
 import { createApp, NO_CONTACTS_TABLE } from "../src/server.ts";
 import type { AccessEntry } from "../src/server/access.ts";
 import { serverDeps } from "../src/server/deps.ts";
@@ -162,5 +163,29 @@ describe("secrets in text bound for a log", () => {
     expect(maskSecretShapes("GET /talkdesk/contact_sync 200 3 ms; table dbs_contacts; the password must not be empty")).toBe(
       "GET /talkdesk/contact_sync 200 3 ms; table dbs_contacts; the password must not be empty",
     );
+  });
+});
+
+describe("secrets in the edge runtime's log", () => {
+  test("a failure naming a URL with a token is written to the console masked", async () => {
+    const token = newToken();
+    const written: string[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void written.push(args.map(String).join(" "));
+    try {
+      const handle = edgeHandler({
+        env: {},
+        open: async () => {
+          throw new Error(`cannot open https://db.example/?authToken=eyJsecret-jwt-value&x=1 for ${token}`);
+        },
+      });
+      expect((await handle(new Request("http://localhost/readyz"))).status).toBe(503);
+    } finally {
+      console.error = original;
+    }
+    expect(written).toHaveLength(1);
+    expect(written[0]).toContain("cannot open https://db.example/?authToken=***");
+    expect(written[0]).not.toContain("eyJsecret-jwt-value");
+    expect(written[0]).not.toContain(token);
   });
 });

@@ -2,6 +2,7 @@
 // environment's settings and the database the entry point opens. Until both work, every request is
 // answered with the reason (and the next request tries again), never with a crash.
 import type { Dialect } from "../core/dialect.ts";
+import { maskSecretShapes } from "../core/redact.ts";
 import { createApp } from "../server.ts";
 import { serverDeps } from "../server/deps.ts";
 import { type EdgeEnv, EdgeSettingsError, edgeSettings } from "./settings.ts";
@@ -27,7 +28,9 @@ export interface EdgeOptions {
 export type FetchHandler = (request: Request, waitUntil?: (work: Promise<unknown>) => void) => Promise<Response>;
 
 export function edgeHandler(options: EdgeOptions): FetchHandler {
-  const onError = options.onError ?? ((error: unknown) => console.error(`error: ${error instanceof Error ? error.message : String(error)}`));
+  // The runtime's log is a log like any other: no token, password or query-string value in clear.
+  const onError =
+    options.onError ?? ((error: unknown) => console.error(`error: ${maskSecretShapes(error instanceof Error ? error.message : String(error))}`));
   let ready: FetchHandler | undefined;
   let starting: Promise<FetchHandler> | undefined;
   let startedAt = 0;
