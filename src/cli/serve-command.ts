@@ -15,7 +15,7 @@ import { serverDeps } from "../server/deps.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
 import { decimal, wholeNumber } from "./flag-schemas.ts";
 import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";
-import { fileTimestamp, logDir } from "./paths.ts";
+import { createLogFile } from "./paths.ts";
 import { onShutdown } from "./shutdown.ts";
 import { stateStoreUrl } from "./state-option.ts";
 import { absoluteFileUrl } from "./sync-command.ts";
@@ -146,7 +146,15 @@ export const serveCommand = defineCommand({
       throw new UsageError(`cannot listen on ${o.host}:${o.port}: ${code === "EADDRINUSE" ? "the port is in use" : String(error)}`);
     }
     // Before anything is awaited: no request is answered before the log exists.
-    const logFile = o.v ? undefined : `${logDir()}/serve_${server.port}_${fileTimestamp(new Date())}_${process.pid}.log`;
+    let logFile: string | undefined;
+    try {
+      logFile = o.v ? undefined : createLogFile(`serve_${server.port}`);
+    } catch (error) {
+      // No log folder can be written: said in one line, and the server does not keep the process up.
+      server.stop(true);
+      await Promise.allSettled([dialect.close(), state.close()]);
+      throw error;
+    }
     const logger = createLogger({ verbose: o.v, level: consolaLevel(o.l), logFile, consoleLevel: 1 });
     log = logger;
     process.stdout.write(`Logfile: ${logFile ?? "stdout"}\n`);
