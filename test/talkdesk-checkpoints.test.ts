@@ -194,6 +194,25 @@ describe("offsets", () => {
   });
 });
 
+describe("malformed requests", () => {
+  test("a checkpoint or offset of the wrong type, meta or auth not objects: 400 in our words", async () => {
+    const cases: [unknown, RegExp][] = [
+      [{ auth: AUTH, meta: { synchronization_checkpoint: 9999 } }, /^meta\.synchronization_checkpoint: must be text: the synchronization_checkpoint this bridge returned$/],
+      [{ auth: AUTH, meta: { offset: { page: 2 } } }, /^meta\.offset: must be the next_offset of the previous page/],
+      [{ auth: AUTH, meta: { synchronization_checkpoint: "x".repeat(2001) } }, /^meta\.synchronization_checkpoint: is longer than 2,000 characters$/],
+      [{ auth: AUTH, meta: 5 }, /^meta: must be an object/],
+      [{ auth: "user:pass", meta: {} }, /^auth: is required: an object with the username and password$/],
+      [{ meta: {} }, /^auth: the body must be a JSON object with auth and meta$/],
+      [null, /^the body must be a JSON object with auth and meta$/],
+    ];
+    for (const [body, message] of cases) {
+      const response = await bridge().request("/talkdesk/contact_sync", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const answer = (await response.json()) as { error: string };
+      expect({ body, status: response.status, error: answer.error }).toEqual({ body, status: 400, error: expect.stringMatching(message) });
+    }
+  });
+});
+
 describe("credentials", () => {
   test("a password that UTF-8 cannot carry as sent never matches the one it would turn into", async () => {
     // An unpaired surrogate becomes U+FFFD when encoded: it must not pass for a password holding U+FFFD.

@@ -13,7 +13,7 @@ import type { ContactPosition, ContactReader } from "./contact-reader.ts";
 import { parseDateTime } from "./date-time.ts";
 import { textFault } from "./text-checks.ts";
 
-const text = v.pipe(v.string(), v.maxLength(2000, "is too long"));
+const text = (what: string) => v.pipe(v.string(`must be ${what}`), v.maxLength(2000, "is longer than 2,000 characters"));
 
 /**
  * Talkdesk's credentials as the bridge compares them. Text that UTF-8 cannot carry as it is (an
@@ -24,17 +24,25 @@ export const CredentialsSchema = v.object({
   password: v.pipe(v.string(), v.check((value) => textFault("password", value) === undefined)),
 });
 
-export const ContactSyncRequestSchema = v.object({
-  auth: v.record(v.string(), v.unknown()),
-  meta: v.optional(
-    v.object({
-      synchronization_checkpoint: v.optional(v.nullable(text)),
-      offset: v.optional(v.nullable(v.union([text, v.pipe(v.number(), v.transform(String))]))),
-      context: v.optional(v.unknown()),
-    }),
-    {},
-  ),
-});
+const OFFSET = "the next_offset of the previous page, passed back as it came";
+
+export const ContactSyncRequestSchema = v.object(
+  {
+    auth: v.record(v.string(), v.unknown(), "is required: an object with the username and password"),
+    meta: v.optional(
+      v.object(
+        {
+          synchronization_checkpoint: v.optional(v.nullable(text("text: the synchronization_checkpoint this bridge returned"))),
+          offset: v.optional(v.nullable(v.union([text(OFFSET), v.pipe(v.number(), v.transform(String))], `must be ${OFFSET}`))),
+          context: v.optional(v.unknown()),
+        },
+        "must be an object (synchronization_checkpoint, offset, context)",
+      ),
+      {},
+    ),
+  },
+  "the body must be a JSON object with auth and meta",
+);
 export type ContactSyncRequest = v.InferOutput<typeof ContactSyncRequestSchema>;
 
 export interface ContactSyncResponse {
