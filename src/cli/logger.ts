@@ -40,10 +40,18 @@ function fileReporter(path: string, level: number): ConsolaReporter {
   };
 }
 
+/** Tags lines only the log file takes: one per event that the console reports as a count. */
+const FILE_ONLY = "file-only";
+
+/** The same logger, writing to the log file only (nowhere when there is none). */
+export function fileOnly(log: ConsolaInstance): ConsolaInstance {
+  return log.withTag(FILE_ONLY);
+}
+
 function consoleReporter(stream: NodeJS.WriteStream, level: number, beforeWrite?: () => void): ConsolaReporter {
   return {
     log(log) {
-      if (log.level > level) return;
+      if (log.level > level || log.tag === FILE_ONLY) return;
       beforeWrite?.();
       const prefix = log.level <= 0 ? "error: " : log.level === 1 ? "warning: " : "";
       stream.write(`${prefix}${format(log)}\n`);

@@ -10,6 +10,8 @@ import type { StateStore } from "../core/state.ts";
 import { runSync, type SyncStats } from "../core/sync.ts";
 import { Deliverer } from "../core/webhook-delivery.ts";
 import { createWebhookSink } from "../core/webhook-sink.ts";
+import { breakerReports } from "./log-digests.ts";
+import { fileOnly } from "./logger.ts";
 import { pipelineSettings, type SyncConfig } from "./sync-config.ts";
 import { displayUrl, type WebhookDeliveryConfig } from "./webhook-config.ts";
 
@@ -105,6 +107,8 @@ export function createDeliverer(
   log: ConsolaInstance,
   options: { concurrency?: number } = {},
 ): Deliverer {
+  const breakerNews = breakerReports(log);
+  const file = fileOnly(log);
   return new Deliverer({
     outbox,
     selection,
@@ -118,11 +122,11 @@ export function createDeliverer(
     breaker: new CircuitBreaker({
       // The probe period follows the retry timing: 10 s with the default first wait of 1 s.
       openMs: Math.min(10_000, Math.max(500, delivery.retryWaitSeconds * 10_000)),
-      onOpen: (failures, openMs) =>
-        log.warn(`the receiver failed ${failures} of the last requests; holding deliveries back, next probe in ${openMs / 1000} s`),
-      onClose: () => log.info("the receiver answers again; delivering"),
+      onOpen: (failures, openMs) => breakerNews.onOpen(failures, openMs),
+      onClose: () => breakerNews.onClose(),
     }),
     userAgent: `dbsync/${pkg.version}`,
-    log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+    log: { info: (m) => log.info(m), warn: (m) => log.warn(m), record: (m) => file.warn(m) },
+    onStop: () => breakerNews.flush(),
   });
 }

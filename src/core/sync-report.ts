@@ -39,11 +39,15 @@ export function rowsSince(before: RowCounts, after: RowCounts): RowCounts {
   return written;
 }
 
-/** One line for a poll that wrote something; undefined for one that did not. */
-export function pollLine(written: RowCounts, contacts: number, lagMs: number): string | undefined {
+/**
+ * One line for a poll that fetched or wrote something; undefined for one that did not. Webhook mode
+ * writes no rows: its sink counts the deliveries it recorded as transactions.
+ */
+export function pollLine(written: RowCounts, contacts: number, lagMs: number, webhook = false): string | undefined {
   const tables = TABLE_KEYS.filter((key) => (written[key] ?? 0) > 0).map((key) => `${key} ${count(written[key] ?? 0)}`);
   if (tables.length === 0 && contacts === 0) return undefined;
-  return `poll: ${count(contacts)} ${contacts === 1 ? "contact" : "contacts"} fetched; rows written: ${tables.join(", ") || "none"}; lag ${(lagMs / 1000).toFixed(1)} s`;
+  const what = webhook ? `deliveries recorded: ${count(written.transactions ?? 0)}` : `rows written: ${tables.join(", ") || "none"}`;
+  return `poll: ${count(contacts)} ${contacts === 1 ? "contact" : "contacts"} fetched; ${what}; lag ${(lagMs / 1000).toFixed(1)} s`;
 }
 
 function count(n: number): string {

@@ -134,7 +134,8 @@ class Pipeline {
           watermark = to;
           await this.saveCheckpoint(watermark);
         }
-        const line = pollLine(rowsSince(before.rows, this.stats.rows), this.stats.fetched - before.fetched, this.now().getTime() - watermark.getTime());
+        const written = rowsSince(before.rows, this.stats.rows);
+        const line = pollLine(written, this.stats.fetched - before.fetched, this.now().getTime() - watermark.getTime(), this.o.mode === "webhook");
         if (line) this.o.log.info(line);
         failedCycles = 0;
       } catch (error) {

@@ -3,6 +3,8 @@
 // attempt is written back with its next time (exponential backoff with jitter, or Retry-After); the
 // last one moves the delivery to the dead-letter list. Nothing is dropped (W4, W11, W12).
 import type { CircuitBreaker } from "./circuit-breaker.ts";
+import { networkReason } from "./network-errors.ts";
+import { LogDigest, oneLine } from "./log-digest.ts";
 import type { DeliverySelection, OutboxEntry, WebhookOutbox } from "./outbox.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import { parseRetryAfter, sleep } from "./retry.ts";
@@ -11,6 +13,8 @@ import { signWebhook } from "./webhook-signature.ts";
 export interface DeliveryLogger {
   info(message: string): void;
   warn(message: string): void;
+  /** One line per dead letter, for the log file only: the console gets them as a count. */
+  record?(message: string): void;
 }
 
 export interface DelivererOptions {
@@ -30,6 +34,10 @@ export interface DelivererOptions {
   breaker: CircuitBreaker;
   userAgent: string;
   log: DeliveryLogger;
+  /** Dead letters reach the console at most once per this period, as a count. */
+  reportEveryMs?: number;
+  /** The run ended: reports still held back are said now. */
+  onStop?: () => void;
   now?: () => number;
 }
 
@@ -59,9 +67,19 @@ export class Deliverer {
   private wakeUp: (() => void) | undefined;
   private failure: unknown;
   private lastReceiverError = "";
+  private readonly deadLetters: LogDigest;
 
   constructor(private readonly o: DelivererOptions) {
     this.now = o.now ?? Date.now;
+    this.deadLetters = new LogDigest({
+      say: (message) => o.log.warn(message),
+      record: o.log.record && ((line) => o.log.record?.(line)),
+      periodMs: o.reportEveryMs,
+      first: (line) => `${line}; list the dead letters with: dbsync webhook failed`,
+      summary: (count, total) =>
+        `${count} more ${count === 1 ? "delivery" : "deliveries"} failed for good and ${count === 1 ? "is" : "are"} in the dead-letter list (${total} in this run); ` +
+        "list them with: dbsync webhook failed; send them again with: dbsync webhook replay",
+    });
   }
 
   /** New deliveries were recorded. */
@@ -93,6 +111,8 @@ export class Deliverer {
       signal.removeEventListener("abort", onAbort);
       this.wakeUp = undefined;
       await Promise.allSettled([...this.running]);
+      this.deadLetters.flush();
+      this.o.onStop?.();
     }
     if (this.failure !== undefined) throw this.failure;
   }
@@ -208,8 +228,8 @@ export class Deliverer {
     if (attempts >= this.o.attempts) {
       await this.o.outbox.deadLetter(entry.id, attempts, verdict.error, new Date(this.now()), lease);
       this.stats.deadLettered++;
-      this.o.log.warn(
-        `delivery ${entry.id} (contact ${entry.contactId}, transaction fired ${entry.fired ?? "?"}) failed ${attempts} times and is in the dead-letter list: ${verdict.error}; send it again with: dbsync webhook replay --id ${entry.id}`,
+      this.deadLetters.add(
+        `delivery ${entry.id} (contact ${entry.contactId}, transaction fired ${entry.fired ?? "?"}) is in the dead-letter list after ${attempts} attempts: ${oneLine(verdict.error)}`,
       );
       return;
     }
@@ -254,7 +274,7 @@ export class Deliverer {
       }
       return refusal(response, await readStart(response));
     } catch (error) {
-      const reason = timedOut ? `no answer within ${this.o.timeoutMs / 1000} s` : `cannot reach the receiver: ${messageOf(error)}`;
+      const reason = timedOut ? `no answer within ${this.o.timeoutMs / 1000} s` : `cannot reach the receiver: ${networkReason(error)}`;
       return { ok: false, error: reason, receiverFault: true };
     } finally {
       clearTimeout(timer);
@@ -317,10 +337,4 @@ async function readStart(response: Response): Promise<string> {
   }
   await reader.cancel().catch(() => {});
   return text.replace(/\s+/g, " ").trim().slice(0, ERROR_TEXT);
-}
-
-function messageOf(error: unknown): string {
-  const cause = (error as { cause?: unknown })?.cause;
-  const message = error instanceof Error ? error.message : String(error);
-  return cause instanceof Error && !message.includes(cause.message) ? `${message} (${cause.message})` : message;
 }
