@@ -184,3 +184,24 @@ describe("serve over raw sockets, a database not yet written, then written", () 
     expect(stderr).toContain("the contacts table contacts does not exist");
   });
 });
+
+test("--v: the log, access lines included, goes to stdout instead of a file", async () => {
+  const child = Bun.spawn(["bun", CLI, "serve", "--url", target, "--state", stateUrl, "--port", "0", "--v"], { env, stdout: "pipe", stderr: "pipe" });
+  const reader = child.stdout.getReader();
+  let out = "";
+  const read = async (until: RegExp) => {
+    while (!until.test(out)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`serve ended: ${out}`);
+      out += new TextDecoder().decode(value);
+    }
+  };
+  await read(/ on http:\/\/\S+.*\n/);
+  const url = / on (http:\/\/\S+)/.exec(out)?.[1] ?? "";
+  expect((await fetch(`${url}/healthz?token=${token}`)).status).toBe(200);
+  await read(/GET \/healthz 200 /);
+  child.kill("SIGTERM");
+  expect(await child.exited).toBe(0);
+  expect(out).toStartWith("Logfile: stdout\n");
+  expect(out).not.toContain(token);
+});
