@@ -4,13 +4,14 @@
 // and then writes. Its answers, its log file and its console are read back: 400 not 500, one access
 // line per request, never the token, and no checkpoint before the contacts table exists.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { NO_CONTACTS_TABLE } from "../src/server.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
-import { CLI, runCli, syncInProcess, tempDir } from "./helpers/run.ts";
+import { CLI, runCli, serveUrl, syncInProcess, tempDir } from "./helpers/run.ts";
+import { startSqld } from "./helpers/sqld.ts";
 
 setDefaultTimeout(60_000);
 
@@ -204,4 +205,29 @@ test("--v: the log, access lines included, goes to stdout instead of a file", as
   expect(await child.exited).toBe(0);
   expect(out).toStartWith("Logfile: stdout\n");
   expect(out).not.toContain(token);
+});
+
+test("a database that stops answering: 503, and the reason in the log file and on stderr, its token masked", async () => {
+  const sqld = await startSqld();
+  const child = Bun.spawn(["bun", CLI, "serve", "--url", `${sqld.url}?authToken=${sqld.token}`, "--state", stateUrl, "--port", "0"], {
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const errors = new Response(child.stderr).text();
+  try {
+    const url = await serveUrl(child, () => errors);
+    await sqld.stop();
+    expect((await fetch(`${url}/readyz`)).status).toBe(503);
+  } finally {
+    child.kill("SIGTERM");
+    await child.exited;
+  }
+  const files = readdirSync(join(dir, "logs")).filter((name) => name.startsWith("serve_"));
+  const logs = files.map((name) => readFileSync(join(dir, "logs", name), "utf8")).join("");
+  const logged = logs.split("\n").filter((line) => / ERROR /.test(line));
+  expect(logged.length).toBeGreaterThan(0);
+  expect(logs).toMatch(/ INFO GET \/readyz 503 /);
+  expect((await errors).match(/^error: .*$/gm)?.length).toBe(logged.length);
+  for (const output of [logs, await errors]) expect(output).not.toContain(sqld.token.slice(-20));
 });
