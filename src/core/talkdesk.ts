@@ -93,23 +93,23 @@ const CHECKPOINT_FORMS =
  */
 export function decodeCheckpoint(checkpoint: string, now: Date = new Date()): ContactPosition {
   const refuse = (why: string) => new TalkdeskRequestError(`synchronization_checkpoint ${JSON.stringify(checkpoint.slice(0, 100))} ${why}`);
+  const unknown = () => refuse(`is not one this bridge hands out: ${CHECKPOINT_FORMS}`);
+  const future = () => refuse("lies in the future: this bridge never hands out a checkpoint beyond the present");
   const fault = textFault("synchronization_checkpoint", checkpoint);
   if (fault) throw new TalkdeskRequestError(fault);
   const slash = checkpoint.indexOf("/");
-  let position: ContactPosition;
   if (slash >= 0) {
     const changed = checkpoint.slice(0, slash);
-    if (changed !== "" && !isStamp(changed)) throw refuse(`is not one this bridge hands out: ${CHECKPOINT_FORMS}`);
-    position = { changed, id: checkpoint.slice(slash + 1) };
-  } else {
-    const instant = parseDateTime(checkpoint.trim().replace(/\s*(?:UTC|GMT)$/i, "Z").replace(/\s+([+-]\d{2}(?::?\d{2})?)$/, "$1"));
-    if (!instant) throw refuse(`is not one this bridge hands out: ${CHECKPOINT_FORMS}`);
-    if (Date.parse(instant) > now.getTime()) throw refuse("lies in the future: this bridge never hands out a checkpoint beyond the present");
-    // Everything of that second is done: go on from the start of the next one.
-    return { changed: changedStamp(new Date(Math.floor(Date.parse(instant) / 1000) * 1000 + 1000)), id: "" };
+    if (changed !== "" && !isStamp(changed)) throw unknown();
+    if (changed > changedStamp(now)) throw future();
+    return { changed, id: checkpoint.slice(slash + 1) };
   }
-  if (position.changed > changedStamp(now)) throw refuse("lies in the future: this bridge never hands out a checkpoint beyond the present");
-  return position;
+  const instant = parseDateTime(checkpoint.trim().replace(/\s*(?:UTC|GMT)$/i, "Z").replace(/\s+([+-]\d{2}(?::?\d{2})?)$/, "$1"));
+  if (!instant) throw unknown();
+  const time = Date.parse(instant);
+  if (time > now.getTime()) throw future();
+  // Everything of that second is done: go on from the start of the next one.
+  return { changed: changedStamp(new Date(Math.floor(time / 1000) * 1000 + 1000)), id: "" };
 }
 
 interface Offset {
@@ -169,7 +169,7 @@ function decodeOffset(offset: string, key: Uint8Array, start: ContactPosition | 
   }
   const { cutoff, after } = parsed;
   if (!isStamp(cutoff) || (after.changed !== "" && !isStamp(after.changed)) || textFault("offset", after.id)) throw refuse("is damaged");
-  if (cutoff > changedStamp(now)) throw refuse("lies in the future");
+  if (cutoff > changedStamp(now)) throw refuse("lies in the future (its cutoff is after the present: is a clock of the bridge wrong?)");
   if (after.changed !== "" && after.changed >= cutoff) throw refuse("is damaged: its position is not before its cutoff");
   if (start && after.changed < start.changed) throw refuse("does not continue this synchronization_checkpoint");
   return parsed;
