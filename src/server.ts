@@ -9,7 +9,7 @@ import type { ContactReader } from "./core/contact-reader.ts";
 import { TargetError } from "./core/dialect.ts";
 import { sameSecret } from "./core/secrets.ts";
 import { type Checkpoint, type CheckpointKey, StateError } from "./core/state.ts";
-import { ContactSyncRequestSchema, CredentialsSchema, contactSyncPage, TalkdeskRequestError } from "./core/talkdesk.ts";
+import { ContactSyncRequestSchema, CredentialsSchema, contactSyncPage, encodeCheckpoint, TalkdeskRequestError } from "./core/talkdesk.ts";
 import { type AccessEntry, accessMiddleware, clientGone } from "./server/access.ts";
 import { Metrics } from "./server/metrics.ts";
 import { OPENAPI } from "./server/openapi.ts";
@@ -129,6 +129,11 @@ export function createApp(deps: ServerDeps): Hono {
         settleMs: deps.talkdesk.settleMs,
         now: deps.now,
       });
+      // Nothing at all to start from (the sync has made the table but not yet written a contact):
+      // the checkpoint is the very start, not now. The contacts the sync writes next carry their own
+      // change times, older than now, and a checkpoint of now would pass over every one of them.
+      const { synchronization_checkpoint: given, offset } = parsed.output.meta;
+      if (page.contacts.length === 0 && !given && !offset) page.synchronization_checkpoint = encodeCheckpoint({ changed: "", id: "" });
       metrics.talkdeskPages++;
       return c.json(page);
     } catch (error) {
