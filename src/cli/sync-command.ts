@@ -5,6 +5,7 @@ import { dirname, resolve } from "node:path";
 import type { ConsolaInstance } from "consola";
 import { createDialfireClient, DEFAULT_API_URL, DialfireApiError, DialfireAuthError } from "../core/dialfire-client.ts";
 import { TargetError } from "../core/dialect.ts";
+import type { LogDigest } from "../core/log-digest.ts";
 import { createSqlSink } from "../core/sql-sink.ts";
 import { SqlTarget } from "../core/sql-target.ts";
 import { StateError, type StateStore } from "../core/state.ts";
@@ -13,6 +14,7 @@ import { runSync, SyncError, type SyncStats } from "../core/sync.ts";
 import { TABLE_KEYS } from "../core/tables.ts";
 import { openDialect } from "../dialects/index.ts";
 import { UsageError } from "./argv.ts";
+import { apiRetryReport } from "./log-digests.ts";
 import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";
 import { createLogFile, dataDir } from "./paths.ts";
 import { createProgress } from "./progress.ts";
@@ -35,6 +37,7 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
   let log = run.logger;
   let state: StateStore | undefined;
   let target: SqlTarget | undefined;
+  let retries: LogDigest | undefined;
   const startedAt = Date.now();
   try {
     const fileStem = config.campaign.replace(/[^\w-]/g, "_"); // a campaign id must not steer a path
@@ -53,6 +56,7 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
     const stateUrl = absoluteFileUrl(config.stateUrl ?? `file:${dataDir()}/state.db`);
     if (stateUrl.startsWith("file:")) makeParentDir(stateUrl.slice(5).split("?")[0] ?? "");
     state = await openStateStore(stateUrl);
+    retries = apiRetryReport(log);
     const source = createDialfireClient({
       baseUrl: config.apiUrl ?? DEFAULT_API_URL,
       campaign: config.campaign,
@@ -60,7 +64,7 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
       timeoutMs: config.apiTimeoutSeconds * 1000,
       retry: { attempts: config.apiAttempts, baseMs: 1000, maxMs: 30_000 },
       onRetry: ({ path, attempt, reason, waitMs }) =>
-        log?.warn(`API ${path} attempt ${attempt} failed (${reason}); retrying in ${(waitMs / 1000).toFixed(1)} s`),
+        retries?.add(`API ${path} attempt ${attempt} failed (${reason}); retrying in ${(waitMs / 1000).toFixed(1)} s`),
     });
     if (!dialect || !target) {
       await runWebhookMode({ config, state, source, log, onProgress: (s) => progress.update(s), signal: run.signal });
@@ -98,6 +102,7 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
     report(error, log);
     return error instanceof UsageError ? 2 : 1;
   } finally {
+    retries?.flush();
     await target?.close().catch(() => {});
     await state?.close().catch(() => {});
   }

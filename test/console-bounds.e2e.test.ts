@@ -1,6 +1,6 @@
-// A webhook receiver that is down for good, seen from the console: dead letters, failed probes and
-// retries come by the dozen, the console gets the first and then counts; the log file keeps one line
-// for each dead letter.
+// Events that come by the dozen, seen from the console: dead letters and failed probes of a webhook
+// receiver that is down, retries of a flaky API. The console gets the first and then counts; the log
+// file keeps one line for each.
 import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +9,7 @@ import { startSimulator } from "../src/simulator/serve.ts";
 import { expectedTransactions } from "./helpers/deliveries.ts";
 import { waitFor } from "./helpers/expect.ts";
 import { startReceiver } from "./helpers/receiver.ts";
-import { CLI, tempDir } from "./helpers/run.ts";
+import { CLI, runCli, tempDir } from "./helpers/run.ts";
 
 setDefaultTimeout(120_000);
 
@@ -69,4 +69,23 @@ test("a receiver down for good: a few console lines for dozens of dead letters, 
   for (const id of dead) expect(perDeadLetter.some((line) => line.includes(`delivery ${id} `))).toBe(true);
   // No body: neither the contact nor the transaction as sent.
   expect(log.some((line) => line.includes('"contact":') || line.includes('"transaction":'))).toBe(false);
+});
+
+test("a flaky API: a few console lines for many retries, one log file line each", async () => {
+  const sim = startSimulator({ campaignId: CAMPAIGN, token: TOKEN, contacts: 300, seed: 82, faults: { errorRate: 0.4 } });
+  running.push(sim);
+  const dir = tempDir("api-retries");
+  const result = await runCli(
+    ["--a", "db_init", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url, "--url", `file:${dir}/t.db`, "--state", `file:${dir}/s.db`, "--api-retries", "20"],
+    { env: { DBSYNC_LOG_DIR: join(dir, "logs") } },
+  );
+  expect(result.code).toBe(0);
+  const retried = sim.stats.count({ outcome: "serverError" });
+  expect(retried).toBeGreaterThan(5);
+  const lines = result.stderr.trim().split("\n");
+  expect(lines.filter((line) => line.includes("attempt")).length).toBeLessThanOrEqual(2);
+  expect(lines.at(-1)).toMatch(/^warning: \d+ more API requests were tried again \(\d+ in this run; each in the log file\); the last: API /);
+  const [logName] = readdirSync(join(dir, "logs"));
+  const log = readFileSync(join(dir, "logs", logName as string), "utf8");
+  expect(log.match(/ WARN API \S+ attempt \d+ failed \(/g)?.length).toBe(retried);
 });
