@@ -163,6 +163,24 @@ describe("the original's ways of calling it", () => {
     expect(readFileSync(own, "utf8")).toContain("db_init finished");
   });
 
+  test("without a terminal a long db_init logs its progress at least every 10 s: done of total, rows/s, time left", async () => {
+    const slow = startSimulator({ campaignId: CAMPAIGN, token: TOKEN, contacts: 1000, seed: 18, faults: { slowRate: 1, slowMs: 250 } });
+    try {
+      const dir = tempDir("progress");
+      const result = await runCli(
+        ["--a", "db_init", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", slow.url, "--url", `file:${dir}/t.db`, "--state", `file:${dir}/s.db`, "--w", "1"],
+        { env: { DBSYNC_LOG_DIR: join(dir, "logs") } },
+      );
+      expect(result.code).toBe(0);
+      expect(result.ms).toBeGreaterThan(11_000); // the run lasted longer than one period
+      const progress = result.stderr.split("\n").filter((line) => line.startsWith("listing: "));
+      expect(progress.length).toBeGreaterThanOrEqual(1);
+      expect(progress[0]).toMatch(/^listing: [\d,]+ of 1,000 contacts done \(\d+%\) · [\d,]+ rows\/s · about \d+ (s|min) left$/);
+    } finally {
+      await slow.stop();
+    }
+  });
+
   test("every flag as DBSYNC_<FLAG>; --v logs to stdout", async () => {
     const dir = tempDir("env");
     const result = await runCli(["--v"], {
