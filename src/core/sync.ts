@@ -209,7 +209,7 @@ class Pipeline {
       }
     }
     await this.fetchAndWrite([...pending]);
-    await this.inbound({ from: new Date(watermark.getTime() - this.inboundLookbackMs).toISOString(), to: window.to });
+    await this.inbound({ from: new Date(watermark.getTime() - this.inboundLookbackMs).toISOString(), to: window.to }, true);
     this.handledEvents.remember(seen, to.getTime());
     this.handledEvents.forgetBefore(to.getTime() - 3 * this.overlapMs);
     this.handledCalls.forgetBefore(to.getTime() - 3 * this.inboundLookbackMs);
@@ -253,9 +253,14 @@ class Pipeline {
     }
   }
 
-  private async inbound(window: TimeWindow): Promise<void> {
+  /** `overlapping`: a poll's window, which reads back over calls earlier polls wrote. */
+  private async inbound(window: TimeWindow, overlapping = false): Promise<void> {
     if (!this.withInboundCalls) return;
     for await (const calls of this.o.source.inboundCalls(window, this.o.signal)) {
+      if (!overlapping) {
+        this.count(await this.target(() => this.o.sink.writeInboundCalls(calls)));
+        continue;
+      }
       const hashed = calls.map((call) => [call, md5Hex(canonicalJson(call))] as const);
       const fresh = hashed.filter(([call, hash]) => !this.handledCalls.has(call.id, hash));
       if (fresh.length === 0) continue;
