@@ -3,7 +3,11 @@
 // `serve`, `tokens`, `phonecalls push`, `simulate`, `demo`.
 import { type ArgsDef, type CommandDef, defineCommand, parseArgs, renderUsage, runCommand } from "citty";
 import { stripAnsi } from "consola/utils";
-import { normaliseFlags, routeSubcommand, UsageError, withEnvironment } from "./cli/argv.ts";
+import { inUserTerms, normaliseFlags, routeSubcommand, UsageError, withEnvironment } from "./cli/argv.ts";
+import { endQuietlyWhenTheReaderLeaves, READER_GONE_EXIT, stoppedBecauseTheReaderLeft } from "./cli/closed-output.ts";
+import { absoluteFileUrl } from "./cli/file-urls.ts";
+import { TargetUrlError } from "./core/dialect.ts";
+import { checkTargetUrl } from "./dialects/index.ts";
 import { redact } from "./cli/logger.ts";
 import { demoCommand } from "./cli/demo-command.ts";
 import { phonecallsCommand } from "./cli/phonecalls-command.ts";
@@ -59,6 +63,12 @@ const syncCommand = defineCommand({
   args: SYNC_FLAGS,
   async run({ args }) {
     const config = parseSyncConfig(withEnvironment(args, SYNC_FLAGS, process.env));
+    // Before any request and before a log file: a malformed target is the user's to fix.
+    if (config.mode !== "webhook" && config.url !== undefined) {
+      await checkTargetUrl(absoluteFileUrl(config.url)).catch((error: unknown) => {
+        throw error instanceof TargetUrlError ? new UsageError(`--url: ${error.message}`) : error;
+      });
+    }
     const signal = onShutdown();
     process.exitCode = await runSyncCommand({ config, signal });
   },
@@ -84,7 +94,10 @@ const commands: Record<string, CommandDef<ArgsDef>> = {
 };
 
 async function cli(argv: string[]): Promise<void> {
-  const routed = routeSubcommand(argv, Object.keys(commands));
+  // Every flag can come from the environment: with the mode there, no arguments mean a sync (as a
+  // container or a systemd EnvironmentFile= starts it), not a request for help.
+  const modeInEnvironment = process.env.DBSYNC_A !== undefined || process.env.DIALFIRE_A !== undefined;
+  const routed = routeSubcommand(argv.length === 0 && modeInEnvironment ? ["sync"] : argv, Object.keys(commands));
   const [name, ...afterName] = routed;
   let rest = afterName;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
@@ -130,10 +143,14 @@ function printUsage(text: string): void {
   process.stdout.write(`${process.stdout.isTTY ? text : stripAnsi(text)}\n`);
 }
 
+endQuietlyWhenTheReaderLeaves();
 try {
   await cli(process.argv.slice(2));
 } catch (error) {
+  const usage = error instanceof UsageError || error instanceof TargetUrlError;
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`error: ${redact(message)}\n`);
-  process.exitCode = error instanceof UsageError ? 2 : 1;
+  process.stderr.write(`error: ${redact(usage ? inUserTerms(message) : message)}\n`);
+  process.exitCode = usage ? 2 : 1;
 }
+// Not 0: a supervisor must not take a sync that lost its output's reader for one stopped on purpose.
+if (stoppedBecauseTheReaderLeft()) process.exitCode = READER_GONE_EXIT;

@@ -57,6 +57,13 @@ export function normaliseFlags(args: readonly string[], defs: ArgsDef): string[]
       i++;
       continue;
     }
+    // A switch given a value: only the words of true and false (citty would read anything as true).
+    if (!takesValue && value !== undefined) {
+      const word = value.slice(1);
+      parseBoolean(word, `--${name}`);
+      out.push(`--${negated ?? ""}${name}=${["1", "true", "yes", "on"].includes(word.trim().toLowerCase())}`);
+      continue;
+    }
     out.push(`--${negated ?? ""}${name}${value ?? ""}`);
     if (takesValue && value === undefined) {
       if (next === undefined) throw new UsageError(`flag --${name} needs a value`);
@@ -77,6 +84,7 @@ export function withEnvironment(
   env: Record<string, string | undefined>,
 ): Record<string, unknown> {
   const merged: Record<string, unknown> = { ...parsed };
+  variablesUsed.clear();
   for (const [name, def] of Object.entries(defs)) {
     if (def.type === "positional" || merged[name] !== undefined) continue;
     const suffix = name.toUpperCase().replace(/-/g, "_");
@@ -84,8 +92,20 @@ export function withEnvironment(
     if (variable === undefined) continue;
     const raw = env[variable] as string;
     merged[name] = def.type === "boolean" ? parseBoolean(raw, variable) : raw;
+    variablesUsed.set(name, variable);
   }
   return merged;
+}
+
+/** Flag → the variable its value came from, for the command this process runs. */
+const variablesUsed = new Map<string, string>();
+
+/**
+ * A usage message as the user wrote the setting: `--interval` becomes `DBSYNC_INTERVAL` when that
+ * variable gave the value (a user who never typed `--interval` would look for it in vain).
+ */
+export function inUserTerms(message: string): string {
+  return message.replace(/--([a-z][a-z0-9-]*)(?![a-z0-9-])/gi, (written, name: string) => variablesUsed.get(name) ?? written);
 }
 
 function parseBoolean(raw: string, name: string): boolean {

@@ -1,5 +1,5 @@
 // `dbsync demo`: the whole sync against the built-in simulator, in under a minute, no account needed.
-import { readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { createConsola } from "consola";
@@ -27,6 +27,12 @@ export const demoCommand = defineCommand({
     const contacts = Number(args.contacts ?? 500);
     if (!Number.isInteger(contacts) || contacts < 1 || contacts > 100_000) {
       throw new UsageError("--contacts must be a whole number from 1 to 100000");
+    }
+    // The demo's folder is its own to make (a database's folder never is: see the libSQL dialect).
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      throw new UsageError(`--dir: cannot make the folder ${dir} (${(error as NodeJS.ErrnoException).code ?? "failed"})`);
     }
     // Only the demo's own files go, never anything else the folder holds.
     for (const name of readdirSafe(dir)) if (/^(campaign|state)\.db(-wal|-shm|-journal)?$/.test(name)) rmSync(join(dir, name));

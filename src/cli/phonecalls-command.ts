@@ -6,12 +6,13 @@ import * as v from "valibot";
 import { CdrOptionError, checkTimeZone, parseRewriteRule, recordingUrl, type RewriteRule, rewriteDestination, wallTime, zonedInstant } from "../core/cdr.ts";
 import { resolveMapping } from "../core/contact-mapping.ts";
 import { ContactReader } from "../core/contact-reader.ts";
-import { type Dialect, TargetError } from "../core/dialect.ts";
+import { type Dialect, TargetError, TargetUrlError } from "../core/dialect.ts";
+import { networkReason } from "../core/network-errors.ts";
 import { PhoneIndex, PhoneIndexBusyError } from "../core/phone-index.ts";
 import { PushAuthError, type PushOutcome, pushPhonecalls, rejectionReason } from "../core/phonecall-push.ts";
 import { checkCreate, type NewPhonecall, PhonecallStore } from "../core/phonecalls.ts";
 import { backoffMs, parseRetryAfter, sleep } from "../core/retry.ts";
-import { openDialect } from "../dialects/index.ts";
+import { checkTargetUrl, openDialect } from "../dialects/index.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
 import { decimal, wholeNumber } from "./flag-schemas.ts";
 import { addSecret, redact } from "./logger.ts";
@@ -116,7 +117,7 @@ function httpSender(target: URL, token: string, signal: AbortSignal): (call: New
         response = await fetch(endpoint, { method: "POST", body: form, signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) });
       } catch (cause) {
         signal.throwIfAborted();
-        error = `cannot reach ${target.host}: ${cause instanceof Error ? cause.message : String(cause)}`;
+        error = `cannot reach ${target.host}: ${networkReason(cause)}`;
         continue;
       }
       if (response.status === 401) throw new PushAuthError(`the target refused the token (HTTP 401)`);
@@ -215,6 +216,13 @@ const pushCommand = defineCommand({
     const sinceWall = wallTime(new Date(started - window), zone);
     // The full run starts at midnight of its first day, as the script did.
     const since = o.full ? `${sinceWall.slice(0, 10)} 00:00:00` : sinceWall;
+    // Both databases' URLs are read before any connection: a fault in one is a usage error.
+    const checkUrl = (flag: string, url: string) =>
+      checkTargetUrl(url).catch((error: unknown) => {
+        throw error instanceof TargetUrlError ? new UsageError(`--${flag}: ${redact(error.message)}`) : error;
+      });
+    await checkUrl("cdr", o.cdr);
+    if (!http) await checkUrl("target", absoluteFileUrl(o.target));
     const signal = onShutdown();
     const log = (line: string) => process.stdout.write(`${redact(line)}\n`);
 
@@ -281,7 +289,7 @@ async function checkTarget(target: URL, token: string, signal: AbortSignal): Pro
   try {
     response = await fetch(probe, { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) });
   } catch (error) {
-    throw new TargetError(`cannot reach the target ${target.origin}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new TargetError(`cannot reach the target ${target.origin}: ${networkReason(error)}`);
   }
   if (response.status === 401) throw new PushAuthError("the target refused the token (HTTP 401)");
   // Without call parameters the service answers its JSON error; anything else is not the service.

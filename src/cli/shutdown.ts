@@ -15,3 +15,13 @@ export function onShutdown(): AbortSignal {
   process.on("SIGTERM", stop);
   return current.signal;
 }
+
+/**
+ * Stops the work as SIGTERM does, when something runs that listens (false otherwise). Used when the
+ * output's reader has gone: nobody is left to see the message, so none is written.
+ */
+export function stopGracefully(reason: string): boolean {
+  if (!controller) return false;
+  if (!controller.signal.aborted) controller.abort(new Error(reason));
+  return true;
+}

@@ -1,14 +1,31 @@
 // `--state` as every command reads it: the libSQL URL of the state store, by default the file in
 // the data folder, with relative file paths made absolute.
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+import { parseLibsqlUrl } from "../core/libsql-url.ts";
 import type { StateStore } from "../core/state.ts";
 import { openStateStore } from "../core/state-store.ts";
 import { UsageError } from "./argv.ts";
+import { absoluteFileUrl } from "./file-urls.ts";
 import { dataDir } from "./paths.ts";
-import { absoluteFileUrl } from "./sync-command.ts";
 
+/**
+ * The state store's URL, checked before anything is opened: a malformed one, or a file in a folder
+ * that does not exist (a typo, which would otherwise become a new, empty store), is a usage error.
+ * The default location is made by dataDir.
+ */
 export function stateStoreUrl(flag: string | undefined): string {
-  return absoluteFileUrl(flag?.trim() || `file:${dataDir()}/state.db`);
+  const given = flag?.trim();
+  if (!given) return absoluteFileUrl(`file:${dataDir()}/state.db`);
+  const url = absoluteFileUrl(given);
+  const path = parseLibsqlUrl(url, (message) => new UsageError(`--state: ${message}`)).filePath;
+  if (path === "") throw new UsageError("--state names no file; use file:PATH");
+  if (path !== undefined) {
+    const folder = dirname(path);
+    if (!existsSync(folder)) throw new UsageError(`--state: the folder ${folder} does not exist (the state file may be new, its folder must be there)`);
+    if (!statSync(folder).isDirectory()) throw new UsageError(`--state: ${folder} is a file, not a folder`);
+  }
+  return url;
 }
 
 /**
@@ -21,9 +38,11 @@ export async function withStateStore<T>(
   work: (state: StateStore) => Promise<T>,
   { mustExist = true, whose = "the sync's" }: { mustExist?: boolean; whose?: string } = {},
 ): Promise<T> {
-  const url = stateStoreUrl(flag);
-  const path = url.startsWith("file:") ? url.slice(5).split("?")[0] : undefined;
+  // A store that must be there is named as missing before its folder is.
+  const wanted = flag?.trim() ? absoluteFileUrl(flag.trim()) : stateStoreUrl(undefined);
+  const path = wanted.startsWith("file:") ? wanted.slice(5).split("?")[0] : undefined;
   if (mustExist && path && !existsSync(path)) throw new UsageError(`no state store at ${path} (give ${whose} --state)`);
+  const url = stateStoreUrl(flag);
   const state = await openStateStore(url);
   try {
     return await work(state);

@@ -1,10 +1,8 @@
 // `dbsync sync` (and the flat flags of the original): wires config, client, target, state store
 // and pipeline, and turns every failure into one clear line and an exit code.
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
 import type { ConsolaInstance } from "consola";
 import { createDialfireClient, DEFAULT_API_URL, DialfireApiError, DialfireAuthError } from "../core/dialfire-client.ts";
-import { TargetError } from "../core/dialect.ts";
+import { TargetError, TargetUrlError } from "../core/dialect.ts";
 import type { LogDigest } from "../core/log-digest.ts";
 import { createSqlSink } from "../core/sql-sink.ts";
 import { SqlTarget } from "../core/sql-target.ts";
@@ -16,8 +14,10 @@ import { openDialect } from "../dialects/index.ts";
 import { UsageError } from "./argv.ts";
 import { apiRetryReport } from "./log-digests.ts";
 import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";
+import { absoluteFileUrl } from "./file-urls.ts";
 import { createLogFile, dataDir } from "./paths.ts";
 import { createProgress } from "./progress.ts";
+import { stateStoreUrl } from "./state-option.ts";
 import { pipelineSettings, type SyncConfig } from "./sync-config.ts";
 import { runWebhookMode } from "./webhook-mode.ts";
 
@@ -50,12 +50,7 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
     }
     if (config.dbConnections !== 32) log.debug("--d is accepted for compatibility; each target uses what suits it");
 
-    // In webhook mode --url is the receiver; there is no target database.
-    const dialect = config.mode === "webhook" ? undefined : await openDialect(absoluteFileUrl(config.url ?? `file:${dataDir()}/${fileStem}.db`));
-    if (dialect) target = new SqlTarget(dialect, config.tablePrefix, { onWarning: (message) => log?.warn(message) });
-    const stateUrl = absoluteFileUrl(config.stateUrl ?? `file:${dataDir()}/state.db`);
-    if (stateUrl.startsWith("file:")) makeParentDir(stateUrl.slice(5).split("?")[0] ?? "");
-    state = await openStateStore(stateUrl);
+    state = await openStateStore(stateStoreUrl(config.stateUrl));
     retries = apiRetryReport(log);
     const source = createDialfireClient({
       baseUrl: config.apiUrl ?? DEFAULT_API_URL,
@@ -66,10 +61,15 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
       onRetry: ({ path, attempt, reason, waitMs }) =>
         retries?.add(`API ${path} attempt ${attempt} failed (${reason}); retrying in ${(waitMs / 1000).toFixed(1)} s`),
     });
-    if (!dialect || !target) {
+    // In webhook mode --url is the receiver; there is no target database.
+    if (config.mode === "webhook") {
       await runWebhookMode({ config, state, source, log, onProgress: (s) => progress.update(s), signal: run.signal });
       return 0;
     }
+    // The target is opened (a file created) only once the API has accepted the token.
+    await source.fields(run.signal);
+    const dialect = await openDialect(absoluteFileUrl(config.url ?? `file:${dataDir()}/${fileStem}.db`));
+    target = new SqlTarget(dialect, config.tablePrefix, { onWarning: (message) => log?.warn(message) });
     const filter = { mode: config.filterMode, taskPrefixes: config.taskPrefixes };
     const sink = createSqlSink(target, {
       filter,
@@ -100,7 +100,7 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
       return endless ? 0 : 1;
     }
     report(error, log);
-    return error instanceof UsageError ? 2 : 1;
+    return error instanceof UsageError || error instanceof TargetUrlError ? 2 : 1;
   } finally {
     retries?.flush();
     await target?.close().catch(() => {});
@@ -128,22 +128,7 @@ async function summary(mode: string, stats: SyncStats, target: SqlTarget, ms: nu
   ].join("\n");
 }
 
-/** `file:` paths are made absolute so the checkpoint of a target does not depend on the working directory. */
-export function absoluteFileUrl(url: string): string {
-  if (url.startsWith("file:") && !url.startsWith("file://")) {
-    const [path = "", query] = url.slice(5).split("?");
-    return `file:${resolve(path)}${query ? `?${query}` : ""}`;
-  }
-  if (/^[^:]+\.(db|sqlite|sqlite3)$/i.test(url)) return `file:${resolve(url)}`;
-  return url;
-}
-
-/** A folder that cannot be made is reported by the state store when it fails to open the file. */
-function makeParentDir(path: string): void {
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-  } catch {}
-}
+export { absoluteFileUrl } from "./file-urls.ts";
 
 function passwordOf(url: string | undefined): string | undefined {
   if (!url) return undefined;

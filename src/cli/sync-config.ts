@@ -4,6 +4,7 @@ import * as v from "valibot";
 import { DEFAULT_LOOKBACK_MINUTES } from "../core/sync.ts";
 import { UsageError } from "./argv.ts";
 import { decimal, wholeNumber } from "./flag-schemas.ts";
+import { stateStoreUrl } from "./state-option.ts";
 import {
   receiverUrl,
   WEBHOOK_DELIVERY_FLAGS,
@@ -170,8 +171,8 @@ export function parseSyncConfig(flags: Record<string, unknown>): SyncConfig {
     dbConnections: f.d,
     logLevel: f.l,
     verbose: f.v,
-    apiUrl: f["api-url"],
-    stateUrl: f.state,
+    apiUrl: f["api-url"] === undefined ? undefined : apiBaseUrl(f["api-url"]),
+    stateUrl: f.state === undefined ? undefined : stateStoreUrl(f.state),
     intervalSeconds: f.interval,
     relistHours: f.relist,
     lookbackMinutes: f.lookback,
@@ -179,6 +180,26 @@ export function parseSyncConfig(flags: Record<string, unknown>): SyncConfig {
     apiAttempts: f["api-retries"],
     webhook: webhookDeliveryConfig(f),
   };
+}
+
+/**
+ * `--api-url` checked before any request: a value that is no absolute http(s) URL is a usage error,
+ * not an API that cannot be reached. The value is not echoed: it may hold a password.
+ */
+export function apiBaseUrl(raw: string): string {
+  const expected = "like https://api.dialfire.com";
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(raw)) throw new UsageError(`--api-url must start with http:// or https:// (${expected})`);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--api-url is not a valid URL (check its host and port; ${expected})`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new UsageError(`--api-url must be an http:// or https:// URL, not ${url.protocol} (${expected})`);
+  }
+  if (url.hostname === "") throw new UsageError(`--api-url names no host (${expected})`);
+  return raw;
 }
 
 /** The parts of the pipeline's options every mode takes straight from the flags. */

@@ -32,8 +32,10 @@ export interface ContactMapping {
   url?: string;
 }
 
+const COLUMNS_EXPECTED = 'a column name or a list of column names, e.g. "Handy" or ["$phone", "Handy"]';
+
 const columnList = v.pipe(
-  v.union([v.string(), v.array(v.string())]),
+  v.union([v.string(), v.array(v.string())], `must be ${COLUMNS_EXPECTED}`),
   v.transform((value) => (Array.isArray(value) ? value : [value])),
 );
 
@@ -48,13 +50,17 @@ export const MappingFileSchema = v.strictObject({
   address: v.optional(columnList),
   websites: v.optional(columnList),
   twitter: v.optional(columnList),
-  url: v.optional(v.pipe(v.string(), v.includes("{id}", "url must contain {id}"))),
+  url: v.optional(v.pipe(v.string("must be a link containing {id}"), v.includes("{id}", "must contain {id}"))),
 });
 export type MappingFile = v.InferOutput<typeof MappingFileSchema>;
 
 /** A mapping file's content checked: the mapping, or a message naming the field at fault. */
 export function checkMappingFile(value: unknown): { mapping: MappingFile } | { error: string } {
   if (Array.isArray(value)) return { error: "must be a JSON object, not a list" };
+  if (typeof value !== "object" || value === null) return { error: `must be a JSON object like {"phones": ["$phone", "Handy"]}` };
+  const known = Object.keys(MappingFileSchema.entries);
+  const unknown = Object.keys(value).find((key) => !known.includes(key));
+  if (unknown !== undefined) return { error: `unknown key "${unknown}"; the keys are ${known.join(", ")}` };
   const parsed = v.safeParse(MappingFileSchema, value);
   if (parsed.success) return { mapping: parsed.output };
   const issue = parsed.issues[0];

@@ -90,6 +90,24 @@ export class TargetError extends Error {
 }
 
 /**
+ * The URL itself is wrong (its form, port, folder or options), found before any connection: the
+ * user has to fix what they wrote, which the command line reports as a usage error.
+ */
+export class TargetUrlError extends TargetError {
+  override name = "TargetUrlError";
+}
+
+/** Runs the reading of a URL: whatever it refuses is a fault of the URL. */
+export function readingUrl<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof TargetError && !(error instanceof TargetUrlError)) throw new TargetUrlError(error.message, { cause: error });
+    throw error;
+  }
+}
+
+/**
  * The body most CREATE TABLEs share: each column quoted with its type, the primary key `NOT NULL
  * PRIMARY KEY` (with a type of its own where the database needs one, e.g. a bounded length).
  */

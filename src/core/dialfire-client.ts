@@ -11,6 +11,7 @@ import {
   InboundCallPageSchema,
 } from "./dialfire-schemas.ts";
 import { parseJsonExact } from "./exact-json.ts";
+import { networkReason } from "./network-errors.ts";
 import { backoffMs, DEFAULT_RETRY, parseRetryAfter, type RetryPolicy, sleep } from "./retry.ts";
 import type {
   CampaignField,
@@ -224,14 +225,6 @@ function parseBaseUrl(raw: string): URL {
     throw new DialfireApiError(`the API URL "${raw}" must start with http:// or https://`);
   }
   return url;
-}
-
-function networkReason(error: unknown): string {
-  const code = (error as { code?: string })?.code;
-  if (code === "ConnectionRefused" || code === "ECONNREFUSED") return "connection refused";
-  if (code === "ENOTFOUND") return "host not found";
-  const message = error instanceof Error ? error.message : String(error);
-  return message.split("\n")[0] ?? message;
 }
 
 function snippet(text: string): string {

@@ -45,12 +45,15 @@ export function parseServerUrl(url: string, fail: (message: string) => Error): P
   const user = decode(colon >= 0 ? userinfo.slice(0, colon) : userinfo);
   const password = colon >= 0 ? decode(userinfo.slice(colon + 1)) : "";
 
-  const hostMatch = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(hostPort);
+  const hostMatch = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(hostPort);
   const shownScheme = `${scheme}://${user ? `${encodeURIComponent(user)}@` : ""}${hostPort}`;
   if (!hostMatch || hostMatch[1] === "") throw fail(`${shownScheme}…: the URL names no host`);
   const host = hostMatch[1]!.replace(/^\[(.*)\]$/, "$1");
-  const port = hostMatch[2] ? Number(hostMatch[2]) : undefined;
-  if (port !== undefined && (port < 1 || port > 65535)) throw fail(`${shownScheme}…: ${hostMatch[2]} is not a port`);
+  const portText = hostMatch[2] ?? "";
+  // A wrong port is named as such, not taken for a missing host.
+  if (portText !== "" && !/^\d+$/.test(portText)) throw fail(`${shownScheme}…: "${portText}" is not a port number (1 to 65535)`);
+  const port = portText ? Number(portText) : undefined;
+  if (port !== undefined && (port < 1 || port > 65535)) throw fail(`${shownScheme}…: ${portText} is not a port number (1 to 65535)`);
 
   const params = new URLSearchParams(queryText);
   const shown = new URLSearchParams([...params].filter(([name]) => !SECRET_PARAMETER.test(name)));

@@ -1,6 +1,6 @@
 // Picks the dialect for a target URL. Only the scheme decides; each dialect parses the rest itself.
-import { TargetError, type Dialect } from "../core/dialect.ts";
-import { createLibsqlDialect } from "./libsql-node.ts";
+import { type Dialect, TargetUrlError } from "../core/dialect.ts";
+import { checkLibsqlUrl, createLibsqlDialect, requireFolder } from "./libsql-node.ts";
 
 const ACCEPTED_FORMS =
   "use file:PATH, a path ending in .db/.sqlite/.sqlite3, :memory:, libsql://HOST?authToken=TOKEN, http(s)://HOST, " +
@@ -9,29 +9,67 @@ const ACCEPTED_FORMS =
 
 const LIBSQL_SCHEMES = new Set(["file", "libsql", "http", "https"]);
 
+interface ServerDialect {
+  open(url: string): Promise<Dialect>;
+  /** Reads the URL as `open` does, without connecting. */
+  check(url: string): void;
+}
+
 /** Server dialects load their driver only when a URL asks for them. */
-const SERVER_DIALECTS: Record<string, () => Promise<(url: string) => Promise<Dialect>>> = {
-  postgres: async () => (await import("./postgres.ts")).createPostgresDialect,
-  postgresql: async () => (await import("./postgres.ts")).createPostgresDialect,
-  mysql: async () => (await import("./mysql.ts")).createMysqlDialect,
-  mariadb: async () => (await import("./mysql.ts")).createMysqlDialect,
-  sqlserver: async () => (await import("./mssql.ts")).createMssqlDialect,
-  mssql: async () => (await import("./mssql.ts")).createMssqlDialect,
+const postgresDialect = async (): Promise<ServerDialect> => {
+  const module = await import("./postgres.ts");
+  return { open: module.createPostgresDialect, check: module.postgresSettings };
+};
+const mysqlDialect = async (): Promise<ServerDialect> => {
+  const module = await import("./mysql.ts");
+  return { open: module.createMysqlDialect, check: module.mysqlSettings };
+};
+const mssqlDialect = async (): Promise<ServerDialect> => {
+  const module = await import("./mssql.ts");
+  return { open: (url) => module.createMssqlDialect(url), check: module.parseSqlServerUrl };
+};
+const SERVER_DIALECTS: Record<string, () => Promise<ServerDialect>> = {
+  postgres: postgresDialect,
+  postgresql: postgresDialect,
+  mysql: mysqlDialect,
+  mariadb: mysqlDialect,
+  sqlserver: mssqlDialect,
+  mssql: mssqlDialect,
 };
 
-export async function openDialect(url: string): Promise<Dialect> {
-  const trimmed = url.trim();
-  if (trimmed === "") throw new TargetError(`no database URL given; ${ACCEPTED_FORMS}`);
-  if (trimmed === ":memory:") return createLibsqlDialect(trimmed);
+type Choice = { libsql: string } | { server: ServerDialect; url: string };
 
+async function choose(url: string): Promise<Choice> {
+  const trimmed = url.trim();
+  if (trimmed === "") throw new TargetUrlError(`no database URL given; ${ACCEPTED_FORMS}`);
+  if (trimmed === ":memory:") return { libsql: trimmed };
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(trimmed)?.[1]?.toLowerCase();
-  if (scheme !== undefined && LIBSQL_SCHEMES.has(scheme)) return createLibsqlDialect(trimmed);
+  if (scheme !== undefined && LIBSQL_SCHEMES.has(scheme)) return { libsql: trimmed };
   const server = scheme === undefined ? undefined : SERVER_DIALECTS[scheme];
-  if (server) return (await server())(trimmed);
-  if (isBareDatabasePath(trimmed)) return createLibsqlDialect(fileUrl(trimmed));
+  if (server) return { server: await server(), url: trimmed };
+  if (isBareDatabasePath(trimmed)) return { libsql: fileUrl(trimmed) };
   // Only the scheme is shown: whatever follows it may hold a password.
   const shown = scheme !== undefined ? `${scheme}:…` : trimmed;
-  throw new TargetError(`"${shown}" is not a database URL dbsync knows; ${ACCEPTED_FORMS}`);
+  throw new TargetUrlError(`"${shown}" is not a database URL dbsync knows; ${ACCEPTED_FORMS}`);
+}
+
+export async function openDialect(url: string): Promise<Dialect> {
+  const choice = await choose(url);
+  return "libsql" in choice ? createLibsqlDialect(choice.libsql) : choice.server.open(choice.url);
+}
+
+/**
+ * Everything about a target URL that can be known without connecting (its form, port, options, the
+ * folder of a file): a TargetUrlError names what is wrong before any network is used.
+ */
+export async function checkTargetUrl(url: string): Promise<void> {
+  const choice = await choose(url);
+  if ("server" in choice) {
+    choice.server.check(choice.url);
+    return;
+  }
+  const parsed = checkLibsqlUrl(choice.libsql);
+  if (parsed.filePath !== undefined) await requireFolder(parsed);
 }
 
 /** A path like `data/sync.db` or `C:\sync\calls.sqlite` (a drive letter looks like a scheme). */

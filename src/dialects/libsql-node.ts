@@ -1,17 +1,17 @@
 // The libSQL dialect as the command line opens it: the Node client (its native addon reads local
-// files) and the file's directory made first.
+// files), once the file's folder is known to exist.
 import { createClient } from "@libsql/client";
-import { mkdir, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { TargetError } from "../core/dialect.ts";
+import { TargetUrlError } from "../core/dialect.ts";
 import type { ParsedLibsqlUrl } from "../core/libsql-url.ts";
 import { BUSY_TIMEOUT_MS, libsqlDialect, parseLibsqlUrl, targetError } from "./libsql.ts";
 import type { SqliteDialect } from "./sqlite.ts";
 
 /** Accepts `file:PATH`, `:memory:`, `libsql://`, `http(s)://` and `ws(s)://`; `?authToken=` is split off. */
 export async function createLibsqlDialect(url: string): Promise<SqliteDialect> {
-  const parsed = parseLibsqlUrl(url);
-  if (parsed.filePath !== undefined) await createParentDirectory(parsed);
+  const parsed = checkLibsqlUrl(url);
+  if (parsed.filePath !== undefined) await requireFolder(parsed);
   let client: ReturnType<typeof createClient>;
   try {
     client = createClient({
@@ -27,15 +27,23 @@ export async function createLibsqlDialect(url: string): Promise<SqliteDialect> {
   return libsqlDialect(client, parsed);
 }
 
-async function createParentDirectory(parsed: ParsedLibsqlUrl): Promise<void> {
-  const path = parsed.filePath ?? "";
-  if (path === "") throw new TargetError(`${parsed.safeUrl} names no file; use file:PATH`);
-  const directory = dirname(path);
-  try {
-    await mkdir(directory, { recursive: true });
-  } catch (error) {
-    const isFile = await stat(directory).then((s) => !s.isDirectory(), () => false);
-    const reason = isFile ? `${directory} is a file, not a directory` : error;
-    throw targetError(parsed.safeUrl, `cannot create the directory ${directory}`, reason);
-  }
+/** The URL read without opening anything. */
+export function checkLibsqlUrl(url: string): ParsedLibsqlUrl {
+  const parsed = parseLibsqlUrl(url);
+  if (parsed.filePath === "") throw new TargetUrlError(`${parsed.safeUrl} names no file; use file:PATH`);
+  return parsed;
+}
+
+/**
+ * The file may be new, its folder not: a mistyped path would otherwise grow a folder tree and an
+ * empty database that looks like a fresh start. (The default location is made by dataDir.)
+ */
+export async function requireFolder(parsed: ParsedLibsqlUrl): Promise<void> {
+  const directory = dirname(parsed.filePath ?? "");
+  const kind = await stat(directory).then(
+    (s) => (s.isDirectory() ? "folder" : "file"),
+    () => "missing",
+  );
+  if (kind === "missing") throw new TargetUrlError(`${parsed.safeUrl}: the folder ${directory} does not exist (the database file may be new, its folder must be there)`);
+  if (kind === "file") throw new TargetUrlError(`${parsed.safeUrl}: ${directory} is a file, not a folder`);
 }

@@ -2,7 +2,7 @@
 // `@libsql/client` (the Node build with its native addon, or the web build on edge runtimes), which
 // the caller creates. Portable: no file system here (see libsql-node.ts).
 import type { Client, InStatement, InValue, ResultSet, Transaction } from "@libsql/client";
-import { TargetError, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
+import { TargetError, TargetUrlError, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
 import { libsqlReason, type ParsedLibsqlUrl, parseLibsqlUrl as parseUrl } from "../core/libsql-url.ts";
 import { SqliteDialect } from "./sqlite.ts";
 
@@ -161,5 +161,5 @@ export function targetError(safeUrl: string, what: string, error: unknown, rawUr
 }
 
 export function parseLibsqlUrl(url: string): ParsedLibsqlUrl {
-  return parseUrl(url, (message) => new TargetError(message));
+  return parseUrl(url, (message) => new TargetUrlError(message));
 }

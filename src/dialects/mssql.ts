@@ -15,7 +15,7 @@
 //
 // The `$id|$md5` index has `$id` as key and includes `$md5` (an NVARCHAR(MAX) cannot be a key column);
 // see createIndexSql. Tables go to the login's default schema (normally dbo), like dbsync2's.
-import { columnDefinitions, TargetError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
+import { columnDefinitions, TargetError, TargetUrlError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
 import { fitIdentifier, utf16Units } from "../core/identifiers.ts";
 import type { Column, LogicalType, TableSpec } from "../core/tables.ts";
 import {
@@ -77,13 +77,13 @@ export function parseSqlServerUrl(url: string): ParsedSqlServerUrl {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1]?.toLowerCase() ?? "";
   const shown = `${scheme || "sqlserver"}://…`;
   if (scheme !== "sqlserver" && scheme !== "mssql") {
-    throw new TargetError(`${shown} is not a SQL Server URL; use ${URL_FORM}`);
+    throw new TargetUrlError(`${shown} is not a SQL Server URL; use ${URL_FORM}`);
   }
   let parsed: URL;
   try {
     parsed = new URL(text);
   } catch {
-    throw new TargetError(`${shown} is not a valid URL (check the port and percent-encode @ / : in the password); use ${URL_FORM}`);
+    throw new TargetUrlError(`${shown} is not a valid URL (check the port and percent-encode @ / : in the password); use ${URL_FORM}`);
   }
 
   const userText = decode(parsed.username);
@@ -99,7 +99,7 @@ export function parseSqlServerUrl(url: string): ParsedSqlServerUrl {
   const safeUrl =
     `${scheme}://${userText === "" ? "" : `${encodeURIComponent(userText)}@`}${hostname}${port === undefined ? "" : `:${port}`}` +
     `/${instance === undefined ? "" : `${encodeURIComponent(instance)}/`}${encodeURIComponent(database)}`;
-  const refuse = (problem: string) => new TargetError(`${safeUrl} ${problem}; use ${URL_FORM}`);
+  const refuse = (problem: string) => new TargetUrlError(`${safeUrl} ${problem}; use ${URL_FORM}`);
 
   if (hostname === "") throw refuse("names no host");
   if (database === "") throw refuse("names no database");

@@ -4,7 +4,7 @@
 // max_prepared_stmt_count). Values are still never part of the SQL the dialect builds.
 import { readFileSync } from "node:fs";
 import mysql, { type Pool, type PoolConnection, type PoolOptions } from "mysql2/promise";
-import { TargetError, type Dialect, type SqlExecutor, type SqlValue, limitRows } from "../core/dialect.ts";
+import { readingUrl, TargetError, type Dialect, type SqlExecutor, type SqlValue, limitRows } from "../core/dialect.ts";
 import { contactsMd5Index, type Column, type LogicalType, type TableSpec } from "../core/tables.ts";
 import { characters, fitIdentifier } from "../core/identifiers.ts";
 import { parseServerUrl, scrub, type ParsedServerUrl } from "../core/server-url.ts";
@@ -37,15 +37,21 @@ const TEXT_TYPES = ["tinytext", "text", "mediumtext", "longtext"];
 /** ER_DUP_KEYNAME: the index exists already (MySQL has no CREATE INDEX IF NOT EXISTS). */
 const DUPLICATE_INDEX = 1061;
 
+/** Everything the URL says, read without connecting: a fault in it is a TargetUrlError. */
+export function mysqlSettings(url: string) {
+  return readingUrl(() => {
+    const parsed = parseServerUrl(url, (message) => new TargetError(message));
+    const database = parsed.path.join("/");
+    if (database === "") {
+      throw new TargetError(`${parsed.safeUrl} names no database; use mysql://USER:PASSWORD@HOST:3306/DATABASE`);
+    }
+    return { parsed, options: poolOptions(parsed, database), session: sessionSql(parsed) };
+  });
+}
+
 export async function createMysqlDialect(url: string): Promise<Dialect> {
-  const parsed = parseServerUrl(url, (message) => new TargetError(message));
-  const database = parsed.path.join("/");
-  if (database === "") {
-    throw new TargetError(`${parsed.safeUrl} names no database; use mysql://USER:PASSWORD@HOST:3306/DATABASE`);
-  }
+  const { parsed, options, session } = mysqlSettings(url);
   const reason = (error: unknown) => driverReason(error, parsed);
-  const options = poolOptions(parsed, database);
-  const session = sessionSql(parsed);
   let dialect = new MysqlDialect(mysql.createPool(options), parsed.safeUrl, reason, session);
   try {
     await dialect.open();

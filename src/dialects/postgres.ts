@@ -2,7 +2,7 @@
 // parameters, tables in the URL's schema (`currentSchema`/`search_path`, else `public`).
 import { readFileSync } from "node:fs";
 import postgres, { type Options, type ParameterOrJSON, type Sql } from "postgres";
-import { columnDefinitions, TargetError, type Dialect, type SqlExecutor, type SqlValue, limitRows } from "../core/dialect.ts";
+import { columnDefinitions, readingUrl, TargetError, type Dialect, type SqlExecutor, type SqlValue, limitRows } from "../core/dialect.ts";
 import { fitIdentifier, utf8Bytes } from "../core/identifiers.ts";
 import { type ParsedServerUrl, parseServerUrl, scrub } from "../core/server-url.ts";
 import type { Column, LogicalType, TableSpec } from "../core/tables.ts";
@@ -31,13 +31,20 @@ const COLUMN_TYPES: Record<LogicalType, string> = {
 };
 
 
+/** Everything the URL says, read without connecting: a fault in it is a TargetUrlError. */
+export function postgresSettings(url: string) {
+  return readingUrl(() => {
+    const parsed = parseServerUrl(url, (message) => new TargetError(message));
+    const database = parsed.path.join("/");
+    if (database === "") {
+      throw new TargetError(`${parsed.safeUrl} names no database; use postgres://USER:PASSWORD@HOST:5432/DATABASE`);
+    }
+    return { parsed, options: connectionOptions(parsed, database) };
+  });
+}
+
 export async function createPostgresDialect(url: string): Promise<Dialect> {
-  const parsed = parseServerUrl(url, (message) => new TargetError(message));
-  const database = parsed.path.join("/");
-  if (database === "") {
-    throw new TargetError(`${parsed.safeUrl} names no database; use postgres://USER:PASSWORD@HOST:5432/DATABASE`);
-  }
-  const options = connectionOptions(parsed, database);
+  const { parsed, options } = postgresSettings(url);
   const reason = (error: unknown) => driverReason(error, parsed);
   const sql = postgres(options);
   try {
