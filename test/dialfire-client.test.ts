@@ -162,6 +162,19 @@ describe("failures", () => {
     await expect(client(url).fields()).rejects.toThrow(/cannot reach http:\/\/127\.0\.0\.1:\d+/);
   });
 
+  test("a connection the API closes is told in our words, without the runtime's advice to its programmers", async () => {
+    const listener = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: { data: (socket) => socket.end(), open: () => {} },
+    });
+    servers.push({ stop: () => listener.stop(true) });
+    const error = await client(`http://127.0.0.1:${listener.port}`).fields().catch((e: Error) => e);
+    expect(error).toBeInstanceOf(DialfireApiError);
+    expect((error as Error).message).toMatch(/failed after 4 attempts: cannot reach http:\/\/127\.0\.0\.1:\d+: the connection was closed by the other side$/);
+    expect((error as Error).message).not.toContain("verbose");
+  });
+
   test("an invalid base URL is refused before any request", () => {
     expect(() => client("not a url")).toThrow("not a valid URL");
     expect(() => client("ftp://x")).toThrow("http:// or https://");
