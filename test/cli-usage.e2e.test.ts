@@ -86,6 +86,8 @@ describe("malformed settings are usage errors, found before any request", () => 
       [["serve", "--url", `file:${dir}/x.db`, "--talkdesk-mapping", mapping], 'unknown key "bogus"; the keys are name, company, title'],
       [["phonecalls", "push", "--cdr", "mysql://u:p@h:notaport/a", "--target", "https://x", "--token", "t"], '--cdr: mysql://u@h:notaport…: "notaport" is not a port'],
       [["phonecalls", "push", "--cdr", "mysql://u:p@127.0.0.1:1/a", "--target", `file:${missing}/t.db`], `--target: file:${missing}/t.db: the folder ${missing} does not exist`],
+      [["phonecalls", "push", "--cdr", `file:${dir}/cdr.db`, "--target", "https://x", "--token", "t"], "--cdr must be the Asterisk MySQL/MariaDB database"],
+      [["phonecalls", "push", "--cdr", "mysql://u:p@127.0.0.1:1/a", "--target", `file:${dir}/calls.db`], `--target: there is no database file ${dir}/calls.db`],
       [["tokens", "add", "--state", `file:${missing}/state.db`], `--state: the folder ${missing} does not exist`],
       [["webhook", "failed", "--state", "ftp://x"], '--state: "ftp" is not a libSQL URL'],
       [["webhook", "failed", "--json=perhaps"], "--json must be true or false"],

@@ -166,7 +166,7 @@ describe("failures", () => {
     const listener = Bun.listen({
       hostname: "127.0.0.1",
       port: 0,
-      socket: { data: (socket) => socket.end(), open: () => {} },
+      socket: { data: (socket) => void socket.end(), open: () => {} },
     });
     servers.push({ stop: () => listener.stop(true) });
     const error = await client(`http://127.0.0.1:${listener.port}`).fields().catch((e: Error) => e);

@@ -2,7 +2,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { networkReason } from "../src/core/network-errors.ts";
 
-const closing = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (socket) => socket.end(), open: () => {} } });
+const closing = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (socket) => void socket.end(), open: () => {} } });
 const plainHttp = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("plain") });
 const slow = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async () => (await Bun.sleep(2000), new Response("late")) });
 afterAll(() => {

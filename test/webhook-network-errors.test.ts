@@ -7,7 +7,7 @@ import { openStateStore } from "../src/core/state-store.ts";
 import { Deliverer } from "../src/core/webhook-delivery.ts";
 
 /** Accepts the connection and closes it on the first bytes of the request. */
-const closing = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (socket) => socket.end(), open: () => {} } });
+const closing = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (socket) => void socket.end(), open: () => {} } });
 afterAll(() => closing.stop(true));
 
 test("a receiver that closes the connection or refuses it: the dead letters say so plainly", async () => {

@@ -1,6 +1,7 @@
 // `dbsync phonecalls push`: the Perl script of seed 004, done properly. Reads the calls of a window
 // from an Asterisk `cdr` table and creates them in the phonecalls service, over HTTP or straight into
 // the database the service uses.
+import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
 import * as v from "valibot";
 import { CdrOptionError, checkTimeZone, parseRewriteRule, recordingUrl, type RewriteRule, rewriteDestination, wallTime, zonedInstant } from "../core/cdr.ts";
@@ -13,6 +14,7 @@ import { PushAuthError, type PushOutcome, pushPhonecalls, rejectionReason } from
 import { checkCreate, type NewPhonecall, PhonecallStore } from "../core/phonecalls.ts";
 import { backoffMs, parseRetryAfter, sleep } from "../core/retry.ts";
 import { checkTargetUrl, openDialect } from "../dialects/index.ts";
+import { parseLibsqlUrl } from "../dialects/libsql.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
 import { decimal, wholeNumber } from "./flag-schemas.ts";
 import { addSecret, redact } from "./logger.ts";
@@ -53,6 +55,8 @@ const PushSchema = v.object({
   tp: v.optional(v.pipe(v.string(), v.regex(/^[\p{L}\p{N}_$]*$/u, "--tp may contain letters, digits, _ and $ only")), ""),
   verbose: v.optional(v.boolean(), false),
 });
+
+const CDR_IS_MYSQL = "--cdr must be the Asterisk MySQL/MariaDB database: mysql://user:pass@host/asterisk";
 
 /** Calls read per query: memory stays bounded however long the window. */
 const PAGE = 5_000;
@@ -221,8 +225,17 @@ const pushCommand = defineCommand({
       checkTargetUrl(url).catch((error: unknown) => {
         throw error instanceof TargetUrlError ? new UsageError(`--${flag}: ${redact(error.message)}`) : error;
       });
+    // Neither database is ever made here: a mistyped file would become an empty database.
+    if (!/^(mysql|mariadb):/i.test(o.cdr)) throw new UsageError(CDR_IS_MYSQL);
     await checkUrl("cdr", o.cdr);
-    if (!http) await checkUrl("target", absoluteFileUrl(o.target));
+    if (!http) {
+      const targetUrl = absoluteFileUrl(o.target);
+      await checkUrl("target", targetUrl);
+      const file = /^file:/i.test(targetUrl) ? parseLibsqlUrl(targetUrl).filePath : undefined;
+      if (file && !existsSync(file)) {
+        throw new UsageError(`--target: there is no database file ${file}; push writes into the database the phonecalls service reads`);
+      }
+    }
     const signal = onShutdown();
     const log = (line: string) => process.stdout.write(`${redact(line)}\n`);
 
@@ -232,7 +245,7 @@ const pushCommand = defineCommand({
     });
     let target: Dialect | undefined;
     try {
-      if (cdr.kind !== "mysql") throw new UsageError("--cdr must be the Asterisk MySQL/MariaDB database: mysql://user:pass@host/asterisk");
+      if (cdr.kind !== "mysql") throw new UsageError(CDR_IS_MYSQL);
       let send: (call: NewPhonecall) => Promise<PushOutcome>;
       if (http) {
         await checkTarget(http, token as string, signal);
