@@ -1,6 +1,7 @@
 // Flag handling of the original's command line, in-process (the e2e tests run the real binary).
 import { describe, expect, test } from "bun:test";
-import { normaliseFlags, routeSubcommand, UsageError, withEnvironment } from "../src/cli/argv.ts";
+import { inUserTerms, normaliseFlags, routeSubcommand, UsageError, withEnvironment } from "../src/cli/argv.ts";
+import { checkMappingFile } from "../src/core/contact-mapping.ts";
 import { redact, addSecret } from "../src/cli/logger.ts";
 import { parseStartDate, parseSyncConfig, SYNC_FLAGS } from "../src/cli/sync-config.ts";
 
@@ -133,5 +134,50 @@ describe("webhook flags", () => {
 
   test("in the database modes --url stays a database URL", () => {
     expect(parseSyncConfig({ ...base, a: "db_init", url: "file:x.db" }).url).toBe("file:x.db");
+  });
+});
+
+describe("messages in the user's terms", () => {
+  test("a value from the environment is named by its variable, one from the command line by its flag", () => {
+    withEnvironment({ c: "X" }, SYNC_FLAGS, { DIALFIRE_INTERVAL: "abc", DBSYNC_URL: "postgres://h:x/db" });
+    expect(inUserTerms("--interval must be a number of seconds")).toBe("DIALFIRE_INTERVAL must be a number of seconds");
+    expect(inUserTerms("--url: bad port; --c is fine; --interval-x is another flag")).toBe("DBSYNC_URL: bad port; --c is fine; --interval-x is another flag");
+    withEnvironment({}, SYNC_FLAGS, {});
+    expect(inUserTerms("--interval must be a number of seconds")).toBe("--interval must be a number of seconds");
+  });
+
+  test("a switch takes only true or false as its value", () => {
+    expect(normaliseFlags(["--v=0", "--p=yes"], SYNC_FLAGS)).toEqual(["--v=false", "--p=true"]);
+    expect(() => normaliseFlags(["--v=maybe"], SYNC_FLAGS)).toThrow('--v must be true or false (got "maybe")');
+  });
+
+  test("--api-url must be an absolute http(s) URL", () => {
+    const base = { a: "db_init", c: "CAMP", ct: "token" };
+    expect(parseSyncConfig({ ...base, "api-url": "http://127.0.0.1:18461" }).apiUrl).toBe("http://127.0.0.1:18461");
+    expect(() => parseSyncConfig({ ...base, "api-url": "127.0.0.1:18461" })).toThrow("--api-url must start with http:// or https://");
+    expect(() => parseSyncConfig({ ...base, "api-url": "ftp://x" })).toThrow("--api-url must be an http:// or https:// URL, not ftp:");
+    const withPassword = (() => {
+      try {
+        parseSyncConfig({ ...base, "api-url": "http://user:pw-secret@h:port/" });
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(withPassword).toStartWith("--api-url is not a valid URL");
+    expect(withPassword).not.toContain("pw-secret");
+  });
+
+  test("a Talkdesk mapping file's faults name the key and what it takes, never a validator's words", () => {
+    const cases: [unknown, string][] = [
+      [{ bogus: "x" }, 'unknown key "bogus"; the keys are name, company, title, emails, phones, photo_url, address, websites, twitter, url'],
+      [{ name: 5 }, 'name: must be a column name or a list of column names, e.g. "Handy" or ["$phone", "Handy"]'],
+      [{ phones: ["$phone", null] }, 'phones: must be a column name or a list of column names, e.g. "Handy" or ["$phone", "Handy"]'],
+      [{ url: 5 }, "url: must be a link containing {id}"],
+      [{ url: "https://crm/x" }, "url: must contain {id}"],
+      ["text", 'must be a JSON object like {"phones": ["$phone", "Handy"]}'],
+      [null, 'must be a JSON object like {"phones": ["$phone", "Handy"]}'],
+    ];
+    for (const [value, error] of cases) expect(checkMappingFile(value)).toEqual({ error });
+    expect(checkMappingFile({ phones: "Handy", url: "https://crm/{id}" })).toEqual({ mapping: { phones: ["Handy"], url: "https://crm/{id}" } });
   });
 });
