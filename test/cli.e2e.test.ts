@@ -81,18 +81,18 @@ describe("usage", () => {
     }
   });
 
-  test("a malformed --cdr: one line, non-zero, password not shown", async () => {
+  test("a malformed --cdr: one line, exit 2, password not shown", async () => {
     const result = await runCli(["phonecalls", "push", "--cdr", "mysql//asterisk:hunter22@pbx/asterisk", "--target", "https://x", "--token", "t"]);
-    expect(result.code).not.toBe(0);
+    expect(result.code).toBe(2);
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
-    expect(result.stderr).toContain("is not a database URL");
+    expect(result.stderr).toContain("--cdr must be the Asterisk MySQL/MariaDB database");
     expect(result.stderr).not.toContain("hunter22");
   });
 
-  test("a malformed --url: one line, non-zero, password not shown", async () => {
+  test("a malformed --url: one line, exit 2, password not shown", async () => {
     for (const url of ["nonsense", "mysql//user:pw@host/db", "ftp://user:hunter22@host/db"]) {
       const result = await runCli(["--a", "db_init", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url, "--url", url]);
-      expect(result.code).not.toBe(0);
+      expect(result.code).toBe(2);
       expect(result.stderr.trim().split("\n")).toHaveLength(1);
       expect(result.stderr).toMatch(/^error: .*(URL|url|database)/);
       expect(result.stderr).not.toContain("hunter22");

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TargetError } from "../src/core/dialect.ts";
+import { TargetError, TargetUrlError } from "../src/core/dialect.ts";
 import { SqlTarget } from "../src/core/sql-target.ts";
 import { parseLibsqlUrl } from "../src/dialects/libsql.ts";
 import { createLibsqlDialect } from "../src/dialects/libsql-node.ts";
@@ -20,8 +20,8 @@ runDialectConformance("libSQL :memory:", () => createLibsqlDialect(":memory:"));
 
 
 describe("libSQL dialect", () => {
-  test("a file database gets its directory created and runs in WAL mode", async () => {
-    const path = join(dir, "nested", "deeper", "sync.db");
+  test("a file database is created in its existing folder and runs in WAL mode", async () => {
+    const path = join(dir, "sync.db");
     const dialect = await createLibsqlDialect(`file:${path}`);
     expect(existsSync(path)).toBe(true);
     expect(await dialect.all("PRAGMA journal_mode")).toEqual([{ journal_mode: "wal" }]);
@@ -167,14 +167,17 @@ describe("libSQL URLs", () => {
     expect(error.message).not.toContain("SECRET");
   });
 
-  test("a path that cannot be created is a TargetError", async () => {
+  test("a folder that does not exist, or is a file, is a fault of the URL, and nothing is created", async () => {
+    const missing = join(dir, "nested", "deeper");
+    const error = await rejection(createLibsqlDialect(`file:${join(missing, "sync.db")}`));
+    expect(error).toBeInstanceOf(TargetUrlError);
+    expect(error.message).toBe(`file:${join(missing, "sync.db")}: the folder ${missing} does not exist (the database file may be new, its folder must be there)`);
+    expect(existsSync(join(dir, "nested"))).toBe(false);
     const plainFile = join(dir, "not-a-directory");
     writeFileSync(plainFile, "x");
-    const error = await rejection(createLibsqlDialect(`file:${join(plainFile, "sub", "x.db")}`));
-    expect(error).toBeInstanceOf(TargetError);
-    expect(error.message).toContain("cannot create the directory");
     const direct = await rejection(createLibsqlDialect(`file:${join(plainFile, "x.db")}`));
-    expect(direct).toBeInstanceOf(TargetError);
+    expect(direct).toBeInstanceOf(TargetUrlError);
+    expect(direct.message).toContain(`${plainFile} is a file, not a folder`);
   });
 });
 
