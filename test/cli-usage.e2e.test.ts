@@ -90,12 +90,28 @@ describe("malformed settings are usage errors, found before any request", () => 
       [["phonecalls", "push", "--cdr", "mysql://u:p@127.0.0.1:1/a", "--target", `file:${dir}/calls.db`], `--target: there is no database file ${dir}/calls.db`],
       [["tokens", "add", "--state", `file:${missing}/state.db`], `--state: the folder ${missing} does not exist`],
       [["webhook", "failed", "--state", "ftp://x"], '--state: "ftp" is not a libSQL URL'],
+      [["simulate", "--host", "a b", "--port", "0"], "cannot listen on a b:0: --host a b is no address of this machine"],
       [["webhook", "failed", "--json=perhaps"], "--json must be true or false"],
       [["webhook", "replay", "--url", "ftp://x"], "--url in webhook mode must be the receiver's absolute http(s) URL"],
       [["--a", "webhook", "--c", CAMPAIGN, "--ct", TOKEN, "--url", "ftp://x"], "--url in webhook mode must be"],
     ];
     for (const [argv, fault] of cases) expectUsageError(await runCli(argv), fault);
     expect(readdirSync(dir)).toEqual(["mapping.json"]);
+  });
+
+  test("a port in use is a failure that may pass (exit 1), a host that is no address here a usage error", async () => {
+    const dir = tempDir("listen");
+    writeFileSync(join(dir, "x.db"), "");
+    const taken = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+    try {
+      for (const command of [["simulate"], ["serve", "--url", `file:${dir}/x.db`, "--state", `file:${dir}/s.db`]]) {
+        const inUse = await runCli([...command, "--port", String(taken.port)]);
+        expect({ code: inUse.code, stderr: inUse.stderr }).toEqual({ code: 1, stderr: `error: cannot listen on 127.0.0.1:${taken.port}: the port is already in use\n` });
+        expectUsageError(await runCli([...command, "--host", "a b", "--port", "0"]), "cannot listen on a b:0: --host a b is no address of this machine");
+      }
+    } finally {
+      taken.stop(true);
+    }
   });
 
   test("a well-formed target that cannot be reached stays a failure (exit 1), not a usage error", async () => {

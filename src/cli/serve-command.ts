@@ -14,6 +14,7 @@ import { accessLine } from "../server/access.ts";
 import { serverDeps } from "../server/deps.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
 import { decimal, wholeNumber } from "./flag-schemas.ts";
+import { listenError } from "./listen-errors.ts";
 import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";
 import { createLogFile } from "./paths.ts";
 import { onShutdown } from "./shutdown.ts";
@@ -142,8 +143,7 @@ export const serveCommand = defineCommand({
     } catch (error) {
       await dialect.close();
       await state.close();
-      const code = (error as { code?: string }).code;
-      throw new UsageError(`cannot listen on ${o.host}:${o.port}: ${code === "EADDRINUSE" ? "the port is in use" : String(error)}`);
+      throw listenError(o.host, o.port, error);
     }
     // Before anything is awaited: no request is answered before the log exists.
     let logFile: string | undefined;

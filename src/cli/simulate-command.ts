@@ -1,9 +1,10 @@
 // `dbsync simulate`: the built-in Dialfire API, for trying dbsync without an account and for tests.
 import { defineCommand } from "citty";
 import * as v from "valibot";
-import { startSimulator } from "../simulator/serve.ts";
+import { type RunningSimulator, startSimulator } from "../simulator/serve.ts";
 import { UsageError } from "./argv.ts";
 import { decimal } from "./flag-schemas.ts";
+import { listenError } from "./listen-errors.ts";
 import { onShutdown } from "./shutdown.ts";
 
 const SIMULATE_FLAGS = {
@@ -46,23 +47,28 @@ export const simulateCommand = defineCommand({
     const parsed = v.safeParse(SimulateSchema, args);
     if (!parsed.success) throw new UsageError(parsed.issues[0]?.message ?? "invalid flags");
     const o = parsed.output;
-    const simulator = await startSimulator({
-      port: o.port,
-      host: o.host,
-      campaignId: o.campaign,
-      token: o.token,
-      contacts: Math.floor(o.contacts),
-      seed: Math.floor(o.seed),
-      activityIntervalMs: o.activity * 1000,
-      faults: {
-        errorRate: o["error-rate"],
-        rateLimitRate: o["rate-limit-rate"],
-        slowRate: o["slow-rate"],
-        slowMs: o["slow-ms"],
-        malformedRate: o["malformed-rate"],
-        retryAfterSeconds: 1,
-      },
-    });
+    let simulator: RunningSimulator;
+    try {
+      simulator = startSimulator({
+        port: o.port,
+        host: o.host,
+        campaignId: o.campaign,
+        token: o.token,
+        contacts: Math.floor(o.contacts),
+        seed: Math.floor(o.seed),
+        activityIntervalMs: o.activity * 1000,
+        faults: {
+          errorRate: o["error-rate"],
+          rateLimitRate: o["rate-limit-rate"],
+          slowRate: o["slow-rate"],
+          slowMs: o["slow-ms"],
+          malformedRate: o["malformed-rate"],
+          retryAfterSeconds: 1,
+        },
+      });
+    } catch (error) {
+      throw listenError(o.host, o.port, (error as { cause?: unknown }).cause ?? error);
+    }
     process.stdout.write(
       `Dialfire simulator on ${simulator.url} — campaign ${o.campaign}, ${Math.floor(o.contacts)} contacts\n` +
         `Try: dbsync --a db_init --c ${o.campaign} --ct ${o.token} --api-url ${simulator.url} --url file:demo.db\n`,
