@@ -56,7 +56,9 @@ Examples:
   # Try it without a Dialfire account
   dbsync demo
 
-Every flag can also be given as an environment variable DBSYNC_<FLAG>, e.g. DBSYNC_CT, DBSYNC_API_URL.`;
+Every flag can also be given as an environment variable DBSYNC_<FLAG>, e.g. DBSYNC_CT, DBSYNC_API_URL;
+with DBSYNC_A set, dbsync without arguments runs the sync from the environment alone.
+Exit codes: 0 done or stopped, 1 a failure, 2 a usage error (a bad flag, variable or URL).`;
 
 const syncCommand = defineCommand({
   meta: { name: "sync", description: "Sync a Dialfire campaign into an SQL database or to a webhook (also: dbsync --a MODE …)" },
