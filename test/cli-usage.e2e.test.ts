@@ -52,6 +52,7 @@ describe("malformed settings are usage errors, found before any request", () => 
       [["--url", "mysql://u:p@h/"], {}, "names no database"],
       [["--url", "sqlserver://u:p@h:1433/"], {}, "names no database"],
       [["--url", "libsql://"], {}, "the libSQL URL libsql:… has no host"],
+      [["--url", "libsql://h:notaport?authToken=t"], {}, '"libsql:…" is not a valid libSQL URL (check its host and port)'],
       [["--url", "redis://u:p@h/0"], {}, '"redis:…" is not a database URL dbsync knows'],
       [["--url", `file:${missing}/x.db`], {}, `the folder ${missing} does not exist`],
       [["--url", `${missing}/x.db`], {}, `the folder ${missing} does not exist`],

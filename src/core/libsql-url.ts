@@ -24,7 +24,7 @@ export function parseLibsqlUrl(url: string, fail: (message: string) => Error): P
     try {
       parsed = new URL(url);
     } catch {
-      throw fail(`"${scheme}:…" is not a valid libSQL URL; expected e.g. libsql://HOST?authToken=TOKEN`);
+      throw fail(`"${scheme}:…" is not a valid libSQL URL (check its host and port); expected e.g. libsql://HOST?authToken=TOKEN`);
     }
     if (parsed.hostname === "") throw fail(`the libSQL URL ${scheme}:… has no host`);
     const authToken = parsed.searchParams.get("authToken") ?? undefined;
