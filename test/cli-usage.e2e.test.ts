@@ -50,6 +50,8 @@ describe("malformed settings are usage errors, found before any request", () => 
       [["--url", "mysql://u:p@h:70000/db"], {}, "70000 is not a port number"],
       [["--url", "postgres://u:p@h/db?sslmode=bogus"], {}, 'unknown sslmode "bogus"'],
       [["--url", "mysql://u:p@h/"], {}, "names no database"],
+      [["--url", `postgres://u:p@h/db?sslmode=verify-full&sslrootcert=${missing}/ca.pem`], {}, `cannot read sslrootcert ${missing}/ca.pem: there is no such file`],
+      [["--url", `mysql://u:p@h/db?sslca=${missing}/ca.pem`], {}, `cannot read the CA file ${missing}/ca.pem: there is no such file`],
       [["--url", "sqlserver://u:p@h:1433/"], {}, "names no database"],
       [["--url", "libsql://"], {}, "the libSQL URL libsql:… has no host"],
       [["--url", "libsql://h:notaport?authToken=t"], {}, '"libsql:…" is not a valid libSQL URL (check its host and port)'],

@@ -71,6 +71,15 @@ export function parseServerUrl(url: string, fail: (message: string) => Error): P
   };
 }
 
+/** Why a file a URL names (a CA certificate, say) cannot be read, without the runtime's wording. */
+export function fileReason(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (code === "ENOENT") return "there is no such file";
+  if (code === "EACCES" || code === "EPERM") return "it may not be read by this user";
+  if (code === "EISDIR") return "it is a folder, not a file";
+  return error instanceof Error ? error.message.split("\n")[0] ?? error.message : String(error);
+}
+
 /** Percent-decoding that leaves a lone `%` (e.g. a password `50%off`) as it is. */
 function decode(text: string): string {
   try {

@@ -7,7 +7,7 @@ import mysql, { type Pool, type PoolConnection, type PoolOptions } from "mysql2/
 import { readingUrl, TargetError, type Dialect, type SqlExecutor, type SqlValue, limitRows } from "../core/dialect.ts";
 import { contactsMd5Index, type Column, type LogicalType, type TableSpec } from "../core/tables.ts";
 import { characters, fitIdentifier } from "../core/identifiers.ts";
-import { parseServerUrl, scrub, type ParsedServerUrl } from "../core/server-url.ts";
+import { fileReason, parseServerUrl, scrub, type ParsedServerUrl } from "../core/server-url.ts";
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const POOL_SIZE = 4;
@@ -623,7 +623,7 @@ function sslOption(query: URLSearchParams, url: ParsedServerUrl): PoolOptions["s
     try {
       ca = readFileSync(caPath, "utf8");
     } catch (error) {
-      throw new TargetError(`${url.safeUrl}: cannot read the CA file ${caPath}: ${(error as Error).message}`);
+      throw new TargetError(`${url.safeUrl}: cannot read the CA file ${caPath}: ${fileReason(error)}`);
     }
   }
   const verify = (identity: boolean) => ({

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import postgres, { type Options, type ParameterOrJSON, type Sql } from "postgres";
 import { columnDefinitions, readingUrl, TargetError, type Dialect, type SqlExecutor, type SqlValue, limitRows } from "../core/dialect.ts";
 import { fitIdentifier, utf8Bytes } from "../core/identifiers.ts";
-import { type ParsedServerUrl, parseServerUrl, scrub } from "../core/server-url.ts";
+import { fileReason, type ParsedServerUrl, parseServerUrl, scrub } from "../core/server-url.ts";
 import type { Column, LogicalType, TableSpec } from "../core/tables.ts";
 
 /** Seconds to wait for a connection before the database counts as unreachable. */
@@ -548,7 +548,7 @@ function sslOption(query: URLSearchParams, url: ParsedServerUrl): Options<Record
     try {
       return readFileSync(path, "utf8");
     } catch (error) {
-      throw new TargetError(`${url.safeUrl}: cannot read ${name} ${path}: ${(error as Error).message}`);
+      throw new TargetError(`${url.safeUrl}: cannot read ${name} ${path}: ${fileReason(error)}`);
     }
   };
   const ssl = query.get("ssl")?.toLowerCase();
