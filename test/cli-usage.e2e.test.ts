@@ -168,6 +168,11 @@ describe("configuration from the environment alone", () => {
     });
   }
 
+  test("no arguments and an incomplete environment: the missing setting is named with its variable", async () => {
+    const result = await runCli([], { env: { DBSYNC_A: "db_init", DBSYNC_CT: TOKEN } });
+    expectUsageError(result, "the campaign ID (--c) is required (or DBSYNC_C)");
+  });
+
   test("no arguments and no mode in the environment: the help, exit 0", async () => {
     const result = await runCli([], { env: { DBSYNC_C: CAMPAIGN } });
     expect(result.code).toBe(0);

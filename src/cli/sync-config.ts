@@ -84,8 +84,11 @@ export interface SyncConfig {
 const positiveSeconds = (flag: string) =>
   decimal(flag, "a number of seconds", 0.05, 86_400, { min: "more than 0", max: "at most 86400 (a day)" });
 
-const required = (flag: string, what: string) =>
-  v.pipe(v.string(`${what} (--${flag}) is required`), v.trim(), v.minLength(1, `${what} (--${flag}) is required`));
+/** Names the variable too: a run configured by the environment alone lacks it there. */
+const required = (flag: string, what: string) => {
+  const message = `${what} (--${flag}) is required (or DBSYNC_${flag.toUpperCase()})`;
+  return v.pipe(v.string(message), v.trim(), v.minLength(1, message));
+};
 
 /** `--s` in the shapes the original accepted; without a zone it is UTC, like the API's timestamps. */
 export function parseStartDate(raw: string, flag = "s"): Date {
