@@ -3,7 +3,7 @@ import { type Dialect, TargetUrlError } from "../core/dialect.ts";
 import { checkLibsqlUrl, createLibsqlDialect, requireFolder } from "./libsql-node.ts";
 
 const ACCEPTED_FORMS =
-  "use file:PATH, a path ending in .db/.sqlite/.sqlite3, :memory:, libsql://HOST?authToken=TOKEN, http(s)://HOST, " +
+  "use file:PATH, a path ending in .db/.sqlite/.sqlite3, :memory:, libsql://HOST or http(s)://HOST (a token as its authToken parameter), " +
   "postgres://USER:PASSWORD@HOST:5432/DATABASE, mysql://USER:PASSWORD@HOST:3306/DATABASE or " +
   "sqlserver://USER:PASSWORD@HOST:1433/[INSTANCE/]DATABASE";
 
