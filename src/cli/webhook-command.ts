@@ -89,6 +89,9 @@ const REPLAY_FLAGS = {
   ...WEBHOOK_DELIVERY_FLAGS,
 } as const;
 
+/** How often a running replay says how far it is. */
+const REPLAY_PROGRESS_MS = 10_000;
+
 const replayCommand = defineCommand({
   meta: { name: "replay", description: "Send failed webhook deliveries again (same webhook-id), in their order" },
   args: REPLAY_FLAGS,
@@ -134,7 +137,18 @@ const replayCommand = defineCommand({
       const deliverer = createDeliverer(delivery, state.outbox, { campaigns }, log);
       const done = async () =>
         (await state.outbox.settled(ids)).pending === 0 && (await state.outbox.pendingCount({ replayed: true, campaigns })) === 0;
-      await deliverer.run(onShutdown(), { done });
+      // A long replay (a slow receiver, a low --wr) would otherwise say nothing until its end.
+      const progress = setInterval(() => {
+        state.outbox.settled(ids).then(
+          (now) => process.stdout.write(`replay: ${now.delivered + now.failed} of ${ids.length} settled (${now.delivered} delivered, ${now.failed} failed again)\n`),
+          () => {}, // the next line or the outcome says it; a progress line is no reason to fail
+        );
+      }, REPLAY_PROGRESS_MS);
+      try {
+        await deliverer.run(onShutdown(), { done });
+      } finally {
+        clearInterval(progress);
+      }
       const outcome = await state.outbox.settled(ids);
       process.stdout.write(
         `${outcome.delivered} delivered, ${outcome.failed} failed again` +
