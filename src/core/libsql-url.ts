@@ -1,4 +1,5 @@
 // libSQL URLs as both the target dialect and the state store read them. Pure: no file system.
+import { socketReason } from "./network-errors.ts";
 
 export interface ParsedLibsqlUrl {
   /** What the client is given: the URL without `authToken`. */
@@ -50,6 +51,8 @@ function filePathOf(url: string, fail: (message: string) => Error): string {
 
 /** A driver error as one line, with the raw URL (it may hold a token) replaced by the safe one. */
 export function libsqlReason(error: unknown, rawUrl: string, safeUrl: string): string {
+  const socket = socketReason(error);
+  if (socket) return socket;
   return (error instanceof Error ? error.message : String(error))
     .replaceAll(rawUrl, safeUrl)
     // the native driver reports a file it cannot open as ConnectionFailed("… <path>: 14")

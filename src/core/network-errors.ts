@@ -38,3 +38,30 @@ export function networkReason(error: unknown): string {
   const firstLine = (message.split("\n")[0] ?? message).replace(/\s*For more information, pass `verbose: true`.*$/i, "").trim();
   return typeof code === "string" && code !== "" && !firstLine.includes(code) ? `${firstLine} (${code})` : firstLine || "no answer";
 }
+
+/**
+ * Our words for a connection that failed at the socket, found anywhere in what a database driver
+ * wraps it in (`cause`, `originalError`, an AggregateError of several addresses); undefined when the
+ * failure is not of that kind (the server answered with an error of its own).
+ */
+export function socketReason(error: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  const visit = (e: unknown): string | undefined => {
+    if (!e || typeof e !== "object" || seen.has(e)) return undefined;
+    seen.add(e);
+    const record = e as { code?: unknown; cause?: unknown; originalError?: unknown; errors?: unknown; message?: unknown };
+    if (typeof record.code === "string" && BY_CODE[record.code] && record.code !== "ERR_INVALID_URL" && record.code !== "ERR_INVALID_ARG_VALUE") {
+      return BY_CODE[record.code];
+    }
+    // libSQL's HTTP client and Bun's fetch name the code only at the start of the message.
+    const leading = typeof record.message === "string" ? /^([A-Za-z]+):/.exec(record.message)?.[1] : undefined;
+    if (leading && BY_CODE[leading] && leading.startsWith("E")) return BY_CODE[leading];
+    if (typeof record.message === "string" && /getaddrinfo ENOTFOUND/.test(record.message)) return BY_CODE.ENOTFOUND;
+    for (const inner of [record.cause, record.originalError, ...(Array.isArray(record.errors) ? record.errors : [])]) {
+      const found = visit(inner);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return visit(error);
+}

@@ -18,6 +18,7 @@
 import { columnDefinitions, TargetError, TargetUrlError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
 import { fitIdentifier, utf16Units } from "../core/identifiers.ts";
 import type { Column, LogicalType, TableSpec } from "../core/tables.ts";
+import { socketReason } from "../core/network-errors.ts";
 import {
   openMssqlSession,
   type MssqlParam,
@@ -565,6 +566,8 @@ function errorChain(error: unknown): object[] {
 
 /** The driver's reason on one line, with the innermost different reason (e.g. ECONNREFUSED) added. */
 function reasonOf(error: unknown): string {
+  const socket = socketReason(error);
+  if (socket) return socket;
   const messages: string[] = [];
   for (const e of errorChain(error)) {
     const message = (e as { message?: unknown }).message;

@@ -8,6 +8,7 @@ import { readingUrl, TargetError, type Dialect, type SqlExecutor, type SqlValue,
 import { contactsMd5Index, type Column, type LogicalType, type TableSpec } from "../core/tables.ts";
 import { characters, fitIdentifier } from "../core/identifiers.ts";
 import { fileReason, parseServerUrl, scrub, type ParsedServerUrl } from "../core/server-url.ts";
+import { socketReason } from "../core/network-errors.ts";
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const POOL_SIZE = 4;
@@ -564,7 +565,9 @@ function innermost(error: unknown): unknown {
 function driverReason(error: unknown, url: ParsedServerUrl): string {
   const first = innermost(error) as { code?: unknown; message?: unknown } | undefined;
   let text = first instanceof Error ? first.message : String(first);
-  if (first?.code === "ETIMEDOUT") text = `no connection within ${CONNECT_TIMEOUT_MS / 1000} s`;
+  const socket = socketReason(first);
+  if (socket) text = socket;
+  else if (first?.code === "ETIMEDOUT") text = `no connection within ${CONNECT_TIMEOUT_MS / 1000} s`;
   else if (text === "") text = String(first?.code ?? "unknown error");
   else if (typeof first?.code === "string" && /^(ER_|HANDSHAKE_)/.test(first.code)) text += ` (${first.code})`;
   return scrub(text, url);

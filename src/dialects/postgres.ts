@@ -5,6 +5,7 @@ import postgres, { type Options, type ParameterOrJSON, type Sql } from "postgres
 import { columnDefinitions, readingUrl, TargetError, type Dialect, type SqlExecutor, type SqlValue, limitRows } from "../core/dialect.ts";
 import { fitIdentifier, utf8Bytes } from "../core/identifiers.ts";
 import { fileReason, type ParsedServerUrl, parseServerUrl, scrub } from "../core/server-url.ts";
+import { socketReason } from "../core/network-errors.ts";
 import type { Column, LogicalType, TableSpec } from "../core/tables.ts";
 
 /** Seconds to wait for a connection before the database counts as unreachable. */
@@ -472,7 +473,9 @@ function driverReason(error: unknown, url: ParsedServerUrl): string {
   const first = innermost(error);
   const code = (first as { code?: unknown } | undefined)?.code;
   let text: string;
-  if (code === "CONNECT_TIMEOUT") text = `no connection within ${CONNECT_TIMEOUT_S} s`;
+  const socket = socketReason(first);
+  if (socket) text = socket;
+  else if (code === "CONNECT_TIMEOUT") text = `no connection within ${CONNECT_TIMEOUT_S} s`;
   else if (code === "CONNECTION_CLOSED" || code === "CONNECTION_DESTROYED") text = "the connection was closed";
   else if (code === "CONNECTION_ENDED") text = "the connection pool has been closed";
   else if (first instanceof Error && TLS_REFUSED.test(first.message)) {
