@@ -60,6 +60,10 @@ describe("malformed settings are usage errors, found before any request", () => 
       [["--url", `${missing}/x.db`], {}, `the folder ${missing} does not exist`],
       [["--state", `file:${missing}/state.db`], {}, `--state: the folder ${missing} does not exist`],
       [["--state", "ftp://x"], {}, '--state: "ftp" is not a libSQL URL'],
+      [["--url", `file:${dir}`], {}, `--url: file:${dir} is a folder; name the database file in it`],
+      [["--url", `file:${dir}/t.db?mode=ro`], {}, `--url: file: URLs take no parameters ("mode")`],
+      [["--url", "file://host/tmp/t.db"], {}, `--url: file:// URLs name a local file, not a host ("host")`],
+      [["--state", `file:${dir}`], {}, `--state: ${dir} is a folder; name the state file in it`],
       [["--v=maybe"], {}, '--v must be true or false (got "maybe")'],
       [[], { DBSYNC_URL: "postgres://u:p@h:notaport/db" }, 'DBSYNC_URL: postgres://u@h:notaport…: "notaport" is not a port number'],
       [[], { DBSYNC_INTERVAL: "abc" }, "DBSYNC_INTERVAL must be a number of seconds"],
@@ -129,12 +133,12 @@ describe("malformed settings are usage errors, found before any request", () => 
 });
 
 describe("files", () => {
-  test("a refused token leaves no target file behind", async () => {
+  test("a refused token leaves no target or state file behind", async () => {
     const dir = tempDir("refused");
     const result = await runCli(["--a", "db_init", "--c", CAMPAIGN, "--ct", "not-the-token", "--api-url", sim.url, "--url", `file:${dir}/t.db`, "--state", `file:${dir}/s.db`]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("refused the token");
-    expect(readdirSync(dir).filter((name) => name.startsWith("t.db"))).toEqual([]);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   test("without --url and --state the default data folder is still made", async () => {

@@ -43,6 +43,8 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
     const fileStem = config.campaign.replace(/[^\w-]/g, "_"); // a campaign id must not steer a path
     addSecret(passwordOf(config.url));
     addSecret(config.webhook.secret);
+    // Checked before a log file is made: a malformed --state is the user's to fix.
+    const stateUrl = stateStoreUrl(config.stateUrl);
     if (!log) {
       const logFile = config.verbose ? undefined : createLogFile(`${fileStem}_${config.mode}`);
       log = createLogger({ verbose: config.verbose, level: consolaLevel(config.logLevel), logFile, beforeConsoleWrite: progress.clear });
@@ -50,7 +52,6 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
     }
     if (config.dbConnections !== 32) log.debug("--d is accepted for compatibility; each target uses what suits it");
 
-    state = await openStateStore(stateStoreUrl(config.stateUrl));
     retries = apiRetryReport(log);
     const source = createDialfireClient({
       baseUrl: config.apiUrl ?? DEFAULT_API_URL,
@@ -61,13 +62,14 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
       onRetry: ({ path, attempt, reason, waitMs }) =>
         retries?.add(`API ${path} attempt ${attempt} failed (${reason}); retrying in ${(waitMs / 1000).toFixed(1)} s`),
     });
+    // Nothing is opened, and so no state or target file created, before the API accepted the token.
+    await source.fields(run.signal);
+    state = await openStateStore(stateUrl);
     // In webhook mode --url is the receiver; there is no target database.
     if (config.mode === "webhook") {
       await runWebhookMode({ config, state, source, log, onProgress: (s) => progress.update(s), signal: run.signal });
       return 0;
     }
-    // The target is opened (a file created) only once the API has accepted the token.
-    await source.fields(run.signal);
     const dialect = await openDialect(absoluteFileUrl(config.url ?? `file:${dataDir()}/${fileStem}.db`));
     target = new SqlTarget(dialect, config.tablePrefix, { onWarning: (message) => log?.warn(message) });
     const filter = { mode: config.filterMode, taskPrefixes: config.taskPrefixes };

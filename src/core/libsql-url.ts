@@ -18,6 +18,16 @@ export function parseLibsqlUrl(url: string, fail: (message: string) => Error): P
   }
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   if (scheme === "file") {
+    // libSQL opens local files only and takes no parameters for them: say so before it does, in our words.
+    const host = /^file:\/\/([^/?#]*)/i.exec(url)?.[1];
+    if (host !== undefined && host !== "" && host.toLowerCase() !== "localhost") {
+      throw fail(`file:// URLs name a local file, not a host ("${host}"); use file:/PATH or file:///PATH`);
+    }
+    const query = /\?([^#]*)/.exec(url)?.[1];
+    if (query) {
+      const names = [...new URLSearchParams(query).keys()].map((name) => `"${name}"`).join(", ");
+      throw fail(`file: URLs take no parameters (${names}); name the file only, e.g. file:/var/opt/dbsync/campaign.db`);
+    }
     return { clientUrl: url, safeUrl: url, filePath: filePathOf(url, fail) };
   }
   if (scheme === "libsql" || scheme === "http" || scheme === "https" || scheme === "ws" || scheme === "wss") {

@@ -39,6 +39,8 @@ export function checkLibsqlUrl(url: string): ParsedLibsqlUrl {
  * empty database that looks like a fresh start. (The default location is made by dataDir.)
  */
 export async function requireFolder(parsed: ParsedLibsqlUrl): Promise<void> {
+  const itself = await stat(parsed.filePath ?? "").catch(() => undefined);
+  if (itself?.isDirectory()) throw new TargetUrlError(`${parsed.safeUrl} is a folder; name the database file in it, e.g. ${parsed.safeUrl.replace(/\/$/, "")}/campaign.db`);
   const directory = dirname(parsed.filePath ?? "");
   const kind = await stat(directory).then(
     (s) => (s.isDirectory() ? "folder" : "file"),
