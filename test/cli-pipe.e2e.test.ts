@@ -86,3 +86,15 @@ describe("a reader that leaves", () => {
     expect(result.stderr).toContain("db_init finished");
   });
 });
+
+test("tokens add whose output nobody reads leaves no valid token behind", async () => {
+  const result = await piped(["tokens", "add", "--label", "nobody saw it", "--state", state], "true");
+  expect(result.code).not.toBe(0);
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+  expect(result.stderr).not.toContain("added");
+  const store = await openStateStore(state);
+  const unseen = (await store.tokens.list()).filter((record) => record.label === "nobody saw it");
+  await store.close();
+  expect(unseen).toHaveLength(1);
+  expect(unseen[0]?.revokedAt).not.toBeNull();
+});

@@ -3,6 +3,7 @@ import { defineCommand } from "citty";
 import * as v from "valibot";
 import type { StateStore } from "../core/state.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
+import { onShutdown } from "./shutdown.ts";
 import { withStateStore } from "./state-option.ts";
 
 const STATE_FLAG = { state: { type: "string", description: "State store as a libSQL URL (default: the sync's)", valueHint: "url" } } as const;
@@ -21,7 +22,15 @@ const addCommand = defineCommand({
     const label = v.safeParse(v.pipe(v.string(), v.trim(), v.maxLength(100, "--label is longer than 100 characters")), flags.label ?? "");
     if (!label.success) throw new UsageError(label.issues[0]?.message ?? "invalid --label");
     const { record, token } = await withState(flags.state, (state) => state.tokens.add(label.output), true);
-    process.stdout.write(`${token}\n`);
+    // Shown once: a token nobody could read (its output was closed) must not stay valid. Listening
+    // for a stop keeps the closed pipe from ending the process before the token is revoked again.
+    onShutdown();
+    const shown = await new Promise<boolean>((resolve) => process.stdout.write(`${token}\n`, (error) => resolve(!error)));
+    if (!shown) {
+      await withState(flags.state, (state) => state.tokens.revoke(record.id));
+      process.exitCode = 1;
+      return;
+    }
     process.stderr.write(`token ${record.id}${record.label ? ` (${record.label})` : ""} added; it is not shown again\n`);
   },
 });
