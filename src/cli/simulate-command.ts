@@ -27,9 +27,9 @@ const number = (flag: string, min: number, max: number, fallback: string) =>
 
 const SimulateSchema = v.object({
   port: number("port", 0, 65535, "4010"),
-  host: v.optional(v.string(), "127.0.0.1"),
-  campaign: v.optional(v.pipe(v.string(), v.minLength(1)), "DEMO_CAMPAIGN"),
-  token: v.optional(v.pipe(v.string(), v.minLength(1)), "demo-token"),
+  host: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--host must not be empty")), "127.0.0.1"),
+  campaign: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--campaign must not be empty")), "DEMO_CAMPAIGN"),
+  token: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--token must not be empty")), "demo-token"),
   contacts: number("contacts", 0, 5_000_000, "1000"),
   seed: number("seed", 0, 2 ** 32, "1"),
   activity: number("activity", 0, 86_400, "5"),
