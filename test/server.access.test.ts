@@ -179,6 +179,13 @@ describe("secrets in text bound for a log", () => {
     expect(maskSecretShapes("GET /talkdesk/contact_sync 200 3 ms; table dbs_contacts; the password must not be empty")).toBe(
       "GET /talkdesk/contact_sync 200 3 ms; table dbs_contacts; the password must not be empty",
     );
+    for (const prose of [
+      "an HTTP target needs the service's token: --token or DBSYNC_TOKEN",
+      "--webhook-secret: the webhook secret must be whsec_ and base64",
+      "Access denied for user 'x'@'h' (using password: YES)",
+    ]) {
+      expect(maskSecretShapes(prose)).toBe(prose);
+    }
   });
 });
 
