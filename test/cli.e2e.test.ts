@@ -144,6 +144,12 @@ describe("the original's ways of calling it", () => {
     expect(log).not.toContain(TOKEN);
   });
 
+  test("--l 0 quiets the console as it quiets the log file: a run that goes well says nothing on stderr", async () => {
+    const dir = tempDir("quiet");
+    const result = await runCli(["--a", "db_init", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url, "--url", `file:${dir}/t.db`, "--state", `file:${dir}/s.db`, "--l", "0"]);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: "" });
+  });
+
   test("a run started in the same second as another of the same campaign and mode gets a log file of its own", async () => {
     const dir = tempDir("same-second");
     const logs = join(dir, "logs");

@@ -73,7 +73,8 @@ export interface LoggerSetup {
 export function createLogger(setup: LoggerSetup): ConsolaInstance {
   const reporters: ConsolaReporter[] = setup.verbose
     ? [consoleReporter(process.stdout, 4, setup.beforeConsoleWrite)]
-    : [consoleReporter(process.stderr, setup.consoleLevel ?? 3, setup.beforeConsoleWrite)];
+    : // The console never says more than the log file: `--l 1` quiets both.
+      [consoleReporter(process.stderr, Math.min(setup.consoleLevel ?? 3, setup.level), setup.beforeConsoleWrite)];
   if (!setup.verbose && setup.logFile) reporters.push(fileReporter(setup.logFile, setup.level));
   return createConsola({ level: 5, reporters });
 }
