@@ -89,7 +89,9 @@ describe("malformed settings are usage errors, found before any request", () => 
     const mapping = join(dir, "mapping.json");
     writeFileSync(mapping, JSON.stringify({ phones: ["$phone"], bogus: "x" }));
     const cases: [string[], string][] = [
-      [["serve", "--url", "postgres://u:p@h:notaport/db"], '"notaport" is not a port number'],
+      [["serve", "--url", "postgres://u:p@h:notaport/db"], '--url: postgres://u@h:notaport…: "notaport" is not a port number'],
+      [["serve", "--url", ":memory:"], "--url: an in-memory database holds no contacts"],
+      [["serve", "--url", `file:${dir}`], `--url: file:${dir} is a folder`],
       [["serve", "--url", `file:${dir}/x.db`, "--talkdesk-mapping", mapping], 'unknown key "bogus"; the keys are name, company, title'],
       [["phonecalls", "push", "--cdr", "mysql://u:p@h:notaport/a", "--target", "https://x", "--token", "t"], '--cdr: mysql://u@h:notaport…: "notaport" is not a port'],
       [["phonecalls", "push", "--cdr", "mysql://u:p@127.0.0.1:1/a", "--target", `file:${missing}/t.db`], `--target: file:${missing}/t.db: the folder ${missing} does not exist`],

@@ -6,8 +6,8 @@ import * as v from "valibot";
 import { checkMappingFile, type MappingFile } from "../core/contact-mapping.ts";
 import { openStateStore } from "../core/state-store.ts";
 import { hashToken, tokenList } from "../core/tokens.ts";
-import { TargetError } from "../core/dialect.ts";
-import { openDialect } from "../dialects/index.ts";
+import { TargetError, TargetUrlError } from "../core/dialect.ts";
+import { checkTargetUrl, openDialect } from "../dialects/index.ts";
 import { parseLibsqlUrl } from "../dialects/libsql.ts";
 import { createApp } from "../server.ts";
 import { accessLine } from "../server/access.ts";
@@ -59,7 +59,13 @@ const ServeSchema = v.object({
  * The server only reads the database the sync writes: a `file:` URL naming no file is a typo (which
  * libSQL would answer with a new, empty database that looks healthy).
  */
-function requireDatabaseFile(url: string): void {
+async function requireDatabaseFile(url: string): Promise<void> {
+  await checkTargetUrl(url).catch((error: unknown) => {
+    throw error instanceof TargetUrlError ? new UsageError(`--url: ${error.message}`) : error;
+  });
+  if (url === ":memory:" || /^file::memory:/i.test(url)) {
+    throw new UsageError("--url: an in-memory database holds no contacts; serve reads the database the sync writes");
+  }
   if (!/^file:/i.test(url)) return;
   const path = parseLibsqlUrl(url).filePath;
   if (path && !existsSync(path)) {
@@ -94,7 +100,7 @@ export const serveCommand = defineCommand({
     const envTokens = tokenList(process.env.DBSYNC_PHONECALLS_TOKENS);
     for (const token of envTokens) addSecret(token);
     const targetUrl = absoluteFileUrl(o.url);
-    requireDatabaseFile(targetUrl);
+    await requireDatabaseFile(targetUrl);
     const state = await openStateStore(stateStoreUrl(o.state));
     const dialect = await openDialect(targetUrl).catch(async (error: unknown) => {
       await state.close();
