@@ -8,7 +8,7 @@ import { parseDateTime } from "./date-time.ts";
 import type { Dialect } from "./dialect.ts";
 import { createTables } from "./phone-index.ts";
 import type { TableSpec } from "./tables.ts";
-import { textFault } from "./text-checks.ts";
+import { textFaults } from "./text-checks.ts";
 
 export interface NewPhonecall {
   /** ISO 8601 instant, normalised to UTC with milliseconds. */
@@ -77,12 +77,8 @@ const DeleteSchema = v.pipe(
 
 /** Each invalid parameter with the first thing wrong with it. */
 function check<T>(schema: v.GenericSchema<Record<string, string | undefined>, T>, params: Record<string, string | undefined>): Checked<T> {
-  const errors: FieldErrors = {};
   // Text a database would store otherwise than sent breaks the call's unique key: refused first.
-  for (const [key, value] of Object.entries(params)) {
-    const fault = value === undefined ? undefined : textFault(key, value);
-    if (fault) errors[key] = fault;
-  }
+  const errors: FieldErrors = textFaults(params);
   const parsed = v.safeParse(schema, params, { abortPipeEarly: true });
   if (parsed.success && Object.keys(errors).length === 0) return { ok: true, value: parsed.output };
   if (parsed.success) return { ok: false, errors };

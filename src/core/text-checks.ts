@@ -16,3 +16,13 @@ export function textFault(name: string, value: string): string | undefined {
   }
   return undefined;
 }
+
+/** Each parameter holding such text, with what is wrong with it; empty when none does. */
+export function textFaults(params: Record<string, string | undefined>): Record<string, string> {
+  const faults: Record<string, string> = {};
+  for (const [key, value] of Object.entries(params)) {
+    const fault = value === undefined ? undefined : textFault(key, value);
+    if (fault) faults[key] = fault;
+  }
+  return faults;
+}

@@ -3,7 +3,7 @@
 import type { Context, Hono } from "hono";
 import { type PhoneIndex, PhoneIndexBusyError, type PhoneMatch } from "../core/phone-index.ts";
 import { checkCreate, checkDelete, type FieldErrors, type PhonecallStore } from "../core/phonecalls.ts";
-import { textFault } from "../core/text-checks.ts";
+import { textFaults } from "../core/text-checks.ts";
 import { tokenMatches } from "../core/tokens.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -52,16 +52,6 @@ async function readParams(c: Context): Promise<Params | undefined> {
   return params;
 }
 
-/** Each parameter holding text no database keeps as sent; undefined when there is none. */
-function textFaults(params: Params): FieldErrors | undefined {
-  const errors: FieldErrors = {};
-  for (const [key, value] of Object.entries(params)) {
-    const fault = value === undefined ? undefined : textFault(key, value);
-    if (fault) errors[key] = fault;
-  }
-  return Object.keys(errors).length > 0 ? errors : undefined;
-}
-
 const refused = (c: Context, status: 400 | 401 | 422, errors: FieldErrors) => c.json({ error: true, errors }, status);
 
 export function phonecallRoutes(app: Hono, deps: PhonecallDeps, metrics: Metrics): void {
@@ -75,7 +65,7 @@ export function phonecallRoutes(app: Hono, deps: PhonecallDeps, metrics: Metrics
     if (!params) return refused(c, 400, { request: "the parameters cannot be read: send a query string, a form or a JSON object" });
     // Before the token: a token with such characters cannot be valid, and saying why helps its sender.
     const faults = textFaults(params);
-    if (faults) return refused(c, 400, faults);
+    if (Object.keys(faults).length > 0) return refused(c, 400, faults);
     if (!(await authorised(params))) return refused(c, 401, { token: "invalid token" });
     const checked = checkCreate(params);
     if (!checked.ok) return refused(c, 400, checked.errors);
@@ -106,7 +96,7 @@ export function phonecallRoutes(app: Hono, deps: PhonecallDeps, metrics: Metrics
     if (!params) return refused(c, 400, { request: "the parameters cannot be read: send a query string, a form or a JSON object" });
     // Before the token: a token with such characters cannot be valid, and saying why helps its sender.
     const faults = textFaults(params);
-    if (faults) return refused(c, 400, faults);
+    if (Object.keys(faults).length > 0) return refused(c, 400, faults);
     if (!(await authorised(params))) return refused(c, 401, { token: "invalid token" });
     const checked = checkDelete(params);
     if (!checked.ok) return refused(c, 400, checked.errors);
