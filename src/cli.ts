@@ -5,9 +5,8 @@ import { type ArgsDef, type CommandDef, defineCommand, parseArgs, renderUsage, r
 import { stripAnsi } from "consola/utils";
 import { inUserTerms, normaliseFlags, routeSubcommand, UsageError, withEnvironment } from "./cli/argv.ts";
 import { endQuietlyWhenTheReaderLeaves, READER_GONE_EXIT, stoppedBecauseTheReaderLeft } from "./cli/closed-output.ts";
-import { absoluteFileUrl } from "./cli/file-urls.ts";
+import { absoluteFileUrl, checkDatabaseFlag } from "./cli/file-urls.ts";
 import { TargetUrlError } from "./core/dialect.ts";
-import { checkTargetUrl } from "./dialects/index.ts";
 import { redact } from "./cli/logger.ts";
 import { demoCommand } from "./cli/demo-command.ts";
 import { phonecallsCommand } from "./cli/phonecalls-command.ts";
@@ -67,9 +66,7 @@ const syncCommand = defineCommand({
     const config = parseSyncConfig(withEnvironment(args, SYNC_FLAGS, process.env));
     // Before any request and before a log file: a malformed target is the user's to fix.
     if (config.mode !== "webhook" && config.url !== undefined) {
-      await checkTargetUrl(absoluteFileUrl(config.url)).catch((error: unknown) => {
-        throw error instanceof TargetUrlError ? new UsageError(`--url: ${error.message}`) : error;
-      });
+      await checkDatabaseFlag("url", absoluteFileUrl(config.url));
     }
     const signal = onShutdown();
     process.exitCode = await runSyncCommand({ config, signal });

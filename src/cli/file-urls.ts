@@ -1,5 +1,15 @@
-// Local file URLs as every command reads them.
+// Database URLs as every command reads them from its flags.
 import { resolve } from "node:path";
+import { TargetUrlError } from "../core/dialect.ts";
+import { checkTargetUrl } from "../dialects/index.ts";
+import { UsageError } from "./argv.ts";
+
+/** A database URL read without connecting: a fault in the URL itself is the user's, named by its flag. */
+export async function checkDatabaseFlag(flag: string, url: string): Promise<void> {
+  await checkTargetUrl(url).catch((error: unknown) => {
+    throw error instanceof TargetUrlError ? new UsageError(`--${flag}: ${error.message}`) : error;
+  });
+}
 
 /** `file:` paths are made absolute so the checkpoint of a target does not depend on the working directory. */
 export function absoluteFileUrl(url: string): string {

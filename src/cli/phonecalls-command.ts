@@ -7,19 +7,19 @@ import * as v from "valibot";
 import { CdrOptionError, checkTimeZone, parseRewriteRule, recordingUrl, type RewriteRule, rewriteDestination, wallTime, zonedInstant } from "../core/cdr.ts";
 import { resolveMapping } from "../core/contact-mapping.ts";
 import { ContactReader } from "../core/contact-reader.ts";
-import { type Dialect, TargetError, TargetUrlError } from "../core/dialect.ts";
+import { type Dialect, TargetError } from "../core/dialect.ts";
 import { networkReason } from "../core/network-errors.ts";
 import { PhoneIndex, PhoneIndexBusyError } from "../core/phone-index.ts";
 import { PushAuthError, type PushOutcome, pushPhonecalls, rejectionReason } from "../core/phonecall-push.ts";
 import { checkCreate, type NewPhonecall, PhonecallStore } from "../core/phonecalls.ts";
 import { backoffMs, parseRetryAfter, sleep } from "../core/retry.ts";
-import { checkTargetUrl, openDialect } from "../dialects/index.ts";
+import { openDialect } from "../dialects/index.ts";
 import { parseLibsqlUrl } from "../dialects/libsql.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
 import { decimal, wholeNumber } from "./flag-schemas.ts";
 import { addSecret, redact } from "./logger.ts";
 import { onShutdown } from "./shutdown.ts";
-import { absoluteFileUrl } from "./sync-command.ts";
+import { absoluteFileUrl, checkDatabaseFlag } from "./file-urls.ts";
 
 const PUSH_FLAGS = {
   cdr: { type: "string", description: "The Asterisk database: mysql://user:pass@host/asterisk (required)", valueHint: "url" },
@@ -221,16 +221,12 @@ const pushCommand = defineCommand({
     // The full run starts at midnight of its first day, as the script did.
     const since = o.full ? `${sinceWall.slice(0, 10)} 00:00:00` : sinceWall;
     // Both databases' URLs are read before any connection: a fault in one is a usage error.
-    const checkUrl = (flag: string, url: string) =>
-      checkTargetUrl(url).catch((error: unknown) => {
-        throw error instanceof TargetUrlError ? new UsageError(`--${flag}: ${redact(error.message)}`) : error;
-      });
     // Neither database is ever made here: a mistyped file would become an empty database.
     if (!/^(mysql|mariadb):/i.test(o.cdr)) throw new UsageError(CDR_IS_MYSQL);
-    await checkUrl("cdr", o.cdr);
+    await checkDatabaseFlag("cdr", o.cdr);
     if (!http) {
       const targetUrl = absoluteFileUrl(o.target);
-      await checkUrl("target", targetUrl);
+      await checkDatabaseFlag("target", targetUrl);
       const file = /^file:/i.test(targetUrl) ? parseLibsqlUrl(targetUrl).filePath : undefined;
       if (file && !existsSync(file)) {
         throw new UsageError(`--target: there is no database file ${file}; push writes into the database the phonecalls service reads`);

@@ -6,8 +6,8 @@ import * as v from "valibot";
 import { checkMappingFile, type MappingFile } from "../core/contact-mapping.ts";
 import { openStateStore } from "../core/state-store.ts";
 import { hashToken, tokenList } from "../core/tokens.ts";
-import { TargetError, TargetUrlError } from "../core/dialect.ts";
-import { checkTargetUrl, openDialect } from "../dialects/index.ts";
+import { TargetError } from "../core/dialect.ts";
+import { openDialect } from "../dialects/index.ts";
 import { parseLibsqlUrl } from "../dialects/libsql.ts";
 import { createApp } from "../server.ts";
 import { accessLine } from "../server/access.ts";
@@ -19,7 +19,7 @@ import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";
 import { createLogFile } from "./paths.ts";
 import { onShutdown } from "./shutdown.ts";
 import { stateStoreUrl } from "./state-option.ts";
-import { absoluteFileUrl } from "./sync-command.ts";
+import { absoluteFileUrl, checkDatabaseFlag } from "./file-urls.ts";
 
 const SERVE_FLAGS = {
   url: { type: "string", description: "The database the sync writes (required), as for sync --url", valueHint: "url" },
@@ -60,9 +60,7 @@ const ServeSchema = v.object({
  * libSQL would answer with a new, empty database that looks healthy).
  */
 async function requireDatabaseFile(url: string): Promise<void> {
-  await checkTargetUrl(url).catch((error: unknown) => {
-    throw error instanceof TargetUrlError ? new UsageError(`--url: ${error.message}`) : error;
-  });
+  await checkDatabaseFlag("url", url);
   if (url === ":memory:" || /^file::memory:/i.test(url)) {
     throw new UsageError("--url: an in-memory database holds no contacts; serve reads the database the sync writes");
   }

@@ -130,7 +130,6 @@ async function summary(mode: string, stats: SyncStats, target: SqlTarget, ms: nu
   ].join("\n");
 }
 
-export { absoluteFileUrl } from "./file-urls.ts";
 
 function passwordOf(url: string | undefined): string | undefined {
   if (!url) return undefined;
