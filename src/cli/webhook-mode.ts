@@ -35,8 +35,8 @@ export async function runWebhookMode({ config, state, source, log, onProgress, s
 
   // Without --s only transactions fired after the first start are sent; that start is kept, so a
   // restart neither sends the campaign's history nor skips what happened while it was down. It is
-  // kept only once the API accepted the token: a failed first try does not fix it.
-  await source.fields(signal);
+  // kept only once the API accepted the token (the caller asks for the fields before it opens the
+  // state store): a failed first try does not fix it.
   const storedOrigin = await state.getCheckpoint(originKey);
   const stored = storedOrigin ? new Date(storedOrigin.value) : undefined;
   const origin = config.start ?? stored ?? new Date();
