@@ -6,7 +6,7 @@ import { stripAnsi } from "consola/utils";
 import { inUserTerms, normaliseFlags, routeSubcommand, UsageError, withEnvironment } from "./cli/argv.ts";
 import { endQuietlyWhenTheReaderLeaves, READER_GONE_EXIT, stoppedBecauseTheReaderLeft } from "./cli/closed-output.ts";
 import { absoluteFileUrl, checkDatabaseFlag } from "./cli/file-urls.ts";
-import { TargetUrlError } from "./core/dialect.ts";
+import { TargetUrlError } from "./core/sql/dialect.ts";
 import { redact } from "./cli/logger.ts";
 import { demoCommand } from "./cli/demo-command.ts";
 import { phonecallsCommand } from "./cli/phonecalls-command.ts";

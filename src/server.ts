@@ -4,12 +4,12 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import * as v from "valibot";
-import { type MappingFile, resolveMapping } from "./core/contact-mapping.ts";
-import type { ContactReader } from "./core/contact-reader.ts";
-import { TargetError } from "./core/dialect.ts";
-import { sameSecret } from "./core/secrets.ts";
-import { type Checkpoint, type CheckpointKey, StateError } from "./core/state.ts";
-import { ContactSyncRequestSchema, CredentialsSchema, contactSyncPage, encodeCheckpoint, TalkdeskRequestError } from "./core/talkdesk.ts";
+import { type MappingFile, resolveMapping } from "./core/talkdesk/contact-mapping.ts";
+import type { ContactReader } from "./core/sql/contact-reader.ts";
+import { TargetError } from "./core/sql/dialect.ts";
+import { sameSecret } from "./core/common/secrets.ts";
+import { type Checkpoint, type CheckpointKey, StateError } from "./core/state/state.ts";
+import { ContactSyncRequestSchema, CredentialsSchema, contactSyncPage, encodeCheckpoint, TalkdeskRequestError } from "./core/talkdesk/talkdesk.ts";
 import { type AccessEntry, accessMiddleware, clientGone } from "./server/access.ts";
 import { Metrics } from "./server/metrics.ts";
 import { OPENAPI } from "./server/openapi.ts";

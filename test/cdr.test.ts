@@ -1,6 +1,6 @@
 // The pure parts of the phonecall replication: destination rules and the PBX's local time.
 import { describe, expect, test } from "bun:test";
-import { CdrOptionError, checkTimeZone, parseRewriteRule, recordingUrl, rewriteDestination, wallTime, zonedInstant } from "../src/core/cdr.ts";
+import { CdrOptionError, checkTimeZone, parseRewriteRule, recordingUrl, rewriteDestination, wallTime, zonedInstant } from "../src/core/phonecalls/cdr.ts";
 
 describe("destination rewriting", () => {
   // The Perl script's convertDestination as two rules, as the README documents it.

@@ -1,7 +1,7 @@
 // Flag handling of the original's command line, in-process (the e2e tests run the real binary).
 import { describe, expect, test } from "bun:test";
 import { inUserTerms, normaliseFlags, routeSubcommand, UsageError, withEnvironment } from "../src/cli/argv.ts";
-import { checkMappingFile } from "../src/core/contact-mapping.ts";
+import { checkMappingFile } from "../src/core/talkdesk/contact-mapping.ts";
 import { redact, addSecret } from "../src/cli/logger.ts";
 import { parseStartDate, parseSyncConfig, SYNC_FLAGS } from "../src/cli/sync-config.ts";
 

@@ -2,8 +2,8 @@
 // exit 0 for what has nothing left to do, 141 (as for SIGPIPE) for work that was running and stopped.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
-import type { OutboxCandidate } from "../src/core/outbox.ts";
-import { openStateStore } from "../src/core/state-store.ts";
+import type { OutboxCandidate } from "../src/core/webhook/outbox.ts";
+import { openStateStore } from "../src/core/state/store.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
 import { CLI, tempDir } from "./helpers/run.ts";
 

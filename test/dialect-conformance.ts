@@ -1,11 +1,11 @@
 // One suite for every SQL dialect, run through SqlTarget (the unstorage pattern): each dialect's test
 // file calls runDialectConformance with a function that opens a connection to its database.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { TargetError, type Dialect, type Row, type SqlExecutor, type SqlValue } from "../src/core/dialect.ts";
-import { ContactReader } from "../src/core/contact-reader.ts";
-import { SqlTarget, type RowSet } from "../src/core/sql-target.ts";
-import { contactRows, inboundCallRow } from "../src/core/rows.ts";
-import { TABLE_KEYS, tableSpecs, contactsMd5Index, type CampaignField, type LogicalType, type TableKey } from "../src/core/tables.ts";
+import { TargetError, type Dialect, type Row, type SqlExecutor, type SqlValue } from "../src/core/sql/dialect.ts";
+import { ContactReader } from "../src/core/sql/contact-reader.ts";
+import { SqlTarget, type RowSet } from "../src/core/sql/target.ts";
+import { contactRows, inboundCallRow } from "../src/core/sync/rows.ts";
+import { TABLE_KEYS, tableSpecs, contactsMd5Index, type CampaignField, type LogicalType, type TableKey } from "../src/core/sql/tables.ts";
 import { createCampaign } from "../src/simulator/campaign.ts";
 
 export function field(name: string, fieldType = "text", deleted = false): CampaignField {
@@ -196,7 +196,7 @@ export function runDialectConformance(name: string, open: () => Promise<Dialect>
         "long_" + "x".repeat(70),
       ];
       await target.prepare(awkward.map((name) => field(name)));
-      // Names longer than the database allows are stored in their fitted form (core/identifiers.ts).
+      // Names longer than the database allows are stored in their fitted form (core/sql/identifiers.ts).
       const physical = (name: string) => dialect.fitIdentifier(name);
       const columns = await dialect.existingColumns(tableName("contacts"));
       for (const name of awkward) expect(columns).toContain(physical(name));

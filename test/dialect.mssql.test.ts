@@ -2,9 +2,9 @@
 // SQL it generates, the limits it keeps when SqlTarget writes large batches through a recording
 // session, the URL parser, and its one-line errors (a real connection attempt to a closed port).
 import { describe, expect, test } from "bun:test";
-import { TargetError, type Row, type SqlValue } from "../src/core/dialect.ts";
-import { SqlTarget } from "../src/core/sql-target.ts";
-import { tableSpecs, type CampaignField } from "../src/core/tables.ts";
+import { TargetError, type Row, type SqlValue } from "../src/core/sql/dialect.ts";
+import { SqlTarget } from "../src/core/sql/target.ts";
+import { tableSpecs, type CampaignField } from "../src/core/sql/tables.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import {
   bindValues,

@@ -1,9 +1,9 @@
 // The MySQL/MariaDB dialect against the real MariaDB of scripts/databases.sh, in databases of its own.
 import { afterAll, describe, expect, test } from "bun:test";
 import mysql from "mysql2/promise";
-import { TargetError, type Dialect, type Row } from "../src/core/dialect.ts";
-import { SqlTarget } from "../src/core/sql-target.ts";
-import { tableSpecs, TABLE_KEYS } from "../src/core/tables.ts";
+import { TargetError, type Dialect, type Row } from "../src/core/sql/dialect.ts";
+import { SqlTarget } from "../src/core/sql/target.ts";
+import { tableSpecs, TABLE_KEYS } from "../src/core/sql/tables.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import { createMysqlDialect, format } from "../src/dialects/mysql.ts";
 import {

@@ -1,11 +1,11 @@
 // The PostgreSQL dialect against the real server of scripts/databases.sh, in databases of its own.
 import { afterAll, describe, expect, test } from "bun:test";
 import postgres from "postgres";
-import { TargetError, type Dialect } from "../src/core/dialect.ts";
-import { fitIdentifier } from "../src/core/identifiers.ts";
-import { SqlTarget } from "../src/core/sql-target.ts";
-import { tableSpecs } from "../src/core/tables.ts";
-import { parseServerUrl } from "../src/core/server-url.ts";
+import { TargetError, type Dialect } from "../src/core/sql/dialect.ts";
+import { fitIdentifier } from "../src/core/sql/identifiers.ts";
+import { SqlTarget } from "../src/core/sql/target.ts";
+import { tableSpecs } from "../src/core/sql/tables.ts";
+import { parseServerUrl } from "../src/core/sql/server-url.ts";
 import { createPostgresDialect } from "../src/dialects/postgres.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import {

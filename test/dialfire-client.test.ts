@@ -1,9 +1,9 @@
 // The API client against scripted HTTP servers on loopback: every way an answer can go wrong.
 import { afterEach, describe, expect, test } from "bun:test";
-import { canonicalJson } from "../src/core/canonical-json.ts";
-import { createDialfireClient, DialfireApiError, DialfireAuthError } from "../src/core/dialfire-client.ts";
-import { backoffMs, parseRetryAfter } from "../src/core/retry.ts";
-import { toSqlValue } from "../src/core/rows.ts";
+import { canonicalJson } from "../src/core/sync/canonical-json.ts";
+import { createDialfireClient, DialfireApiError, DialfireAuthError } from "../src/core/dialfire/client.ts";
+import { backoffMs, parseRetryAfter } from "../src/core/common/retry.ts";
+import { toSqlValue } from "../src/core/sync/rows.ts";
 
 type Handler = (request: Request, attempt: number) => Response | Promise<Response>;
 

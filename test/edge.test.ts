@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { connect } from "node:net";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
-import type { Dialect, Row } from "../src/core/dialect.ts";
-import { SqlTarget } from "../src/core/sql-target.ts";
-import type { CampaignField } from "../src/core/tables.ts";
+import type { Dialect, Row } from "../src/core/sql/dialect.ts";
+import { SqlTarget } from "../src/core/sql/target.ts";
+import type { CampaignField } from "../src/core/sql/tables.ts";
 import { type D1Database, d1Dialect } from "../src/dialects/d1.ts";
 import { createLibsqlDialect } from "../src/dialects/libsql-node.ts";
 import { CLI, serveUrl, tempDir } from "./helpers/run.ts";

@@ -1,6 +1,6 @@
 // Exact numbers from the API: the fast plain parse is taken only where it gives the same values.
 import { describe, expect, test } from "bun:test";
-import { isRawJson, parseJsonExact } from "../src/core/exact-json.ts";
+import { isRawJson, parseJsonExact } from "../src/core/common/exact-json.ts";
 
 const raw = (value: unknown) => (isRawJson(value) ? `raw:${value.rawJSON}` : value);
 const flat = (value: unknown): unknown =>

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { createConsola } from "consola";
 import { apiRetryReport, breakerReports } from "../src/cli/log-digests.ts";
-import { LogDigest, oneLine } from "../src/core/log-digest.ts";
+import { LogDigest, oneLine } from "../src/core/common/log-digest.ts";
 
 /** A logger as the CLI's: lines tagged file-only never reach the console. */
 function capture() {

@@ -1,6 +1,6 @@
 // What a failed fetch() means, told in our words: real failures on loopback, not made-up errors.
 import { afterAll, expect, test } from "bun:test";
-import { networkReason } from "../src/core/network-errors.ts";
+import { networkReason } from "../src/core/common/network-errors.ts";
 
 const closing = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (socket) => void socket.end(), open: () => {} } });
 const plainHttp = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("plain") });

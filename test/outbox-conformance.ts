@@ -1,4 +1,4 @@
-// One suite for every WebhookOutbox (src/core/outbox.ts), reached through a real StateStore: what
+// One suite for every WebhookOutbox (src/core/webhook/outbox.ts), reached through a real StateStore: what
 // enqueue records (new/updated/skipped, webhook ids, bodies, URLs, contact md5s, atomicity), the
 // delivery line (only the oldest pending delivery of a contact is due; due, claim and leases,
 // retries, dead letters, replays, repair), retargeting, the checkpoint floor, and, for stores `open`
@@ -12,8 +12,8 @@ import {
   type OutboxScope,
   type WebhookOutbox,
   webhookId,
-} from "../src/core/outbox.ts";
-import type { StateStore } from "../src/core/state.ts";
+} from "../src/core/webhook/outbox.ts";
+import type { StateStore } from "../src/core/state/state.ts";
 
 const runId = Math.random().toString(36).slice(2, 7);
 let scopeCounter = 0;

@@ -1,4 +1,4 @@
-// The webhook outbox of the libSQL state store (src/core/outbox-libsql.ts): the shared conformance
+// The webhook outbox of the libSQL state store (src/core/state/outbox-libsql.ts): the shared conformance
 // suite for a file database and for ":memory:", the ids being the same in two separate stores, two
 // stores on one file, and repairLines healing lines broken behind the outbox's back.
 import { afterAll, describe, expect, test } from "bun:test";
@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
-import type { OutboxCandidate } from "../src/core/outbox.ts";
-import { openStateStore } from "../src/core/state-store.ts";
+import type { OutboxCandidate } from "../src/core/webhook/outbox.ts";
+import { openStateStore } from "../src/core/state/store.ts";
 import { runOutboxConformance } from "./outbox-conformance.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "dbsync-outbox-"));

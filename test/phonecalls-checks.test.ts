@@ -1,7 +1,7 @@
 // The checks of a call's parameters in the core, which the web service and `dbsync phonecalls push`
 // straight into a database share: text no database keeps as sent never reaches the unique key.
 import { describe, expect, test } from "bun:test";
-import { checkCreate, checkDelete } from "../src/core/phonecalls.ts";
+import { checkCreate, checkDelete } from "../src/core/phonecalls/phonecalls.ts";
 
 const CALL = { initiated: "2012-08-23T12:20:33", source: "7222", destination: "+49 30 1234567" };
 

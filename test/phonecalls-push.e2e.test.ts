@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { wallTime, zonedInstant } from "../src/core/cdr.ts";
-import type { Dialect } from "../src/core/dialect.ts";
-import { SqlTarget } from "../src/core/sql-target.ts";
+import { wallTime, zonedInstant } from "../src/core/phonecalls/cdr.ts";
+import type { Dialect } from "../src/core/sql/dialect.ts";
+import { SqlTarget } from "../src/core/sql/target.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import { type FreshDatabase, freshDatabase } from "./helpers/databases.ts";
 import { CLI, runCli, tempDir, serveUrl } from "./helpers/run.ts";

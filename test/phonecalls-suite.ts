@@ -5,16 +5,16 @@
 // requests go through `app.request`, nothing of the database is mocked.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Hono } from "hono";
-import { resolveMapping } from "../src/core/contact-mapping.ts";
-import { ContactReader } from "../src/core/contact-reader.ts";
-import type { Dialect, Row } from "../src/core/dialect.ts";
-import { PhoneIndex } from "../src/core/phone-index.ts";
-import { PhonecallStore, phonecallId } from "../src/core/phonecalls.ts";
-import { SqlTarget } from "../src/core/sql-target.ts";
-import type { StateStore } from "../src/core/state.ts";
-import { openStateStore } from "../src/core/state-store.ts";
-import type { CampaignField } from "../src/core/tables.ts";
-import { hashToken } from "../src/core/tokens.ts";
+import { resolveMapping } from "../src/core/talkdesk/contact-mapping.ts";
+import { ContactReader } from "../src/core/sql/contact-reader.ts";
+import type { Dialect, Row } from "../src/core/sql/dialect.ts";
+import { PhoneIndex } from "../src/core/phonecalls/phone-index.ts";
+import { PhonecallStore, phonecallId } from "../src/core/phonecalls/phonecalls.ts";
+import { SqlTarget } from "../src/core/sql/target.ts";
+import type { StateStore } from "../src/core/state/state.ts";
+import { openStateStore } from "../src/core/state/store.ts";
+import type { CampaignField } from "../src/core/sql/tables.ts";
+import { hashToken } from "../src/core/phonecalls/tokens.ts";
 import { createApp } from "../src/server.ts";
 import { describeKeys } from "./phonecalls-suite-keys.ts";
 

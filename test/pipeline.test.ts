@@ -1,15 +1,15 @@
 // db_sync's checkpoint over hours and days of simulated time: the simulator and the pipeline share a
 // clock the test moves, so outages and restarts days apart take milliseconds.
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { createDialfireClient } from "../src/core/dialfire-client.ts";
-import { TargetError } from "../src/core/dialect.ts";
-import { createSqlSink } from "../src/core/sql-sink.ts";
-import { SqlTarget } from "../src/core/sql-target.ts";
-import type { Sink } from "../src/core/sink.ts";
-import type { StateStore } from "../src/core/state.ts";
-import { openStateStore } from "../src/core/state-store.ts";
-import type { DialfireSource } from "../src/core/source.ts";
-import { runSync, SyncError } from "../src/core/sync.ts";
+import { createDialfireClient } from "../src/core/dialfire/client.ts";
+import { TargetError } from "../src/core/sql/dialect.ts";
+import { createSqlSink } from "../src/core/sql/sink.ts";
+import { SqlTarget } from "../src/core/sql/target.ts";
+import type { Sink } from "../src/core/sync/sink.ts";
+import type { StateStore } from "../src/core/state/state.ts";
+import { openStateStore } from "../src/core/state/store.ts";
+import type { DialfireSource } from "../src/core/sync/source.ts";
+import { runSync, SyncError } from "../src/core/sync/pipeline.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import { startSimulator } from "../src/simulator/serve.ts";
 import { compareWithCampaign, describe as describeDiff, expectedRows, targetDifferences, until } from "./helpers/compare.ts";

@@ -1,6 +1,6 @@
 // The listing's read-ahead: bounded, in order, and never taking a failure or a stop for the end.
 import { describe, expect, test } from "bun:test";
-import { readAhead } from "../src/core/read-ahead.ts";
+import { readAhead } from "../src/core/sync/read-ahead.ts";
 
 /** Pages 0, 1, … count-1, each after `delayMs`; fails instead of page `failAt`. Records what it was asked. */
 function pages(count: number, options: { failAt?: number; delayMs?: number } = {}) {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { md5Hex } from "../src/core/md5.ts";
-import { changedStamp, contactRows, inboundCallRow, passesFilter, selectedTransactions } from "../src/core/rows.ts";
-import type { Contact } from "../src/core/source.ts";
+import { md5Hex } from "../src/core/common/md5.ts";
+import { changedStamp, contactRows, inboundCallRow, passesFilter, selectedTransactions } from "../src/core/sync/rows.ts";
+import type { Contact } from "../src/core/sync/source.ts";
 
 const NOW = new Date("2024-03-05T10:00:00.123Z");
 

@@ -1,11 +1,11 @@
 // The Dialfire API simulator: its campaign model (the truth other tests compare against) and the
 // HTTP endpoints dbsync2 1.15.0 calls (reference spec §2.2), driven in-process through app.request().
 import { describe, expect, test } from "bun:test";
-import { md5Hex } from "../src/core/md5.ts";
-import type { Contact, InboundCall, Transaction } from "../src/core/source.ts";
+import { md5Hex } from "../src/core/common/md5.ts";
+import type { Contact, InboundCall, Transaction } from "../src/core/sync/source.ts";
 import { createSimulatorApp } from "../src/simulator/app.ts";
 import { createCampaign } from "../src/simulator/campaign.ts";
-import { canonicalJson } from "../src/core/canonical-json.ts";
+import { canonicalJson } from "../src/core/sync/canonical-json.ts";
 import { noFaults } from "../src/simulator/faults.ts";
 import { startSimulator } from "../src/simulator/serve.ts";
 import { parseApiTimestamp } from "../src/simulator/time.ts";

@@ -1,7 +1,7 @@
 // One suite for every StateStore implementation. `open` must reach the same store each time it is
 // called when `persistent` is set, so that "survives reopen" can be checked.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import type { CheckpointKey, StateStore } from "../src/core/state.ts";
+import type { CheckpointKey, StateStore } from "../src/core/state/state.ts";
 
 let campaignCounter = 0;
 const runId = Math.random().toString(36).slice(2, 7);

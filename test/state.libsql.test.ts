@@ -2,8 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { StateError } from "../src/core/state.ts";
-import { openStateStore } from "../src/core/state-store.ts";
+import { StateError } from "../src/core/state/state.ts";
+import { openStateStore } from "../src/core/state/store.ts";
 import { runStateConformance } from "./state-conformance.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "dbsync-state-"));

@@ -2,13 +2,13 @@
 // poll that wrote something, and the names of the columns new fields got.
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { createProgress } from "../src/cli/progress.ts";
-import { createDialfireClient } from "../src/core/dialfire-client.ts";
-import { createSqlSink } from "../src/core/sql-sink.ts";
-import { SqlTarget } from "../src/core/sql-target.ts";
-import type { DialfireSource } from "../src/core/source.ts";
-import { openStateStore } from "../src/core/state-store.ts";
-import { runSync } from "../src/core/sync.ts";
-import { fieldsLine } from "../src/core/sync-report.ts";
+import { createDialfireClient } from "../src/core/dialfire/client.ts";
+import { createSqlSink } from "../src/core/sql/sink.ts";
+import { SqlTarget } from "../src/core/sql/target.ts";
+import type { DialfireSource } from "../src/core/sync/source.ts";
+import { openStateStore } from "../src/core/state/store.ts";
+import { runSync } from "../src/core/sync/pipeline.ts";
+import { fieldsLine } from "../src/core/sync/report.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import { startSimulator } from "../src/simulator/serve.ts";
 import { freshDatabase } from "./helpers/databases.ts";

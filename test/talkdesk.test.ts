@@ -2,17 +2,17 @@
 // every contact exactly once, in order, across pages and incremental syncs.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { resolveMapping } from "../src/core/contact-mapping.ts";
-import { ContactReader } from "../src/core/contact-reader.ts";
-import type { Dialect } from "../src/core/dialect.ts";
-import { SqlTarget } from "../src/core/sql-target.ts";
+import { resolveMapping } from "../src/core/talkdesk/contact-mapping.ts";
+import { ContactReader } from "../src/core/sql/contact-reader.ts";
+import type { Dialect } from "../src/core/sql/dialect.ts";
+import { SqlTarget } from "../src/core/sql/target.ts";
 import {
   type ContactSyncRequest,
   contactSyncPage,
   decodeCheckpoint,
   encodeCheckpoint,
   TalkdeskRequestError,
-} from "../src/core/talkdesk.ts";
+} from "../src/core/talkdesk/talkdesk.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import { tempDir } from "./helpers/run.ts";
 

@@ -4,9 +4,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
-import type { StateStore } from "../src/core/state.ts";
-import { openStateStore } from "../src/core/state-store.ts";
-import { hashToken, newToken, tokenMatches } from "../src/core/tokens.ts";
+import type { StateStore } from "../src/core/state/state.ts";
+import { openStateStore } from "../src/core/state/store.ts";
+import { hashToken, newToken, tokenMatches } from "../src/core/phonecalls/tokens.ts";
 import { runCli, tempDir } from "./helpers/run.ts";
 
 const dirs: string[] = [];

@@ -1,10 +1,10 @@
 // A receiver that cannot be reached: the dead letter's error (what `dbsync webhook failed` shows)
 // says why in our words, without the runtime's advice to its programmers.
 import { afterAll, expect, test } from "bun:test";
-import { CircuitBreaker } from "../src/core/circuit-breaker.ts";
-import { RateLimiter } from "../src/core/rate-limit.ts";
-import { openStateStore } from "../src/core/state-store.ts";
-import { Deliverer } from "../src/core/webhook-delivery.ts";
+import { CircuitBreaker } from "../src/core/webhook/circuit-breaker.ts";
+import { RateLimiter } from "../src/core/webhook/rate-limit.ts";
+import { openStateStore } from "../src/core/state/store.ts";
+import { Deliverer } from "../src/core/webhook/delivery.ts";
 
 /** Accepts the connection and closes it on the first bytes of the request. */
 const closing = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (socket) => void socket.end(), open: () => {} } });

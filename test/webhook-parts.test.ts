@@ -4,17 +4,17 @@
 // the Deliverer against a real state store and a real HTTP receiver on 127.0.0.1.
 import { afterEach, describe, expect, test } from "bun:test";
 import { Webhook } from "standardwebhooks";
-import { CircuitBreaker } from "../src/core/circuit-breaker.ts";
-import { parseJsonExact } from "../src/core/exact-json.ts";
-import { md5Hex } from "../src/core/md5.ts";
-import type { OutboxCandidate } from "../src/core/outbox.ts";
-import { RateLimiter } from "../src/core/rate-limit.ts";
-import type { Contact } from "../src/core/source.ts";
-import type { StateStore } from "../src/core/state.ts";
-import { openStateStore } from "../src/core/state-store.ts";
-import { Deliverer, type DelivererOptions, retryWaitMs } from "../src/core/webhook-delivery.ts";
-import { parseWebhookSecret, signWebhook, WebhookSecretError } from "../src/core/webhook-signature.ts";
-import { webhookCandidates } from "../src/core/webhook-sink.ts";
+import { CircuitBreaker } from "../src/core/webhook/circuit-breaker.ts";
+import { parseJsonExact } from "../src/core/common/exact-json.ts";
+import { md5Hex } from "../src/core/common/md5.ts";
+import type { OutboxCandidate } from "../src/core/webhook/outbox.ts";
+import { RateLimiter } from "../src/core/webhook/rate-limit.ts";
+import type { Contact } from "../src/core/sync/source.ts";
+import type { StateStore } from "../src/core/state/state.ts";
+import { openStateStore } from "../src/core/state/store.ts";
+import { Deliverer, type DelivererOptions, retryWaitMs } from "../src/core/webhook/delivery.ts";
+import { parseWebhookSecret, signWebhook, WebhookSecretError } from "../src/core/webhook/signature.ts";
+import { webhookCandidates } from "../src/core/webhook/sink.ts";
 
 /** A clock the test moves by hand. */
 function fakeClock(start = 1_000_000) {

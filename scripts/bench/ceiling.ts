@@ -8,9 +8,9 @@ import { pipeline } from "node:stream/promises";
 import { createClient } from "@libsql/client";
 import mysql from "mysql2/promise";
 import postgres from "postgres";
-import type { Row } from "../../src/core/dialect.ts";
-import { SqlTarget } from "../../src/core/sql-target.ts";
-import { TABLE_KEYS, type CampaignField, type TableKey } from "../../src/core/tables.ts";
+import type { Row } from "../../src/core/sql/dialect.ts";
+import { SqlTarget } from "../../src/core/sql/target.ts";
+import { TABLE_KEYS, type CampaignField, type TableKey } from "../../src/core/sql/tables.ts";
 import { openDialect } from "../../src/dialects/index.ts";
 
 export type DatabaseKind = "libsql" | "postgres" | "mysql";

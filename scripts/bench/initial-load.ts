@@ -1,11 +1,11 @@
 // 1. Initial load: db_init of a simulated campaign into each database, next to the ceiling of the
 //    same rows written without the API (ceiling.ts), measured in the same run.
 import { expectedRows } from "../../test/helpers/compare.ts";
-import type { Row } from "../../src/core/dialect.ts";
-import { parseJsonExact } from "../../src/core/exact-json.ts";
-import { FieldListSchema } from "../../src/core/dialfire-schemas.ts";
-import type { CampaignField, Contact } from "../../src/core/source.ts";
-import { TABLE_KEYS, type TableKey } from "../../src/core/tables.ts";
+import type { Row } from "../../src/core/sql/dialect.ts";
+import { parseJsonExact } from "../../src/core/common/exact-json.ts";
+import { FieldListSchema } from "../../src/core/dialfire/schemas.ts";
+import type { CampaignField, Contact } from "../../src/core/sync/source.ts";
+import { TABLE_KEYS, type TableKey } from "../../src/core/sql/tables.ts";
 import { createCampaign } from "../../src/simulator/campaign.ts";
 import * as v from "valibot";
 import { ceilingSeconds, type DatabaseKind } from "./ceiling.ts";

@@ -2,7 +2,7 @@
 // process: the bare route is the yardstick of what the runtime and Hono alone can do here.
 // Usage: bun scripts/bench/server-app.ts DATABASE_URL TOKEN
 import { Hono } from "hono";
-import { hashToken } from "../../src/core/tokens.ts";
+import { hashToken } from "../../src/core/phonecalls/tokens.ts";
 import { openDialect } from "../../src/dialects/index.ts";
 import { createApp } from "../../src/server.ts";
 import { serverDeps } from "../../src/server/deps.ts";

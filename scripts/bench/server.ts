@@ -5,7 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { SqlTarget } from "../../src/core/sql-target.ts";
+import { SqlTarget } from "../../src/core/sql/target.ts";
 import { openDialect } from "../../src/dialects/index.ts";
 import { serveUrl } from "../../test/helpers/run.ts";
 import { scratch } from "./children.ts";

@@ -1,6 +1,6 @@
 // Database URLs as every command reads them from its flags.
 import { resolve } from "node:path";
-import { TargetUrlError } from "../core/dialect.ts";
+import { TargetUrlError } from "../core/sql/dialect.ts";
 import { checkTargetUrl } from "../dialects/index.ts";
 import { UsageError } from "./argv.ts";
 

@@ -1,5 +1,5 @@
 // Why a server could not listen, in our words (Bun's own: "Error: getaddrinfo ENOTFOUND a b").
-import { networkReason } from "../core/network-errors.ts";
+import { networkReason } from "../core/common/network-errors.ts";
 import { UsageError } from "./argv.ts";
 
 /**

@@ -1,7 +1,7 @@
 // Console reports of events that can come by the thousand, as counts at most once a minute; the log
-// file keeps one line per event (see core/log-digest.ts).
+// file keeps one line per event (see core/common/log-digest.ts).
 import type { ConsolaInstance } from "consola";
-import { LogDigest } from "../core/log-digest.ts";
+import { LogDigest } from "../core/common/log-digest.ts";
 import { fileOnly } from "./logger.ts";
 
 /** API requests tried again: with 32 workers and a flaky API, dozens a minute. */

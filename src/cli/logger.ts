@@ -3,7 +3,7 @@
 import { appendFileSync } from "node:fs";
 import { type ConsolaInstance, type ConsolaReporter, createConsola, type LogObject } from "consola";
 import { formatWithOptions } from "node:util";
-import { maskSecretShapes } from "../core/redact.ts";
+import { maskSecretShapes } from "../core/common/redact.ts";
 
 const secrets = new Set<string>();
 

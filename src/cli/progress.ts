@@ -2,7 +2,7 @@
 // terminal (a service, a redirect, --v) a line goes to the log every 10 s instead, so that a log
 // read later shows the run moving and how long it still needs. The API tells no total in advance
 // (the listing arrives page by page): until its last page the lines say how many were listed so far.
-import type { ListingProgress, SyncStats } from "../core/sync.ts";
+import type { ListingProgress, SyncStats } from "../core/sync/pipeline.ts";
 
 export interface Progress {
   update(stats: SyncStats): void;

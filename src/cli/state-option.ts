@@ -2,9 +2,9 @@
 // the data folder, with relative file paths made absolute.
 import { existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { parseLibsqlUrl } from "../core/libsql-url.ts";
-import type { StateStore } from "../core/state.ts";
-import { openStateStore } from "../core/state-store.ts";
+import { parseLibsqlUrl } from "../core/sql/libsql-url.ts";
+import type { StateStore } from "../core/state/state.ts";
+import { openStateStore } from "../core/state/store.ts";
 import { UsageError } from "./argv.ts";
 import { absoluteFileUrl } from "./file-urls.ts";
 import { dataDir } from "./paths.ts";

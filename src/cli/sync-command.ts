@@ -1,15 +1,15 @@
 // `dbsync sync` (and the flat flags of the original): wires config, client, target, state store
 // and pipeline, and turns every failure into one clear line and an exit code.
 import type { ConsolaInstance } from "consola";
-import { createDialfireClient, DEFAULT_API_URL, DialfireApiError, DialfireAuthError } from "../core/dialfire-client.ts";
-import { TargetError, TargetUrlError } from "../core/dialect.ts";
-import type { LogDigest } from "../core/log-digest.ts";
-import { createSqlSink } from "../core/sql-sink.ts";
-import { SqlTarget } from "../core/sql-target.ts";
-import { StateError, type StateStore } from "../core/state.ts";
-import { openStateStore } from "../core/state-store.ts";
-import { runSync, SyncError, type SyncStats } from "../core/sync.ts";
-import { TABLE_KEYS } from "../core/tables.ts";
+import { createDialfireClient, DEFAULT_API_URL, DialfireApiError, DialfireAuthError } from "../core/dialfire/client.ts";
+import { TargetError, TargetUrlError } from "../core/sql/dialect.ts";
+import type { LogDigest } from "../core/common/log-digest.ts";
+import { createSqlSink } from "../core/sql/sink.ts";
+import { SqlTarget } from "../core/sql/target.ts";
+import { StateError, type StateStore } from "../core/state/state.ts";
+import { openStateStore } from "../core/state/store.ts";
+import { runSync, SyncError, type SyncStats } from "../core/sync/pipeline.ts";
+import { TABLE_KEYS } from "../core/sql/tables.ts";
 import { openDialect } from "../dialects/index.ts";
 import { UsageError } from "./argv.ts";
 import { apiRetryReport } from "./log-digests.ts";

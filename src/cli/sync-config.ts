@@ -1,7 +1,7 @@
 // The `sync` flags (the original's, plus ours) and their validation into one plain config object.
 import type { ArgsDef } from "citty";
 import * as v from "valibot";
-import { DEFAULT_LOOKBACK_MINUTES } from "../core/sync.ts";
+import { DEFAULT_LOOKBACK_MINUTES } from "../core/sync/pipeline.ts";
 import { UsageError } from "./argv.ts";
 import { decimal, wholeNumber } from "./flag-schemas.ts";
 import { stateStoreUrl } from "./state-option.ts";

@@ -1,7 +1,7 @@
 // `dbsync tokens add|list|revoke`: the phonecalls service's tokens, kept as hashes in the state store.
 import { defineCommand } from "citty";
 import * as v from "valibot";
-import type { StateStore } from "../core/state.ts";
+import type { StateStore } from "../core/state/state.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
 import { onShutdown } from "./shutdown.ts";
 import { withStateStore } from "./state-option.ts";

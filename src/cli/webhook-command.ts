@@ -2,7 +2,7 @@
 // (some of) it again and waits until each is delivered or dead once more.
 import { defineCommand } from "citty";
 import * as v from "valibot";
-import type { FailedFilter, OutboxEntry } from "../core/outbox.ts";
+import type { FailedFilter, OutboxEntry } from "../core/webhook/outbox.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
 import { addSecret, createLogger } from "./logger.ts";
 import { onShutdown } from "./shutdown.ts";

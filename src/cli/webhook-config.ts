@@ -1,7 +1,7 @@
 // The flags of webhook delivery, shared by webhook mode (`--a webhook`) and `dbsync webhook replay`.
 import type { ArgsDef } from "citty";
 import * as v from "valibot";
-import { parseWebhookSecret, WebhookSecretError } from "../core/webhook-signature.ts";
+import { parseWebhookSecret, WebhookSecretError } from "../core/webhook/signature.ts";
 import { UsageError } from "./argv.ts";
 import { decimal, wholeNumber } from "./flag-schemas.ts";
 

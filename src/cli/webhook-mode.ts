@@ -2,14 +2,14 @@
 // deliverer sends them; both run until the process is stopped.
 import type { ConsolaInstance } from "consola";
 import pkg from "../../package.json" with { type: "json" };
-import { CircuitBreaker } from "../core/circuit-breaker.ts";
-import type { DeliverySelection, WebhookOutbox } from "../core/outbox.ts";
-import { RateLimiter } from "../core/rate-limit.ts";
-import type { DialfireSource } from "../core/source.ts";
-import type { StateStore } from "../core/state.ts";
-import { runSync, type SyncStats } from "../core/sync.ts";
-import { Deliverer } from "../core/webhook-delivery.ts";
-import { createWebhookSink } from "../core/webhook-sink.ts";
+import { CircuitBreaker } from "../core/webhook/circuit-breaker.ts";
+import type { DeliverySelection, WebhookOutbox } from "../core/webhook/outbox.ts";
+import { RateLimiter } from "../core/webhook/rate-limit.ts";
+import type { DialfireSource } from "../core/sync/source.ts";
+import type { StateStore } from "../core/state/state.ts";
+import { runSync, type SyncStats } from "../core/sync/pipeline.ts";
+import { Deliverer } from "../core/webhook/delivery.ts";
+import { createWebhookSink } from "../core/webhook/sink.ts";
 import { breakerReports } from "./log-digests.ts";
 import { fileOnly } from "./logger.ts";
 import { pipelineSettings, type SyncConfig } from "./sync-config.ts";

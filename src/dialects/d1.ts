@@ -1,6 +1,6 @@
 // Cloudflare D1 (SQLite inside Workers) through its binding. D1 has no interactive transactions,
 // only atomic batches, and binds at most 100 parameters per statement.
-import { TargetError, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
+import { TargetError, type SqlExecutor, type SqlValue } from "../core/sql/dialect.ts";
 import { SqliteDialect } from "./sqlite.ts";
 
 /** The part of Workers' `D1Database` binding used here (typed locally: no Workers types needed). */

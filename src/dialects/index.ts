@@ -1,5 +1,5 @@
 // Picks the dialect for a target URL. Only the scheme decides; each dialect parses the rest itself.
-import { type Dialect, TargetUrlError } from "../core/dialect.ts";
+import { type Dialect, TargetUrlError } from "../core/sql/dialect.ts";
 import { checkLibsqlUrl, createLibsqlDialect, requireFolder } from "./libsql-node.ts";
 
 const ACCEPTED_FORMS =

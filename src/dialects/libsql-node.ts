@@ -3,8 +3,8 @@
 import { createClient } from "@libsql/client";
 import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { TargetUrlError } from "../core/dialect.ts";
-import type { ParsedLibsqlUrl } from "../core/libsql-url.ts";
+import { TargetUrlError } from "../core/sql/dialect.ts";
+import type { ParsedLibsqlUrl } from "../core/sql/libsql-url.ts";
 import { BUSY_TIMEOUT_MS, libsqlDialect, parseLibsqlUrl, targetError } from "./libsql.ts";
 import type { SqliteDialect } from "./sqlite.ts";
 

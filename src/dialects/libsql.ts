@@ -2,8 +2,8 @@
 // `@libsql/client` (the Node build with its native addon, or the web build on edge runtimes), which
 // the caller creates. Portable: no file system here (see libsql-node.ts).
 import type { Client, InStatement, InValue, ResultSet, Transaction } from "@libsql/client";
-import { TargetError, TargetUrlError, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
-import { libsqlReason, type ParsedLibsqlUrl, parseLibsqlUrl as parseUrl } from "../core/libsql-url.ts";
+import { TargetError, TargetUrlError, type SqlExecutor, type SqlValue } from "../core/sql/dialect.ts";
+import { libsqlReason, type ParsedLibsqlUrl, parseLibsqlUrl as parseUrl } from "../core/sql/libsql-url.ts";
 import { SqliteDialect } from "./sqlite.ts";
 
 /** How long a statement waits for another process's write lock (e.g. the server) before failing. */

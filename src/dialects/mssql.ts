@@ -15,10 +15,10 @@
 //
 // The `$id|$md5` index has `$id` as key and includes `$md5` (an NVARCHAR(MAX) cannot be a key column);
 // see createIndexSql. Tables go to the login's default schema (normally dbo), like dbsync2's.
-import { columnDefinitions, TargetError, TargetUrlError, type Dialect, type SqlExecutor, type SqlValue } from "../core/dialect.ts";
-import { fitIdentifier, utf16Units } from "../core/identifiers.ts";
-import type { Column, LogicalType, TableSpec } from "../core/tables.ts";
-import { socketReason } from "../core/network-errors.ts";
+import { columnDefinitions, TargetError, TargetUrlError, type Dialect, type SqlExecutor, type SqlValue } from "../core/sql/dialect.ts";
+import { fitIdentifier, utf16Units } from "../core/sql/identifiers.ts";
+import type { Column, LogicalType, TableSpec } from "../core/sql/tables.ts";
+import { socketReason } from "../core/common/network-errors.ts";
 import {
   openMssqlSession,
   type MssqlParam,

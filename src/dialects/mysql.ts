@@ -4,11 +4,11 @@
 // max_prepared_stmt_count). Values are still never part of the SQL the dialect builds.
 import { readFileSync } from "node:fs";
 import mysql, { type Pool, type PoolConnection, type PoolOptions } from "mysql2/promise";
-import { readingUrl, TargetError, type Dialect, type SqlExecutor, type SqlValue, limitRows } from "../core/dialect.ts";
-import { contactsMd5Index, type Column, type LogicalType, type TableSpec } from "../core/tables.ts";
-import { characters, fitIdentifier } from "../core/identifiers.ts";
-import { fileReason, parseServerUrl, scrub, type ParsedServerUrl } from "../core/server-url.ts";
-import { socketReason } from "../core/network-errors.ts";
+import { readingUrl, TargetError, type Dialect, type SqlExecutor, type SqlValue, limitRows } from "../core/sql/dialect.ts";
+import { contactsMd5Index, type Column, type LogicalType, type TableSpec } from "../core/sql/tables.ts";
+import { characters, fitIdentifier } from "../core/sql/identifiers.ts";
+import { fileReason, parseServerUrl, scrub, type ParsedServerUrl } from "../core/sql/server-url.ts";
+import { socketReason } from "../core/common/network-errors.ts";
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const POOL_SIZE = 4;

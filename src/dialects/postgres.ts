@@ -2,11 +2,11 @@
 // parameters, tables in the URL's schema (`currentSchema`/`search_path`, else `public`).
 import { readFileSync } from "node:fs";
 import postgres, { type Options, type ParameterOrJSON, type Sql } from "postgres";
-import { columnDefinitions, readingUrl, TargetError, type Dialect, type SqlExecutor, type SqlValue, limitRows } from "../core/dialect.ts";
-import { fitIdentifier, utf8Bytes } from "../core/identifiers.ts";
-import { fileReason, type ParsedServerUrl, parseServerUrl, scrub } from "../core/server-url.ts";
-import { socketReason } from "../core/network-errors.ts";
-import type { Column, LogicalType, TableSpec } from "../core/tables.ts";
+import { columnDefinitions, readingUrl, TargetError, type Dialect, type SqlExecutor, type SqlValue, limitRows } from "../core/sql/dialect.ts";
+import { fitIdentifier, utf8Bytes } from "../core/sql/identifiers.ts";
+import { fileReason, type ParsedServerUrl, parseServerUrl, scrub } from "../core/sql/server-url.ts";
+import { socketReason } from "../core/common/network-errors.ts";
+import type { Column, LogicalType, TableSpec } from "../core/sql/tables.ts";
 
 /** Seconds to wait for a connection before the database counts as unreachable. */
 const CONNECT_TIMEOUT_S = 5;

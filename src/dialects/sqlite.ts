@@ -1,7 +1,7 @@
 // The SQL of SQLite, shared by the drivers that speak it: libSQL (a file, or a server over HTTP) and
 // Cloudflare D1. A driver adds how statements run; everything here is text.
-import { columnDefinitions, type Dialect, type SqlExecutor, type SqlValue, limitRows } from "../core/dialect.ts";
-import type { Column, LogicalType, TableSpec } from "../core/tables.ts";
+import { columnDefinitions, type Dialect, type SqlExecutor, type SqlValue, limitRows } from "../core/sql/dialect.ts";
+import type { Column, LogicalType, TableSpec } from "../core/sql/tables.ts";
 
 /** SQLite has no length limits, so every string kind is TEXT and long values are stored whole (W18). */
 const COLUMN_TYPES: Record<LogicalType, string> = {

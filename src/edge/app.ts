@@ -1,8 +1,8 @@
 // The dbsync app on an edge runtime: one per isolate, made at the first request from the
 // environment's settings and the database the entry point opens. Until both work, every request is
 // answered with the reason (and the next request tries again), never with a crash.
-import type { Dialect } from "../core/dialect.ts";
-import { maskSecretShapes } from "../core/redact.ts";
+import type { Dialect } from "../core/sql/dialect.ts";
+import { maskSecretShapes } from "../core/common/redact.ts";
 import { createApp } from "../server.ts";
 import { serverDeps } from "../server/deps.ts";
 import { type EdgeEnv, EdgeSettingsError, edgeSettings } from "./settings.ts";

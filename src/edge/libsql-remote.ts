@@ -1,7 +1,7 @@
 // A libSQL server (sqld, Turso) over HTTP with the web client: no native code, so it runs on every
 // edge runtime.
 import { createClient } from "@libsql/client/web";
-import type { ParsedLibsqlUrl } from "../core/libsql-url.ts";
+import type { ParsedLibsqlUrl } from "../core/sql/libsql-url.ts";
 import { libsqlDialect, parseLibsqlUrl, targetError } from "../dialects/libsql.ts";
 import type { SqliteDialect } from "../dialects/sqlite.ts";
 import { EdgeSettingsError } from "./settings.ts";

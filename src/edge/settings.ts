@@ -1,8 +1,8 @@
 // The server's settings on an edge runtime, where there are no flags: the environment variables
 // that `dbsync serve` reads too (DBSYNC_TP, DBSYNC_PAGE_SIZE, …), checked the same way.
 import * as v from "valibot";
-import { checkMappingFile, type MappingFile } from "../core/contact-mapping.ts";
-import { hashToken, tokenList } from "../core/tokens.ts";
+import { checkMappingFile, type MappingFile } from "../core/talkdesk/contact-mapping.ts";
+import { hashToken, tokenList } from "../core/phonecalls/tokens.ts";
 import type { ServeSettings } from "../server/deps.ts";
 
 /** Variables are strings (Workers' `vars` may also be numbers or JSON objects). */

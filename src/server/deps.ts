@@ -1,10 +1,10 @@
 // What the app needs, built over one target database: the same for `dbsync serve` and the edge
 // entry points, which differ only in where tokens, checkpoints and settings come from.
-import { type MappingFile, resolveMapping } from "../core/contact-mapping.ts";
-import { ContactReader } from "../core/contact-reader.ts";
-import type { Dialect } from "../core/dialect.ts";
-import { PhoneIndex } from "../core/phone-index.ts";
-import { PhonecallStore } from "../core/phonecalls.ts";
+import { type MappingFile, resolveMapping } from "../core/talkdesk/contact-mapping.ts";
+import { ContactReader } from "../core/sql/contact-reader.ts";
+import type { Dialect } from "../core/sql/dialect.ts";
+import { PhoneIndex } from "../core/phonecalls/phone-index.ts";
+import { PhonecallStore } from "../core/phonecalls/phonecalls.ts";
 import type { ServerDeps, TalkdeskSettings } from "../server.ts";
 
 export interface ServeSettings {

@@ -1,7 +1,7 @@
 // Counters of the server and the sync's progress in the Prometheus text format (W26).
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
-import type { Checkpoint, CheckpointKey } from "../core/state.ts";
+import type { Checkpoint, CheckpointKey } from "../core/state/state.ts";
 
 export class Metrics {
   private readonly requests = new Map<string, number>();

@@ -1,10 +1,10 @@
 // The phonecalls routes (seed 004): create and delete, by GET with a query string or by POST with a
 // form (or JSON). Answers are the seed's JSON: `{"error": false, …}` or `{"error": true, "errors": {…}}`.
 import type { Context, Hono } from "hono";
-import { type PhoneIndex, PhoneIndexBusyError, type PhoneMatch } from "../core/phone-index.ts";
-import { checkCreate, checkDelete, type FieldErrors, type PhonecallStore } from "../core/phonecalls.ts";
-import { textFaults } from "../core/text-checks.ts";
-import { tokenMatches } from "../core/tokens.ts";
+import { type PhoneIndex, PhoneIndexBusyError, type PhoneMatch } from "../core/phonecalls/phone-index.ts";
+import { checkCreate, checkDelete, type FieldErrors, type PhonecallStore } from "../core/phonecalls/phonecalls.ts";
+import { textFaults } from "../core/common/text-checks.ts";
+import { tokenMatches } from "../core/phonecalls/tokens.ts";
 import type { Metrics } from "./metrics.ts";
 
 export interface PhonecallDeps {

@@ -1,9 +1,9 @@
 // A deterministic, in-memory Dialfire campaign: the "truth" tests compare a sync against, and the
 // data behind the HTTP simulator. No I/O and no timers: time comes from `now()`, new activity only
 // from `tick()`, and every random choice from one seeded generator.
-import { md5Hex } from "../core/md5.ts";
-import type { Contact, ContactListItem, InboundCall, Transaction } from "../core/source.ts";
-import { canonicalJson } from "../core/canonical-json.ts";
+import { md5Hex } from "../core/common/md5.ts";
+import type { Contact, ContactListItem, InboundCall, Transaction } from "../core/sync/source.ts";
+import { canonicalJson } from "../core/sync/canonical-json.ts";
 import { type CursorKind, decodeCursor, encodeCursor, QueryError } from "./cursor.ts";
 import { addedField, type FieldElement, standardFields } from "./fields.ts";
 import {

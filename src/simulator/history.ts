@@ -1,7 +1,7 @@
 // Builders for what happens to a contact: creation, calls (with connections, transfers, third-party
 // legs and recordings), assignments and status changes, plus inbound calls. Shapes follow spec
 // §7.2–§7.6; value formats the spec marks [I] are plausible guesses.
-import type { Contact, InboundCall, TaskLogEntry, Transaction } from "../core/source.ts";
+import type { Contact, InboundCall, TaskLogEntry, Transaction } from "../core/sync/source.ts";
 import type { CustomField } from "./fields.ts";
 import type { Random } from "./random.ts";
 import { isoTime, MINUTE_MS } from "./time.ts";

@@ -1,9 +1,9 @@
 // Compares a target database with the simulator's campaign, table by table, row by row.
-import type { Dialect, Row } from "../../src/core/dialect.ts";
+import type { Dialect, Row } from "../../src/core/sql/dialect.ts";
 import { openDialect } from "../../src/dialects/index.ts";
-import { contactRows, inboundCallRow, type TransactionFilter } from "../../src/core/rows.ts";
-import type { CampaignField, Contact, InboundCall } from "../../src/core/source.ts";
-import { TABLE_KEYS, type TableKey } from "../../src/core/tables.ts";
+import { contactRows, inboundCallRow, type TransactionFilter } from "../../src/core/sync/rows.ts";
+import type { CampaignField, Contact, InboundCall } from "../../src/core/sync/source.ts";
+import { TABLE_KEYS, type TableKey } from "../../src/core/sql/tables.ts";
 
 export interface Difference {
   table: TableKey;

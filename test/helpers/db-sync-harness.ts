@@ -1,12 +1,12 @@
 // A db_sync pipeline against the simulator over hours and days of simulated time: the simulator and
 // the pipeline share a clock the test moves, so outages and restarts days apart take milliseconds.
-import { createDialfireClient } from "../../src/core/dialfire-client.ts";
-import { createSqlSink } from "../../src/core/sql-sink.ts";
-import { SqlTarget } from "../../src/core/sql-target.ts";
-import type { StateStore } from "../../src/core/state.ts";
-import { openStateStore } from "../../src/core/state-store.ts";
-import type { DialfireSource } from "../../src/core/source.ts";
-import { type Logger, runSync } from "../../src/core/sync.ts";
+import { createDialfireClient } from "../../src/core/dialfire/client.ts";
+import { createSqlSink } from "../../src/core/sql/sink.ts";
+import { SqlTarget } from "../../src/core/sql/target.ts";
+import type { StateStore } from "../../src/core/state/state.ts";
+import { openStateStore } from "../../src/core/state/store.ts";
+import type { DialfireSource } from "../../src/core/sync/source.ts";
+import { type Logger, runSync } from "../../src/core/sync/pipeline.ts";
 import { openDialect } from "../../src/dialects/index.ts";
 import { type RunningSimulator, startSimulator } from "../../src/simulator/serve.ts";
 import { describe as describeDiff, targetDifferences, until } from "./compare.ts";

@@ -1,6 +1,6 @@
 // What a webhook receiver should have got from a simulated campaign, and where it differs.
-import { canonicalJson } from "../../src/core/canonical-json.ts";
-import { selectedTransactions, type TransactionFilter } from "../../src/core/rows.ts";
+import { canonicalJson } from "../../src/core/sync/canonical-json.ts";
+import { selectedTransactions, type TransactionFilter } from "../../src/core/sync/rows.ts";
 import type { Campaign } from "../../src/simulator/campaign.ts";
 import type { ReceivedDelivery } from "./receiver.ts";
 

@@ -2,7 +2,7 @@
 // the independent `standardwebhooks` library, and misbehaves on demand (random 500s, answers that
 // hang past the sender's timeout, 429 with Retry-After, down for good).
 import { Webhook } from "standardwebhooks";
-import { canonicalJson } from "../../src/core/canonical-json.ts";
+import { canonicalJson } from "../../src/core/sync/canonical-json.ts";
 import { seededRandom } from "./random.ts";
 
 export interface ReceivedDelivery {

@@ -1,7 +1,7 @@
 // What the sync pipeline (sync.ts) is given and what it reports back.
 import type { RowCounts, Sink } from "./sink.ts";
 import type { DialfireSource, EventFilters } from "./source.ts";
-import type { CheckpointKey, StateStore } from "./state.ts";
+import type { CheckpointKey, StateStore } from "../state/state.ts";
 
 export type SyncMode = "db_init" | "db_update" | "db_sync" | "webhook";
 

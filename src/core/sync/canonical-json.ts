@@ -2,7 +2,7 @@
 // set, so it is computed over JSON with keys sorted at every level. The output equals
 // JSON.stringify of the same value with sorted keys; the shortcuts below only make it faster
 // (it runs over every contact of a listed campaign).
-import { isRawJson } from "./exact-json.ts";
+import { isRawJson } from "../common/exact-json.ts";
 
 /** Characters JSON.stringify would escape (and surrogates, which it may): leave those strings to it. */
 const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;

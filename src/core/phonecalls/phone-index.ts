@@ -3,10 +3,10 @@
 // one row per (number tail, contact, number) whose primary key starts with the tail, so a lookup is
 // a range scan of the primary key on every database. It follows the contacts table in change order
 // (`$changed`, `$id`); contacts changed since are searched directly.
-import type { ContactPosition, ContactReader } from "./contact-reader.ts";
-import type { Dialect, SqlExecutor } from "./dialect.ts";
+import type { ContactPosition, ContactReader } from "../sql/contact-reader.ts";
+import type { Dialect, SqlExecutor } from "../sql/dialect.ts";
 import { MAX_DIGITS, MIN_SIGNIFICANT_DIGITS, normalisePhone, phoneNumbersIn, phoneTail, samePhone } from "./phone-numbers.ts";
-import type { TableSpec } from "./tables.ts";
+import type { TableSpec } from "../sql/tables.ts";
 
 /** Contacts indexed per step: one transaction each. */
 const STEP = 500;

@@ -1,6 +1,6 @@
 // A token bucket shared by all webhook deliveries: `rate` requests per second on average, at most
 // `burst` at once (the original's `--wr`/`--wb`); a receiver's Retry-After pauses it.
-import { sleep } from "./retry.ts";
+import { sleep } from "../common/retry.ts";
 
 export class RateLimiter {
   private tokens: number;

@@ -3,12 +3,12 @@
 // attempt is written back with its next time (exponential backoff with jitter, or Retry-After); the
 // last one moves the delivery to the dead-letter list. Nothing is dropped (W4, W11, W12).
 import type { CircuitBreaker } from "./circuit-breaker.ts";
-import { networkReason } from "./network-errors.ts";
-import { LogDigest, oneLine } from "./log-digest.ts";
+import { networkReason } from "../common/network-errors.ts";
+import { LogDigest, oneLine } from "../common/log-digest.ts";
 import type { DeliverySelection, OutboxEntry, WebhookOutbox } from "./outbox.ts";
 import type { RateLimiter } from "./rate-limit.ts";
-import { parseRetryAfter, sleep } from "./retry.ts";
-import { signWebhook } from "./webhook-signature.ts";
+import { parseRetryAfter, sleep } from "../common/retry.ts";
+import { signWebhook } from "./signature.ts";
 
 export interface DeliveryLogger {
   info(message: string): void;

@@ -9,10 +9,10 @@ import {
   EventPageSchema,
   FieldListSchema,
   InboundCallPageSchema,
-} from "./dialfire-schemas.ts";
-import { parseJsonExact } from "./exact-json.ts";
-import { networkReason } from "./network-errors.ts";
-import { backoffMs, DEFAULT_RETRY, parseRetryAfter, type RetryPolicy, sleep } from "./retry.ts";
+} from "./schemas.ts";
+import { parseJsonExact } from "../common/exact-json.ts";
+import { networkReason } from "../common/network-errors.ts";
+import { backoffMs, DEFAULT_RETRY, parseRetryAfter, type RetryPolicy, sleep } from "../common/retry.ts";
 import type {
   CampaignField,
   Contact,
@@ -22,7 +22,7 @@ import type {
   InboundCall,
   TimeWindow,
   TransactionEvent,
-} from "./source.ts";
+} from "../sync/source.ts";
 
 export const DEFAULT_API_URL = "https://api.dialfire.com";
 const PAGE_LIMIT = "1000";

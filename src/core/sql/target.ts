@@ -1,8 +1,8 @@
 // The dialect-independent half of an SQL target: which tables and columns must exist, how a batch of
 // rows becomes a few multi-row upserts in one transaction (W14), and the $md5 look-up (W15).
 import { TargetError, type Dialect, type Row, type SqlValue } from "./dialect.ts";
-import { md5Hex } from "./md5.ts";
-import type { AddedColumn } from "./sink.ts";
+import { md5Hex } from "../common/md5.ts";
+import type { AddedColumn } from "../sync/sink.ts";
 import {
   contactsChangedIndex,
   contactsMd5Index,
@@ -263,7 +263,7 @@ export class SqlTarget {
     return this.#column(key, this.#specs[key].primaryKey);
   }
 
-  /** Table names as this database can hold them (see core/identifiers.ts). */
+  /** Table names as this database can hold them (see core/sql/identifiers.ts). */
   #withTableNames(specs: Record<TableKey, TableSpec>): Record<TableKey, TableSpec> {
     const named = {} as Record<TableKey, TableSpec>;
     for (const key of TABLE_KEYS) named[key] = { ...specs[key], name: this.#dialect.fitIdentifier(specs[key].name) };

@@ -1,7 +1,7 @@
 // A synced contact row in Talkdesk's contact format (seed 003): which columns feed which field.
 // Defaults look for the usual field names of call-centre campaigns; a mapping file overrides them.
 import * as v from "valibot";
-import { MIN_SIGNIFICANT_DIGITS } from "./phone-numbers.ts";
+import { MIN_SIGNIFICANT_DIGITS } from "../phonecalls/phone-numbers.ts";
 
 export interface TalkdeskContact {
   id: string;

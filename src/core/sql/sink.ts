@@ -1,8 +1,8 @@
-// The SQL sink: contacts become rows (core/rows.ts) and go into the target in one transaction.
-import { contactRows, inboundCallRow, type RowWarning, type TransactionFilter } from "./rows.ts";
-import type { RowCounts, Sink } from "./sink.ts";
-import type { RowSet, SqlTarget } from "./sql-target.ts";
-import type { Contact, InboundCall } from "./source.ts";
+// The SQL sink: contacts become rows (core/sync/rows.ts) and go into the target in one transaction.
+import { contactRows, inboundCallRow, type RowWarning, type TransactionFilter } from "../sync/rows.ts";
+import type { RowCounts, Sink } from "../sync/sink.ts";
+import type { RowSet, SqlTarget } from "./target.ts";
+import type { Contact, InboundCall } from "../sync/source.ts";
 import type { CampaignField, TableKey } from "./tables.ts";
 
 export interface SqlSinkOptions {

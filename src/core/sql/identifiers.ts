@@ -2,7 +2,7 @@
 // PostgreSQL's 63 bytes or MySQL's 64 characters, or with characters MySQL refuses. Such a name keeps
 // as much of itself as fits and ends in a short hash of the whole, so it stays readable, stable
 // across runs, and distinct from its neighbours.
-import { md5Hex } from "./md5.ts";
+import { md5Hex } from "../common/md5.ts";
 
 /** How a database counts the length of a name. */
 export type Measure = (name: string) => number;

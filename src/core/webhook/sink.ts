@@ -1,11 +1,11 @@
 // Webhook mode's sink: each contact's transactions (filtered as in the SQL modes, W13) become
 // deliveries recorded in the outbox; the deliverer (webhook-delivery.ts) sends them from there.
-import { canonicalJson } from "./canonical-json.ts";
-import { md5Hex } from "./md5.ts";
+import { canonicalJson } from "../sync/canonical-json.ts";
+import { md5Hex } from "../common/md5.ts";
 import type { DeliveryState, OutboxCandidate, OutboxScope, WebhookOutbox } from "./outbox.ts";
-import { selectedTransactions, type TransactionFilter } from "./rows.ts";
-import type { RowCounts, Sink } from "./sink.ts";
-import type { Contact } from "./source.ts";
+import { selectedTransactions, type TransactionFilter } from "../sync/rows.ts";
+import type { RowCounts, Sink } from "../sync/sink.ts";
+import type { Contact } from "../sync/source.ts";
 
 export interface WebhookSinkOptions {
   outbox: WebhookOutbox;

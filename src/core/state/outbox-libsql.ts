@@ -12,8 +12,8 @@ import {
   scopeKey,
   type WebhookOutbox,
   webhookId,
-} from "./outbox.ts";
-import type { Serial } from "./serial.ts";
+} from "../webhook/outbox.ts";
+import type { Serial } from "../common/serial.ts";
 import { StateError } from "./state.ts";
 
 export const OUTBOX_DDL = [

@@ -13,7 +13,7 @@ export interface SqlExecutor {
 
 /**
  * One SQL database. A dialect only knows its own SQL and driver; everything shared (which tables,
- * which columns, batching, chunking by parameter limits) lives in `core/sql-target.ts`.
+ * which columns, batching, chunking by parameter limits) lives in `core/sql/target.ts`.
  */
 export interface Dialect extends SqlExecutor {
   readonly kind: "sqlite" | "postgres" | "mysql" | "mssql";
@@ -29,7 +29,7 @@ export interface Dialect extends SqlExecutor {
   readonly caseInsensitiveColumns: boolean;
   /**
    * The name as this database can hold it: the name itself when it can, else a readable prefix and a
-   * hash of the whole (core/identifiers.ts). PostgreSQL: 63 bytes; MySQL: 64 characters, no emoji,
+   * hash of the whole (core/sql/identifiers.ts). PostgreSQL: 63 bytes; MySQL: 64 characters, no emoji,
    * no trailing space; SQL Server: 128 UTF-16 units.
    */
   fitIdentifier(name: string): string;

@@ -4,11 +4,11 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import * as v from "valibot";
-import { parseDateTime } from "./date-time.ts";
-import type { Dialect } from "./dialect.ts";
+import { parseDateTime } from "../common/date-time.ts";
+import type { Dialect } from "../sql/dialect.ts";
 import { createTables } from "./phone-index.ts";
-import type { TableSpec } from "./tables.ts";
-import { textFaults } from "./text-checks.ts";
+import type { TableSpec } from "../sql/tables.ts";
+import { textFaults } from "../common/text-checks.ts";
 
 export interface NewPhonecall {
   /** ISO 8601 instant, normalised to UTC with milliseconds. */

@@ -2,8 +2,8 @@
  * Where dbsync keeps its own progress (never in the target database): checkpoints, the webhook
  * outbox and the hashes of the phonecalls service's tokens.
  */
-import type { WebhookOutbox } from "./outbox.ts";
-import type { TokenStore } from "./tokens.ts";
+import type { WebhookOutbox } from "../webhook/outbox.ts";
+import type { TokenStore } from "../phonecalls/tokens.ts";
 
 /** One checkpoint belongs to one campaign synced in one mode into one target. */
 export interface CheckpointKey {

@@ -1,5 +1,5 @@
 // libSQL URLs as both the target dialect and the state store read them. Pure: no file system.
-import { socketReason } from "./network-errors.ts";
+import { socketReason } from "../common/network-errors.ts";
 
 export interface ParsedLibsqlUrl {
   /** What the client is given: the URL without `authToken`. */

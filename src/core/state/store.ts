@@ -4,9 +4,9 @@ import { createClient, type Client } from "@libsql/client";
 import { and, eq } from "drizzle-orm";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { libsqlReason, parseLibsqlUrl } from "./libsql-url.ts";
+import { libsqlReason, parseLibsqlUrl } from "../sql/libsql-url.ts";
 import { LibsqlOutbox, OUTBOX_DDL } from "./outbox-libsql.ts";
-import { Serial } from "./serial.ts";
+import { Serial } from "../common/serial.ts";
 import { LibsqlTokenStore, TOKENS_DDL } from "./tokens-libsql.ts";
 import { StateError, type Checkpoint, type CheckpointKey, type StateStore } from "./state.ts";
 

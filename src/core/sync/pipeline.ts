@@ -2,17 +2,17 @@
 // everything before it is durably written (W1–W3), or for webhooks delivered. Modes as the
 // original (spec §1.7, §1.8).
 import { canonicalJson } from "./canonical-json.ts";
-import { chunk, mapConcurrent } from "./concurrency.ts";
-import { md5Hex } from "./md5.ts";
+import { chunk, mapConcurrent } from "../common/concurrency.ts";
+import { md5Hex } from "../common/md5.ts";
 import { RecentlyHandled } from "./recently-handled.ts";
-import { backoffMs, type RetryPolicy, sleep } from "./retry.ts";
+import { backoffMs, type RetryPolicy, sleep } from "../common/retry.ts";
 import { readAhead } from "./read-ahead.ts";
 import type { RowCounts } from "./sink.ts";
 import type { CampaignField, Contact, TimeWindow } from "./source.ts";
-import type { ListingProgress, SyncOptions, SyncStats } from "./sync-options.ts";
-import { fieldsLine, pollLine, rowsSince } from "./sync-report.ts";
+import type { ListingProgress, SyncOptions, SyncStats } from "./options.ts";
+import { fieldsLine, pollLine, rowsSince } from "./report.ts";
 
-export type { ListingProgress, Logger, SyncMode, SyncOptions, SyncStats } from "./sync-options.ts";
+export type { ListingProgress, Logger, SyncMode, SyncOptions, SyncStats } from "./options.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Covers events the API shows up to this late; events it has seen before are not fetched again. */

@@ -9,9 +9,9 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 import * as v from "valibot";
 import { type ContactMapping, mappedColumns, type TalkdeskContact, toTalkdeskContact } from "./contact-mapping.ts";
-import type { ContactPosition, ContactReader } from "./contact-reader.ts";
-import { parseDateTime } from "./date-time.ts";
-import { textFault } from "./text-checks.ts";
+import type { ContactPosition, ContactReader } from "../sql/contact-reader.ts";
+import { parseDateTime } from "../common/date-time.ts";
+import { textFault } from "../common/text-checks.ts";
 
 const text = (what: string) => v.pipe(v.string(`must be ${what}`), v.maxLength(2000, "is longer than 2,000 characters"));
 

@@ -1,8 +1,8 @@
 // The phonecalls service's token hashes in the libSQL state store.
 import type { Client } from "@libsql/client";
-import type { Serial } from "./serial.ts";
+import type { Serial } from "../common/serial.ts";
 import { StateError } from "./state.ts";
-import { hashToken, newToken, type TokenRecord, type TokenStore } from "./tokens.ts";
+import { hashToken, newToken, type TokenRecord, type TokenStore } from "../phonecalls/tokens.ts";
 
 export const TOKENS_DDL = `CREATE TABLE IF NOT EXISTS phonecall_tokens (
   id TEXT NOT NULL PRIMARY KEY,
