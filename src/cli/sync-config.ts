@@ -2,6 +2,7 @@
 import type { ArgsDef } from "citty";
 import * as v from "valibot";
 import { DEFAULT_LOOKBACK_MINUTES } from "../core/sync/pipeline.ts";
+import { SYNC_MODES, type SyncMode } from "../core/sync/options.ts";
 import { UsageError } from "./argv.ts";
 import { decimal, wholeNumber } from "./flag-schemas.ts";
 import { stateStoreUrl } from "./state-option.ts";
@@ -52,11 +53,8 @@ export const SYNC_FLAGS = {
 
 export type SyncFlags = { [K in keyof typeof SYNC_FLAGS]?: (typeof SYNC_FLAGS)[K]["type"] extends "boolean" ? boolean : string };
 
-export const MODES = ["db_init", "db_update", "db_sync", "webhook"] as const;
-export type Mode = (typeof MODES)[number];
-
 export interface SyncConfig {
-  mode: Mode;
+  mode: SyncMode;
   campaign: string;
   token: string;
   url?: string;
@@ -113,7 +111,7 @@ function normaliseIso(m: RegExpExecArray): string {
 const SyncFlagsSchema = v.object({
   a: v.pipe(
     v.string("the mode (--a) is required: db_init, db_update, db_sync or webhook"),
-    v.picklist(MODES, (issue) => `invalid mode --a ${String(issue.input)}: use db_init, db_update, db_sync or webhook`),
+    v.picklist(SYNC_MODES, (issue) => `invalid mode --a ${String(issue.input)}: use db_init, db_update, db_sync or webhook`),
   ),
   c: required("c", "the campaign ID"),
   ct: required("ct", "the campaign's Sync Client token"),

@@ -1,6 +1,7 @@
-// The HTTP client of the Dialfire REST API (spec §2): the five endpoints the original uses, with a
-// timeout on every request, bounded retries that honour Retry-After, and errors that reach the user
-// instead of silently empty pages (W6).
+// The HTTP client of the Dialfire REST API: the five endpoints the original uses (field list, contact
+// listing, contact fetch, transaction events, inbound calls), with a timeout on every request, bounded
+// retries that honour Retry-After, and errors that reach the user instead of the empty pages the
+// original's retries returned.
 import * as v from "valibot";
 import {
   ContactListPageSchema,
@@ -11,6 +12,7 @@ import {
   InboundCallPageSchema,
 } from "./schemas.ts";
 import { parseJsonExact } from "../common/exact-json.ts";
+import { FatalError } from "../common/fatal-error.ts";
 import { networkReason } from "../common/network-errors.ts";
 import { backoffMs, DEFAULT_RETRY, parseRetryAfter, type RetryPolicy, sleep } from "../common/retry.ts";
 import type {
@@ -39,7 +41,7 @@ export interface DialfireClientOptions {
 }
 
 /** The token was refused (403): retrying cannot help, the user must fix `--ct`. */
-export class DialfireAuthError extends Error {
+export class DialfireAuthError extends FatalError {
   override name = "DialfireAuthError";
 }
 
@@ -104,7 +106,7 @@ export function createDialfireClient(options: DialfireClientOptions): DialfireSo
     let response: Response;
     let text: string;
     try {
-      // A fresh body per attempt: the original re-sent an already consumed one (W6).
+      // A fresh body per attempt: the original's retries posted an already consumed, empty one.
       response = await doFetch(url, {
         method,
         headers: {

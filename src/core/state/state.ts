@@ -4,6 +4,7 @@
  */
 import type { WebhookOutbox } from "../webhook/outbox.ts";
 import type { TokenStore } from "../phonecalls/tokens.ts";
+import { FatalError } from "../common/fatal-error.ts";
 
 /** One checkpoint belongs to one campaign synced in one mode into one target. */
 export interface CheckpointKey {
@@ -31,6 +32,7 @@ export interface StateStore {
   close(): Promise<void>;
 }
 
-export class StateError extends Error {
+/** The state store cannot be read or written: without it no progress can be kept. */
+export class StateError extends FatalError {
   override name = "StateError";
 }

@@ -1,9 +1,11 @@
-// What the sync pipeline (sync.ts) is given and what it reports back.
+// What the sync pipeline (pipeline.ts) is given and what it reports back.
 import type { RowCounts, Sink } from "./sink.ts";
 import type { DialfireSource, EventFilters } from "./source.ts";
 import type { CheckpointKey, StateStore } from "../state/state.ts";
 
-export type SyncMode = "db_init" | "db_update" | "db_sync" | "webhook";
+/** The modes of `--a`, as the original names them. */
+export const SYNC_MODES = ["db_init", "db_update", "db_sync", "webhook"] as const;
+export type SyncMode = (typeof SYNC_MODES)[number];
 
 export interface Logger {
   debug(message: string): void;
@@ -44,7 +46,7 @@ export interface SyncOptions {
   eventFilters: EventFilters;
   /** Parallel API requests (`--w`). */
   workers: number;
-  /** Contacts per E3 request. */
+  /** Contacts per request of the contact fetch (the original's 20). */
   fetchBatch?: number;
   /** Contacts written per database transaction. */
   writeBatch?: number;

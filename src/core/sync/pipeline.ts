@@ -1,15 +1,18 @@
 // The sync pipeline: Dialfire source → rows → sink, with a checkpoint that only moves once
-// everything before it is durably written (W1–W3), or for webhooks delivered. Modes as the
-// original (spec §1.7, §1.8).
+// everything before it is durably written, or for webhooks delivered (the original saved the time of
+// whichever item a worker wrote last, now and then, and kept what it had sent in memory only, so a
+// restart re-sent or skipped). The modes and their start dates are the original's.
 import { canonicalJson } from "./canonical-json.ts";
 import { chunk, mapConcurrent } from "../common/concurrency.ts";
+import { FatalError } from "../common/fatal-error.ts";
 import { md5Hex } from "../common/md5.ts";
 import { RecentlyHandled } from "./recently-handled.ts";
 import { backoffMs, type RetryPolicy, sleep } from "../common/retry.ts";
 import { readAhead } from "./read-ahead.ts";
-import type { RowCounts } from "./sink.ts";
-import type { CampaignField, Contact, TimeWindow } from "./source.ts";
-import type { ListingProgress, SyncOptions, SyncStats } from "./options.ts";
+import type { CheckpointLimit, RowCounts, Sink } from "./sink.ts";
+import type { CampaignField, Contact, DialfireSource, EventFilters, TimeWindow } from "./source.ts";
+import type { ListingProgress, Logger, SyncMode, SyncOptions, SyncStats } from "./options.ts";
+import type { CheckpointKey, StateStore } from "../state/state.ts";
 import { fieldsLine, pollLine, rowsSince } from "./report.ts";
 
 export type { ListingProgress, Logger, SyncMode, SyncOptions, SyncStats } from "./options.ts";
@@ -20,6 +23,8 @@ export const DEFAULT_LOOKBACK_MINUTES = 15;
 /** Listing pages read ahead of their writing (ids and md5s only): the total is known early, memory stays bounded. */
 const LISTING_READ_AHEAD = 100;
 const TARGET_RETRY: RetryPolicy = { attempts: Number.POSITIVE_INFINITY, baseMs: 500, maxMs: 15_000 };
+/** A sink without a limit of its own (an SQL target: written is done). */
+const UNLIMITED: CheckpointLimit = { kind: "unlimited" };
 
 export async function runSync(options: SyncOptions): Promise<SyncStats> {
   const pipeline = new Pipeline(options);
@@ -31,6 +36,19 @@ export async function runSync(options: SyncOptions): Promise<SyncStats> {
 
 class Pipeline {
   readonly stats: SyncStats = { listed: 0, unchanged: 0, fetched: 0, vanished: 0, rows: {}, windows: 0 };
+  private readonly mode: SyncMode;
+  private readonly source: DialfireSource;
+  private readonly sink: Sink;
+  private readonly state: StateStore;
+  private readonly checkpointKey: CheckpointKey;
+  private readonly start: Date | undefined;
+  private readonly eventFilters: EventFilters;
+  private readonly workers: number;
+  private readonly intervalMs: number;
+  private readonly relistEveryMs: number;
+  private readonly log: Logger;
+  private readonly onProgress: (stats: SyncStats) => void;
+  private readonly signal: AbortSignal;
   private readonly now: () => Date;
   private readonly fetchBatch: number;
   private readonly writeBatch: number;
@@ -42,7 +60,7 @@ class Pipeline {
   private knownFields = new Set<string>();
   /** The last checkpoint this run saved. */
   private savedCheckpoint: string | undefined;
-  /** The checkpoint from which what is being written now would be found again. */
+  /** The checkpoint from which what is being written now would be found again; none: only a full listing. */
   private floor: string | undefined;
   /** Webhook mode forwards transactions only, as the original. */
   private readonly withInboundCalls: boolean;
@@ -52,31 +70,46 @@ class Pipeline {
   /** Inbound call id → content hash, for calls already written by an earlier, overlapping window. */
   private readonly handledCalls = new RecentlyHandled();
 
-  constructor(private readonly o: SyncOptions) {
-    this.now = o.now ?? (() => new Date());
-    this.fetchBatch = o.fetchBatch ?? 20;
-    this.writeBatch = o.writeBatch ?? 500;
-    this.overlapMs = o.lookbackMs ?? DEFAULT_LOOKBACK_MINUTES * 60_000;
-    this.inboundLookbackMs = Math.max(this.overlapMs, o.inboundLookbackMs ?? 60 * 60_000);
-    this.maxWindowMs = o.maxWindowMs ?? 60 * 60_000;
-    this.maxFailedCycles = o.maxFailedCycles ?? 30;
-    this.targetPatienceMs = o.targetPatienceMs ?? 10 * 60_000;
-    this.withInboundCalls = o.mode !== "webhook";
+  constructor(options: SyncOptions) {
+    ({
+      mode: this.mode,
+      source: this.source,
+      sink: this.sink,
+      state: this.state,
+      checkpointKey: this.checkpointKey,
+      start: this.start,
+      eventFilters: this.eventFilters,
+      workers: this.workers,
+      intervalMs: this.intervalMs,
+      log: this.log,
+      signal: this.signal,
+    } = options);
+    this.onProgress = options.onProgress ?? (() => {});
+    this.now = options.now ?? (() => new Date());
+    this.relistEveryMs = options.relistEveryMs ?? 12 * 60 * 60_000;
+    this.fetchBatch = options.fetchBatch ?? 20;
+    this.writeBatch = options.writeBatch ?? 500;
+    this.overlapMs = options.lookbackMs ?? DEFAULT_LOOKBACK_MINUTES * 60_000;
+    this.inboundLookbackMs = Math.max(this.overlapMs, options.inboundLookbackMs ?? 60 * 60_000);
+    this.maxWindowMs = options.maxWindowMs ?? 60 * 60_000;
+    this.maxFailedCycles = options.maxFailedCycles ?? 30;
+    this.targetPatienceMs = options.targetPatienceMs ?? 10 * 60_000;
+    this.withInboundCalls = this.mode !== "webhook";
   }
 
   async prepare(): Promise<void> {
-    await this.refreshFields(await this.o.source.fields(this.o.signal));
+    await this.refreshFields(await this.source.fields(this.signal));
   }
 
   /** db_init and db_update: one listing with md5 comparison, the inbound calls, done. */
   async runOnce(): Promise<void> {
     const startedAt = this.now();
-    const start = this.o.start ?? (this.o.mode === "db_update" ? new Date(startedAt.getTime() - 7 * DAY_MS) : undefined);
-    this.o.log.info(start ? `listing contacts changed since ${day(start)}` : "listing all contacts");
+    const start = this.start ?? (this.mode === "db_update" ? new Date(startedAt.getTime() - 7 * DAY_MS) : undefined);
+    this.log.info(start ? `listing contacts changed since ${day(start)}` : "listing all contacts");
     await this.listing(start);
     await this.inbound({ from: start ? start.toISOString() : "", to: startedAt.toISOString() });
     // Only a complete copy is a point db_sync can go on from (see runForever).
-    if (this.o.mode === "db_init" && !start) await this.o.state.setCheckpoint(this.o.checkpointKey, startedAt.toISOString());
+    if (this.mode === "db_init" && !start) await this.state.setCheckpoint(this.checkpointKey, startedAt.toISOString());
   }
 
   /**
@@ -89,12 +122,12 @@ class Pipeline {
     // A complete db_init into the same target (the original's documented first step) is as good as
     // a checkpoint of our own: everything changed before it started is in the target.
     const saved =
-      (await this.o.state.getCheckpoint(this.o.checkpointKey)) ??
-      (this.o.mode === "db_sync" ? await this.o.state.getCheckpoint({ ...this.o.checkpointKey, mode: "db_init" }) : undefined);
-    const start = this.o.start ?? (saved ? new Date(saved.value) : undefined);
+      (await this.state.getCheckpoint(this.checkpointKey)) ??
+      (this.mode === "db_sync" ? await this.state.getCheckpoint({ ...this.checkpointKey, mode: "db_init" }) : undefined);
+    const start = this.start ?? (saved ? new Date(saved.value) : undefined);
     const caughtUpAt = this.now();
-    if (start || this.o.mode === "db_sync") {
-      this.o.log.info(
+    if (start || this.mode === "db_sync") {
+      this.log.info(
         start ? `catching up: contacts changed since ${day(start)}` : "first run: listing all contacts of the campaign",
       );
       this.floor = start?.toISOString();
@@ -106,21 +139,20 @@ class Pipeline {
     }
     let watermark = caughtUpAt;
     await this.saveCheckpoint(watermark);
-    this.o.log.info(start || this.o.mode === "db_sync" ? "caught up; polling for new activity" : "polling for new activity");
+    this.log.info(start || this.mode === "db_sync" ? "caught up; polling for new activity" : "polling for new activity");
 
     let lastRelist = caughtUpAt.getTime();
-    const relistEveryMs = this.o.relistEveryMs ?? 12 * 60 * 60_000;
     let failedCycles = 0;
     for (;;) {
-      this.o.signal.throwIfAborted();
+      this.signal.throwIfAborted();
       const cycleStart = Date.now();
       const before = { rows: { ...this.stats.rows }, fetched: this.stats.fetched };
       try {
-        await this.refreshFields(await this.o.source.fields(this.o.signal));
+        await this.refreshFields(await this.source.fields(this.signal));
         const now = this.now();
-        if (now.getTime() - lastRelist >= relistEveryMs) {
+        if (now.getTime() - lastRelist >= this.relistEveryMs) {
           const since = new Date(now.getTime() - DAY_MS);
-          this.o.log.info(`periodic re-listing of contacts changed since ${day(since)}`);
+          this.log.info(`periodic re-listing of contacts changed since ${day(since)}`);
           this.floor = since.toISOString();
           await this.listing(since);
           await this.inbound({ from: since.toISOString(), to: now.toISOString() });
@@ -135,19 +167,19 @@ class Pipeline {
           await this.saveCheckpoint(watermark);
         }
         const written = rowsSince(before.rows, this.stats.rows);
-        const line = pollLine(written, this.stats.fetched - before.fetched, this.now().getTime() - watermark.getTime(), this.o.mode === "webhook");
-        if (line) this.o.log.info(line);
+        const line = pollLine(written, this.stats.fetched - before.fetched, this.now().getTime() - watermark.getTime(), this.mode === "webhook");
+        if (line) this.log.info(line);
         failedCycles = 0;
       } catch (error) {
-        if (this.o.signal.aborted || isFatal(error)) throw error;
+        if (this.signal.aborted || error instanceof FatalError) throw error;
         // The watermark stays: the next cycle asks for the same window again.
         failedCycles++;
         if (failedCycles >= this.maxFailedCycles) {
           throw new SyncError(`no poll succeeded ${failedCycles} times in a row; the last error: ${messageOf(error)}`);
         }
-        this.o.log.warn(`sync cycle failed, retrying in ${this.o.intervalMs / 1000} s: ${messageOf(error)}`);
+        this.log.warn(`sync cycle failed, retrying in ${this.intervalMs / 1000} s: ${messageOf(error)}`);
       }
-      await sleepUntil(cycleStart + this.o.intervalMs, this.o.signal);
+      await sleepUntil(cycleStart + this.intervalMs, this.signal);
     }
   }
 
@@ -156,36 +188,37 @@ class Pipeline {
    * still pending); never moves it backwards.
    */
   private async saveCheckpoint(watermark: Date): Promise<void> {
-    const limit = await this.o.sink.checkpointLimit?.();
-    if (limit === null) return;
-    const value = limit !== undefined && limit < watermark.toISOString() ? limit : watermark.toISOString();
+    const limit = (await this.sink.checkpointLimit?.()) ?? UNLIMITED;
+    if (limit.kind === "frozen") return;
+    const reached = watermark.toISOString();
+    const value = limit.kind === "atMost" && limit.checkpoint < reached ? limit.checkpoint : reached;
     if (this.savedCheckpoint !== undefined && value <= this.savedCheckpoint) return;
-    await this.o.state.setCheckpoint(this.o.checkpointKey, value);
+    await this.state.setCheckpoint(this.checkpointKey, value);
     this.savedCheckpoint = value;
   }
 
-  /** Contacts listed by E2 whose md5 differs from the stored one are fetched and written. */
+  /** Listed contacts whose md5 differs from the stored one are fetched and written. */
   private async listing(since: Date | undefined): Promise<void> {
     const progress: ListingProgress = { listed: 0, done: 0, complete: false };
     this.stats.listing = progress;
-    this.o.onProgress?.(this.stats);
+    this.onProgress(this.stats);
     try {
-      const pages = readAhead((signal) => this.o.source.listContacts(since ? day(since) : undefined, signal), LISTING_READ_AHEAD, this.o.signal, {
+      const pages = readAhead((signal) => this.source.listContacts(since ? day(since) : undefined, signal), LISTING_READ_AHEAD, this.signal, {
         onRead: (page) => (progress.listed += page.length),
         onEnd: () => (progress.complete = true),
       });
       for await (const page of pages) {
         this.stats.listed += page.length;
-        const stored = await this.target(() => this.o.sink.knownMd5(page.map((item) => item.id)));
+        const stored = await this.target(() => this.sink.knownMd5(page.map((item) => item.id)));
         const changed = page.filter((item) => !item.md5 || stored.get(item.id) !== item.md5).map((item) => item.id);
         this.stats.unchanged += page.length - changed.length;
         progress.done += page.length - changed.length;
         await this.fetchAndWrite(changed);
-        this.o.onProgress?.(this.stats);
+        this.onProgress(this.stats);
       }
     } finally {
       this.stats.listing = undefined;
-      this.o.onProgress?.(this.stats);
+      this.onProgress(this.stats);
     }
   }
 
@@ -196,7 +229,7 @@ class Pipeline {
     const pending = new Set<string>();
     // Marked as handled only once the whole window is written: a failed window is asked for again.
     const seen = new Map<string, string>();
-    for await (const events of this.o.source.transactionEvents(window, this.o.eventFilters, this.o.signal)) {
+    for await (const events of this.source.transactionEvents(window, this.eventFilters, this.signal)) {
       for (const event of events) {
         const key = `${event.time}|${event.contactId}`;
         if (this.handledEvents.has(key, event.md5)) continue;
@@ -221,15 +254,15 @@ class Pipeline {
    * The next group is fetched while one is written, so that the API and the database work at once.
    */
   private async fetchAndWrite(ids: readonly string[]): Promise<void> {
-    const groups = chunk(ids, Math.max(this.writeBatch, this.o.workers * this.fetchBatch));
+    const groups = chunk(ids, Math.max(this.writeBatch, this.workers * this.fetchBatch));
     // Stopped when this ends by a failure: a prefetch nobody will write must not go on fetching
     // (with its retries) beside the next attempt, over the `--w` limit.
     const fetching = new AbortController();
-    const stop = () => fetching.abort(this.o.signal.reason);
-    if (this.o.signal.aborted) stop();
-    else this.o.signal.addEventListener("abort", stop, { once: true });
+    const stop = () => fetching.abort(this.signal.reason);
+    if (this.signal.aborted) stop();
+    else this.signal.addEventListener("abort", stop, { once: true });
     const fetchGroup = (group: readonly string[]) =>
-      mapConcurrent(chunk(group, this.fetchBatch), this.o.workers, (batch) => this.o.source.fetchContacts(batch, fetching.signal));
+      mapConcurrent(chunk(group, this.fetchBatch), this.workers, (batch) => this.source.fetchContacts(batch, fetching.signal));
     try {
       let next = groups[0] ? fetchGroup(groups[0]) : undefined;
       for (const [i, group] of groups.entries()) {
@@ -242,13 +275,13 @@ class Pipeline {
         this.stats.vanished += group.length - contacts.length;
         await this.ensureColumnsFor(contacts);
         for (const part of chunk(contacts, this.writeBatch)) {
-          this.count(await this.target(() => this.o.sink.writeContacts(part, { floor: this.floor })));
+          this.count(await this.target(() => this.sink.writeContacts(part, { floor: this.floor })));
         }
         if (this.stats.listing) this.stats.listing.done += group.length;
-        this.o.onProgress?.(this.stats);
+        this.onProgress(this.stats);
       }
     } finally {
-      this.o.signal.removeEventListener("abort", stop);
+      this.signal.removeEventListener("abort", stop);
       fetching.abort();
     }
   }
@@ -256,15 +289,15 @@ class Pipeline {
   /** `overlapping`: a poll's window, which reads back over calls earlier polls wrote. */
   private async inbound(window: TimeWindow, overlapping = false): Promise<void> {
     if (!this.withInboundCalls) return;
-    for await (const calls of this.o.source.inboundCalls(window, this.o.signal)) {
+    for await (const calls of this.source.inboundCalls(window, this.signal)) {
       if (!overlapping) {
-        this.count(await this.target(() => this.o.sink.writeInboundCalls(calls)));
+        this.count(await this.target(() => this.sink.writeInboundCalls(calls)));
         continue;
       }
       const hashed = calls.map((call) => [call, md5Hex(canonicalJson(call))] as const);
       const fresh = hashed.filter(([call, hash]) => !this.handledCalls.has(call.id, hash));
       if (fresh.length === 0) continue;
-      this.count(await this.target(() => this.o.sink.writeInboundCalls(fresh.map(([call]) => call))));
+      this.count(await this.target(() => this.sink.writeInboundCalls(fresh.map(([call]) => call))));
       this.handledCalls.remember(fresh.map(([call, hash]) => [call.id, hash] as const), this.now().getTime());
     }
   }
@@ -280,7 +313,7 @@ class Pipeline {
       for (const key of Object.keys(contact)) if (!key.startsWith("$") && !this.knownFields.has(key)) unknown.add(key);
     }
     if (unknown.size === 0) return;
-    await this.refreshFields(await this.o.source.fields(this.o.signal));
+    await this.refreshFields(await this.source.fields(this.signal));
     // Keys that are still no field (deleted fields, stray data) must not trigger a re-read each time.
     for (const key of unknown) this.knownFields.add(key);
   }
@@ -289,9 +322,9 @@ class Pipeline {
     const signature = JSON.stringify(fields.map((f) => [f.name, f.type, f.fieldType, f.deleted]));
     if (signature === this.fieldsSignature) return;
     const newFields = fields.filter((f) => !this.knownFields.has(f.name)).map((f) => f.name);
-    const added = (await this.target(() => this.o.sink.prepare(fields))) ?? [];
+    const added = (await this.target(() => this.sink.prepare(fields))) ?? [];
     const line = fieldsLine({ changed: this.fieldsSignature !== "", newFields, added });
-    if (line) this.o.log.info(line);
+    if (line) this.log.info(line);
     this.fieldsSignature = signature;
     this.knownFields = new Set([...this.knownFields, ...fields.map((f) => f.name)]);
   }
@@ -306,14 +339,14 @@ class Pipeline {
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await operation();
-        if (attempt > 0) this.o.log.info("the target database is back; going on");
+        if (attempt > 0) this.log.info("the target database is back; going on");
         return result;
       } catch (error) {
         const transient = (error as { transient?: boolean })?.transient === true;
-        if (!transient || this.o.signal.aborted || Date.now() - started >= this.targetPatienceMs) throw error;
+        if (!transient || this.signal.aborted || Date.now() - started >= this.targetPatienceMs) throw error;
         const waitMs = backoffMs(TARGET_RETRY, attempt);
-        if (attempt === 0) this.o.log.warn(`the target database is unreachable (${messageOf(error)}); waiting for it`);
-        await sleep(waitMs, this.o.signal);
+        if (attempt === 0) this.log.warn(`the target database is unreachable (${messageOf(error)}); waiting for it`);
+        await sleep(waitMs, this.signal);
       }
     }
   }
@@ -331,11 +364,6 @@ export class SyncError extends Error {
   override name = "SyncError";
 }
 
-/** Errors no retry can mend: a refused token, a state store that cannot be written. */
-function isFatal(error: unknown): boolean {
-  const name = (error as { name?: string })?.name;
-  return name === "DialfireAuthError" || name === "StateError";
-}
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -11,6 +11,15 @@ export interface AddedColumn {
   column: string;
 }
 
+/** How far a sink that finishes its work later lets the checkpoint move. */
+export type CheckpointLimit =
+  /** Nothing is pending: the checkpoint may move up to the pipeline's watermark. */
+  | { kind: "unlimited" }
+  /** Pending work would be found again from `checkpoint`: the checkpoint may move up to it, no further. */
+  | { kind: "atMost"; checkpoint: string }
+  /** Pending work that no checkpoint would find again (found by a full listing): it may not move at all. */
+  | { kind: "frozen" };
+
 export interface Sink {
   /**
    * Makes the target ready for this field list; called again when new fields appear. An SQL target
@@ -25,10 +34,7 @@ export interface Sink {
    */
   writeContacts(contacts: readonly Contact[], found?: { floor?: string }): Promise<RowCounts>;
   writeInboundCalls(calls: readonly InboundCall[]): Promise<RowCounts>;
-  /**
-   * For a sink that finishes its work later (the webhook outbox): the highest checkpoint it allows
-   * now; null allows none; undefined sets no limit.
-   */
-  checkpointLimit?(): Promise<string | null | undefined>;
+  /** For a sink that finishes its work later (the webhook outbox): how far the checkpoint may move now. */
+  checkpointLimit?(): Promise<CheckpointLimit>;
   close(): Promise<void>;
 }

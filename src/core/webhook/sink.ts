@@ -1,10 +1,11 @@
-// Webhook mode's sink: each contact's transactions (filtered as in the SQL modes, W13) become
-// deliveries recorded in the outbox; the deliverer (webhook-delivery.ts) sends them from there.
+// Webhook mode's sink: each contact's transactions, filtered by --fm/--fp as in the SQL modes (the
+// original ignored the filters here), become deliveries recorded in the outbox; the deliverer
+// (delivery.ts) sends them from there.
 import { canonicalJson } from "../sync/canonical-json.ts";
 import { md5Hex } from "../common/md5.ts";
 import type { DeliveryState, OutboxCandidate, OutboxScope, WebhookOutbox } from "./outbox.ts";
 import { selectedTransactions, type TransactionFilter } from "../sync/rows.ts";
-import type { RowCounts, Sink } from "../sync/sink.ts";
+import type { CheckpointLimit, RowCounts, Sink } from "../sync/sink.ts";
 import type { Contact } from "../sync/source.ts";
 
 export interface WebhookSinkOptions {
@@ -21,8 +22,8 @@ export interface WebhookSinkOptions {
 }
 
 /**
- * The deliveries a contact stands for: one per transaction, with the body of spec §4.2 (keys
- * sorted, the contact without `$task_log`, the transaction as in the task log, numbers exact).
+ * The deliveries a contact stands for: one per transaction, with the original's body (`contact`
+ * without `$task_log`, `state`, the transaction as in the task log; keys sorted, numbers exact).
  */
 export function webhookCandidates(contact: Contact, filter: TransactionFilter, origin: Date): OutboxCandidate[] {
   const contactJson = canonicalJson(contact, "$task_log");
@@ -43,7 +44,14 @@ export function webhookCandidates(contact: Contact, filter: TransactionFilter, o
 }
 
 export interface WebhookSink extends Sink {
-  checkpointLimit(): Promise<string | null | undefined>;
+  checkpointLimit(): Promise<CheckpointLimit>;
+}
+
+/** The outbox's lowest pending floor (null: a pending delivery has none; undefined: none pend) as a limit. */
+export function checkpointLimitOf(floor: string | null | undefined): CheckpointLimit {
+  if (floor === undefined) return { kind: "unlimited" };
+  if (floor === null) return { kind: "frozen" };
+  return { kind: "atMost", checkpoint: floor };
 }
 
 export function createWebhookSink(options: WebhookSinkOptions): WebhookSink {
@@ -65,7 +73,7 @@ export function createWebhookSink(options: WebhookSinkOptions): WebhookSink {
       return { transactions: queued };
     },
     writeInboundCalls: async () => ({}),
-    checkpointLimit: () => outbox.checkpointFloor(scope),
+    checkpointLimit: async () => checkpointLimitOf(await outbox.checkpointFloor(scope)),
     close: async () => {},
   };
 }
