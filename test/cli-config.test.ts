@@ -38,7 +38,7 @@ describe("argv", () => {
     expect(() => normaliseFlags(["--CT=SECRET-TOKEN-123"], SYNC_FLAGS)).toThrow(/^unknown flag --CT \(/);
   });
 
-  test("DBSYNC_<FLAG> fills what the command line left out; the command line wins (W24)", () => {
+  test("DBSYNC_<FLAG> fills what the command line left out (the original looked for DBSYNC<FLAG>); the command line wins", () => {
     const env = { DBSYNC_CT: "from-env", DBSYNC_C: "ENVCAMP", DBSYNC_API_URL: "http://x", DBSYNC_V: "1", DIALFIRE_TP: "dfire_" };
     expect(withEnvironment({ c: "CLI" }, SYNC_FLAGS, env)).toMatchObject({
       c: "CLI",
@@ -100,7 +100,7 @@ describe("sync config", () => {
   });
 });
 
-test("secrets and URL passwords never reach the output (W23)", () => {
+test("secrets and URL passwords never reach the output (the original logged the database URL with its password)", () => {
   addSecret("tok-123456");
   expect(redact("token tok-123456 in postgres://user:p%40ss@host/db")).toBe("token *** in postgres://user:***@host/db");
 });

@@ -125,7 +125,7 @@ describe("failures", () => {
     expect(retries).toEqual(["HTTP 500", "HTTP 429", expect.stringContaining("malformed JSON")]);
   });
 
-  test("after the last attempt the error reaches the caller, never an empty page (W6)", async () => {
+  test("after the last attempt the error reaches the caller, never an empty page as the original's retries returned", async () => {
     const { url, requests } = serve(() => new Response("down", { status: 502 }));
     const error = await collect(client(url).inboundCalls({ from: "" })).catch((e) => e);
     expect(error).toBeInstanceOf(DialfireApiError);

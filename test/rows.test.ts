@@ -5,7 +5,7 @@ import type { Contact } from "../src/core/sync/source.ts";
 
 const NOW = new Date("2024-03-05T10:00:00.123Z");
 
-// The connection sample of spec §7.4 with its transfer and third-party connection.
+// A connection as the API returns it, with its transfer and third-party connection.
 function sampleContact(): Contact {
   return {
     $id: "9FJ4T2WQ7XKP3LMA",
@@ -107,7 +107,7 @@ describe("contactRows", () => {
     expect(warnings.some((w) => w.message.includes("without location or started"))).toBe(true);
   });
 
-  test("two transactions with the same fired get distinct ids, the first keeps the original's (W21)", () => {
+  test("two transactions with the same fired get distinct ids (the original's collided), the first keeps the original's", () => {
     const contact: Contact = {
       $id: "C1",
       $md5: "m",
@@ -146,7 +146,7 @@ test("a field called __proto__ is a value like any other", () => {
   expect(row.__proto__).toBe("kept");
 });
 
-describe("filters (spec §3.7)", () => {
+describe("filters of --fm and --fp", () => {
   const ids = (filter: Parameters<typeof contactRows>[1]) =>
     contactRows(sampleContact(), filter, NOW).rows.transactions.map((t) => t.fired);
 
@@ -172,7 +172,7 @@ describe("filters (spec §3.7)", () => {
   });
 });
 
-test("inbound call fields are renamed as the original does; numbers survive (W17)", () => {
+test("inbound call fields are renamed as the original does; numbers survive (the original's writer crashed on them)", () => {
   const row = inboundCallRow(
     {
       id: "IC1",

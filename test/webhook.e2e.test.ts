@@ -97,7 +97,7 @@ describe("webhook mode delivers every transaction", () => {
     expect(updated.size).toBeGreaterThan(5); // connections added after the first delivery
   });
 
-  test("with --fm/--fp only the transactions that pass the filters (W13)", async () => {
+  test("with --fm/--fp only the transactions that pass the filters (the original ignored them in webhook mode)", async () => {
     const sim = simulator(200, 6);
     sim.pauseActivity();
     const hook = receiver({ seed: SEED + 1 });

@@ -1,5 +1,6 @@
 // The original's flags are pflag style (`--c X`); its docs and users also write `-c X`. Both are
-// accepted; anything that is not a known flag stops the program with a clear message (W24).
+// accepted; anything that is not a known flag stops the program with a clear message (the original
+// ignored single-dash flags silently).
 import type { ArgsDef } from "citty";
 
 export class UsageError extends Error {

@@ -1,5 +1,6 @@
 // Console and log file output through consola. Secrets (the token, database passwords) are
-// replaced before anything is written anywhere (W23).
+// replaced before anything is written anywhere (the original logged the database URL, password
+// included, at start).
 import { appendFileSync } from "node:fs";
 import { type ConsolaInstance, type ConsolaReporter, createConsola, type LogObject } from "consola";
 import { formatWithOptions } from "node:util";

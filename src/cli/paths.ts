@@ -1,5 +1,6 @@
 // Where dbsync keeps its files when the user names none: the system location of the original
-// (/var/opt, /var/log), else the user's home. Writability is checked, not assumed (W2).
+// (/var/opt, /var/log), else the user's home. Writability is checked, not assumed (the original
+// did not notice an existing folder it could not write, and lost its progress).
 import { accessSync, closeSync, constants, mkdirSync, openSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";

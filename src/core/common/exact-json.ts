@@ -1,5 +1,5 @@
-// JSON.parse rounds integers beyond 2^53 and decimals beyond ~16 digits; dbsync2 kept numbers exactly
-// (spec §2.2 E3). Such numbers are kept as their source text, wrapped by JSON.rawJSON where the
+// JSON.parse rounds integers beyond 2^53 and decimals beyond ~16 digits; dbsync2 kept the numbers of
+// fetched contacts exactly. Such numbers are kept as their source text, wrapped by JSON.rawJSON where the
 // runtime has it, so that JSON.stringify writes them back as the same number (webhook payloads);
 // as a plain string elsewhere. All other numbers stay numbers.
 

@@ -1,5 +1,6 @@
-// dbsync's own progress in a libSQL database (a local file by default), never in the target (W2):
-// checkpoints here, the webhook outbox in outbox-libsql.ts.
+// dbsync's own progress in a libSQL database (a local file by default), never in the target; each
+// checkpoint saved at once, a failed save an error (the original saved a file once a minute and
+// ignored write errors): checkpoints here, the webhook outbox in outbox-libsql.ts.
 import { createClient, type Client } from "@libsql/client";
 import { and, eq } from "drizzle-orm";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";

@@ -1,4 +1,4 @@
-// Turns API objects into table rows, with the row ids of the original client (spec §3.6) so that a
+// Turns API objects into table rows, with the row ids of the original client (MD5 digests) so that a
 // database it wrote stays valid. Pure: no I/O, the clock is passed in.
 import type { Row, SqlValue } from "../sql/dialect.ts";
 import { isRawJson } from "../common/exact-json.ts";
@@ -10,7 +10,7 @@ export type ContactRows = Record<Exclude<TableKey, "inbound_calls">, Row[]>;
 
 export type FilterMode = "updates_only" | "hi_updates_only";
 
-/** The client-side transaction filters of `--fm` and `--fp` (spec §3.7). */
+/** The client-side transaction filters of `--fm` and `--fp`, as the original applies them. */
 export interface TransactionFilter {
   mode?: FilterMode;
   /** Task-name prefixes; an empty prefix matches every task. */
@@ -27,7 +27,7 @@ export function changedStamp(now: Date): string {
   return now.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-/** Spec §5.8: "" is stored as NULL, booleans and numbers as themselves, objects as compact JSON. */
+/** As the original stores values: "" as NULL, booleans and numbers as themselves, objects as compact JSON. */
 export function toSqlValue(value: unknown): SqlValue {
   if (value === undefined || value === null || value === "") return null;
   if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return value;
@@ -147,7 +147,7 @@ export function contactRows(
 }
 
 /**
- * The transactions of a contact's task log that pass `filter`, with their row ids (spec §3.6). The
+ * The transactions of a contact's task log that pass `filter`, with their row ids. The
  * SQL modes number transactions sharing one `fired` after filtering, as dbsync2 derived its ids from
  * the transactions it wrote; `stableIds` numbers them over the whole task log, so that a transaction
  * keeps its id whatever the filter (the webhook outbox keys its versions by it).
@@ -172,7 +172,7 @@ export function selectedTransactions(
 
 /**
  * md5(contactId + fired) as the original. Two transactions of one contact with the same `fired`
- * collided there (W21, the second overwrote the first); the second one gets an id with a counter.
+ * collided there (the second overwrote the first); the second one gets an id with a counter.
  */
 function uniqueTransactionId(contactId: string, transaction: Transaction, used: Set<string>): string {
   const fired = typeof transaction.fired === "string" ? transaction.fired : String(transaction.fired ?? "");
@@ -190,7 +190,7 @@ const INBOUND_RENAMES: Record<string, string> = {
   hangup_time: "disconnected",
 };
 
-/** An inbound call row: the API's field names renamed as the original does (spec §2.2 E5). */
+/** An inbound call row: the API's field names renamed as the original does (`call_time` → `started`, …). */
 export function inboundCallRow(call: InboundCall, now: Date): Row {
   const row = emptyRow();
   for (const [key, value] of Object.entries(call)) row[INBOUND_RENAMES[key] ?? key] = toSqlValue(value);

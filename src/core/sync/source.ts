@@ -1,10 +1,10 @@
-// The Dialfire campaign as the sync sees it: objects of the REST API (spec §2, §7) and the one
+// The Dialfire campaign as the sync sees it: the objects its REST API returns and the one
 // interface the pipeline reads them through. The HTTP client and the simulator both speak it.
 import type { CampaignField } from "../sql/tables.ts";
 
 export type { CampaignField };
 
-/** A transaction of a contact's `$task_log` (spec §7.3); only `fired` is relied upon. */
+/** A transaction of a contact's `$task_log`; only `fired` is relied upon. */
 export type Transaction = Record<string, unknown> & { fired?: string };
 
 export interface TaskLogEntry {
@@ -12,30 +12,30 @@ export interface TaskLogEntry {
   [key: string]: unknown;
 }
 
-/** A contact in flat view (spec §7.2) with its task log. */
+/** A contact in the API's flat view (fields as top-level keys, `$`-prefixed system fields) with its task log. */
 export type Contact = Record<string, unknown> & {
   $id: string;
   $md5: string;
   $task_log?: TaskLogEntry[];
 };
 
-/** One element of an E2 contact listing page. */
+/** One element of a page of the contact listing (`contacts/list`). */
 export interface ContactListItem {
   id: string;
   md5: string;
 }
 
-/** One E4 result, `fired|md5|contactId[|tl,ta]`, parsed. */
+/** One result of the transaction events (`contacts/transactions/`), `fired|md5|contactId[|tl,ta]`, parsed. */
 export interface TransactionEvent {
   time: string;
   md5: string;
   contactId: string;
 }
 
-/** An inbound call as E5 returns it (spec §7.6), before the client renames its fields. */
+/** An inbound call as `inbound/calls/` returns it, before the client renames its fields. */
 export type InboundCall = Record<string, unknown> & { id: string };
 
-/** Server-side filters of E4 (spec §3.7). */
+/** The filters the transaction events endpoint applies itself (`type`, `hi`, `tasks`). */
 export interface EventFilters {
   type?: "update";
   hi?: boolean;

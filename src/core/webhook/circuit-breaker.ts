@@ -1,4 +1,5 @@
-// Stops hammering a receiver that is down (W11: the original's breaker practically never opened).
+// Stops hammering a receiver that is down (the original's breaker practically never opened: one
+// execution outlasted the period after which it forgot its failures).
 // It opens when nearly all of the last requests failed (a receiver failing some requests at random
 // is up, and is left alone); while open, attempts fail at once without a request. After `openMs` one
 // probe may go through: its success closes the breaker, its failure opens it again for twice as

@@ -1,7 +1,9 @@
 // Sends what the outbox holds: one POST per delivery, at most `concurrency` at once and one at a time
 // per contact (in recording order), through the rate limiter and the circuit breaker. A failed
 // attempt is written back with its next time (exponential backoff with jitter, or Retry-After); the
-// last one moves the delivery to the dead-letter list. Nothing is dropped (W4, W11, W12).
+// last one moves the delivery to the dead-letter list. Nothing is dropped, a breaker that opens does
+// open, and a contact's deliveries arrive in order (the original dropped failed ones, its breaker
+// practically never opened, and its parallel senders sent in any order).
 import type { CircuitBreaker } from "./circuit-breaker.ts";
 import { networkReason } from "../common/network-errors.ts";
 import { LogDigest, oneLine } from "../common/log-digest.ts";

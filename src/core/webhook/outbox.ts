@@ -1,7 +1,9 @@
 /**
  * The webhook outbox: every transaction to deliver is recorded here before it is sent, with the
- * hash of the version last recorded, so that neither a failed delivery (W4) nor a restart (W3) loses
- * a transaction or sends an old one again as `new`. Lives in the state store.
+ * hash of the version last recorded, so that neither a failed delivery nor a restart loses a
+ * transaction or sends an old one again as `new` (the original marked a transaction sent before
+ * sending it, dropped it when all attempts failed, and kept the marks in memory only). Lives in the
+ * state store.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
@@ -20,7 +22,7 @@ export type DeliveryState = "new" | "updated";
 /** A transaction as the webhook sink found it; recorded only when its version is not recorded yet. */
 export interface OutboxCandidate {
   contactId: string;
-  /** The row id of the SQL modes (spec §3.6, W21-safe), unique within the campaign. */
+  /** The row id of the SQL modes, unique within the campaign even for transactions sharing a `fired`. */
   transactionId: string;
   fired?: string;
   /** Identifies the version: a hash of the transaction's content. */
