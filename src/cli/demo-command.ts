@@ -9,6 +9,7 @@ import { openDialect } from "../dialects/index.ts";
 import { startSimulator } from "../simulator/serve.ts";
 import { sleep } from "../core/common/retry.ts";
 import { UsageError } from "./argv.ts";
+import { valueFlag } from "./flag-schemas.ts";
 import { onShutdown } from "./shutdown.ts";
 import { parseSyncConfig } from "./sync-config.ts";
 import { runSyncCommand } from "./sync-command.ts";
@@ -19,8 +20,8 @@ const TOKEN = "demo-token";
 export const demoCommand = defineCommand({
   meta: { name: "demo", description: "Sync a simulated campaign into a local libSQL file and watch it update" },
   args: {
-    dir: { type: "string", description: "Folder for the demo database (default ./dbsync-demo)", valueHint: "path" },
-    contacts: { type: "string", description: "Contacts in the simulated campaign (default 500)", valueHint: "n" },
+    dir: valueFlag("Folder for the demo database (default ./dbsync-demo)", "path"),
+    contacts: valueFlag("Contacts in the simulated campaign (default 500)", "n"),
   },
   async run({ args }) {
     const dir = resolve(args.dir ?? "dbsync-demo");

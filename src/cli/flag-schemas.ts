@@ -1,6 +1,44 @@
-// Validation of numeric flags, shared by every command: flags arrive as text (from argv or the
-// environment) and leave as numbers, or as one clear message naming the flag.
+// The flags of every command, declared and checked the same way: flags arrive as text (from argv or
+// the environment) and leave as numbers or trimmed text, or as one clear message naming the flag.
 import * as v from "valibot";
+import { UsageError } from "./argv.ts";
+
+/** A flag that takes a value; numbers come as text too, for the schemas below to check. */
+export function valueFlag(description: string, valueHint: string) {
+  return { type: "string", description, valueHint } as const;
+}
+
+/** A flag that is given or not. */
+export function switchFlag(description: string) {
+  return { type: "boolean", description } as const;
+}
+
+/** Checks the flags against `schema`; the first problem found is the usage error, in its own words. */
+export function parseFlags<T extends v.GenericSchema>(schema: T, flags: unknown): v.InferOutput<T> {
+  const parsed = v.safeParse(schema, flags);
+  if (!parsed.success) throw new UsageError(parsed.issues[0]?.message ?? "invalid flags");
+  return parsed.output;
+}
+
+/** Text that must say something: `--x ""` (an empty variable, say) is a mistake, not the default. */
+export function nonEmptyText(flag: string) {
+  return v.pipe(v.string(), v.trim(), v.minLength(1, `--${flag} must not be empty`));
+}
+
+/** `--tp` becomes part of every table name: only characters no database needs quoted for. */
+export const TABLE_PREFIX_SCHEMA = v.optional(
+  v.pipe(v.string(), v.regex(/^[\p{L}\p{N}_$]*$/u, "--tp may contain letters, digits, _ and $ only")),
+  "",
+);
+
+/** `--host` of a command that listens: loopback unless told otherwise. */
+export const LISTEN_HOST_SCHEMA = v.optional(nonEmptyText("host"), "127.0.0.1");
+
+/** `--l` (0 = critical … 4 = info, the default … 5 = debug) and `--v` of the commands that log. */
+export const LOG_SCHEMA = {
+  l: v.optional(wholeNumber("l", 0, 5), "4"),
+  v: v.optional(v.boolean(), false),
+};
 
 export function wholeNumber(flag: string, min: number, max: number) {
   return v.pipe(

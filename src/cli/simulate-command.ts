@@ -2,24 +2,23 @@
 import { defineCommand } from "citty";
 import * as v from "valibot";
 import { type RunningSimulator, startSimulator } from "../simulator/serve.ts";
-import { UsageError } from "./argv.ts";
-import { decimal } from "./flag-schemas.ts";
+import { decimal, LISTEN_HOST_SCHEMA, nonEmptyText, parseFlags, valueFlag } from "./flag-schemas.ts";
 import { listenError } from "./listen-errors.ts";
 import { onShutdown } from "./shutdown.ts";
 
 const SIMULATE_FLAGS = {
-  port: { type: "string", description: "Port on 127.0.0.1 (default 4010; 0 picks a free one)", valueHint: "n" },
-  host: { type: "string", description: "Address to listen on (default 127.0.0.1)", valueHint: "ip" },
-  campaign: { type: "string", description: "Campaign ID (default DEMO_CAMPAIGN)", valueHint: "id" },
-  token: { type: "string", description: "Sync Client token the API accepts (default demo-token)", valueHint: "token" },
-  contacts: { type: "string", description: "Contacts to generate (default 1000)", valueHint: "n" },
-  seed: { type: "string", description: "Seed of the generated campaign (default 1)", valueHint: "n" },
-  activity: { type: "string", description: "Seconds between bursts of new activity (default 5; 0 = none)", valueHint: "s" },
-  "error-rate": { type: "string", description: "Share of requests answered 500 (0..1)", valueHint: "rate" },
-  "rate-limit-rate": { type: "string", description: "Share answered 429 with Retry-After (0..1)", valueHint: "rate" },
-  "slow-rate": { type: "string", description: "Share answered slowly (0..1)", valueHint: "rate" },
-  "slow-ms": { type: "string", description: "Delay of a slow answer in ms (default 2000)", valueHint: "ms" },
-  "malformed-rate": { type: "string", description: "Share answered with broken JSON (0..1)", valueHint: "rate" },
+  port: valueFlag("Port on 127.0.0.1 (default 4010; 0 picks a free one)", "n"),
+  host: valueFlag("Address to listen on (default 127.0.0.1)", "ip"),
+  campaign: valueFlag("Campaign ID (default DEMO_CAMPAIGN)", "id"),
+  token: valueFlag("Sync Client token the API accepts (default demo-token)", "token"),
+  contacts: valueFlag("Contacts to generate (default 1000)", "n"),
+  seed: valueFlag("Seed of the generated campaign (default 1)", "n"),
+  activity: valueFlag("Seconds between bursts of new activity (default 5; 0 = none)", "s"),
+  "error-rate": valueFlag("Share of requests answered 500 (0..1)", "rate"),
+  "rate-limit-rate": valueFlag("Share answered 429 with Retry-After (0..1)", "rate"),
+  "slow-rate": valueFlag("Share answered slowly (0..1)", "rate"),
+  "slow-ms": valueFlag("Delay of a slow answer in ms (default 2000)", "ms"),
+  "malformed-rate": valueFlag("Share answered with broken JSON (0..1)", "rate"),
 } as const;
 
 const number = (flag: string, min: number, max: number, fallback: string) =>
@@ -27,9 +26,9 @@ const number = (flag: string, min: number, max: number, fallback: string) =>
 
 const SimulateSchema = v.object({
   port: number("port", 0, 65535, "4010"),
-  host: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--host must not be empty")), "127.0.0.1"),
-  campaign: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--campaign must not be empty")), "DEMO_CAMPAIGN"),
-  token: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--token must not be empty")), "demo-token"),
+  host: LISTEN_HOST_SCHEMA,
+  campaign: v.optional(nonEmptyText("campaign"), "DEMO_CAMPAIGN"),
+  token: v.optional(nonEmptyText("token"), "demo-token"),
   contacts: number("contacts", 0, 5_000_000, "1000"),
   seed: number("seed", 0, 2 ** 32, "1"),
   activity: number("activity", 0, 86_400, "5"),
@@ -44,34 +43,32 @@ export const simulateCommand = defineCommand({
   meta: { name: "simulate", description: "Serve a generated Dialfire campaign on the Dialfire API paths" },
   args: SIMULATE_FLAGS,
   async run({ args }) {
-    const parsed = v.safeParse(SimulateSchema, args);
-    if (!parsed.success) throw new UsageError(parsed.issues[0]?.message ?? "invalid flags");
-    const o = parsed.output;
+    const flags = parseFlags(SimulateSchema, args);
     let simulator: RunningSimulator;
     try {
       simulator = startSimulator({
-        port: o.port,
-        host: o.host,
-        campaignId: o.campaign,
-        token: o.token,
-        contacts: Math.floor(o.contacts),
-        seed: Math.floor(o.seed),
-        activityIntervalMs: o.activity * 1000,
+        port: flags.port,
+        host: flags.host,
+        campaignId: flags.campaign,
+        token: flags.token,
+        contacts: Math.floor(flags.contacts),
+        seed: Math.floor(flags.seed),
+        activityIntervalMs: flags.activity * 1000,
         faults: {
-          errorRate: o["error-rate"],
-          rateLimitRate: o["rate-limit-rate"],
-          slowRate: o["slow-rate"],
-          slowMs: o["slow-ms"],
-          malformedRate: o["malformed-rate"],
+          errorRate: flags["error-rate"],
+          rateLimitRate: flags["rate-limit-rate"],
+          slowRate: flags["slow-rate"],
+          slowMs: flags["slow-ms"],
+          malformedRate: flags["malformed-rate"],
           retryAfterSeconds: 1,
         },
       });
     } catch (error) {
-      throw listenError(o.host, o.port, (error as { cause?: unknown }).cause ?? error);
+      throw listenError(flags.host, flags.port, (error as { cause?: unknown }).cause ?? error);
     }
     process.stdout.write(
-      `Dialfire simulator on ${simulator.url} — campaign ${o.campaign}, ${Math.floor(o.contacts)} contacts\n` +
-        `Try: dbsync --a db_init --c ${o.campaign} --ct ${o.token} --api-url ${simulator.url} --url file:demo.db\n`,
+      `Dialfire simulator on ${simulator.url} — campaign ${flags.campaign}, ${Math.floor(flags.contacts)} contacts\n` +
+        `Try: dbsync --a db_init --c ${flags.campaign} --ct ${flags.token} --api-url ${simulator.url} --url file:demo.db\n`,
     );
     const signal = onShutdown();
     await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));

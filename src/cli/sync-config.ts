@@ -4,7 +4,7 @@ import * as v from "valibot";
 import { DEFAULT_LOOKBACK_MINUTES } from "../core/sync/pipeline.ts";
 import { SYNC_MODES, type SyncMode } from "../core/sync/options.ts";
 import { UsageError } from "./argv.ts";
-import { decimal, wholeNumber } from "./flag-schemas.ts";
+import { decimal, LOG_SCHEMA, nonEmptyText, parseFlags, switchFlag, TABLE_PREFIX_SCHEMA, valueFlag, wholeNumber } from "./flag-schemas.ts";
 import { stateStoreUrl } from "./state-option.ts";
 import {
   receiverUrl,
@@ -15,39 +15,32 @@ import {
 } from "./webhook-config.ts";
 
 export const SYNC_FLAGS = {
-  a: { type: "string", description: "Mode: db_init, db_update, db_sync or webhook", valueHint: "mode" },
-  c: { type: "string", description: "Campaign ID (required)", valueHint: "id" },
-  ct: { type: "string", description: "Sync Client token of the campaign (required)", valueHint: "token" },
-  url: {
-    type: "string",
-    description:
-      "Target database URL: file:PATH (default), libsql://…, postgres://…, mysql://…, sqlserver://…; webhook mode: the receiver's https://… URL",
-    valueHint: "url",
-  },
-  s: { type: "string", description: "Start date, e.g. 2018-02-01 or 2018-02-01T15:04:05 (UTC)", valueHint: "date" },
-  fm: { type: "string", description: "Filter mode: updates_only or hi_updates_only", valueHint: "mode" },
-  fp: { type: "string", description: "Task-name prefixes, comma separated, e.g. 'fc_,qc_'", valueHint: "prefixes" },
-  tp: { type: "string", description: "Table-name prefix, e.g. dfire_ or mcall_", valueHint: "prefix" },
-  w: { type: "string", description: "Parallel API requests (default 32)", valueHint: "n" },
-  d: { type: "string", description: "Database connections (default 32; SQLite uses one writer)", valueHint: "n" },
-  l: { type: "string", description: "Log level 0=critical … 4=info (default) … 5=debug", valueHint: "0-5" },
-  v: { type: "boolean", description: "Log everything to stdout instead of a log file" },
-  p: { type: "boolean", description: "(dbsync2's pprof server; accepted and ignored)" },
-  "api-url": { type: "string", description: "Dialfire API base URL (default https://api.dialfire.com)", valueHint: "url" },
-  state: { type: "string", description: "State store (checkpoints, webhook outbox) as a libSQL URL", valueHint: "url" },
-  interval: { type: "string", description: "db_sync, webhook: seconds between polls (default 60)", valueHint: "s" },
-  relist: {
-    type: "string",
-    description: "db_sync, webhook: hours between re-listings of the last day's changed contacts (default 12)",
-    valueHint: "h",
-  },
-  lookback: {
-    type: "string",
-    description: `db_sync, webhook: minutes each poll reads back for events the API shows late (default ${DEFAULT_LOOKBACK_MINUTES}; later ones wait for the re-listing)`,
-    valueHint: "min",
-  },
-  "api-timeout": { type: "string", description: "Seconds to wait for one API answer (default 30)", valueHint: "s" },
-  "api-retries": { type: "string", description: "Attempts per API request before giving up (default 6)", valueHint: "n" },
+  a: valueFlag("Mode: db_init, db_update, db_sync or webhook", "mode"),
+  c: valueFlag("Campaign ID (required)", "id"),
+  ct: valueFlag("Sync Client token of the campaign (required)", "token"),
+  url: valueFlag(
+    "Target database URL: file:PATH (default), libsql://…, postgres://…, mysql://…, sqlserver://…; webhook mode: the receiver's https://… URL",
+    "url",
+  ),
+  s: valueFlag("Start date, e.g. 2018-02-01 or 2018-02-01T15:04:05 (UTC)", "date"),
+  fm: valueFlag("Filter mode: updates_only or hi_updates_only", "mode"),
+  fp: valueFlag("Task-name prefixes, comma separated, e.g. 'fc_,qc_'", "prefixes"),
+  tp: valueFlag("Table-name prefix, e.g. dfire_ or mcall_", "prefix"),
+  w: valueFlag("Parallel API requests (default 32)", "n"),
+  d: valueFlag("Database connections (default 32; SQLite uses one writer)", "n"),
+  l: valueFlag("Log level 0=critical … 4=info (default) … 5=debug", "0-5"),
+  v: switchFlag("Log everything to stdout instead of a log file"),
+  p: switchFlag("(dbsync2's pprof server; accepted and ignored)"),
+  "api-url": valueFlag("Dialfire API base URL (default https://api.dialfire.com)", "url"),
+  state: valueFlag("State store (checkpoints, webhook outbox) as a libSQL URL", "url"),
+  interval: valueFlag("db_sync, webhook: seconds between polls (default 60)", "s"),
+  relist: valueFlag("db_sync, webhook: hours between re-listings of the last day's changed contacts (default 12)", "h"),
+  lookback: valueFlag(
+    `db_sync, webhook: minutes each poll reads back for events the API shows late (default ${DEFAULT_LOOKBACK_MINUTES}; later ones wait for the re-listing)`,
+    "min",
+  ),
+  "api-timeout": valueFlag("Seconds to wait for one API answer (default 30)", "s"),
+  "api-retries": valueFlag("Attempts per API request before giving up (default 6)", "n"),
   ...WEBHOOK_DELIVERY_FLAGS,
 } as const satisfies ArgsDef;
 
@@ -115,7 +108,7 @@ const SyncFlagsSchema = v.object({
   ),
   c: required("c", "the campaign ID"),
   ct: required("ct", "the campaign's Sync Client token"),
-  url: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--url must not be empty"))),
+  url: v.optional(nonEmptyText("url")),
   s: v.optional(v.string()),
   fm: v.optional(
     v.picklist(
@@ -124,17 +117,13 @@ const SyncFlagsSchema = v.object({
     ),
   ),
   fp: v.optional(v.string()),
-  tp: v.optional(
-    v.pipe(v.string(), v.regex(/^[\p{L}\p{N}_$]*$/u, "--tp may contain letters, digits, _ and $ only")),
-    "",
-  ),
+  tp: TABLE_PREFIX_SCHEMA,
   w: v.optional(wholeNumber("w", 1, 256), "32"),
   d: v.optional(wholeNumber("d", 1, 256), "32"),
-  l: v.optional(wholeNumber("l", 0, 5), "4"),
-  v: v.optional(v.boolean(), false),
+  ...LOG_SCHEMA,
   p: v.optional(v.boolean(), false),
-  "api-url": v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--api-url must not be empty"))),
-  state: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--state must not be empty"))),
+  "api-url": v.optional(nonEmptyText("api-url")),
+  state: v.optional(nonEmptyText("state")),
   interval: v.optional(positiveSeconds("interval"), "60"),
   relist: v.optional(
     decimal("relist", "a number of hours", 0.0001, 24, {
@@ -154,9 +143,7 @@ const SyncFlagsSchema = v.object({
 
 export function parseSyncConfig(flags: Record<string, unknown>): SyncConfig {
   // Present-but-undefined keys get the required-flag messages instead of valibot's generic one.
-  const parsed = v.safeParse(SyncFlagsSchema, { a: undefined, c: undefined, ct: undefined, ...flags });
-  if (!parsed.success) throw new UsageError(parsed.issues[0]?.message ?? "invalid flags");
-  const f = parsed.output;
+  const f = parseFlags(SyncFlagsSchema, { a: undefined, c: undefined, ct: undefined, ...flags });
   const prefixes = f.fp?.trim() ? f.fp.split(",") : undefined;
   return {
     mode: f.a,

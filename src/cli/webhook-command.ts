@@ -4,6 +4,7 @@ import { defineCommand } from "citty";
 import * as v from "valibot";
 import type { FailedFilter, OutboxEntry } from "../core/webhook/outbox.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
+import { nonEmptyText, parseFlags, switchFlag, valueFlag } from "./flag-schemas.ts";
 import { addSecret, createLogger } from "./logger.ts";
 import { onShutdown } from "./shutdown.ts";
 import { parseStartDate } from "./sync-config.ts";
@@ -12,15 +13,15 @@ import { displayUrl, receiverUrl, WEBHOOK_DELIVERY_FLAGS, WEBHOOK_DELIVERY_SCHEM
 import { createDeliverer } from "./webhook-mode.ts";
 
 const SELECT_FLAGS = {
-  state: { type: "string", description: "State store as a libSQL URL (default: the sync's)", valueHint: "url" },
-  c: { type: "string", description: "Only deliveries of this campaign", valueHint: "id" },
-  since: { type: "string", description: "Only deliveries dead-lettered at or after this time (UTC unless given)", valueHint: "date" },
-  id: { type: "string", description: "Only these webhook-ids (comma separated)", valueHint: "ids" },
+  state: valueFlag("State store as a libSQL URL (default: the sync's)", "url"),
+  c: valueFlag("Only deliveries of this campaign", "id"),
+  since: valueFlag("Only deliveries dead-lettered at or after this time (UTC unless given)", "date"),
+  id: valueFlag("Only these webhook-ids (comma separated)", "ids"),
 } as const;
 
 const SelectSchema = {
-  state: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--state must not be empty"))),
-  c: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--c must not be empty"))),
+  state: v.optional(nonEmptyText("state")),
+  c: v.optional(nonEmptyText("c")),
   since: v.optional(v.string()),
   id: v.optional(v.string()),
 };
@@ -41,20 +42,17 @@ function filterOf(flags: Selected): FailedFilter {
   };
 }
 
-function parse<T extends v.ObjectEntries>(entries: T, args: Record<string, unknown>): v.InferOutput<v.ObjectSchema<T, undefined>> {
-  const parsed = v.safeParse(v.object(entries), args);
-  if (!parsed.success) throw new UsageError(parsed.issues[0]?.message ?? "invalid flags");
-  return parsed.output;
-}
 
-
-const FAILED_FLAGS = { ...SELECT_FLAGS, json: { type: "boolean", description: "One JSON object per line, with the body" } } as const;
+const FAILED_FLAGS = { ...SELECT_FLAGS, json: switchFlag("One JSON object per line, with the body") } as const;
 
 const failedCommand = defineCommand({
   meta: { name: "failed", description: "List webhook deliveries that failed their last attempt" },
   args: FAILED_FLAGS,
   async run({ args }) {
-    const flags = parse({ ...SelectSchema, json: v.optional(v.boolean(), false) }, withEnvironment(args, FAILED_FLAGS, process.env));
+    const flags = parseFlags(
+      v.object({ ...SelectSchema, json: v.optional(v.boolean(), false) }),
+      withEnvironment(args, FAILED_FLAGS, process.env),
+    );
     const entries = await withStateStore(flags.state, (state) => state.outbox.failed(filterOf(flags)));
     if (flags.json) {
       for (const entry of entries) process.stdout.write(`${JSON.stringify({ ...entry, url: displayUrl(entry.url) })}\n`);
@@ -84,8 +82,8 @@ function table(entries: readonly OutboxEntry[]): string {
 
 const REPLAY_FLAGS = {
   ...SELECT_FLAGS,
-  url: { type: "string", description: "Send to this URL instead of the one each delivery was recorded for", valueHint: "url" },
-  all: { type: "boolean", description: "Also deliveries of which a newer version was recorded since (their content is old)" },
+  url: valueFlag("Send to this URL instead of the one each delivery was recorded for", "url"),
+  all: switchFlag("Also deliveries of which a newer version was recorded since (their content is old)"),
   ...WEBHOOK_DELIVERY_FLAGS,
 } as const;
 
@@ -96,8 +94,8 @@ const replayCommand = defineCommand({
   meta: { name: "replay", description: "Send failed webhook deliveries again (same webhook-id), in their order" },
   args: REPLAY_FLAGS,
   async run({ args }) {
-    const flags = parse(
-      { ...SelectSchema, url: v.optional(v.string()), all: v.optional(v.boolean(), false), ...WEBHOOK_DELIVERY_SCHEMA },
+    const flags = parseFlags(
+      v.object({ ...SelectSchema, url: v.optional(v.string()), all: v.optional(v.boolean(), false), ...WEBHOOK_DELIVERY_SCHEMA }),
       withEnvironment(args, REPLAY_FLAGS, process.env),
     );
     const delivery = webhookDeliveryConfig(flags);

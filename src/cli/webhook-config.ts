@@ -3,23 +3,21 @@ import type { ArgsDef } from "citty";
 import * as v from "valibot";
 import { parseWebhookSecret, WebhookSecretError } from "../core/webhook/signature.ts";
 import { UsageError } from "./argv.ts";
-import { decimal, wholeNumber } from "./flag-schemas.ts";
+import { decimal, valueFlag, wholeNumber } from "./flag-schemas.ts";
 
 export const WEBHOOK_DELIVERY_FLAGS = {
-  wr: { type: "string", description: "Webhook requests per second (default 5)", valueHint: "n" },
-  wb: { type: "string", description: "Webhook burst (default 2 × wr)", valueHint: "n" },
-  retries: { type: "string", description: "Webhook: attempts per delivery before it is dead-lettered (default 10)", valueHint: "n" },
-  "retry-wait": {
-    type: "string",
-    description: "Webhook: seconds before the second attempt, doubling after each failure up to 10 minutes (default 1)",
-    valueHint: "s",
-  },
-  "webhook-timeout": { type: "string", description: "Webhook: seconds to wait for the receiver's answer (default 30)", valueHint: "s" },
-  "webhook-secret": {
-    type: "string",
-    description: "Webhook: sign deliveries (Standard Webhooks) with this whsec_… secret; better given as DBSYNC_WEBHOOK_SECRET",
-    valueHint: "secret",
-  },
+  wr: valueFlag("Webhook requests per second (default 5)", "n"),
+  wb: valueFlag("Webhook burst (default 2 × wr)", "n"),
+  retries: valueFlag("Webhook: attempts per delivery before it is dead-lettered (default 10)", "n"),
+  "retry-wait": valueFlag(
+    "Webhook: seconds before the second attempt, doubling after each failure up to 10 minutes (default 1)",
+    "s",
+  ),
+  "webhook-timeout": valueFlag("Webhook: seconds to wait for the receiver's answer (default 30)", "s"),
+  "webhook-secret": valueFlag(
+    "Webhook: sign deliveries (Standard Webhooks) with this whsec_… secret; better given as DBSYNC_WEBHOOK_SECRET",
+    "secret",
+  ),
 } as const satisfies ArgsDef;
 
 export const WEBHOOK_DELIVERY_SCHEMA = {
