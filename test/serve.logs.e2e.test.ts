@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { NO_CONTACTS_TABLE } from "../src/server.ts";
+import { NO_CONTACTS_TABLE } from "../src/server/talkdesk.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
 import { CLI, runCli, serveUrl, syncInProcess, tempDir } from "./helpers/run.ts";
 import { startSqld } from "./helpers/sqld.ts";

@@ -5,7 +5,8 @@ import { ContactReader } from "../core/sql/contact-reader.ts";
 import type { Dialect } from "../core/sql/dialect.ts";
 import { PhoneIndex } from "../core/phonecalls/phone-index.ts";
 import { PhonecallStore } from "../core/phonecalls/phonecalls.ts";
-import type { ServerDeps, TalkdeskSettings } from "../server.ts";
+import type { ServerDeps } from "../server.ts";
+import type { TalkdeskSettings } from "./talkdesk.ts";
 
 export interface ServeSettings {
   /** Table-name prefix the sync uses (`--tp`). */

@@ -1,4 +1,4 @@
-// Counters of the server and the sync's progress in the Prometheus text format (W26).
+// Counters of the server and the sync's progress in the Prometheus text format.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import type { Checkpoint, CheckpointKey } from "../core/state/state.ts";

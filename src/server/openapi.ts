@@ -1,118 +1,136 @@
-// The server's routes described as OpenAPI 3.1, served at /openapi.json. A test checks that every
-// route the app answers is described here.
-const error = { type: "object", properties: { error: { type: "string" } }, required: ["error"] };
-const phonecallError = {
-  type: "object",
-  properties: { error: { const: true }, errors: { type: "object", additionalProperties: { type: "string" } } },
-  required: ["error", "errors"],
-};
-/** A response: OpenAPI requires a description on each. */
-const json = (description: string, schema: unknown) => ({ description, content: { "application/json": { schema } } });
-const text = (name: string, description: string, required = false) => ({ name, in: "query", required, description, schema: { type: "string" } });
+// The OpenAPI 3.1 document served at /openapi.json, read off the app's own routes: each route
+// carries its description as a middleware (describeRoute), and the JSON body it accepts is the
+// valibot schema its validator (jsonBody) checks requests with. So the document cannot drift from
+// the routes: a route without a description is missing from it (a test walks the routes and the
+// document), and a schema changed for validation is changed in the document too.
+import { toJsonSchema } from "@valibot/to-json-schema";
+import type { Hono, MiddlewareHandler } from "hono";
+import * as v from "valibot";
 
-const createParameters = [
-  text("token", "Token of the web service", true),
-  text("initiated", "Date and time of the call, ISO 8601 (UTC without a zone)", true),
-  text("source", "Number the call came from", true),
-  text("destination", "Number called; finds the contact", true),
-  text("duration", "Duration in seconds"),
-  text("url", "Link to more about the call (http/https)"),
-];
-const deleteParameters = [
-  text("token", "Token of the web service", true),
-  text("from", "Day (YYYY-MM-DD), exclusive", true),
-  text("to", "Day (YYYY-MM-DD), exclusive", true),
-];
-const formOf = (parameters: { name: string; description: string }[]) => ({
-  content: {
-    "application/x-www-form-urlencoded": {
-      schema: { type: "object", properties: Object.fromEntries(parameters.map((p) => [p.name, { type: "string", description: p.description }])) },
-    },
-  },
-});
+type Schema = v.GenericSchema;
+type JsonObject = Record<string, unknown>;
 
-const common = {
-  "404": json("No such route or method", error),
-  "413": json("The body is larger than 64 KB", error),
-  "503": json("The database is not available", error),
-};
+/** One answer a route may give. */
+export interface Answer {
+  description: string;
+  /** The schema of its JSON body. */
+  schema?: Schema;
+  /** Its media type when the body is not JSON. */
+  media?: string;
+}
 
-const createResponses = {
-  ...common,
-  "200": json("The call, stored now or before", {
-    type: "object",
-    properties: {
-      error: { const: false },
-      contactId: { type: "string" },
-      phonecallId: { type: "integer" },
-      created: { type: "boolean", description: "false when the same call (initiated, source, destination) existed" },
-    },
-  }),
-  "400": json("Invalid parameters, one entry each", phonecallError),
-  "401": json("Invalid token", phonecallError),
-  "422": json("No contact has the destination number", phonecallError),
-};
-const deleteResponses = {
-  ...common,
-  "200": json("How many calls were deleted", { type: "object", properties: { count: { type: "integer" }, error: { const: false } } }),
-  "400": json("Invalid parameters", phonecallError),
-  "401": json("Invalid token", phonecallError),
+export interface RouteDescription {
+  summary: string;
+  /** Parameters of the query string: the entries of an object schema, each explained by v.description. */
+  query?: v.ObjectSchema<v.ObjectEntries, v.ErrorMessage<v.ObjectIssue> | undefined>;
+  /** Bodies the route reads itself, by media type (a jsonBody validator describes its own). */
+  body?: Record<string, Schema>;
+  answers: Record<number, Answer>;
+}
+
+/** The usual error answer: `{"error": "…"}` in our words. */
+export const ErrorAnswer = v.object({ error: v.string() });
+
+const INFO = {
+  title: "dbsync server",
+  version: "1",
+  description: "Talkdesk contact-sync bridge and phonecalls web service over the contacts dbsync writes.",
 };
 
-const talkdeskRequest = {
-  type: "object",
-  required: ["auth"],
-  properties: {
-    auth: { type: "object", properties: { username: { type: "string" }, password: { type: "string" } } },
-    meta: {
-      type: "object",
-      properties: { synchronization_checkpoint: { type: "string" }, offset: { type: "string" }, context: {} },
-    },
-  },
-};
+const descriptions = new WeakMap<object, RouteDescription>();
+const jsonBodies = new WeakMap<object, Schema>();
 
-export const OPENAPI = {
-  openapi: "3.1.0",
-  info: { title: "dbsync server", version: "1", description: "Talkdesk contact-sync bridge and phonecalls web service over the contacts dbsync writes." },
-  paths: {
-    "/healthz": { get: { summary: "The process is up", responses: { "200": json("Up", { type: "object" }) } } },
-    "/readyz": {
-      get: { summary: "The database answers", responses: { "200": json("Ready", { type: "object" }), "503": json("The database does not answer", error) } },
-    },
-    "/metrics": {
-      get: { summary: "Prometheus metrics", responses: { "200": { description: "Prometheus text format", content: { "text/plain": {} } } } },
-    },
-    "/openapi.json": { get: { summary: "This document", responses: { "200": json("OpenAPI 3.1", { type: "object" }) } } },
-    "/talkdesk/contact_sync": {
-      post: {
-        summary: "Talkdesk contact synchronization: initial, incremental, next page",
-        requestBody: { required: true, content: { "application/json": { schema: talkdeskRequest } } },
-        responses: {
-          ...common,
-          "200": json("A page of contacts, ascending by the checkpoint", {
-            type: "object",
-            required: ["contacts", "synchronization_checkpoint"],
-            properties: { contacts: { type: "array" }, synchronization_checkpoint: { type: "string" }, next_offset: { type: "string" }, context: {} },
-          }),
-          "400": json("Malformed request, checkpoint or offset", error),
-          "401": json("Invalid credentials", error),
-        },
-      },
-    },
-    "/talkdesk/validate": {
-      post: {
-        summary: "Checks Talkdesk credentials",
-        requestBody: { content: { "application/json": { schema: talkdeskRequest } } },
-        responses: { ...common, "200": json("Valid", { type: "object" }), "400": json("Not JSON", error), "401": json("Invalid credentials", error) },
-      },
-    },
-    "/direct/items/phonecalls/create": {
-      get: { summary: "Creates a phonecall", parameters: createParameters, responses: createResponses },
-      post: { summary: "Creates a phonecall (form)", requestBody: formOf(createParameters), responses: createResponses },
-    },
-    "/direct/items/phonecalls/delete": {
-      get: { summary: "Deletes the phonecalls of the days between from and to", parameters: deleteParameters, responses: deleteResponses },
-      post: { summary: "Deletes phonecalls (form)", requestBody: formOf(deleteParameters), responses: deleteResponses },
-    },
-  },
-} as const;
+/** A middleware that does nothing but carry the route's description into the document. */
+export function describeRoute(description: RouteDescription): MiddlewareHandler {
+  const middleware: MiddlewareHandler = (_c, next) => next();
+  descriptions.set(middleware, description);
+  return middleware;
+}
+
+/** The first problem valibot found, with where it is: "meta.offset: must be …". */
+export function issueText(issues: readonly v.BaseIssue<unknown>[], otherwise = "invalid request"): string {
+  const issue = issues[0];
+  const path = issue?.path?.map((p) => String(p.key)).join(".");
+  return `${path ? `${path}: ` : ""}${issue?.message ?? otherwise}`;
+}
+
+type Validated<S extends Schema> = { in: { json: v.InferInput<S> }; out: { json: v.InferOutput<S> } };
+
+/**
+ * The request body read as JSON and checked with `schema`, for `c.req.valid("json")`; a 400 in our
+ * words otherwise. The content type is not looked at: a body that parses as JSON is JSON.
+ */
+export function jsonBody<S extends Schema>(schema: S): MiddlewareHandler<any, string, Validated<S>> {
+  const middleware: MiddlewareHandler<any, string, Validated<S>> = async (c, next) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(await c.req.text());
+    } catch {
+      return c.json({ error: "the body must be JSON" }, 400);
+    }
+    const parsed = v.safeParse(schema, value);
+    if (!parsed.success) return c.json({ error: issueText(parsed.issues) }, 400);
+    c.req.addValidatedData("json", parsed.output as object);
+    await next();
+  };
+  jsonBodies.set(middleware, schema);
+  return middleware;
+}
+
+/** JSON Schema (the dialect of OpenAPI 3.1); checks valibot cannot express (v.check) are left out. */
+function jsonSchema(schema: Schema, typeMode: "input" | "output"): JsonObject {
+  const { $schema: _, ...converted } = toJsonSchema(schema, { target: "draft-2020-12", typeMode, errorMode: "ignore" }) as JsonObject;
+  return converted;
+}
+
+function queryParameters(query: NonNullable<RouteDescription["query"]>): JsonObject[] {
+  const converted = jsonSchema(query, "input") as { properties?: Record<string, JsonObject>; required?: string[] };
+  return Object.entries(converted.properties ?? {}).map(([name, { description, ...schema }]) => ({
+    name,
+    in: "query",
+    required: converted.required?.includes(name) ?? false,
+    ...(description === undefined ? {} : { description }),
+    schema,
+  }));
+}
+
+function operation(method: string, description: RouteDescription, json: Schema | undefined): JsonObject {
+  const result: JsonObject = { summary: description.summary };
+  if (description.query) result.parameters = queryParameters(description.query);
+  const bodies = { ...(method === "GET" ? {} : description.body), ...(json ? { "application/json": json } : {}) };
+  if (Object.keys(bodies).length > 0) {
+    const content = Object.fromEntries(Object.entries(bodies).map(([media, schema]) => [media, { schema: jsonSchema(schema, "input") }]));
+    result.requestBody = { required: json !== undefined, content };
+  }
+  result.responses = Object.fromEntries(
+    Object.entries(description.answers).map(([status, answer]) => {
+      const content = answer.schema ? { "application/json": { schema: jsonSchema(answer.schema, "output") } } : answer.media ? { [answer.media]: {} } : undefined;
+      return [status, { description: answer.description, ...(content ? { content } : {}) }];
+    }),
+  );
+  return result;
+}
+
+/**
+ * The document of every described route of `app` (sub-apps mounted with app.route included);
+ * `everyRoute` are the answers the app gives before or around any route (404, 413, 503).
+ */
+export function openApiDocument(app: Hono, everyRoute: Record<number, Answer> = {}): JsonObject {
+  const found = new Map<string, { path: string; method: string; description?: RouteDescription; json?: Schema }>();
+  for (const route of app.routes) {
+    const description = descriptions.get(route.handler);
+    const json = jsonBodies.get(route.handler);
+    if (!description && !json) continue;
+    const key = `${route.method} ${route.path}`;
+    const entry = found.get(key) ?? { path: route.path, method: route.method };
+    found.set(key, { ...entry, description: description ?? entry.description, json: json ?? entry.json });
+  }
+  const paths: Record<string, JsonObject> = {};
+  for (const { path, method, description, json } of found.values()) {
+    // A validator without a description is a route half described: the test of the document finds it missing.
+    if (!description) continue;
+    const answers = { ...everyRoute, ...description.answers };
+    paths[path] = { ...paths[path], [method.toLowerCase()]: operation(method, { ...description, answers }, json) };
+  }
+  return { openapi: "3.1.0", info: INFO, paths };
+}

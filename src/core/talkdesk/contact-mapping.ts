@@ -1,21 +1,23 @@
-// A synced contact row in Talkdesk's contact format (seed 003): which columns feed which field.
+// A synced contact row in Talkdesk's contact format: which columns feed which field.
 // Defaults look for the usual field names of call-centre campaigns; a mapping file overrides them.
 import * as v from "valibot";
 import { MIN_SIGNIFICANT_DIGITS } from "../phonecalls/phone-numbers.ts";
 
-export interface TalkdeskContact {
-  id: string;
-  name: string;
-  company?: string;
-  title?: string;
-  emails?: string[];
-  phones?: string[];
-  photo_url?: string;
-  address?: string;
-  websites?: string[];
-  twitter?: string;
-  url?: string;
-}
+/** A contact in Talkdesk's format: a name is required, everything else is left out when empty. */
+export const TalkdeskContactSchema = v.object({
+  id: v.string(),
+  name: v.string(),
+  company: v.optional(v.string()),
+  title: v.optional(v.string()),
+  emails: v.optional(v.array(v.string())),
+  phones: v.optional(v.array(v.string())),
+  photo_url: v.optional(v.string()),
+  address: v.optional(v.string()),
+  websites: v.optional(v.array(v.string())),
+  twitter: v.optional(v.string()),
+  url: v.optional(v.string()),
+});
+export type TalkdeskContact = v.InferOutput<typeof TalkdeskContactSchema>;
 
 /** Column names per Talkdesk field; lists are joined (name, address) or collected (emails, phones). */
 export interface ContactMapping {

@@ -1,4 +1,4 @@
-// Talkdesk's contact synchronization (seed 003): initial sync, its next pages, incremental sync
+// Talkdesk's contact synchronization: initial sync, its next pages, incremental sync
 // since a checkpoint, and its next pages. The checkpoint is the position of the last contact sent
 // in the order (`$changed`, `$id`), which is strictly increasing, so no contact is skipped even when
 // thousands share one change time. A sync only reaches up to a cutoff a little in the past: a
@@ -8,7 +8,7 @@ import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 import * as v from "valibot";
-import { type ContactMapping, mappedColumns, type TalkdeskContact, toTalkdeskContact } from "./contact-mapping.ts";
+import { type ContactMapping, mappedColumns, TalkdeskContactSchema, toTalkdeskContact } from "./contact-mapping.ts";
 import type { ContactPosition, ContactReader } from "../sql/contact-reader.ts";
 import { parseDateTime } from "../common/date-time.ts";
 import { textFault } from "../common/text-checks.ts";
@@ -28,7 +28,10 @@ const OFFSET = "the next_offset of the previous page, passed back as it came";
 
 export const ContactSyncRequestSchema = v.object(
   {
-    auth: v.record(v.string(), v.unknown(), "is required: an object with the username and password"),
+    auth: v.pipe(
+      v.record(v.string(), v.unknown(), "is required: an object with the username and password"),
+      v.description("Talkdesk's credentials: username and password"),
+    ),
     meta: v.optional(
       v.object(
         {
@@ -45,12 +48,14 @@ export const ContactSyncRequestSchema = v.object(
 );
 export type ContactSyncRequest = v.InferOutput<typeof ContactSyncRequestSchema>;
 
-export interface ContactSyncResponse {
-  contacts: TalkdeskContact[];
-  synchronization_checkpoint: string;
-  next_offset?: string;
-  context?: unknown;
-}
+/** One page: the contacts, where the next sync starts, and while more pages follow, the way there. */
+export const ContactSyncResponseSchema = v.object({
+  contacts: v.array(TalkdeskContactSchema),
+  synchronization_checkpoint: v.string(),
+  next_offset: v.optional(v.string()),
+  context: v.optional(v.unknown()),
+});
+export type ContactSyncResponse = v.InferOutput<typeof ContactSyncResponseSchema>;
 
 /** A checkpoint or offset this bridge did not hand out, or that is damaged. */
 export class TalkdeskRequestError extends Error {
@@ -87,7 +92,7 @@ const CHECKPOINT_FORMS =
 
 /**
  * A checkpoint of ours, or (tolerantly) a plain date and time as other bridges set it, such as the
- * seed's "2012-11-20 23:01:00 UTC": then every contact changed after that second comes. Nothing else:
+ * example "2012-11-20 23:01:00 UTC" of Talkdesk's documentation: then every contact changed after that second comes. Nothing else:
  * a checkpoint this bridge cannot have handed out (a bare year, a time in the future) would stop the
  * account's sync without a word, so it is refused.
  */
