@@ -29,6 +29,8 @@ export interface StateStore {
   readonly tokens: TokenStore;
   /** Every checkpoint, for the server's metrics (last sync time and lag per campaign). */
   listCheckpoints(): Promise<(CheckpointKey & Checkpoint)[]>;
+  /** Resolves when the store answers a query, for the server's readiness; throws a StateError otherwise. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

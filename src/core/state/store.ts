@@ -113,6 +113,14 @@ class LibsqlStateStore implements StateStore {
     }
   }
 
+  async ping(): Promise<void> {
+    try {
+      await this.#serial.run(() => this.#client.execute("SELECT 1"));
+    } catch (error) {
+      throw stateError(this.#safeUrl, "no answer from the state store", error);
+    }
+  }
+
   async close(): Promise<void> {
     this.#client.close();
   }
