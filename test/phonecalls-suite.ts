@@ -9,7 +9,9 @@ import { resolveMapping } from "../src/core/talkdesk/contact-mapping.ts";
 import { ContactReader } from "../src/core/sql/contact-reader.ts";
 import type { Dialect, Row } from "../src/core/sql/dialect.ts";
 import { PhoneIndex } from "../src/core/phonecalls/phone-index.ts";
-import { PhonecallStore, phonecallId } from "../src/core/phonecalls/phonecalls.ts";
+import { phonecallId } from "../src/core/phonecalls/phonecalls.ts";
+import { PhonecallService } from "../src/core/phonecalls/service.ts";
+import { PhonecallStore } from "../src/core/phonecalls/store.ts";
 import { SqlTarget } from "../src/core/sql/target.ts";
 import type { StateStore } from "../src/core/state/state.ts";
 import { openStateStore } from "../src/core/state/store.ts";
@@ -90,12 +92,14 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
       const app: Hono = createApp({
         contacts: reader,
         phonecalls: {
-          store: new PhonecallStore(dialect, prefix),
-          contacts: new PhoneIndex(dialect, reader, prefix, {
-            phoneColumns: (columns) => resolveMapping(columns).phones,
-            settleMs: 0,
-            now: () => Date.now() + skew,
-          }),
+          service: new PhonecallService(
+            new PhonecallStore(dialect, prefix),
+            new PhoneIndex(dialect, reader, prefix, {
+              phoneColumns: (columns) => resolveMapping(columns).phones,
+              settleMs: 0,
+              now: () => Date.now() + skew,
+            }),
+          ),
           tokenHashes: async () => [hashToken(ENV_TOKEN), ...(await state.tokens.activeHashes())],
         },
         checkpoints: () => state.listCheckpoints(),

@@ -8,7 +8,8 @@ import { resolveMapping } from "../src/core/talkdesk/contact-mapping.ts";
 import { ContactReader } from "../src/core/sql/contact-reader.ts";
 import type { Dialect } from "../src/core/sql/dialect.ts";
 import { PhoneIndex } from "../src/core/phonecalls/phone-index.ts";
-import { PhonecallStore } from "../src/core/phonecalls/phonecalls.ts";
+import { PhonecallService } from "../src/core/phonecalls/service.ts";
+import { PhonecallStore } from "../src/core/phonecalls/store.ts";
 import { SqlTarget } from "../src/core/sql/target.ts";
 import type { StateStore } from "../src/core/state/state.ts";
 import { openStateStore } from "../src/core/state/store.ts";
@@ -51,8 +52,10 @@ function build(db: Dialect, store: StateStore): Hono {
   return createApp({
     contacts,
     phonecalls: {
-      store: new PhonecallStore(db, PREFIX),
-      contacts: new PhoneIndex(db, contacts, PREFIX, { phoneColumns: (columns) => resolveMapping(columns).phones, settleMs }),
+      service: new PhonecallService(
+        new PhonecallStore(db, PREFIX),
+        new PhoneIndex(db, contacts, PREFIX, { phoneColumns: (columns) => resolveMapping(columns).phones, settleMs }),
+      ),
       tokenHashes: async () => [hashToken(ENV_TOKEN), ...(await store.tokens.activeHashes())],
     },
     checkpoints: () => store.listCheckpoints(),
@@ -187,7 +190,7 @@ describe("/openapi.json", () => {
         if (operation.requestBody !== undefined) expect(Object.keys(operation.requestBody.content ?? {}).length).toBeGreaterThan(0);
       }
     }
-    // The Response Object's description is REQUIRED in OpenAPI 3.1 (§4.8.17.1).
+    // OpenAPI 3.1 requires a description on every Response Object.
     expect({ responsesWithoutDescription: undescribed }).toEqual({ responsesWithoutDescription: [] });
   });
 

@@ -8,7 +8,8 @@ import { resolveMapping } from "../src/core/talkdesk/contact-mapping.ts";
 import { ContactReader } from "../src/core/sql/contact-reader.ts";
 import type { Dialect } from "../src/core/sql/dialect.ts";
 import { PhoneIndex } from "../src/core/phonecalls/phone-index.ts";
-import { PhonecallStore } from "../src/core/phonecalls/phonecalls.ts";
+import { PhonecallService } from "../src/core/phonecalls/service.ts";
+import { PhonecallStore } from "../src/core/phonecalls/store.ts";
 import { SqlTarget } from "../src/core/sql/target.ts";
 import type { StateStore } from "../src/core/state/state.ts";
 import { openStateStore } from "../src/core/state/store.ts";
@@ -37,8 +38,10 @@ function bridge(credentials = AUTH, now = NOW): Hono {
   return createApp({
     contacts,
     phonecalls: {
-      store: new PhonecallStore(dialect, ""),
-      contacts: new PhoneIndex(dialect, contacts, "", { phoneColumns: (columns) => resolveMapping(columns).phones, settleMs: 0 }),
+      service: new PhonecallService(
+        new PhonecallStore(dialect, ""),
+        new PhoneIndex(dialect, contacts, "", { phoneColumns: (columns) => resolveMapping(columns).phones, settleMs: 0 }),
+      ),
       tokenHashes: async () => [],
     },
     checkpoints: () => state.listCheckpoints(),
@@ -103,7 +106,7 @@ describe("checkpoints", () => {
     });
   }
 
-  test("the seed's plain time and its spellings: the contacts changed after that second", async () => {
+  test("the plain time of Talkdesk's documentation and its spellings: the contacts changed after that second", async () => {
     for (const checkpoint of [
       "2026-11-22 10:19:00 UTC",
       "2026-11-22T10:19:00Z",

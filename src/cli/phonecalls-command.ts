@@ -1,43 +1,39 @@
-// `dbsync phonecalls push`: the Perl script of seed 004, done properly. Reads the calls of a window
-// from an Asterisk `cdr` table and creates them in the phonecalls service, over HTTP or straight into
-// the database the service uses.
+// `dbsync phonecalls push`: the Perl script of NiMbox's phonecalls documentation, done properly. Reads
+// the calls of a window from an Asterisk `cdr` table and creates them in the phonecalls service, over
+// HTTP or straight into the database the service uses. The work is in core/phonecalls; here are the
+// flags and the wiring.
 import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
 import * as v from "valibot";
-import { CdrOptionError, checkTimeZone, parseRewriteRule, recordingUrl, type RewriteRule, rewriteDestination, wallTime, zonedInstant } from "../core/phonecalls/cdr.ts";
-import { resolveMapping } from "../core/talkdesk/contact-mapping.ts";
-import { ContactReader } from "../core/sql/contact-reader.ts";
+import { CdrOptionError, checkTimeZone, parseRewriteRule, type RewriteRule, wallTime } from "../core/phonecalls/cdr.ts";
+import { readCdrCalls } from "../core/phonecalls/cdr-reader.ts";
 import { type Dialect, TargetError } from "../core/sql/dialect.ts";
-import { networkReason } from "../core/common/network-errors.ts";
-import { PhoneIndex, PhoneIndexBusyError } from "../core/phonecalls/phone-index.ts";
-import { PushAuthError, type PushOutcome, pushPhonecalls, rejectionReason } from "../core/phonecalls/push.ts";
-import { checkCreate, type NewPhonecall, PhonecallStore } from "../core/phonecalls/phonecalls.ts";
-import { backoffMs, parseRetryAfter, sleep } from "../core/common/retry.ts";
+import { checkTarget, httpSender } from "../core/phonecalls/push-http.ts";
+import { databaseSender, PushAuthError, pushPhonecalls, type Sender } from "../core/phonecalls/push.ts";
 import { openDialect } from "../dialects/index.ts";
-import { parseLibsqlUrl } from "../dialects/libsql.ts";
+import { parseLibsqlUrl } from "../dialects/sqlite/libsql.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
 import { decimal, wholeNumber } from "./flag-schemas.ts";
 import { addSecret, redact } from "./logger.ts";
 import { onShutdown } from "./shutdown.ts";
 import { absoluteFileUrl, checkDatabaseFlag } from "./file-urls.ts";
 
+/** A flag that takes a value. */
+const valued = (description: string, valueHint: string) => ({ type: "string", description, valueHint }) as const;
+
 const PUSH_FLAGS = {
-  cdr: { type: "string", description: "The Asterisk database: mysql://user:pass@host/asterisk (required)", valueHint: "url" },
-  target: {
-    type: "string",
-    description: "The phonecalls service (https://host) or its database URL, written directly (required)",
-    valueHint: "url",
-  },
-  token: { type: "string", description: "Token of the phonecalls service (HTTP target); better as DBSYNC_TOKEN", valueHint: "token" },
+  cdr: valued("The Asterisk database: mysql://user:pass@host/asterisk (required)", "url"),
+  target: valued("The phonecalls service (https://host) or its database URL, written directly (required)", "url"),
+  token: valued("Token of the phonecalls service (HTTP target); better as DBSYNC_TOKEN", "token"),
   full: { type: "boolean", description: "Full run: the last --days instead of the last --hours" },
-  hours: { type: "string", description: "Incremental window in hours (default 2)", valueHint: "h" },
-  days: { type: "string", description: "Full window in days (default 360)", valueHint: "d" },
-  "min-digits": { type: "string", description: "Skip destinations shorter than this (default 7)", valueHint: "n" },
-  "recording-url": { type: "string", description: "Link per call, e.g. http://pbx/recordings/{channel} or …/{recordingfile}", valueHint: "template" },
-  rewrite: { type: "string", description: "Destination rule PATTERN=REPLACEMENT, repeatable, first match wins", valueHint: "rule" },
-  "cdr-timezone": { type: "string", description: "Time zone of the PBX's calldate (default: this machine's)", valueHint: "zone" },
-  concurrency: { type: "string", description: "Calls sent at once (default 4)", valueHint: "n" },
-  tp: { type: "string", description: "Table prefix, for a database target", valueHint: "prefix" },
+  hours: valued("Incremental window in hours (default 2)", "h"),
+  days: valued("Full window in days (default 360)", "d"),
+  "min-digits": valued("Skip destinations shorter than this (default 7)", "n"),
+  "recording-url": valued("Link per call, e.g. http://pbx/recordings/{channel} or …/{recordingfile}", "template"),
+  rewrite: valued("Destination rule PATTERN=REPLACEMENT, repeatable, first match wins", "rule"),
+  "cdr-timezone": valued("Time zone of the PBX's calldate (default: this machine's)", "zone"),
+  concurrency: valued("Calls sent at once (default 4)", "n"),
+  tp: valued("Table prefix, for a database target", "prefix"),
   verbose: { type: "boolean", description: "A line per call" },
 } as const;
 
@@ -58,10 +54,6 @@ const PushSchema = v.object({
 
 const CDR_IS_MYSQL = "--cdr must be the Asterisk MySQL/MariaDB database: mysql://user:pass@host/asterisk";
 
-/** Calls read per query: memory stays bounded however long the window. */
-const PAGE = 5_000;
-const SEND_RETRY = { attempts: 4, baseMs: 500, maxMs: 8_000 };
-
 /** Every `--rewrite` given (citty keeps one value of a repeated flag). */
 function rewriteRules(rawArgs: readonly string[]): RewriteRule[] {
   const raw: string[] = [];
@@ -70,120 +62,6 @@ function rewriteRules(rawArgs: readonly string[]): RewriteRule[] {
     else if (arg.startsWith("--rewrite=")) raw.push(arg.slice("--rewrite=".length));
   });
   return raw.map(parseRewriteRule);
-}
-
-async function* cdrCalls(cdr: Dialect, since: string, minDigits: number, zone: string, rules: readonly RewriteRule[], template?: string) {
-  // Keyset paging on (calldate, uniqueid): cheap on the calldate index however long the window, and
-  // rows that Asterisk adds meanwhile do not shift the pages.
-  let after: [string, string] | undefined;
-  for (;;) {
-    const rows = await cdr.all<Record<string, unknown>>(
-      "SELECT *, DATE_FORMAT(calldate, '%Y-%m-%d %H:%i:%s') AS dbsync_calldate FROM cdr " +
-        `WHERE calldate >= ? AND LENGTH(dst) >= ?${after ? " AND (calldate > ? OR (calldate = ? AND uniqueid > ?))" : ""} ` +
-        `ORDER BY calldate, uniqueid LIMIT ${PAGE}`,
-      after ? [since, minDigits, after[0], after[0], after[1]] : [since, minDigits],
-    );
-    const key = (row: Record<string, unknown> | undefined) => `${row?.dbsync_calldate}\u0000${row?.uniqueid}`;
-    // Rows sharing the last key may go on beyond the page: they are read with the next one.
-    let kept = rows;
-    if (rows.length === PAGE) {
-      const last = key(rows.at(-1));
-      const cut = rows.findIndex((row) => key(row) === last);
-      if (cut > 0) kept = rows.slice(0, cut);
-    }
-    yield kept.map(
-      (row): NewPhonecall => ({
-        initiated: zonedInstant(String(row.dbsync_calldate), zone).toISOString(),
-        source: String(row.src ?? ""),
-        destination: rewriteDestination(rules, String(row.dst ?? "")),
-        duration: row.duration === null || row.duration === undefined ? undefined : Number(row.duration),
-        url: template ? recordingUrl(template, row) : undefined,
-      }),
-    );
-    if (rows.length < PAGE) return;
-    const lastKept = kept.at(-1) as Record<string, unknown>;
-    after = [String(lastKept.dbsync_calldate), String(lastKept.uniqueid ?? "")];
-  }
-}
-
-/** Over HTTP: a form POST per call; 5xx, 429 and network failures are tried again, rejections not. */
-function httpSender(target: URL, token: string, signal: AbortSignal): (call: NewPhonecall) => Promise<PushOutcome> {
-  const endpoint = new URL("direct/items/phonecalls/create", target);
-  return async (call) => {
-    let error = "";
-    for (let attempt = 0; attempt < SEND_RETRY.attempts; attempt++) {
-      if (attempt > 0) await sleep(backoffMs(SEND_RETRY, attempt - 1), signal);
-      const form = new URLSearchParams({ token, initiated: call.initiated, source: call.source, destination: call.destination });
-      if (call.duration !== undefined) form.set("duration", String(call.duration));
-      if (call.url) form.set("url", call.url);
-      let response: Response;
-      try {
-        response = await fetch(endpoint, { method: "POST", body: form, signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) });
-      } catch (cause) {
-        signal.throwIfAborted();
-        error = `cannot reach ${target.host}: ${networkReason(cause)}`;
-        continue;
-      }
-      if (response.status === 401) throw new PushAuthError(`the target refused the token (HTTP 401)`);
-      const body = (await response.json().catch(() => undefined)) as { error?: unknown; errors?: unknown; created?: unknown } | undefined;
-      if (response.ok && body?.error === false) return { kind: body.created === false ? "present" : "created" };
-      const transient = response.status >= 500 || response.status === 429;
-      if (body?.error === true && typeof body.errors === "object" && body.errors && !transient) {
-        return { kind: "rejected", reason: rejectionReason(body.errors as Record<string, unknown>) };
-      }
-      error = `HTTP ${response.status}${body ? "" : ", not the service's JSON"}`;
-      // Another 4xx will not change by asking again.
-      if (!transient) break;
-      // A server building its index, or overloaded, says when to come back.
-      const asked = parseRetryAfter(response.headers.get("retry-after"));
-      if (asked !== undefined) await sleep(Math.min(asked, 60_000), signal);
-    }
-    return { kind: "failed", error };
-  };
-}
-
-/** Straight into the service's database: the same checks and lookup as the web service. */
-function databaseSender(dialect: Dialect, prefix: string, signal: AbortSignal): (call: NewPhonecall) => Promise<PushOutcome> {
-  const contacts = new ContactReader(dialect, dialect.fitIdentifier(`${prefix}contacts`));
-  const store = new PhonecallStore(dialect, prefix);
-  let refreshError = "";
-  const index = new PhoneIndex(dialect, contacts, prefix, {
-    phoneColumns: (columns) => resolveMapping(columns).phones,
-    settleMs: 0,
-    onError: (error) => {
-      refreshError = error instanceof Error ? error.message : String(error);
-    },
-  });
-  return async (call) => {
-    const checked = checkCreate({
-      initiated: call.initiated,
-      source: call.source,
-      destination: call.destination,
-      duration: call.duration === undefined ? undefined : String(call.duration),
-      url: call.url,
-    });
-    if (!checked.ok) return { kind: "rejected", reason: rejectionReason(checked.errors) };
-    let error = "";
-    for (let attempt = 0; attempt < SEND_RETRY.attempts; attempt++) {
-      if (attempt > 0) await sleep(backoffMs(SEND_RETRY, attempt - 1), signal);
-      try {
-        if ((await store.existing(checked.value)).contactId !== undefined) return { kind: "present" };
-        const match = await index.find(checked.value.destination);
-        if (!match.contactId) {
-          const why = match.ambiguous ? "several contacts have this number" : "no contact has this destination number";
-          return { kind: "rejected", reason: `destination: ${why}` };
-        }
-        const stored = await store.create(checked.value, match.contactId);
-        return { kind: stored.created ? "created" : "present" };
-      } catch (cause) {
-        // The index still being built, a lost connection, a deadlock: worth another try, a few times.
-        const transient = cause instanceof PhoneIndexBusyError || (cause instanceof TargetError && cause.transient);
-        if (!transient) throw cause;
-        error = `${cause.message}${refreshError ? ` (the index: ${refreshError})` : ""}`;
-      }
-    }
-    return { kind: "failed", error };
-  };
 }
 
 function isHttp(target: string): URL | undefined {
@@ -242,7 +120,7 @@ const pushCommand = defineCommand({
     let target: Dialect | undefined;
     try {
       if (cdr.kind !== "mysql") throw new UsageError(CDR_IS_MYSQL);
-      let send: (call: NewPhonecall) => Promise<PushOutcome>;
+      let send: Sender;
       if (http) {
         await checkTarget(http, token as string, signal);
         send = httpSender(http, token as string, signal);
@@ -253,7 +131,7 @@ const pushCommand = defineCommand({
       log(`processing calls since ${since} (${zone}) from ${cdr.safeUrl} into ${http ? `${http.origin}${http.pathname}` : target?.safeUrl}`);
       let lap = Date.now();
       const summary = await pushPhonecalls({
-        calls: cdrCalls(cdr, since, o["min-digits"], zone, rules, o["recording-url"]),
+        calls: readCdrCalls(cdr, { since, minDigits: o["min-digits"], zone, rules, recordingUrl: o["recording-url"] }),
         send: o.verbose
           ? async (call) => {
               const outcome = await send(call);
@@ -289,24 +167,6 @@ const pushCommand = defineCommand({
     }
   },
 });
-
-/** One request before the run: a target that is down or refuses the token stops it with one line. */
-async function checkTarget(target: URL, token: string, signal: AbortSignal): Promise<void> {
-  const probe = new URL("direct/items/phonecalls/create", target);
-  probe.searchParams.set("token", token);
-  let response: Response;
-  try {
-    response = await fetch(probe, { signal: AbortSignal.any([signal, AbortSignal.timeout(30_000)]) });
-  } catch (error) {
-    throw new TargetError(`cannot reach the target ${target.origin}: ${networkReason(error)}`);
-  }
-  if (response.status === 401) throw new PushAuthError("the target refused the token (HTTP 401)");
-  // Without call parameters the service answers its JSON error; anything else is not the service.
-  const body = (await response.json().catch(() => undefined)) as { error?: unknown } | undefined;
-  if (typeof body?.error !== "boolean") {
-    throw new TargetError(`${target.href} is not a phonecalls service (HTTP ${response.status} to ${probe.pathname}); check --target`);
-  }
-}
 
 function seconds(ms: number): string {
   return `${Math.round(ms / 1000)}s`;

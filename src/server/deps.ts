@@ -1,10 +1,9 @@
 // What the app needs, built over one target database: the same for `dbsync serve` and the edge
 // entry points, which differ only in where tokens, checkpoints and settings come from.
 import { type MappingFile, resolveMapping } from "../core/talkdesk/contact-mapping.ts";
-import { ContactReader } from "../core/sql/contact-reader.ts";
 import type { Dialect } from "../core/sql/dialect.ts";
-import { PhoneIndex } from "../core/phonecalls/phone-index.ts";
-import { PhonecallStore } from "../core/phonecalls/phonecalls.ts";
+import type { PhoneIndex } from "../core/phonecalls/phone-index.ts";
+import { openPhonecallService } from "../core/phonecalls/service.ts";
 import type { ServerDeps } from "../server.ts";
 import type { TalkdeskSettings } from "./talkdesk.ts";
 
@@ -24,16 +23,15 @@ export interface ServeSources {
 }
 
 export function serverDeps(dialect: Dialect, settings: ServeSettings, sources: ServeSources): { deps: ServerDeps; phoneIndex: PhoneIndex } {
-  const contacts = new ContactReader(dialect, dialect.fitIdentifier(`${settings.prefix}contacts`));
   const mapping: MappingFile | undefined = settings.talkdesk.mapping;
-  const phoneIndex = new PhoneIndex(dialect, contacts, settings.prefix, {
+  const { service, contacts } = openPhonecallService(dialect, settings.prefix, {
     phoneColumns: (columns) => resolveMapping(columns, mapping).phones,
     settleMs: settings.talkdesk.settleMs,
     onError: sources.onError,
   });
   const deps: ServerDeps = {
     contacts,
-    phonecalls: { store: new PhonecallStore(dialect, settings.prefix), contacts: phoneIndex, tokenHashes: sources.tokenHashes },
+    phonecalls: { service, tokenHashes: sources.tokenHashes },
     checkpoints: sources.checkpoints,
     talkdesk: settings.talkdesk,
     ready: async () => {
@@ -42,5 +40,5 @@ export function serverDeps(dialect: Dialect, settings: ServeSettings, sources: S
     },
     onError: sources.onError,
   };
-  return { deps, phoneIndex };
+  return { deps, phoneIndex: service.index };
 }

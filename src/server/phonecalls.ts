@@ -1,15 +1,18 @@
-// The phonecalls routes (seed 004): create and delete, by GET with a query string or by POST with a
-// form (or JSON). Answers are the seed's JSON: `{"error": false, …}` or `{"error": true, "errors": {…}}`.
-import type { Context, Hono } from "hono";
-import { type PhoneIndex, PhoneIndexBusyError, type PhoneMatch } from "../core/phonecalls/phone-index.ts";
-import { checkCreate, checkDelete, type FieldErrors, type PhonecallStore } from "../core/phonecalls/phonecalls.ts";
+// The phonecalls routes of NiMbox's web service ("Servicios Web - Llamadas"): create and delete, by
+// GET with a query string or by POST with a form (or JSON). Answers are that service's JSON:
+// `{"error": false, …}` or `{"error": true, "errors": {…}}`. An HTTP adapter over core/phonecalls.
+import { type Context, Hono } from "hono";
+import { checkCreate, checkDelete, type FieldErrors } from "../core/phonecalls/phonecalls.ts";
+import { type PhonecallService, REFUSAL } from "../core/phonecalls/service.ts";
 import { textFaults } from "../core/common/text-checks.ts";
 import { tokenMatches } from "../core/phonecalls/tokens.ts";
 import type { Metrics } from "./metrics.ts";
 
+/** Where the routes are mounted: NiMbox's paths, which PBX scripts already call. */
+export const PHONECALLS_BASE = "/direct/items/phonecalls";
+
 export interface PhonecallDeps {
-  store: PhonecallStore;
-  contacts: PhoneIndex;
+  service: PhonecallService;
   /** SHA-256 hashes of the tokens allowed now. */
   tokenHashes: () => Promise<readonly string[]>;
 }
@@ -54,55 +57,51 @@ async function readParams(c: Context): Promise<Params | undefined> {
 
 const refused = (c: Context, status: 400 | 401 | 422, errors: FieldErrors) => c.json({ error: true, errors }, status);
 
-export function phonecallRoutes(app: Hono, deps: PhonecallDeps, metrics: Metrics): void {
-  /** The token first: a request without a valid one learns nothing about its other parameters. */
-  async function authorised(params: Params): Promise<boolean> {
-    return params.token !== undefined && tokenMatches(params.token, await deps.tokenHashes());
+/**
+ * The phonecall routes as an app of their own, with paths relative to PHONECALLS_BASE. Failures
+ * (the database gone) are answered by the app they are mounted in.
+ */
+export function phonecallRoutes(deps: PhonecallDeps, metrics: Metrics): Hono {
+  /**
+   * The request's parameters, readable, of text a database stores as sent, with a valid token; else
+   * the refusal. The token is checked before the rest: without a valid one a request learns nothing
+   * about its other parameters.
+   */
+  async function admitted(c: Context): Promise<Params | Response> {
+    const params = await readParams(c);
+    if (!params) return refused(c, 400, { request: "the parameters cannot be read: send a query string, a form or a JSON object" });
+    // Before the token: a token with such characters cannot be valid, and saying why helps its sender.
+    const faults = textFaults(params);
+    if (Object.keys(faults).length > 0) return refused(c, 400, faults);
+    const authorised = params.token !== undefined && tokenMatches(params.token, await deps.tokenHashes());
+    return authorised ? params : refused(c, 401, { token: "invalid token" });
   }
 
   const create = async (c: Context) => {
-    const params = await readParams(c);
-    if (!params) return refused(c, 400, { request: "the parameters cannot be read: send a query string, a form or a JSON object" });
-    // Before the token: a token with such characters cannot be valid, and saying why helps its sender.
-    const faults = textFaults(params);
-    if (Object.keys(faults).length > 0) return refused(c, 400, faults);
-    if (!(await authorised(params))) return refused(c, 401, { token: "invalid token" });
+    const params = await admitted(c);
+    if (params instanceof Response) return params;
     const checked = checkCreate(params);
     if (!checked.ok) return refused(c, 400, checked.errors);
-    const call = checked.value;
-    const existing = await deps.store.existing(call);
-    if (existing.contactId !== undefined) {
-      return c.json({ error: false, contactId: existing.contactId, phonecallId: existing.id, created: false });
-    }
-    let match: PhoneMatch;
-    try {
-      match = await deps.contacts.find(call.destination);
-    } catch (error) {
-      if (!(error instanceof PhoneIndexBusyError)) throw error;
+    const outcome = await deps.service.create(checked.value);
+    if (outcome.kind === "busy") {
       c.header("retry-after", "30");
-      return c.json({ error: true, errors: { destination: error.message } }, 503);
+      return c.json({ error: true, errors: { destination: outcome.reason } }, 503);
     }
-    if (!match.contactId) {
-      const ambiguous = "several contacts have this number; send it in full, with its area code";
-      return refused(c, 422, { destination: match.ambiguous ? ambiguous : "no contact has this destination number" });
-    }
-    const stored = await deps.store.create(call, match.contactId);
-    if (stored.created) metrics.phonecallsCreated++;
-    return c.json({ error: false, contactId: stored.contactId, phonecallId: stored.id, created: stored.created });
+    if (outcome.kind === "no-contact" || outcome.kind === "ambiguous") return refused(c, 422, { destination: REFUSAL[outcome.kind] });
+    if (outcome.kind === "created") metrics.phonecallsCreated++;
+    return c.json({ error: false, contactId: outcome.contactId, phonecallId: outcome.id, created: outcome.kind === "created" });
   };
 
   const remove = async (c: Context) => {
-    const params = await readParams(c);
-    if (!params) return refused(c, 400, { request: "the parameters cannot be read: send a query string, a form or a JSON object" });
-    // Before the token: a token with such characters cannot be valid, and saying why helps its sender.
-    const faults = textFaults(params);
-    if (Object.keys(faults).length > 0) return refused(c, 400, faults);
-    if (!(await authorised(params))) return refused(c, 401, { token: "invalid token" });
+    const params = await admitted(c);
+    if (params instanceof Response) return params;
     const checked = checkDelete(params);
     if (!checked.ok) return refused(c, 400, checked.errors);
-    return c.json({ count: await deps.store.delete(checked.value.from, checked.value.to), error: false });
+    return c.json({ count: await deps.service.delete(checked.value.from, checked.value.to), error: false });
   };
 
-  app.on(["GET", "POST"], "/direct/items/phonecalls/create", create);
-  app.on(["GET", "POST"], "/direct/items/phonecalls/delete", remove);
+  const routes = new Hono();
+  routes.on(["GET", "POST"], "/create", create);
+  routes.on(["GET", "POST"], "/delete", remove);
+  return routes;
 }

@@ -1,6 +1,7 @@
-// Pieces of the phonecall replication from an Asterisk CDR table (issue 6, seed 004): destination
-// rewriting as rules instead of the Perl script's code, and the PBX's local `calldate` turned into a
-// correct instant (the script wrote local times with a literal "Z"). Pure: no I/O.
+// Pieces of the phonecall replication from an Asterisk CDR table (the job of the Perl script that
+// NiMbox's phonecalls documentation gives): destination rewriting as rules instead of the script's
+// code, and the PBX's local `calldate` turned into a correct instant (the script wrote local times
+// with a literal "Z"). Pure: no I/O; cdr-reader.ts reads the table.
 
 /** One `--rewrite 'PATTERN=REPLACEMENT'`: a regular expression and a replacement with $1, $2, … */
 export interface RewriteRule {

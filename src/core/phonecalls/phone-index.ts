@@ -5,8 +5,9 @@
 // (`$changed`, `$id`); contacts changed since are searched directly.
 import type { ContactPosition, ContactReader } from "../sql/contact-reader.ts";
 import type { Dialect, SqlExecutor } from "../sql/dialect.ts";
+import { name, raw, sql, values } from "../sql/template.ts";
 import { MAX_DIGITS, MIN_SIGNIFICANT_DIGITS, normalisePhone, phoneNumbersIn, phoneTail, samePhone } from "./phone-numbers.ts";
-import type { TableSpec } from "../sql/tables.ts";
+import { createTables, once, type ServiceTable, serviceTable } from "./service-tables.ts";
 
 /** Contacts indexed per step: one transaction each. */
 const STEP = 500;
@@ -52,37 +53,14 @@ export interface PhoneIndexOptions {
   onError?: (error: unknown) => void;
 }
 
-function phoneIndexSpecs(prefix: string): { index: TableSpec; keys: TableSpec } {
-  return {
-    index: {
-      key: "contacts",
-      name: `${prefix}phone_index`,
-      primaryKey: "key",
-      columns: [
-        { name: "key", type: "short_string" },
-        { name: "contact_id", type: "short_string" },
-        { name: "number", type: "short_string" },
-      ],
-    },
-    keys: {
-      key: "contacts",
-      name: `${prefix}phone_index_keys`,
-      primaryKey: "contact_id",
-      columns: [
-        { name: "contact_id", type: "short_string" },
-        { name: "keys", type: "text" },
-      ],
-    },
-  };
-}
-
 export class PhoneIndex {
-  private readonly specs: { index: TableSpec; keys: TableSpec };
+  private readonly specs: { index: ServiceTable; keys: ServiceTable };
   private readonly now: () => number;
   private refreshedAt = 0;
   /** Until one refresh has gone through the whole table, the index cannot answer. */
   private built = false;
-  private preparing: Promise<void> | undefined;
+  /** Creates the two tables once per process. */
+  private readonly prepare: () => Promise<void>;
   private refreshing: { done: Promise<void>; steppedAt: number } | undefined;
 
   constructor(
@@ -91,12 +69,11 @@ export class PhoneIndex {
     prefix: string,
     private readonly options: PhoneIndexOptions,
   ) {
-    const specs = phoneIndexSpecs(prefix);
-    // A long prefix must not make the two names one (PostgreSQL cuts names at 63 bytes).
     this.specs = {
-      index: { ...specs.index, name: dialect.fitIdentifier(specs.index.name) },
-      keys: { ...specs.keys, name: dialect.fitIdentifier(specs.keys.name) },
+      index: serviceTable(dialect, `${prefix}phone_index`, "key", { key: "short_string", contact_id: "short_string", number: "short_string" }),
+      keys: serviceTable(dialect, `${prefix}phone_index_keys`, "contact_id", { contact_id: "short_string", keys: "text" }),
     };
+    this.prepare = once(() => createTables(dialect, [this.specs.index, this.specs.keys]));
     this.now = options.now ?? Date.now;
   }
 
@@ -148,15 +125,6 @@ export class PhoneIndex {
     return outcome === "done";
   }
 
-  /** Once per process; requests arriving together wait for the same one. */
-  private prepare(): Promise<void> {
-    this.preparing ??= createTables(this.dialect, [this.specs.index, this.specs.keys]).catch((error: unknown) => {
-      this.preparing = undefined;
-      throw error;
-    });
-    return this.preparing;
-  }
-
   /**
    * One refresh at a time: lookups arriving together wait for it instead of writing the same rows at
    * once (MariaDB deadlocks on that). A refresh that fails (another server process refreshing the
@@ -191,12 +159,10 @@ export class PhoneIndex {
     // Keys start with the tail's digits: from this tail up to the next one. Bounds of digits only
     // compare alike in every collation (some ignore punctuation such as "|").
     const next = String(Number(tail) + 1).padStart(tail.length, "0");
-    const upper = next.length > tail.length ? "" : ` AND ${d.quote("key")} < ${d.placeholder(2)}`;
-    const rows = await d.all<{ key: string; contact_id: string; number: string }>(
-      `SELECT ${d.quote("key")} AS ${d.quote("key")}, ${d.quote("contact_id")} AS contact_id, ${d.quote("number")} AS ${d.quote("number")} ` +
-        `FROM ${d.quote(this.specs.index.name)} WHERE ${d.quote("key")} >= ${d.placeholder(1)}${upper}`,
-      upper ? [tail, next] : [tail],
-    );
+    const key = name("key");
+    const upper = next.length > tail.length ? raw("") : sql` AND ${key} < ${next}`;
+    const query = sql`SELECT ${key} AS ${key}, ${name("contact_id")} AS contact_id, ${name("number")} AS ${name("number")} FROM ${name(this.specs.index.name)} WHERE ${key} >= ${tail}${upper}`;
+    const rows = await d.all<{ key: string; contact_id: string; number: string }>(...query.render(d));
     const mine = rows.filter((row) => String(row.key).startsWith(`${tail}|`));
     return best(wanted, mine.map((row) => ({ contactId: String(row.contact_id), number: String(row.number) })));
   }
@@ -234,20 +200,13 @@ export class PhoneIndex {
     const old: { keys: string }[] = [];
     for (let i = 0; i < ids.length; i += perList) {
       const part = ids.slice(i, i + perList);
-      old.push(
-        ...(await tx.all<{ keys: string }>(
-          `SELECT ${d.quote("keys")} AS ${d.quote("keys")} FROM ${d.quote(keys.name)} WHERE ${d.quote("contact_id")} IN (${part.map((_, n) => d.placeholder(n + 1)).join(", ")})`,
-          part,
-        )),
-      );
+      const query = sql`SELECT ${name("keys")} AS ${name("keys")} FROM ${name(keys.name)} WHERE ${name("contact_id")} IN (${values(part)})`;
+      old.push(...(await tx.all<{ keys: string }>(...query.render(d))));
     }
     const stale = old.flatMap((row) => JSON.parse(String(row.keys)) as string[]);
     for (let i = 0; i < stale.length; i += perList) {
       const part = stale.slice(i, i + perList);
-      await tx.run(
-        `DELETE FROM ${d.quote(index.name)} WHERE ${d.quote("key")} IN (${part.map((_, n) => d.placeholder(n + 1)).join(", ")})`,
-        part,
-      );
+      await tx.run(...sql`DELETE FROM ${name(index.name)} WHERE ${name("key")} IN (${values(part)})`.render(d));
     }
     const entries: [string, string, string][] = [];
     const keysOf: [string, string][] = [[PROGRESS, JSON.stringify(reached)]];
@@ -273,10 +232,8 @@ export class PhoneIndex {
 
   private async progress(): Promise<ContactPosition | undefined> {
     const d = this.dialect;
-    const [row] = await d.all<{ keys: string }>(
-      `SELECT ${d.quote("keys")} AS ${d.quote("keys")} FROM ${d.quote(this.specs.keys.name)} WHERE ${d.quote("contact_id")} = ${d.placeholder(1)}`,
-      [PROGRESS],
-    );
+    const query = sql`SELECT ${name("keys")} AS ${name("keys")} FROM ${name(this.specs.keys.name)} WHERE ${name("contact_id")} = ${PROGRESS}`;
+    const [row] = await d.all<{ keys: string }>(...query.render(d));
     return row ? (JSON.parse(String(row.keys)) as ContactPosition) : undefined;
   }
 
@@ -306,21 +263,6 @@ function best(wanted: string, candidates: { contactId: string; number: string }[
   const numbers = new Set(matching.map((c) => c.number));
   if (numbers.size === 1) return { contactId: [...new Set(matching.map((c) => c.contactId))].sort()[0] as string };
   return { ambiguous: numbers.size > 1 };
-}
-
-/**
- * Creates the tables that do not exist yet. Another server process may create one at the same
- * moment (PostgreSQL's CREATE TABLE IF NOT EXISTS can then fail): what counts is that it exists.
- */
-export async function createTables(dialect: Dialect, specs: readonly TableSpec[]): Promise<void> {
-  for (const spec of specs) {
-    if ((await dialect.existingColumns(spec.name)).length > 0) continue;
-    try {
-      await dialect.run(dialect.createTableSql(spec));
-    } catch (error) {
-      if ((await dialect.existingColumns(spec.name)).length === 0) throw error;
-    }
-  }
 }
 
 function changedStamp(ms: number): string {

@@ -1,13 +1,10 @@
-// The phonecalls web service of seed 004 ("Servicios Web - Llamadas"): calls created with their
-// contact found by the destination number, unique per (initiated, source, destination), deleted by
-// date range. Stored in `<prefix>phonecalls` beside the synced contacts, through the dialect layer.
+// A phone call as NiMbox's phonecalls web service ("Servicios Web - Llamadas") takes it: the checks
+// of its create and delete parameters, and the id derived from its unique key (initiated, source,
+// destination). The calls are stored by store.ts, created with their contact by service.ts.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import * as v from "valibot";
 import { parseDateTime } from "../common/date-time.ts";
-import type { Dialect } from "../sql/dialect.ts";
-import { createTables } from "./phone-index.ts";
-import type { TableSpec } from "../sql/tables.ts";
 import { textFaults } from "../common/text-checks.ts";
 
 export interface NewPhonecall {
@@ -94,7 +91,7 @@ export function checkCreate(params: Record<string, string | undefined>): Checked
   return check(CreateSchema, params);
 }
 
-/** A delete's range: both days exclusive, as the seed says; calls of the days in between go. */
+/** A delete's range: both days exclusive, as NiMbox's service defines it; calls of the days in between go. */
 export function checkDelete(params: Record<string, string | undefined>): Checked<{ from: string; to: string }> {
   return check(DeleteSchema, params);
 }
@@ -125,97 +122,10 @@ export function phonecallId(call: Pick<NewPhonecall, "initiated" | "source" | "d
   return Number.parseInt(digest.slice(0, 13), 16);
 }
 
-function phonecallsSpec(prefix: string): TableSpec {
-  return {
-    key: "contacts",
-    name: `${prefix}phonecalls`,
-    primaryKey: "id",
-    columns: [
-      { name: "id", type: "short_string" },
-      { name: "initiated", type: "short_string" },
-      { name: "source", type: "short_string" },
-      { name: "destination", type: "short_string" },
-      { name: "duration", type: "int" },
-      { name: "url", type: "text" },
-      { name: "contact_id", type: "short_string" },
-      { name: "created_at", type: "short_string" },
-    ],
-  };
-}
-
-export class PhonecallStore {
-  private readonly spec: TableSpec;
-  private preparing: Promise<void> | undefined;
-
-  constructor(
-    private readonly dialect: Dialect,
-    prefix: string,
-  ) {
-    const spec = phonecallsSpec(prefix);
-    this.spec = { ...spec, name: dialect.fitIdentifier(spec.name) };
-  }
-
-  /** Once per process; requests arriving together wait for the same one. */
-  prepare(): Promise<void> {
-    this.preparing ??= createTables(this.dialect, [this.spec]).catch((error: unknown) => {
-      this.preparing = undefined;
-      throw error;
-    });
-    return this.preparing;
-  }
-
-  /**
-   * The stored call: its id and contact. Two different calls may share a 52-bit id (rarely): the
-   * next ids are tried until the call itself or a free one is found.
-   */
-  async existing(call: Pick<NewPhonecall, "initiated" | "source" | "destination">): Promise<{ id: number; contactId?: string }> {
-    await this.prepare();
-    const d = this.dialect;
-    const sql =
-      `SELECT ${["contact_id", "initiated", "source", "destination"].map((c) => d.quote(c)).join(", ")} ` +
-      `FROM ${d.quote(this.spec.name)} WHERE ${d.quote("id")} = ${d.placeholder(1)}`;
-    let id = phonecallId(call);
-    for (;;) {
-      const [row] = await d.all<Record<string, unknown>>(sql, [String(id)]);
-      if (!row) return { id };
-      if (row.initiated === call.initiated && row.source === call.source && row.destination === call.destination) {
-        return { id, contactId: String(row.contact_id) };
-      }
-      id = (id + 1) % 2 ** 52;
-    }
-  }
-
-  /** Stores the call unless it exists; `created` says which. */
-  async create(call: NewPhonecall, contactId: string, now = new Date()): Promise<{ id: number; contactId: string; created: boolean }> {
-    const found = await this.existing(call);
-    const id = found.id;
-    if (found.contactId !== undefined) return { id, contactId: found.contactId, created: false };
-    const d = this.dialect;
-    const columns = this.spec.columns.map((c) => c.name);
-    const values = [String(id), call.initiated, call.source, call.destination, call.duration ?? null, call.url ?? null, contactId, now.toISOString()];
-    try {
-      await d.run(
-        `INSERT INTO ${d.quote(this.spec.name)} (${columns.map((c) => d.quote(c)).join(", ")}) VALUES (${columns.map((_, i) => d.placeholder(i + 1)).join(", ")})`,
-        values,
-      );
-      return { id, contactId, created: true };
-    } catch (error) {
-      // The same call created at the same moment by another request: that one won.
-      const winner = await this.existing(call);
-      if (winner.contactId !== undefined) return { id: winner.id, contactId: winner.contactId, created: false };
-      throw error;
-    }
-  }
-
-  /** Deletes the calls initiated on the days strictly between `from` and `to` (UTC); returns how many. */
-  async delete(from: string, to: string): Promise<number> {
-    await this.prepare();
-    const d = this.dialect;
-    const start = new Date(Date.parse(`${from}T00:00:00Z`) + 86_400_000).toISOString();
-    const end = new Date(`${to}T00:00:00Z`).toISOString();
-    if (start >= end) return 0;
-    const where = `${d.quote("initiated")} >= ${d.placeholder(1)} AND ${d.quote("initiated")} < ${d.placeholder(2)}`;
-    // The DELETE's own count: a COUNT before it would also see, or miss, calls created in between.
-    return d.runCounted(`DELETE FROM ${d.quote(this.spec.name)} WHERE ${where}`, [start, end]);
-  }
+/** The call as the service's parameters: text, as a form or a query string carries them. */
+export function callParams(call: NewPhonecall): Record<string, string> {
+  const params: Record<string, string> = { initiated: call.initiated, source: call.source, destination: call.destination };
+  if (call.duration !== undefined) params.duration = String(call.duration);
+  if (call.url) params.url = call.url;
+  return params;
 }

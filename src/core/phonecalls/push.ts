@@ -1,13 +1,25 @@
-// Pushes CDR calls into the phonecalls service (issue 6): with bounded concurrency, counting what
-// was created, what was there already, what the service rejected (by reason, not retried) and what
-// failed after retries. The sender is either HTTP (a `dbsync serve` or NiMbox) or the database.
-import type { NewPhonecall } from "./phonecalls.ts";
+// Pushes CDR calls into the phonecalls service: with bounded concurrency, counting what was created,
+// what was there already, what the service rejected (by reason, not retried) and what failed after
+// retries. The sender is either HTTP (push-http.ts: a `dbsync serve` or NiMbox) or the database the
+// service uses (databaseSender: the service itself, in this process).
+import { backoffMs, type RetryPolicy, sleep } from "../common/retry.ts";
+import { TargetError } from "../sql/dialect.ts";
+import { resolveMapping } from "../talkdesk/contact-mapping.ts";
+import type { Dialect } from "../sql/dialect.ts";
+import { callParams, checkCreate, type NewPhonecall } from "./phonecalls.ts";
+import { openPhonecallService, REFUSAL } from "./service.ts";
 
 export type PushOutcome =
   | { kind: "created" }
   | { kind: "present" }
   | { kind: "rejected"; reason: string }
   | { kind: "failed"; error: string };
+
+/** Sends one call, retries included. */
+export type Sender = (call: NewPhonecall) => Promise<PushOutcome>;
+
+/** One try at sending a call: its outcome, or why another try may go better (and when the other side asked for it). */
+export type SendTry = PushOutcome | { kind: "again"; error: string; retryAfterMs?: number };
 
 /** The target refused the token: nothing else can succeed, the run stops. */
 export class PushAuthError extends Error {
@@ -26,9 +38,9 @@ export interface PushSummary {
 
 export interface PushOptions {
   calls: AsyncIterable<NewPhonecall[]>;
-  send: (call: NewPhonecall) => Promise<PushOutcome>;
+  send: Sender;
   concurrency: number;
-  /** Every `every` calls (the script's 1,000). */
+  /** Every `every` calls (the Perl script this command replaces reported every 1,000). */
   onProgress?: (done: number) => void;
   every?: number;
   signal?: AbortSignal;
@@ -66,4 +78,46 @@ export function rejectionReason(errors: Record<string, unknown>): string {
     .map(([field, message]) => `${field}: ${String(message)}`)
     .sort()
     .join("; ");
+}
+
+export const SEND_RETRY: RetryPolicy = { attempts: 4, baseMs: 500, maxMs: 8_000 };
+
+/** Tries again what may go better a moment later, a few times, waiting longer each time. */
+export async function sendWithRetries(attempt: () => Promise<SendTry>, signal: AbortSignal, policy = SEND_RETRY): Promise<PushOutcome> {
+  for (let n = 1; ; n++) {
+    const result = await attempt();
+    if (result.kind !== "again") return result;
+    if (n >= policy.attempts) return { kind: "failed", error: result.error };
+    await sleep(backoffMs(policy, n - 1, result.retryAfterMs), signal);
+  }
+}
+
+/** Straight into the service's database: the same checks and the same service as the web route. */
+export function databaseSender(dialect: Dialect, prefix: string, signal: AbortSignal): Sender {
+  let indexError = "";
+  const { service } = openPhonecallService(dialect, prefix, {
+    phoneColumns: (columns) => resolveMapping(columns).phones,
+    settleMs: 0,
+    onError: (error) => {
+      indexError = error instanceof Error ? error.message : String(error);
+    },
+  });
+  const again = (reason: string): SendTry => ({ kind: "again", error: `${reason}${indexError ? ` (the index: ${indexError})` : ""}` });
+  return async (call) => {
+    const checked = checkCreate(callParams(call));
+    if (!checked.ok) return { kind: "rejected", reason: rejectionReason(checked.errors) };
+    return sendWithRetries(async () => {
+      try {
+        const outcome = await service.create(checked.value);
+        if (outcome.kind === "created") return { kind: "created" };
+        if (outcome.kind === "already-stored") return { kind: "present" };
+        if (outcome.kind === "busy") return again(outcome.reason);
+        return { kind: "rejected", reason: rejectionReason({ destination: REFUSAL[outcome.kind] }) };
+      } catch (cause) {
+        // A lost connection, a deadlock: worth another try, a few times.
+        if (cause instanceof TargetError && cause.transient) return again(cause.message);
+        throw cause;
+      }
+    }, signal);
+  };
 }
