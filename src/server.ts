@@ -10,9 +10,9 @@ import { StateError } from "./core/state/state.ts";
 import { type AccessEntry, accessMiddleware, clientGone } from "./server/access.ts";
 import { type HealthDeps, healthRoutes } from "./server/health.ts";
 import { Metrics } from "./server/metrics.ts";
-import { describeRoute, ErrorAnswer, openApiDocument } from "./server/openapi.ts";
+import { answer, describeRoute, errorAnswer, openApiDocument } from "./server/openapi.ts";
 import { describeCreate, describeDelete } from "./server/phonecall-descriptions.ts";
-import { type PhonecallDeps, phonecallRoutes } from "./server/phonecalls.ts";
+import { PHONECALLS_BASE, type PhonecallDeps, phonecallRoutes } from "./server/phonecalls.ts";
 import { type TalkdeskDeps, talkdeskRoutes } from "./server/talkdesk.ts";
 
 export interface ServerDeps extends TalkdeskDeps, HealthDeps {
@@ -28,9 +28,9 @@ export const BODY_LIMIT = 64 * 1024;
 
 /** What any route may answer besides its own answers: no such method, a body too large, a database down. */
 const EVERY_ROUTE = {
-  404: { description: "No such route or method", schema: ErrorAnswer },
-  413: { description: `The body is larger than ${BODY_LIMIT / 1024} KB`, schema: ErrorAnswer },
-  503: { description: "The database or the state store is not available", schema: ErrorAnswer },
+  404: errorAnswer("No such route or method"),
+  413: errorAnswer(`The body is larger than ${BODY_LIMIT / 1024} KB`),
+  503: errorAnswer("The database or the state store is not available"),
 };
 
 export function createApp(deps: ServerDeps): Hono {
@@ -48,15 +48,15 @@ export function createApp(deps: ServerDeps): Hono {
   app.route("/", healthRoutes(deps, metrics));
   app.route("/talkdesk", talkdeskRoutes(deps, metrics));
   const phonecalls = new Hono();
-  phonecalls.on(["GET", "POST"], "/direct/items/phonecalls/create", describeCreate);
-  phonecalls.on(["GET", "POST"], "/direct/items/phonecalls/delete", describeDelete);
-  phonecallRoutes(phonecalls, deps.phonecalls, metrics);
-  app.route("/", phonecalls);
+  phonecalls.on(["GET", "POST"], "/create", describeCreate);
+  phonecalls.on(["GET", "POST"], "/delete", describeDelete);
+  phonecalls.route("/", phonecallRoutes(deps.phonecalls, metrics));
+  app.route(PHONECALLS_BASE, phonecalls);
 
   let document: object | undefined;
   app.get(
     "/openapi.json",
-    describeRoute({ summary: "This document", answers: { 200: { description: "OpenAPI 3.1", schema: v.object({ openapi: v.string() }) } } }),
+    describeRoute({ summary: "This document", answers: { 200: answer("OpenAPI 3.1", v.object({ openapi: v.string() })) } }),
     (c) => c.json((document ??= openApiDocument(app, EVERY_ROUTE))),
   );
 

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { Hono } from "hono";
 import * as v from "valibot";
-import { describeRoute, ErrorAnswer, issueText, jsonBody, openApiDocument } from "../src/server/openapi.ts";
+import { answer, describeRoute, errorAnswer, issueText, jsonBody, openApiDocument } from "../src/server/openapi.ts";
 
 const Greeting = v.object({
   name: v.pipe(v.string("must be text"), v.minLength(1, "must not be empty"), v.description("Who is greeted")),
@@ -18,7 +18,7 @@ function greetings(): Hono {
     "/hello",
     describeRoute({
       summary: "Greets",
-      answers: { 200: { description: "The greeting", schema: v.object({ text: v.string() }) }, 400: { description: "Bad", schema: ErrorAnswer } },
+      answers: { 200: answer("The greeting", v.object({ text: v.string() })), 400: errorAnswer("Bad") },
     }),
     jsonBody(Greeting),
     (c) => c.json({ text: `hello ${c.req.valid("json").name}`.repeat(c.req.valid("json").times ?? 1) }),
@@ -39,7 +39,7 @@ function greetings(): Hono {
   return app;
 }
 
-const doc = openApiDocument(greetings(), { 404: { description: "No such route", schema: ErrorAnswer } }) as {
+const doc = openApiDocument(greetings(), { 404: errorAnswer("No such route") }) as {
   openapi: string;
   paths: Record<string, Record<string, any>>;
 };

@@ -6,7 +6,7 @@ import * as v from "valibot";
 import type { ContactReader } from "../core/sql/contact-reader.ts";
 import type { Checkpoint, CheckpointKey } from "../core/state/state.ts";
 import type { Metrics } from "./metrics.ts";
-import { describeRoute } from "./openapi.ts";
+import { answer, describeRoute } from "./openapi.ts";
 import { contactsTableMissing, NO_CONTACTS_TABLE } from "./talkdesk.ts";
 
 export interface HealthDeps {
@@ -23,17 +23,15 @@ const Status = v.object({ ok: v.boolean(), error: v.optional(v.string()) });
 export function healthRoutes(deps: HealthDeps, metrics: Metrics): Hono {
   const app = new Hono();
 
-  app.get("/healthz", describeRoute({ summary: "The process is up", answers: { 200: { description: "Up", schema: Status } } }), (c) =>
-    c.json({ ok: true }),
-  );
+  app.get("/healthz", describeRoute({ summary: "The process is up", answers: { 200: answer("Up", Status) } }), (c) => c.json({ ok: true }));
 
   app.get(
     "/readyz",
     describeRoute({
       summary: "The database answers and holds the contacts table",
       answers: {
-        200: { description: "Ready", schema: Status },
-        503: { description: "The database or the state store does not answer, or the sync has not written the contacts yet", schema: Status },
+        200: answer("Ready", Status),
+        503: answer("The database or the state store does not answer, or the sync has not written the contacts yet", Status),
       },
     }),
     async (c) => {

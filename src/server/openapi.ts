@@ -28,8 +28,13 @@ export interface RouteDescription {
   answers: Record<number, Answer>;
 }
 
-/** The usual error answer: `{"error": "…"}` in our words. */
-export const ErrorAnswer = v.object({ error: v.string() });
+/** The usual error body: `{"error": "…"}` in our words. */
+export const ErrorBody = v.object({ error: v.string() });
+
+/** An answer with a JSON body. */
+export const answer = (description: string, schema: Schema): Answer => ({ description, schema });
+/** An answer with the usual error body. */
+export const errorAnswer = (description: string): Answer => answer(description, ErrorBody);
 
 const INFO = {
   title: "dbsync server",

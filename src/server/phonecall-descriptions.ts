@@ -1,7 +1,7 @@
 // The phonecall routes' descriptions for the OpenAPI document, kept here only until the routes'
 // own file carries them beside its handlers.
 import * as v from "valibot";
-import { type Answer, describeRoute, ErrorAnswer } from "./openapi.ts";
+import { type Answer, answer, describeRoute, ErrorBody } from "./openapi.ts";
 
 const text = (description: string) => v.pipe(v.string(), v.description(description));
 const optionalText = (description: string) => v.optional(text(description));
@@ -22,7 +22,7 @@ const DeleteParameters = v.object({
 });
 
 const Refusal = v.object({ error: v.literal(true), errors: v.record(v.string(), v.string()) });
-const refusal = (description: string): Answer => ({ description, schema: Refusal });
+const refusal = (description: string): Answer => answer(description, Refusal);
 
 /** The same parameters in the query string, a form or a JSON object. */
 const body = (parameters: v.GenericSchema) => ({ "application/x-www-form-urlencoded": parameters, "application/json": parameters });
@@ -46,7 +46,7 @@ export const describeCreate = describeRoute({
     422: refusal("No contact has the destination number, or several have it"),
     503: {
       description: "The phone index is being built (errors.destination), or the database is not available (error)",
-      schema: v.union([Refusal, ErrorAnswer]),
+      schema: v.union([Refusal, ErrorBody]),
     },
   },
 });
@@ -56,7 +56,7 @@ export const describeDelete = describeRoute({
   query: DeleteParameters,
   body: body(DeleteParameters),
   answers: {
-    200: { description: "How many calls were deleted", schema: v.object({ count: v.number(), error: v.literal(false) }) },
+    200: answer("How many calls were deleted", v.object({ count: v.number(), error: v.literal(false) })),
     400: refusal("Invalid parameters"),
     401: refusal("Invalid token"),
   },

@@ -15,7 +15,7 @@ import {
   TalkdeskRequestError,
 } from "../core/talkdesk/talkdesk.ts";
 import type { Metrics } from "./metrics.ts";
-import { describeRoute, ErrorAnswer, jsonBody } from "./openapi.ts";
+import { answer, describeRoute, errorAnswer, jsonBody } from "./openapi.ts";
 
 export interface TalkdeskSettings {
   /** Without credentials every Talkdesk request is refused: the bridge never runs open. */
@@ -64,9 +64,9 @@ export function talkdeskRoutes(deps: TalkdeskDeps, metrics: Metrics): Hono {
     describeRoute({
       summary: "Checks Talkdesk credentials",
       answers: {
-        200: { description: "Valid", schema: v.object({ valid: v.literal(true) }) },
-        400: { description: "Not JSON", schema: ErrorAnswer },
-        401: { description: "Invalid credentials", schema: v.object({ valid: v.literal(false), error: v.string() }) },
+        200: answer("Valid", v.object({ valid: v.literal(true) })),
+        400: errorAnswer("Not JSON"),
+        401: answer("Invalid credentials", v.object({ valid: v.literal(false), error: v.string() })),
       },
     }),
     jsonBody(ValidateRequestSchema),
@@ -78,9 +78,9 @@ export function talkdeskRoutes(deps: TalkdeskDeps, metrics: Metrics): Hono {
     describeRoute({
       summary: "Talkdesk contact synchronization: initial, incremental, next page",
       answers: {
-        200: { description: "A page of contacts, ascending by the checkpoint", schema: ContactSyncResponseSchema },
-        400: { description: "Malformed request, checkpoint or offset", schema: ErrorAnswer },
-        401: { description: "Invalid credentials", schema: ErrorAnswer },
+        200: answer("A page of contacts, ascending by the checkpoint", ContactSyncResponseSchema),
+        400: errorAnswer("Malformed request, checkpoint or offset"),
+        401: errorAnswer("Invalid credentials"),
       },
     }),
     jsonBody(ContactSyncRequestSchema),
