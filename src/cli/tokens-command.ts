@@ -1,5 +1,5 @@
 // `dbsync tokens add|list|revoke`: the phonecalls service's tokens, kept as hashes in the state store.
-import { defineCommand } from "citty";
+import { type ArgsDef, defineCommand } from "citty";
 import * as v from "valibot";
 import type { StateStore } from "../core/state/state.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
@@ -12,13 +12,17 @@ const STATE_FLAG = { state: { type: "string", description: "State store as a lib
 const withState = <T>(flag: unknown, work: (state: StateStore) => Promise<T>, create = false) =>
   withStateStore(typeof flag === "string" ? flag : undefined, work, { mustExist: !create, whose: "the server's" });
 
-const ADD_FLAGS = { ...STATE_FLAG, label: { type: "string", description: "A name for the token, e.g. the PBX it is for", valueHint: "text" } } as const;
+/** A token subcommand: the server's --state and `extra` flags, each also read from its variable. */
+function tokenCommand(name: string, description: string, extra: ArgsDef, run: (flags: Record<string, unknown>) => Promise<void>) {
+  const flagDefs: ArgsDef = { ...STATE_FLAG, ...extra };
+  return defineCommand({ meta: { name, description }, args: flagDefs, run: ({ args }) => run(withEnvironment(args, flagDefs, process.env)) });
+}
 
-const addCommand = defineCommand({
-  meta: { name: "add", description: "Make a new token; it is shown once, only its hash is kept" },
-  args: ADD_FLAGS,
-  async run({ args }) {
-    const flags = withEnvironment(args, ADD_FLAGS, process.env);
+const addCommand = tokenCommand(
+  "add",
+  "Make a new token; it is shown once, only its hash is kept",
+  { label: { type: "string", description: "A name for the token, e.g. the PBX it is for", valueHint: "text" } },
+  async (flags) => {
     const label = v.safeParse(v.pipe(v.string(), v.trim(), v.maxLength(100, "--label is longer than 100 characters")), flags.label ?? "");
     if (!label.success) throw new UsageError(label.issues[0]?.message ?? "invalid --label");
     const { record, token } = await withState(flags.state, (state) => state.tokens.add(label.output), true);
@@ -33,36 +37,29 @@ const addCommand = defineCommand({
     }
     process.stderr.write(`token ${record.id}${record.label ? ` (${record.label})` : ""} added; it is not shown again\n`);
   },
+);
+
+const listCommand = tokenCommand("list", "List the tokens (never the tokens themselves)", {}, async (flags) => {
+  const records = await withState(flags.state, (state) => state.tokens.list());
+  if (records.length === 0) {
+    process.stdout.write("no tokens\n");
+    return;
+  }
+  for (const r of records) process.stdout.write(`${r.id}  ${r.createdAt}  ${r.revokedAt ? `revoked ${r.revokedAt}` : "active"}  ${r.label}\n`);
 });
 
-const listCommand = defineCommand({
-  meta: { name: "list", description: "List the tokens (never the tokens themselves)" },
-  args: STATE_FLAG,
-  async run({ args }) {
-    const flags = withEnvironment(args, STATE_FLAG, process.env);
-    const records = await withState(flags.state, (state) => state.tokens.list());
-    if (records.length === 0) {
-      process.stdout.write("no tokens\n");
-      return;
-    }
-    for (const r of records) process.stdout.write(`${r.id}  ${r.createdAt}  ${r.revokedAt ? `revoked ${r.revokedAt}` : "active"}  ${r.label}\n`);
-  },
-});
-
-const REVOKE_FLAGS = { ...STATE_FLAG, id: { type: "string", description: "The token's id (tok_…) or label", valueHint: "id" } } as const;
-
-const revokeCommand = defineCommand({
-  meta: { name: "revoke", description: "Revoke a token by id or label" },
-  args: REVOKE_FLAGS,
-  async run({ args }) {
-    const flags = withEnvironment(args, REVOKE_FLAGS, process.env);
+const revokeCommand = tokenCommand(
+  "revoke",
+  "Revoke a token by id or label",
+  { id: { type: "string", description: "The token's id (tok_…) or label", valueHint: "id" } },
+  async (flags) => {
     const id = typeof flags.id === "string" ? flags.id.trim() : "";
     if (!id) throw new UsageError("--id is required: the token's id (tok_…) or label, see dbsync tokens list");
     const revoked = await withState(flags.state, (state) => state.tokens.revoke(id));
     if (revoked === 0) throw new UsageError(`no active token has the id or label "${id}"`);
     process.stdout.write(`${revoked} token${revoked === 1 ? "" : "s"} revoked\n`);
   },
-});
+);
 
 export const tokensCommand = defineCommand({
   meta: { name: "tokens", description: "Tokens of the phonecalls web service: add, list, revoke" },
