@@ -62,6 +62,7 @@ function build(db: Dialect, store: StateStore): Hono {
     talkdesk: { credentials: AUTH, pageSize: 10, settleMs },
     ready: async () => {
       await db.all("SELECT 1");
+      await store.ping();
     },
     onError: (error) => errors.push(error),
   });
@@ -404,5 +405,20 @@ describe("when the database is gone", () => {
     const text = JSON.stringify(await json(call));
     expect(text).not.toContain("    at ");
     expect((await goneApp.request(`/direct/items/phonecalls/delete?token=${ENV_TOKEN}&from=2026-01-01&to=2026-12-31`)).status).toBe(503);
+  });
+});
+
+describe("when the state store is gone", () => {
+  test("/readyz asks the state store itself: 200 while it answers, 503 without its address once it is closed", async () => {
+    const storeUrl = `file:${join(dir, "gone-state.db")}`;
+    const store = await openStateStore(storeUrl);
+    const storeApp = build(dialect, store);
+    expect((await storeApp.request("/readyz")).status).toBe(200);
+    await store.close();
+    const down = await storeApp.request("/readyz");
+    expect(down.status).toBe(503);
+    expect(await json(down)).toEqual({ ok: false, error: "the database or the state store does not answer" });
+    // The reason, with the store's address, went to the log.
+    expect(String(errors.at(-1))).toContain("gone-state.db");
   });
 });
