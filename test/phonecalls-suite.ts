@@ -1,7 +1,7 @@
-// The phonecalls web service of issue 5 (seed 004, "Servicios Web - Llamadas") against a real
+// The phonecalls web service (NiMbox's "Servicios Web - Llamadas", served by dbsync) against a real
 // database: one suite, run by a file per database (phonecalls.libsql/postgres/mysql.test.ts). The app
-// is built in-process with createApp as `dbsync serve` builds it (PhonecallStore, PhoneIndex over the
-// contacts SqlTarget wrote, token hashes from a real libSQL state store and an env-style list);
+// is built in-process with createApp as `dbsync serve` builds it (PhonecallService: a PhonecallStore
+// and a PhoneIndex over the contacts SqlTarget wrote, token hashes from a real libSQL state store and an env-style list);
 // requests go through `app.request`, nothing of the database is mocked.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Hono } from "hono";
@@ -47,7 +47,7 @@ const CONTACTS: Row[] = [
   contact("c-hamburg", { $phone: "0049-40-1234567" }),
   // a phone number only in the custom phone field
   contact("c-mobile", { mobile: "0171/2345678" }),
-  // the seed's example destination 02122853348 (Caracas), stored internationally
+  // the example destination of NiMbox's documentation, 02122853348 (Caracas), stored internationally
   contact("c-caracas", { $phone: "+58 212 285 3348" }),
   // a number in a column that is no phone field: never matched
   contact("c-notes", { notes: "030 7777777" }),
@@ -201,7 +201,7 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
     describeKeys(world, ENV_TOKEN);
 
     describe("create", () => {
-      test("by GET with a query string: the seed's answer, and the call stored with every parameter", async () => {
+      test("by GET with a query string: NiMbox's answer, and the call stored with every parameter", async () => {
         const w = await world();
         const answer = await w.get(CREATE, {
           token: ENV_TOKEN,
@@ -388,7 +388,7 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
         }
       });
 
-      test("a custom phone field is searched, and the seed's destination 02122853348 finds +58 212 285 3348", async () => {
+      test("a custom phone field is searched, and the documented destination 02122853348 finds +58 212 285 3348", async () => {
         const w = await world();
         expectCreated(await w.create({ ...CALL, destination: "+49 171 2345678" }), "c-mobile");
         expectCreated(await w.create({ ...CALL, destination: "01712345678" }), "c-mobile");
