@@ -71,12 +71,12 @@ export class Deliverer {
   private lastReceiverError = "";
   private readonly deadLetters: LogDigest;
 
-  constructor(private readonly o: DelivererOptions) {
-    this.now = o.now ?? Date.now;
+  constructor(private readonly options: DelivererOptions) {
+    this.now = options.now ?? Date.now;
     this.deadLetters = new LogDigest({
-      say: (message) => o.log.warn(message),
-      record: o.log.record && ((line) => o.log.record?.(line)),
-      periodMs: o.reportEveryMs,
+      say: (message) => options.log.warn(message),
+      record: options.log.record && ((line) => options.log.record?.(line)),
+      periodMs: options.reportEveryMs,
       first: (line) => `${line}; list the dead letters with: dbsync webhook failed`,
       summary: (count, total) =>
         `${count} more ${count === 1 ? "delivery" : "deliveries"} failed for good and ${count === 1 ? "is" : "are"} in the dead-letter list (${total} in this run); ` +
@@ -102,7 +102,7 @@ export class Deliverer {
         const woken = new Promise<void>((resolve) => (this.wakeUp = resolve));
         const started = await this.startDue(signal);
         if (started === 0 && done && (await done())) return;
-        if (started > 0 && this.running.size < this.o.concurrency) {
+        if (started > 0 && this.running.size < this.options.concurrency) {
           // Store calls may resolve without real I/O: let timers and answers in between.
           await sleep(0);
           continue;
@@ -114,17 +114,18 @@ export class Deliverer {
       this.wakeUp = undefined;
       await Promise.allSettled([...this.running]);
       this.deadLetters.flush();
-      this.o.onStop?.();
+      this.options.onStop?.();
     }
     if (this.failure !== undefined) throw this.failure;
   }
 
   private async startDue(signal: AbortSignal): Promise<number> {
     // While the probe is out nothing starts (its answer decides), and when one is due only it.
-    const gate = this.o.breaker.gate();
-    const free = gate === "probing" ? 0 : Math.min(gate === "probe" ? 1 : Number.POSITIVE_INFINITY, this.o.concurrency - this.running.size);
+    const gate = this.options.breaker.gate();
+    const slots = this.options.concurrency - this.running.size;
+    const free = gate === "probing" ? 0 : Math.min(gate === "probe" ? 1 : Number.POSITIVE_INFINITY, slots);
     if (free <= 0) return 0;
-    const entries = await this.o.outbox.due(this.o.selection, this.now(), free + this.inFlight.size);
+    const entries = await this.options.outbox.due(this.options.selection, this.now(), free + this.inFlight.size);
     let started = 0;
     for (const entry of entries) {
       // Taken by a task of ours that is still waiting for the rate limiter (not claimed yet).
@@ -147,7 +148,7 @@ export class Deliverer {
 
   /** Until something finishes, is recorded, or comes due. */
   private async idle(woken: Promise<void>, signal: AbortSignal): Promise<void> {
-    const nextDue = this.running.size < this.o.concurrency ? await this.o.outbox.nextDueAt(this.o.selection) : undefined;
+    const nextDue = this.running.size < this.options.concurrency ? await this.options.outbox.nextDueAt(this.options.selection) : undefined;
     const waitMs = Math.min(IDLE_POLL_MS, nextDue === undefined ? IDLE_POLL_MS : Math.max(0, nextDue - this.now()) + 5);
     if (signal.aborted) return;
     const timer = new AbortController();
@@ -163,12 +164,12 @@ export class Deliverer {
    * the lease ends.
    */
   private async deliver(entry: OutboxEntry, signal: AbortSignal): Promise<void> {
-    const { outbox, breaker, limiter } = this.o;
+    const { outbox, breaker, limiter } = this.options;
     const claim = async () => {
-      const lease = this.now() + 2 * this.o.timeoutMs + 5_000;
+      const lease = this.now() + 2 * this.options.timeoutMs + 5_000;
       return (await outbox.claim(entry.id, this.now(), lease)) ? lease : undefined;
     };
-    if (entry.signed && !this.o.signingKey) {
+    if (entry.signed && !this.options.signingKey) {
       // Sent unsigned, it would be refused by a receiver that verifies; it waits for the secret.
       const lease = await claim();
       if (lease === undefined) return;
@@ -227,37 +228,37 @@ export class Deliverer {
   private async failed(entry: OutboxEntry, lease: number, verdict: Extract<Verdict, { ok: false }>): Promise<void> {
     const attempts = entry.attempts + 1;
     this.stats.failedAttempts++;
-    if (attempts >= this.o.attempts) {
-      await this.o.outbox.deadLetter(entry.id, attempts, verdict.error, new Date(this.now()), lease);
+    if (attempts >= this.options.attempts) {
+      await this.options.outbox.deadLetter(entry.id, attempts, verdict.error, new Date(this.now()), lease);
       this.stats.deadLettered++;
       this.deadLetters.add(
         `delivery ${entry.id} (contact ${entry.contactId}, transaction fired ${entry.fired ?? "?"}) is in the dead-letter list after ${attempts} attempts: ${oneLine(verdict.error)}`,
       );
       return;
     }
-    const waitMs = retryWaitMs(this.o.backoff, attempts - 1, verdict.retryAfterMs);
+    const waitMs = retryWaitMs(this.options.backoff, attempts - 1, verdict.retryAfterMs);
     // While the breaker is open a delivery spends at most one attempt per probe period, so a short
     // outage does not use up its attempts.
-    const nextAt = Math.max(this.now() + waitMs, this.o.breaker.retryAt + Math.random() * 1000);
-    await this.o.outbox.retryLater(entry.id, attempts, nextAt, verdict.error, lease);
+    const nextAt = Math.max(this.now() + waitMs, this.options.breaker.retryAt + Math.random() * 1000);
+    await this.options.outbox.retryLater(entry.id, attempts, nextAt, verdict.error, lease);
   }
 
   private async attempt(entry: OutboxEntry, signal: AbortSignal): Promise<Verdict> {
     const timestamp = Math.floor(this.now() / 1000);
     const headers: Record<string, string> = {
       "content-type": "application/json",
-      "user-agent": this.o.userAgent,
+      "user-agent": this.options.userAgent,
       "webhook-id": entry.id,
       "webhook-timestamp": String(timestamp),
     };
-    if (this.o.signingKey) headers["webhook-signature"] = signWebhook(this.o.signingKey, entry.id, timestamp, entry.body);
+    if (this.options.signingKey) headers["webhook-signature"] = signWebhook(this.options.signingKey, entry.id, timestamp, entry.body);
     // One controller for the request and the reading of its answer: the timeout covers both.
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
-    }, this.o.timeoutMs);
+    }, this.options.timeoutMs);
     const onAbort = () => controller.abort();
     signal.addEventListener("abort", onAbort, { once: true });
     try {
@@ -276,7 +277,9 @@ export class Deliverer {
       }
       return refusal(response, await readStart(response));
     } catch (error) {
-      const reason = timedOut ? `no answer within ${this.o.timeoutMs / 1000} s` : `cannot reach the receiver: ${networkReason(error)}`;
+      const reason = timedOut
+        ? `no answer within ${this.options.timeoutMs / 1000} s`
+        : `cannot reach the receiver: ${networkReason(error)}`;
       return { ok: false, error: reason, receiverFault: true };
     } finally {
       clearTimeout(timer);
