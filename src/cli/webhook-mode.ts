@@ -1,4 +1,4 @@
-// `--a webhook`: the pipeline records each transaction in the outbox (webhook-sink.ts) while a
+// `--a webhook`: the pipeline records each transaction in the outbox (core/webhook/sink.ts) while a
 // deliverer sends them; both run until the process is stopped.
 import type { ConsolaInstance } from "consola";
 import pkg from "../../package.json" with { type: "json" };
