@@ -9,7 +9,7 @@ import { CdrOptionError, checkTimeZone, parseRewriteRule, type RewriteRule, wall
 import { readCdrCalls } from "../core/phonecalls/cdr-reader.ts";
 import { type Dialect, TargetError } from "../core/sql/dialect.ts";
 import { checkTarget, httpSender } from "../core/phonecalls/push-http.ts";
-import { databaseSender, PushAuthError, pushPhonecalls, type Sender } from "../core/phonecalls/push.ts";
+import { databaseSender, PushAuthError, type PushOutcome, pushPhonecalls, type Sender } from "../core/phonecalls/push.ts";
 import { openDialect } from "../dialects/index.ts";
 import { parseLibsqlUrl } from "../dialects/sqlite/libsql.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
@@ -135,7 +135,7 @@ const pushCommand = defineCommand({
         send: o.verbose
           ? async (call) => {
               const outcome = await send(call);
-              log(`${call.initiated} ${call.source} → ${call.destination}: ${outcome.kind === "rejected" ? `rejected (${outcome.reason})` : outcome.kind === "failed" ? `failed (${outcome.error})` : outcome.kind}`);
+              log(`${call.initiated} ${call.source} → ${call.destination}: ${outcomeText(outcome)}`);
               return outcome;
             }
           : send,
@@ -167,6 +167,12 @@ const pushCommand = defineCommand({
     }
   },
 });
+
+function outcomeText(outcome: PushOutcome): string {
+  if (outcome.kind === "rejected") return `rejected (${outcome.reason})`;
+  if (outcome.kind === "failed") return `failed (${outcome.error})`;
+  return outcome.kind;
+}
 
 function seconds(ms: number): string {
   return `${Math.round(ms / 1000)}s`;

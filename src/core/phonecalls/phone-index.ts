@@ -161,7 +161,9 @@ export class PhoneIndex {
     const next = String(Number(tail) + 1).padStart(tail.length, "0");
     const key = name("key");
     const upper = next.length > tail.length ? raw("") : sql` AND ${key} < ${next}`;
-    const query = sql`SELECT ${key} AS ${key}, ${name("contact_id")} AS contact_id, ${name("number")} AS ${name("number")} FROM ${name(this.specs.index.name)} WHERE ${key} >= ${tail}${upper}`;
+    const number = name("number");
+    const query = sql`SELECT ${key} AS ${key}, ${name("contact_id")} AS contact_id, ${number} AS ${number}
+      FROM ${name(this.specs.index.name)} WHERE ${key} >= ${tail}${upper}`;
     const rows = await d.all<{ key: string; contact_id: string; number: string }>(...query.render(d));
     const mine = rows.filter((row) => String(row.key).startsWith(`${tail}|`));
     return best(wanted, mine.map((row) => ({ contactId: String(row.contact_id), number: String(row.number) })));
@@ -232,7 +234,8 @@ export class PhoneIndex {
 
   private async progress(): Promise<ContactPosition | undefined> {
     const d = this.dialect;
-    const query = sql`SELECT ${name("keys")} AS ${name("keys")} FROM ${name(this.specs.keys.name)} WHERE ${name("contact_id")} = ${PROGRESS}`;
+    const keys = name("keys");
+    const query = sql`SELECT ${keys} AS ${keys} FROM ${name(this.specs.keys.name)} WHERE ${name("contact_id")} = ${PROGRESS}`;
     const [row] = await d.all<{ keys: string }>(...query.render(d));
     return row ? (JSON.parse(String(row.keys)) as ContactPosition) : undefined;
   }

@@ -38,7 +38,8 @@ export class PhonecallStore {
     const d = this.dialect;
     let id = phonecallId(call);
     for (;;) {
-      const query = sql`SELECT ${names(["contact_id", "initiated", "source", "destination"])} FROM ${name(this.table.name)} WHERE ${name("id")} = ${String(id)}`;
+      const columns = names(["contact_id", "initiated", "source", "destination"]);
+      const query = sql`SELECT ${columns} FROM ${name(this.table.name)} WHERE ${name("id")} = ${String(id)}`;
       const [row] = await d.all<Record<string, unknown>>(...query.render(d));
       if (!row) return { id };
       if (row.initiated === call.initiated && row.source === call.source && row.destination === call.destination) {
