@@ -1,7 +1,7 @@
 // db_sync's checkpoint over hours and days of simulated time: the simulator and the pipeline share a
 // clock the test moves, so outages and restarts days apart take milliseconds.
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { createDialfireClient } from "../src/core/dialfire/client.ts";
+import { createDialfireClient, DialfireAuthError } from "../src/core/dialfire/client.ts";
 import { TargetError } from "../src/core/sql/dialect.ts";
 import { createSqlSink } from "../src/core/sql/sink.ts";
 import { SqlTarget } from "../src/core/sql/target.ts";
@@ -128,6 +128,17 @@ describe("db_sync checkpoint", () => {
     const error = await run.done;
     expect(error).toBeInstanceOf(SyncError);
     expect((error as Error).message).toContain("no poll succeeded 3 times in a row; the last error: simulated outage");
+  });
+
+  test("a refused token ends db_sync at the first failed poll: no retry can mend it", async () => {
+    const h = await harness(56);
+    // Thousands of cycles 20 ms apart: only an error known to be fatal ends the run within the test.
+    const run = h.start({ maxFailedCycles: 10_000 });
+    expect(await passed(h, h.clock.ms())).toBe(true);
+    h.outage.error = new DialfireAuthError("the API refused the token (403)");
+    h.outage.events = true;
+    const error = await run.done;
+    expect(error).toBeInstanceOf(DialfireAuthError);
   });
 });
 

@@ -32,8 +32,8 @@ export class Clock {
 export interface Harness {
   clock: Clock;
   sim: RunningSimulator;
-  /** While true, every transaction-event request fails (an API outage of that endpoint). */
-  outage: { events: boolean };
+  /** While true, every transaction-event request fails (an API outage of that endpoint), with `error` if given. */
+  outage: { events: boolean; error?: Error };
   state: StateStore;
   start(options?: { maxFailedCycles?: number; lookbackMs?: number; log?: Logger }): { stop(): Promise<void>; done: Promise<unknown> };
   /** Contact ids asked for by fetchContacts so far. */
@@ -56,7 +56,7 @@ export async function harness(seed: number): Promise<Harness> {
   const now = clock.now;
   const sim = startSimulator({ campaignId: CAMPAIGN, token: "t", contacts: 150, seed, now });
   const client = createDialfireClient({ baseUrl: sim.url, campaign: CAMPAIGN, token: "t", retry: { attempts: 2, baseMs: 1, maxMs: 2 } });
-  const outage = { events: false };
+  const outage: Harness["outage"] = { events: false };
   const fetched: string[] = [];
   const source: DialfireSource = {
     ...client,
@@ -65,7 +65,7 @@ export async function harness(seed: number): Promise<Harness> {
       return client.fetchContacts(ids, signal);
     },
     transactionEvents: (window, filters, signal) => {
-      if (outage.events) throw new Error("simulated outage");
+      if (outage.events) throw outage.error ?? new Error("simulated outage");
       return client.transactionEvents(window, filters, signal);
     },
   };
