@@ -1,5 +1,5 @@
 // The Dialfire API simulator: its campaign model (the truth other tests compare against) and the
-// HTTP endpoints dbsync2 1.15.0 calls (reference spec §2.2), driven in-process through app.request().
+// HTTP endpoints dbsync2 1.15.0 calls, driven in-process through app.request().
 import { describe, expect, test } from "bun:test";
 import { md5Hex } from "../src/core/common/md5.ts";
 import type { Contact, InboundCall, Transaction } from "../src/core/sync/source.ts";
@@ -219,7 +219,7 @@ describe("authentication", () => {
   });
 });
 
-describe("E1 and the legacy campaign object", () => {
+describe("field list and the legacy campaign object", () => {
   test("field list and form.elements describe the same fields", async () => {
     const { campaign, getJson } = setup();
     expect(await getJson(`${BASE}/fields/list`)).toEqual(campaign.fields());
@@ -229,7 +229,7 @@ describe("E1 and the legacy campaign object", () => {
   });
 });
 
-describe("E2 contact listing", () => {
+describe("contact listing", () => {
   test("pages of 7 cover every contact exactly once, ordered by (change date, md5)", async () => {
     const { campaign, getJson } = setup(60);
     const { results, pages } = await allPages<{ id: string; md5: string }>(getJson, `${BASE}/contacts/list?limit=7`);
@@ -275,7 +275,7 @@ describe("E2 contact listing", () => {
   });
 });
 
-describe("E3 contact fetch", () => {
+describe("contact fetch", () => {
   test("returns the requested known contacts with $md5 and leaves unknown ids out", async () => {
     const { campaign, post } = setup();
     const truth = campaign.contacts();
@@ -311,7 +311,7 @@ describe("E3 contact fetch", () => {
   });
 });
 
-describe("E4 transaction events", () => {
+describe("transaction events", () => {
   test("a window returns one event per transaction modified in [from, to), pointing into the task log", async () => {
     const { campaign, getJson } = setup(150);
     const from = "2024-02-25T00:00:00";
@@ -402,7 +402,7 @@ describe("E4 transaction events", () => {
   });
 });
 
-describe("E5 inbound calls", () => {
+describe("inbound calls", () => {
   test("a window returns the calls with call_time in [from, to), across pages", async () => {
     const { campaign, getJson } = setup(300);
     const from = "2024-02-15T00:00:00.000Z";

@@ -1,4 +1,4 @@
-// The Dialfire REST API as dbsync2 1.15.0 calls it (spec §2.2), served from a simulated campaign,
+// The Dialfire REST API as dbsync2 1.15.0 calls it, served from a simulated campaign,
 // with bearer-token checks and injectable faults. Web-standard only: any runtime can serve it.
 import { type Context, Hono } from "hono";
 import type { Campaign } from "./campaign.ts";

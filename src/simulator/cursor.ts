@@ -1,4 +1,4 @@
-// The client passes cursors back without URL-encoding them (spec §2.3), so they must be URL-safe:
+// The client passes cursors back without URL-encoding them, so they must be URL-safe:
 // base64url without padding. A tag per listing keeps a cursor of one endpoint from being
 // accepted by another.
 

@@ -1,5 +1,6 @@
 // Failure modes the real API (or the network in front of it) shows and the client must survive
-// (spec §2.1, §2.5), plus counters so tests can see which ones actually happened.
+// (server errors, rate limits, slow and broken answers), plus counters so tests can see which ones
+// actually happened.
 
 /** Per-request probabilities (0..1); the object is read on every request, so tests may change it live. */
 export interface Faults {
@@ -20,11 +21,11 @@ export function noFaults(): Faults {
 }
 
 export type Endpoint =
-  | "fields" // E1
-  | "contactsList" // E2
-  | "contactsFetch" // E3
-  | "transactions" // E4
-  | "inboundCalls" // E5
+  | "fields" // GET …/fields/list
+  | "contactsList" // GET …/contacts/list
+  | "contactsFetch" // POST …/contacts/
+  | "transactions" // GET …/contacts/transactions/
+  | "inboundCalls" // GET …/inbound/calls/
   | "campaign" // legacy GET /api/campaigns/{cid}
   | "flatView" // legacy POST …/contacts/flat_view
   | "unknown";

@@ -1,4 +1,4 @@
-// The client sends `from`/`to`/`changedSince` in several shapes (spec §2.1), all meant as UTC.
+// The client sends `from`/`to`/`changedSince` in several shapes, all meant as UTC.
 
 const API_TIMESTAMP =
   /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
