@@ -11,7 +11,6 @@ import { type AccessEntry, accessMiddleware, clientGone } from "./server/access.
 import { type HealthDeps, healthRoutes } from "./server/health.ts";
 import { Metrics } from "./server/metrics.ts";
 import { answer, describeRoute, errorAnswer, openApiDocument } from "./server/openapi.ts";
-import { describeCreate, describeDelete } from "./server/phonecall-descriptions.ts";
 import { PHONECALLS_BASE, type PhonecallDeps, phonecallRoutes } from "./server/phonecalls.ts";
 import { type TalkdeskDeps, talkdeskRoutes } from "./server/talkdesk.ts";
 
@@ -47,11 +46,7 @@ export function createApp(deps: ServerDeps): Hono {
 
   app.route("/", healthRoutes(deps, metrics));
   app.route("/talkdesk", talkdeskRoutes(deps, metrics));
-  const phonecalls = new Hono();
-  phonecalls.on(["GET", "POST"], "/create", describeCreate);
-  phonecalls.on(["GET", "POST"], "/delete", describeDelete);
-  phonecalls.route("/", phonecallRoutes(deps.phonecalls, metrics));
-  app.route(PHONECALLS_BASE, phonecalls);
+  app.route(PHONECALLS_BASE, phonecallRoutes(deps.phonecalls, metrics));
 
   let document: object | undefined;
   app.get(

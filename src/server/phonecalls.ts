@@ -2,11 +2,13 @@
 // GET with a query string or by POST with a form (or JSON). Answers are that service's JSON:
 // `{"error": false, …}` or `{"error": true, "errors": {…}}`. An HTTP adapter over core/phonecalls.
 import { type Context, Hono } from "hono";
+import * as v from "valibot";
 import { checkCreate, checkDelete, type FieldErrors } from "../core/phonecalls/phonecalls.ts";
 import { type PhonecallService, REFUSAL } from "../core/phonecalls/service.ts";
 import { textFaults } from "../core/common/text-checks.ts";
 import { tokenMatches } from "../core/phonecalls/tokens.ts";
 import type { Metrics } from "./metrics.ts";
+import { type Answer, answer, describeRoute, ErrorBody } from "./openapi.ts";
 
 /** Where the routes are mounted: NiMbox's paths, which PBX scripts already call. */
 export const PHONECALLS_BASE = "/direct/items/phonecalls";
@@ -57,6 +59,59 @@ async function readParams(c: Context): Promise<Params | undefined> {
 
 const refused = (c: Context, status: 400 | 401 | 422, errors: FieldErrors) => c.json({ error: true, errors }, status);
 
+// What the OpenAPI document says of the parameters: the checks themselves are core's (checkCreate,
+// checkDelete), which take every parameter as text and say what is wrong with it.
+const text = (description: string) => v.pipe(v.string(), v.description(description));
+const token = text("Token of the web service");
+const CreateParameters = v.object({
+  token,
+  initiated: text("Date and time of the call, ISO 8601 (UTC without a zone)"),
+  source: text("Number the call came from"),
+  destination: text("Number called; finds the contact"),
+  duration: v.optional(text("Duration in seconds")),
+  url: v.optional(text("Link to more about the call (http/https)")),
+});
+const DeleteParameters = v.object({ token, from: text("Day (YYYY-MM-DD), exclusive"), to: text("Day (YYYY-MM-DD), exclusive") });
+const Refusal = v.object({ error: v.literal(true), errors: v.record(v.string(), v.string()) });
+const refusal = (description: string): Answer => answer(description, Refusal);
+/** The same parameters in the query string, a form or a JSON object. */
+const bodies = (parameters: v.GenericSchema) => ({ "application/x-www-form-urlencoded": parameters, "application/json": parameters });
+
+const describeCreate = describeRoute({
+  summary: "Creates a phonecall (parameters in the query string, a form or a JSON object)",
+  query: CreateParameters,
+  body: bodies(CreateParameters),
+  answers: {
+    200: answer(
+      "The call, stored now or before",
+      v.object({
+        error: v.literal(false),
+        contactId: v.string(),
+        phonecallId: v.number(),
+        created: v.pipe(v.boolean(), v.description("false when the same call (initiated, source, destination) existed")),
+      }),
+    ),
+    400: refusal("Invalid parameters, one entry each"),
+    401: refusal("Invalid token"),
+    422: refusal("No contact has the destination number, or several have it"),
+    503: answer(
+      "The phone index is being built (errors.destination), or the database is not available (error)",
+      v.union([Refusal, ErrorBody]),
+    ),
+  },
+});
+
+const describeDelete = describeRoute({
+  summary: "Deletes the phonecalls of the days between from and to",
+  query: DeleteParameters,
+  body: bodies(DeleteParameters),
+  answers: {
+    200: answer("How many calls were deleted", v.object({ count: v.number(), error: v.literal(false) })),
+    400: refusal("Invalid parameters"),
+    401: refusal("Invalid token"),
+  },
+});
+
 /**
  * The phonecall routes as an app of their own, with paths relative to PHONECALLS_BASE. Failures
  * (the database gone) are answered by the app they are mounted in.
@@ -101,7 +156,7 @@ export function phonecallRoutes(deps: PhonecallDeps, metrics: Metrics): Hono {
   };
 
   const routes = new Hono();
-  routes.on(["GET", "POST"], "/create", create);
-  routes.on(["GET", "POST"], "/delete", remove);
+  routes.on(["GET", "POST"], "/create", describeCreate, create);
+  routes.on(["GET", "POST"], "/delete", describeDelete, remove);
   return routes;
 }
