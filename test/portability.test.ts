@@ -18,8 +18,11 @@ const ENTRIES = [
 /** Runtime globals; `Deno` is allowed in the Deno entry point only. */
 const GLOBALS = /\b(Bun|process|Deno)\.[A-Za-z]|\bBuffer\b|\brequire\(|\b__dirname\b|\b__filename\b/g;
 const NODE_BUILTINS = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
-/** Packages with a build for every runtime (web-standard APIs; @libsql/client picks its web build on Workers). */
-const PORTABLE_PACKAGES = ["hono", "valibot", "@libsql/client", "drizzle-orm", "@noble/hashes"];
+/**
+ * Packages with a build for every runtime (web-standard APIs; @libsql/client picks its web build on
+ * Workers; @valibot/to-json-schema, which makes the OpenAPI document, is plain JavaScript over valibot).
+ */
+const PORTABLE_PACKAGES = ["hono", "valibot", "@libsql/client", "drizzle-orm", "@noble/hashes", "@valibot/to-json-schema"];
 const packageOf = (specifier: string) => specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
 
 const transpiler = new Bun.Transpiler({ loader: "ts" });

@@ -125,9 +125,7 @@ export const serveCommand = defineCommand({
       {
         tokenHashes: cachedTokenHashes(envTokens.map(hashToken), () => state.tokens.activeHashes(), report),
         checkpoints: () => state.listCheckpoints(),
-        ready: async () => {
-          await state.getCheckpoint({ campaign: "", mode: "readyz", target: "" });
-        },
+        ready: () => state.ping(),
         onError: report,
       },
     );
