@@ -55,7 +55,7 @@ function recorder(inner: Dialect) {
   return { dialect, statements, control };
 }
 
-/** How dbsync2 1.15 declares its tables in one database (spec §5.3). */
+/** How dbsync2 1.15 declares its tables in one database. */
 export interface OriginalDdl {
   /** The column type per logical type. */
   types: Record<LogicalType, string>;
@@ -526,7 +526,7 @@ export function runDialectConformance(name: string, open: () => Promise<Dialect>
       expect(old).toMatchObject({ firstname: "Ann", $changed: "2021-09-02T15:34:39Z", city: null });
       expect(asNumber(old?.age)).toBe(41);
 
-      // Values wider than the original's columns (varchar(50), text, numeric) are stored whole (W18).
+      // Values wider than the original's columns (varchar(50), text, numeric) are stored whole, not cut or refused.
       const wide = "ünïcødé 😀 ".repeat(30);
       const comment = "Grüße 😀 ".repeat(10_000);
       await target.write({
@@ -604,7 +604,7 @@ export function simulatorRows(count = 25): { fields: CampaignField[]; rows: RowS
 }
 
 /**
- * The five tables exactly as dbsync2 1.15 creates them (spec §5.3, §5.4): its types, its custom
+ * The five tables exactly as dbsync2 1.15 creates them: its types, its custom
  * columns (fields whose names the database cannot hold were never created), its `$id|$md5` index.
  */
 export async function createOriginalTables(
@@ -627,7 +627,7 @@ export async function createOriginalTables(
   await dialect.run(`CREATE INDEX ${q(indexName)} ON ${q(specs.contacts.name)} (${q("$id")}, ${q("$md5")})`);
 }
 
-/** One row per table as dbsync2 binds values (spec §5.8): numbers and booleans as text. */
+/** One row per table as dbsync2 binds values: numbers and booleans as text. */
 export async function insertOriginalRows(dialect: Dialect, prefix: string): Promise<void> {
   const insert = (table: string, row: Record<string, string>) => {
     const names = Object.keys(row);

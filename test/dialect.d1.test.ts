@@ -1,7 +1,7 @@
 // The D1 dialect against a real D1 database: workerd's, through miniflare's binding.
 import { afterAll, describe, expect, test } from "bun:test";
 import { TargetError } from "../src/core/sql/dialect.ts";
-import { type D1Database, type D1PreparedStatement, d1Dialect } from "../src/dialects/d1.ts";
+import { type D1Database, type D1PreparedStatement, d1Dialect } from "../src/dialects/sqlite/d1.ts";
 import { runDialectConformance } from "./dialect-conformance.ts";
 import { rejectedWith } from "./helpers/expect.ts";
 import { startD1 } from "./helpers/worker.ts";

@@ -6,17 +6,10 @@ import { TargetError, type Row, type SqlValue } from "../src/core/sql/dialect.ts
 import { SqlTarget } from "../src/core/sql/target.ts";
 import { tableSpecs, type CampaignField } from "../src/core/sql/tables.ts";
 import { openDialect } from "../src/dialects/index.ts";
-import {
-  bindValues,
-  createMssqlDialect,
-  decimalText,
-  isTransientMssqlError,
-  MssqlDialect,
-  parseSqlServerUrl,
-  type MssqlParam,
-  type MssqlSession,
-} from "../src/dialects/mssql.ts";
-import { bindParams, mssqlDriver, plainRows, type DriverRequest } from "../src/dialects/mssql-driver.ts";
+import { createMssqlDialect, MssqlDialect, parseSqlServerUrl } from "../src/dialects/mssql/index.ts";
+import { bindValues, decimalText } from "../src/dialects/mssql/values.ts";
+import { isTransientMssqlError } from "../src/dialects/mssql/errors.ts";
+import { bindParams, mssqlDriver, plainRows, type DriverRequest, type MssqlParam, type MssqlSession } from "../src/dialects/mssql/driver.ts";
 import { rejectedWith } from "./helpers/expect.ts";
 import { field } from "./dialect-conformance.ts";
 
@@ -315,7 +308,7 @@ describe("SQL Server dialect: generated SQL", () => {
 // ---- tables dbsync2 created ----
 
 describe("SQL Server dialect: widening dbsync2's narrow columns", () => {
-  /** sys.columns as dbsync2 1.15 leaves its contacts table (spec §5.3), plus a few odd cases. */
+  /** sys.columns as dbsync2 1.15 leaves its contacts table, plus a few odd cases. */
   const ORIGINAL_CONTACTS = [
     { name: "$id", type: "nvarchar", length: 100, nullable: false, collation: "SQL_Latin1_General_CP1_CI_AS", blocked: 1 },
     { name: "$md5", type: "nvarchar", length: 100, nullable: true, collation: "SQL_Latin1_General_CP1_CI_AS", blocked: 1 },

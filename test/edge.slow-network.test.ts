@@ -4,7 +4,7 @@
 // request must go on (Workers' waitUntil) rather than stall every later lookup.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { SqlTarget } from "../src/core/sql/target.ts";
-import { createLibsqlDialect } from "../src/dialects/libsql-node.ts";
+import { createLibsqlDialect } from "../src/dialects/sqlite/libsql-node.ts";
 import { type RunningSqld, startSqld } from "./helpers/sqld.ts";
 import { type RunningWorker, startWorker } from "./helpers/worker.ts";
 

@@ -1,6 +1,6 @@
 // The phonecalls web service over D1 (workerd's, through miniflare), as a Worker serves it.
 import { afterAll } from "bun:test";
-import { d1Dialect } from "../src/dialects/d1.ts";
+import { d1Dialect } from "../src/dialects/sqlite/d1.ts";
 import { startD1 } from "./helpers/worker.ts";
 import { runPhonecallsSuite } from "./phonecalls-suite.ts";
 

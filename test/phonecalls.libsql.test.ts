@@ -3,7 +3,7 @@ import { afterAll } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLibsqlDialect } from "../src/dialects/libsql-node.ts";
+import { createLibsqlDialect } from "../src/dialects/sqlite/libsql-node.ts";
 import { runPhonecallsSuite } from "./phonecalls-suite.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "dbsync-phonecalls-"));

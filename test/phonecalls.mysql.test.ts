@@ -1,6 +1,6 @@
 // The phonecalls web service over the real MariaDB of scripts/databases.sh, in a database of its own.
 import { afterAll } from "bun:test";
-import { createMysqlDialect } from "../src/dialects/mysql.ts";
+import { createMysqlDialect } from "../src/dialects/mysql/index.ts";
 import { freshDatabase } from "./helpers/databases.ts";
 import { runPhonecallsSuite } from "./phonecalls-suite.ts";
 

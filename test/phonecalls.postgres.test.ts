@@ -1,6 +1,6 @@
 // The phonecalls web service over the real PostgreSQL of scripts/databases.sh, in a database of its own.
 import { afterAll } from "bun:test";
-import { createPostgresDialect } from "../src/dialects/postgres.ts";
+import { createPostgresDialect } from "../src/dialects/postgres/index.ts";
 import { freshDatabase } from "./helpers/databases.ts";
 import { runPhonecallsSuite } from "./phonecalls-suite.ts";
 

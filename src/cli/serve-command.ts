@@ -8,7 +8,7 @@ import { openStateStore } from "../core/state/store.ts";
 import { hashToken, tokenList } from "../core/phonecalls/tokens.ts";
 import { TargetError } from "../core/sql/dialect.ts";
 import { openDialect } from "../dialects/index.ts";
-import { parseLibsqlUrl } from "../dialects/libsql.ts";
+import { parseLibsqlUrl } from "../dialects/sqlite/libsql.ts";
 import { createApp } from "../server.ts";
 import { accessLine } from "../server/access.ts";
 import { serverDeps } from "../server/deps.ts";

@@ -1,6 +1,6 @@
 // Picks the dialect for a target URL. Only the scheme decides; each dialect parses the rest itself.
 import { type Dialect, TargetUrlError } from "../core/sql/dialect.ts";
-import { checkLibsqlUrl, createLibsqlDialect, requireFolder } from "./libsql-node.ts";
+import { checkLibsqlUrl, createLibsqlDialect, requireFolder } from "./sqlite/libsql-node.ts";
 
 const ACCEPTED_FORMS =
   "use file:PATH, a path ending in .db/.sqlite/.sqlite3, :memory:, libsql://HOST or http(s)://HOST (a token as its authToken parameter), " +
@@ -17,15 +17,15 @@ interface ServerDialect {
 
 /** Server dialects load their driver only when a URL asks for them. */
 const postgresDialect = async (): Promise<ServerDialect> => {
-  const module = await import("./postgres.ts");
+  const module = await import("./postgres/index.ts");
   return { open: module.createPostgresDialect, check: module.postgresSettings };
 };
 const mysqlDialect = async (): Promise<ServerDialect> => {
-  const module = await import("./mysql.ts");
+  const module = await import("./mysql/index.ts");
   return { open: module.createMysqlDialect, check: module.mysqlSettings };
 };
 const mssqlDialect = async (): Promise<ServerDialect> => {
-  const module = await import("./mssql.ts");
+  const module = await import("./mssql/index.ts");
   return { open: (url) => module.createMssqlDialect(url), check: module.parseSqlServerUrl };
 };
 const SERVER_DIALECTS: Record<string, () => Promise<ServerDialect>> = {

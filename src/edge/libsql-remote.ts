@@ -2,12 +2,12 @@
 // edge runtime.
 import { createClient } from "@libsql/client/web";
 import type { ParsedLibsqlUrl } from "../core/sql/libsql-url.ts";
-import { libsqlDialect, parseLibsqlUrl, targetError } from "../dialects/libsql.ts";
-import type { SqliteDialect } from "../dialects/sqlite.ts";
+import { libsqlDialect, parseLibsqlUrl, targetError } from "../dialects/sqlite/libsql.ts";
+import type { Dialect } from "../core/sql/dialect.ts";
 import { EdgeSettingsError } from "./settings.ts";
 
 /** `url` as for `dbsync serve --url` (libsql://, https://, http://); the token in it or given apart. */
-export async function openRemoteLibsql(url: string, authToken?: string): Promise<SqliteDialect> {
+export async function openRemoteLibsql(url: string, authToken?: string): Promise<Dialect> {
   // Said to whoever asks, so without the value: the URL may carry a token.
   const misconfigured = new EdgeSettingsError("DBSYNC_URL must name a libSQL server reached over HTTP: libsql://HOST or https://HOST");
   let parsed: ParsedLibsqlUrl;

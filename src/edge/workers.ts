@@ -1,6 +1,6 @@
 // Cloudflare Workers entry point: the dbsync app over the D1 binding `DB`, or over a libSQL server
 // (DBSYNC_URL, with DBSYNC_AUTH_TOKEN as a secret). Settings are the Worker's vars and secrets.
-import { type D1Database, d1Dialect } from "../dialects/d1.ts";
+import { type D1Database, d1Dialect } from "../dialects/sqlite/d1.ts";
 import { edgeHandler, type FetchHandler } from "./app.ts";
 import { openRemoteLibsql } from "./libsql-remote.ts";
 import { type EdgeEnv, EdgeSettingsError } from "./settings.ts";

@@ -2,7 +2,7 @@
 // run by miniflare's workerd on loopback.
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
-import type { D1Database } from "../../src/dialects/d1.ts";
+import type { D1Database } from "../../src/dialects/sqlite/d1.ts";
 import { tempDir } from "./run.ts";
 
 const ENTRY = join(import.meta.dir, "../../src/edge/workers.ts");

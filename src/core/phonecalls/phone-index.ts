@@ -223,12 +223,7 @@ export class PhoneIndex {
       [index, entries],
       [keys, keysOf],
     ] as const) {
-      const columnNames = spec.columns.map((c) => c.name);
-      const perStatement = Math.max(1, Math.min(d.maxRowsPerStatement, Math.floor(d.maxParams / columnNames.length)));
-      for (let i = 0; i < list.length; i += perStatement) {
-        const part = list.slice(i, i + perStatement);
-        await tx.run(d.upsertSql(spec.name, spec.primaryKey, columnNames, part.length), part.flat());
-      }
+      await d.upsert(tx, spec.name, spec.primaryKey, spec.columns.map((c) => c.name), list);
     }
   }
 

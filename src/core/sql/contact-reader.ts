@@ -1,6 +1,7 @@
 // Reads the contacts the sync wrote, in the order of their change: `$changed`, then `$id`. The
 // server's only way into the contacts table; plain SQL through the dialect, so every target works.
 import type { Dialect } from "./dialect.ts";
+import { name, names, raw, sql, type SqlFragment } from "./template.ts";
 
 /** A place in the order of changes: after this contact, every later one. */
 export interface ContactPosition {
@@ -50,32 +51,29 @@ export class ContactReader {
   async page(query: { after?: ContactPosition; before: string; limit: number; columns: readonly string[] }): Promise<ContactPage> {
     const after = query.after ?? { changed: "", id: "" };
     const rows: Record<string, unknown>[] = [];
+    const changed = name("$changed");
+    const id = name("$id");
     if (after.changed === "") {
-      rows.push(...(await this.select(query.columns, "unchanged", [after.id], query.limit + 1)));
+      // "" (another tool's empty value) counts as no `$changed`.
+      const unchanged = sql`(${changed} IS NULL OR ${changed} = '') AND ${id} > ${after.id}`;
+      rows.push(...(await this.select(query.columns, unchanged, id, query.limit + 1)));
       if (rows.length > query.limit) return { rows: rows.slice(0, query.limit), more: true };
     }
-    const from = after.changed === "" ? "first" : "after";
-    const params = from === "first" ? [query.before] : [query.before, after.changed, after.changed, after.changed, after.id];
-    rows.push(...(await this.select(query.columns, from, params, query.limit + 1 - rows.length)));
+    // The redundant `>=` gives the index its lower bound: without it a page scans from the start of the index.
+    const later =
+      after.changed === ""
+        ? sql`${changed} > '' AND ${changed} < ${query.before}`
+        : sql`${changed} < ${query.before} AND ${changed} >= ${after.changed} AND (${changed} > ${after.changed} OR (${changed} = ${after.changed} AND ${id} > ${after.id}))`;
+    rows.push(...(await this.select(query.columns, later, sql`${changed}, ${id}`, query.limit + 1 - rows.length)));
     return { rows: rows.slice(0, query.limit), more: rows.length > query.limit };
   }
 
-  private async select(columns: readonly string[], which: "unchanged" | "first" | "after", params: string[], limit: number) {
+  private async select(columns: readonly string[], where: SqlFragment, order: SqlFragment, limit: number) {
     const d = this.dialect;
-    const changed = d.quote("$changed");
-    const id = d.quote("$id");
-    const p = (n: number) => d.placeholder(n);
-    // "" (another tool's empty value) counts as no `$changed`. The redundant `>=` gives the index
-    // its lower bound: without it a page scans from the start of the index.
-    const where = {
-      unchanged: `(${changed} IS NULL OR ${changed} = '') AND ${id} > ${p(1)}`,
-      first: `${changed} > '' AND ${changed} < ${p(1)}`,
-      after: `${changed} < ${p(1)} AND ${changed} >= ${p(2)} AND (${changed} > ${p(3)} OR (${changed} = ${p(4)} AND ${id} > ${p(5)}))`,
-    }[which];
-    const order = which === "unchanged" ? id : `${changed}, ${id}`;
-    const select = [...new Set(["$id", "$changed", ...columns])].map((c) => d.quote(c)).join(", ");
+    const select = names([...new Set(["$id", "$changed", ...columns])]);
+    const query = sql`SELECT ${select} FROM ${name(this.table)} WHERE ${where} ORDER BY ${order} ${raw(d.limitClause(limit))}`;
     try {
-      return await d.all<Record<string, unknown>>(`SELECT ${select} FROM ${d.quote(this.table)} WHERE ${where} ORDER BY ${order} ${d.limitClause(limit)}`, params);
+      return await d.all<Record<string, unknown>>(...query.render(d));
     } catch (error) {
       // No contacts table yet (the sync has not run): no contacts, not a broken database.
       if ((await this.columns()).length === 0) return [];

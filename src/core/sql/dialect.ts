@@ -1,4 +1,5 @@
 import type { Column, LogicalType, TableSpec } from "./tables.ts";
+import type { SqlSyntax } from "./template.ts";
 
 /** What a value bound to a statement may be. Objects and arrays arrive here already as JSON text. */
 export type SqlValue = string | number | boolean | null;
@@ -11,14 +12,18 @@ export interface SqlExecutor {
   all<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
 }
 
+/** An index as the tables declare it: its name (already fitted) and its columns in order. */
+export interface IndexSpec {
+  name: string;
+  columns: readonly string[];
+}
+
 /**
- * One SQL database. A dialect only knows its own SQL and driver; everything shared (which tables,
- * which columns, batching, chunking by parameter limits) lives in `core/sql/target.ts`.
+ * The SQL of one database: how it writes names, placeholders and types, the statements it builds,
+ * and the limits one statement must keep. Text only: nothing here talks to a server.
  */
-export interface Dialect extends SqlExecutor {
+export interface SqlDialect extends SqlSyntax {
   readonly kind: "sqlite" | "postgres" | "mysql" | "mssql";
-  /** The connection URL with any password removed, safe for logs and error messages. */
-  readonly safeUrl: string;
   /** Most parameters one statement may bind. */
   readonly maxParams: number;
   /** Most rows one multi-row INSERT … VALUES may carry. */
@@ -33,45 +38,61 @@ export interface Dialect extends SqlExecutor {
    * no trailing space; SQL Server: 128 UTF-16 units.
    */
   fitIdentifier(name: string): string;
-
-  quote(identifier: string): string;
-  /** The placeholder for the n-th parameter of a statement, n counted from 1. */
-  placeholder(n: number): string;
   /** What follows an ORDER BY to keep only the first `n` rows (`LIMIT n`, or SQL Server's FETCH). */
   limitClause(n: number): string;
   columnType(type: LogicalType): string;
 
+  createTableSql(spec: TableSpec): string;
+  addColumnsSql(table: string, columns: readonly Column[]): string[];
+  /** The index's CREATE statement; whether running it twice is harmless is the database's matter (see createIndex). */
+  createIndexSql(table: string, index: IndexSpec): string;
+  /**
+   * One statement inserting `rowCount` rows of `columns` (placeholders row after row, column order as
+   * given) that updates every given column when the primary key exists.
+   */
+  upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number): string;
+}
+
+/** A connection (or pool) to one database: runs statements, nothing about their text. */
+export interface SqlSession extends SqlExecutor {
+  /** The connection URL with any password removed, safe for logs and error messages. */
+  readonly safeUrl: string;
   /**
    * Runs one INSERT, UPDATE or DELETE on its own, outside any transaction, and resolves to the number
    * of rows that statement changed as the database counted them: the count of that very statement,
    * so rows other clients write meanwhile are never in it.
    */
   runCounted(sql: string, params?: readonly SqlValue[]): Promise<number>;
-
-  /** The column names a table has now, `[]` when the table does not exist (this database/schema only). */
-  existingColumns(table: string): Promise<string[]>;
-  createTableSql(spec: TableSpec): string;
-  addColumnsSql(table: string, columns: readonly Column[]): string[];
-  /**
-   * Optional: statements that widen columns of an existing table too narrow for our values (the
-   * original client's `varchar(50)`, `decimal(10,0)`, …), so that nothing is truncated or refused
-   * (W18). Only ever widens; `columns` are ours that the table already has. `[]` when all fit.
-   */
-  widenColumnsSql?(table: string, columns: readonly Column[]): Promise<string[]>;
-  /** Must be idempotent: runs at every start. */
-  createIndexSql(table: string, index: { name: string; columns: readonly string[] }): string;
-  /**
-   * One statement inserting `rowCount` rows of `columns` (placeholders row after row, column order as
-   * given) that updates every given column when the primary key exists.
-   */
-  upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number): string;
-
   /**
    * Runs `work` in one database transaction: committed when it resolves, rolled back when it throws.
    * `work` must use the `tx` it is given, never the dialect itself.
    */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/**
+ * One SQL database: its SQL, a session to it, and the operations each database does its own way. A
+ * dialect only knows its own SQL and driver; which tables and columns exist and how rows are merged
+ * live in `core/sql/target.ts`.
+ */
+export interface Dialect extends SqlDialect, SqlSession {
+  /** The column names a table has now, `[]` when the table does not exist (this database/schema only). */
+  existingColumns(table: string): Promise<string[]>;
+  /**
+   * Statements that widen columns of an existing table too narrow for our values (the original
+   * client's `varchar(50)`, `decimal(10,0)`, …), so that long values are stored whole instead of
+   * truncated or refused. Only ever widens; `columns` are ours that the table already has. `[]` when
+   * all fit (always, where the database has no length limits).
+   */
+  widenColumnsSql(table: string, columns: readonly Column[]): Promise<string[]>;
+  /** Creates the index unless it exists: runs at every start. */
+  createIndex(table: string, index: IndexSpec): Promise<void>;
+  /**
+   * Inserts `rows` (values in the order of `columns`) through `on`, updating every given column of a
+   * row whose primary key exists; as many statements as this database's limits ask for.
+   */
+  upsert(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): Promise<void>;
 }
 
 /** A connection problem, a bad URL or a failed statement, with a message fit for the user. */
@@ -112,7 +133,7 @@ export function readingUrl<T>(read: () => T): T {
  * PRIMARY KEY` (with a type of its own where the database needs one, e.g. a bounded length).
  */
 export function columnDefinitions(
-  dialect: Pick<Dialect, "quote" | "columnType">,
+  dialect: Pick<SqlDialect, "quote" | "columnType">,
   spec: TableSpec,
   keyType: (type: LogicalType) => string = (type) => dialect.columnType(type),
 ): string {

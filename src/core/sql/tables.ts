@@ -1,5 +1,5 @@
-// The five target tables and their columns, exactly as the original client lays them out
-// (reference spec §5.4), so that a database it created stays valid for us.
+// The five target tables and their columns, exactly as the original client (dbsync2) lays them out,
+// so that a database it created stays valid for us.
 
 export type LogicalType = "short_string" | "string" | "text" | "int" | "bool";
 
@@ -84,7 +84,7 @@ const BASE_COLUMNS: Record<TableKey, Column[]> = {
   inbound_calls: INBOUND_CALL_COLUMNS,
 };
 
-/** A campaign field as E1 (`fields/list`) describes it. */
+/** A campaign field as the Dialfire API's field list (`fields/list`) describes it. */
 export interface CampaignField {
   type: string;
   fieldType: string;
@@ -92,7 +92,7 @@ export interface CampaignField {
   deleted: boolean;
 }
 
-/** Custom contact columns from the campaign field list (spec §5.5): number → int, all else → text. */
+/** Custom contact columns from the campaign field list, as the original client makes them: number → int, all else → text. */
 export function customColumns(fields: readonly CampaignField[]): Column[] {
   return fields
     .filter((f) => f.type === "field" && !f.deleted && f.name !== "")

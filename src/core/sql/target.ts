@@ -1,6 +1,8 @@
 // The dialect-independent half of an SQL target: which tables and columns must exist, how a batch of
-// rows becomes a few multi-row upserts in one transaction (W14), and the $md5 look-up (W15).
+// rows becomes a few upserts in one transaction (all of the batch or none of it), and the look-up of
+// the stored $md5 that lets unchanged contacts be skipped.
 import { TargetError, type Dialect, type Row, type SqlValue } from "./dialect.ts";
+import { name, sql, values } from "./template.ts";
 import { md5Hex } from "../common/md5.ts";
 import type { AddedColumn } from "../sync/sink.ts";
 import {
@@ -20,9 +22,12 @@ export interface SqlTargetOptions {
   onWarning?: (message: string) => void;
 }
 
-interface Statement {
-  sql: string;
-  params: SqlValue[];
+/** Rows of one table that carry the same columns: one upsert. */
+interface Upsert {
+  table: string;
+  primaryKey: string;
+  columns: string[];
+  rows: SqlValue[][];
 }
 
 /** How one table's row keys become its columns; made by `prepare`. */
@@ -79,7 +84,7 @@ export class SqlTarget {
           await this.#dialect.run(sql);
         }
         // Once per table and run: the original client's narrow columns are widened in place.
-        if (this.#dialect.widenColumnsSql && !this.#layouts.has(key)) {
+        if (!this.#layouts.has(key)) {
           const present = physical.filter((column) => known.has(column.name));
           for (const sql of await this.#dialect.widenColumnsSql(spec.name, present)) await this.#dialect.run(sql);
         }
@@ -89,20 +94,12 @@ export class SqlTarget {
     }
     const index = contactsMd5Index(this.#prefix);
     const contacts = this.#layouts.get("contacts") as Layout;
-    await this.#dialect.run(
-      this.#dialect.createIndexSql(specs.contacts.name, {
-        name: this.#dialect.fitIdentifier(index.name),
-        columns: index.columns.map((column) => contacts.columnOf.get(column) as string),
-      }),
-    );
-    if (this.#dialect.indexesTextColumns) {
-      const changedIndex = contactsChangedIndex(this.#prefix);
-      await this.#dialect.run(
-        this.#dialect.createIndexSql(specs.contacts.name, {
-          name: this.#dialect.fitIdentifier(changedIndex.name),
-          columns: changedIndex.columns.map((column) => contacts.columnOf.get(column) as string),
-        }),
-      );
+    const indexes = this.#dialect.indexesTextColumns ? [index, contactsChangedIndex(this.#prefix)] : [index];
+    for (const { name: indexName, columns } of indexes) {
+      await this.#dialect.createIndex(specs.contacts.name, {
+        name: this.#dialect.fitIdentifier(indexName),
+        columns: columns.map((column) => contacts.columnOf.get(column) as string),
+      });
     }
     this.#specs = specs;
     return added;
@@ -118,13 +115,12 @@ export class SqlTarget {
     const d = this.#dialect;
     const unique = [...new Set(ids)];
     const stored = new Map<string, string | null>();
+    const id = name(this.#column("contacts", "$id"));
+    const md5 = name(this.#column("contacts", "$md5"));
     for (let start = 0; start < unique.length; start += d.maxParams) {
       const chunk = unique.slice(start, start + d.maxParams);
-      const placeholders = chunk.map((_, i) => d.placeholder(i + 1)).join(", ");
-      const sql =
-        `SELECT ${d.quote(this.#column("contacts", "$id"))} AS id, ${d.quote(this.#column("contacts", "$md5"))} AS md5 ` +
-        `FROM ${d.quote(this.#specs.contacts.name)} WHERE ${d.quote(this.#column("contacts", "$id"))} IN (${placeholders})`;
-      for (const row of await d.all<{ id: unknown; md5: unknown }>(sql, chunk)) {
+      const query = sql`SELECT ${id} AS id, ${md5} AS md5 FROM ${name(this.#specs.contacts.name)} WHERE ${id} IN (${values(chunk)})`;
+      for (const row of await d.all<{ id: unknown; md5: unknown }>(...query.render(d))) {
         stored.set(String(row.id), row.md5 == null ? null : String(row.md5));
       }
     }
@@ -137,16 +133,16 @@ export class SqlTarget {
    * that are not columns are dropped; of rows sharing a primary key the later ones win.
    */
   async write(rows: RowSet): Promise<void> {
-    const statements = TABLE_KEYS.flatMap((key) => this.#upserts(key, rows[key] ?? []));
-    if (statements.length === 0) return;
+    const upserts = TABLE_KEYS.flatMap((key) => this.#upserts(key, rows[key] ?? []));
+    if (upserts.length === 0) return;
     await this.#dialect.transaction(async (tx) => {
-      for (const statement of statements) await tx.run(statement.sql, statement.params);
+      for (const upsert of upserts) await this.#dialect.upsert(tx, upsert.table, upsert.primaryKey, upsert.columns, upsert.rows);
     });
   }
 
   async count(key: TableKey): Promise<number> {
     const d = this.#dialect;
-    const [row] = await d.all<{ n: unknown }>(`SELECT COUNT(*) AS n FROM ${d.quote(this.#specs[key].name)}`);
+    const [row] = await d.all<{ n: unknown }>(...sql`SELECT COUNT(*) AS n FROM ${name(this.#specs[key].name)}`.render(d));
     return Number(row?.n ?? 0);
   }
 
@@ -154,7 +150,7 @@ export class SqlTarget {
     return this.#dialect.close();
   }
 
-  #upserts(key: TableKey, rows: readonly Row[]): Statement[] {
+  #upserts(key: TableKey, rows: readonly Row[]): Upsert[] {
     if (rows.length === 0) return [];
     const spec = this.#specs[key];
     const merged = this.#mergeByPrimaryKey(spec, rows);
@@ -166,20 +162,11 @@ export class SqlTarget {
       if (group) group.push(row);
       else groups.set(signature, [row]);
     }
-    const d = this.#dialect;
-    const statements: Statement[] = [];
-    for (const group of groups.values()) {
+    return [...groups.values()].map((group) => {
       const columns = Object.keys(group[0]!);
-      const perStatement = Math.max(1, Math.min(d.maxRowsPerStatement, Math.floor(d.maxParams / columns.length)));
-      for (let start = 0; start < group.length; start += perStatement) {
-        const chunk = group.slice(start, start + perStatement);
-        statements.push({
-          sql: d.upsertSql(spec.name, this.#primaryKeyColumn(key), columns, chunk.length),
-          params: chunk.flatMap((row) => columns.map((column) => row[column] ?? null)),
-        });
-      }
-    }
-    return statements;
+      const cells = group.map((row) => columns.map((column) => row[column] ?? null));
+      return { table: spec.name, primaryKey: this.#primaryKeyColumn(key), columns, rows: cells };
+    });
   }
 
   /**

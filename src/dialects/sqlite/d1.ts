@@ -1,7 +1,10 @@
 // Cloudflare D1 (SQLite inside Workers) through its binding. D1 has no interactive transactions,
 // only atomic batches, and binds at most 100 parameters per statement.
-import { TargetError, type SqlExecutor, type SqlValue } from "../core/sql/dialect.ts";
-import { SqliteDialect } from "./sqlite.ts";
+import { TargetError, type Dialect, type SqlExecutor, type SqlSession, type SqlValue } from "../../core/sql/dialect.ts";
+import { SessionDialect } from "../shared/dialect.ts";
+import { statementDetail } from "../shared/errors.ts";
+import { rowObjects } from "../shared/rows.ts";
+import { SqliteSql } from "./sql.ts";
 
 /** The part of Workers' `D1Database` binding used here (typed locally: no Workers types needed). */
 export interface D1Database {
@@ -20,21 +23,19 @@ const READ_ATTEMPTS = 3;
 /** D1's words for a failure worth trying again (not words an SQL error may quote from a statement). */
 const TRANSIENT = /network connection lost|object to be reset|ECONNRESET|socket connection was closed|overloaded|try again later/i;
 
-export function d1Dialect(db: D1Database, name = "DB"): SqliteDialect {
-  return new D1Dialect(db, `d1:${name}`);
+/** D1's limit of bound parameters per statement. */
+const MAX_PARAMS = 100;
+const MAX_ROWS_PER_STATEMENT = 100;
+
+export function d1Dialect(db: D1Database, name = "DB"): Dialect {
+  return new SessionDialect(new SqliteSql(MAX_PARAMS, MAX_ROWS_PER_STATEMENT), new D1Connection(db, `d1:${name}`));
 }
 
-class D1Dialect extends SqliteDialect {
-  /** D1's limit of bound parameters per statement. */
-  readonly maxParams = 100;
-  readonly maxRowsPerStatement = 100;
-
+class D1Connection implements SqlSession {
   constructor(
     private readonly db: D1Database,
     readonly safeUrl: string,
-  ) {
-    super();
-  }
+  ) {}
 
   async run(sql: string, params: readonly SqlValue[] = []): Promise<void> {
     try {
@@ -59,9 +60,8 @@ class D1Dialect extends SqliteDialect {
   async all<T = Record<string, unknown>>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        // Rows as arrays, made objects here with own properties: a column named "__proto__" stays one.
         const [columns = [], ...rows] = await this.#statement(sql, params).raw<unknown[]>({ columnNames: true });
-        return rows.map((row) => Object.fromEntries(columns.map((column, i) => [column, row[i]])) as T);
+        return rowObjects<T>(columns, rows);
       } catch (error) {
         const failure = this.#error(sql, error);
         // A read is safe to repeat; D1 asks for it on a lost connection or a reset storage object.
@@ -104,10 +104,9 @@ class D1Dialect extends SqliteDialect {
   }
 
   #error(sql: string, error: unknown, what = "statement failed"): TargetError {
-    const statement = sql.length > 80 ? `${sql.slice(0, 80)}…` : sql;
     const reason = error instanceof Error ? error.message : String(error);
     // D1 reports a lost connection, a reset storage object or an overload so; everything else is final.
     const transient = TRANSIENT.test(reason);
-    return new TargetError(`${what} at ${this.safeUrl} (${statement}): ${reason}`, { cause: error, transient });
+    return new TargetError(`${what} at ${this.safeUrl}${statementDetail(sql)}: ${reason}`, { cause: error, transient });
   }
 }

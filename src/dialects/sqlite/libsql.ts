@@ -2,9 +2,13 @@
 // `@libsql/client` (the Node build with its native addon, or the web build on edge runtimes), which
 // the caller creates. Portable: no file system here (see libsql-node.ts).
 import type { Client, InStatement, InValue, ResultSet, Transaction } from "@libsql/client";
-import { TargetError, TargetUrlError, type SqlExecutor, type SqlValue } from "../core/sql/dialect.ts";
-import { libsqlReason, type ParsedLibsqlUrl, parseLibsqlUrl as parseUrl } from "../core/sql/libsql-url.ts";
-import { SqliteDialect } from "./sqlite.ts";
+import { TargetError, TargetUrlError, type Dialect, type SqlExecutor, type SqlSession, type SqlValue } from "../../core/sql/dialect.ts";
+import { libsqlReason, type ParsedLibsqlUrl, parseLibsqlUrl as parseUrl } from "../../core/sql/libsql-url.ts";
+import { Serial } from "../../core/common/serial.ts";
+import { statementDetail } from "../shared/errors.ts";
+import { SessionDialect } from "../shared/dialect.ts";
+import { rowObjects } from "../shared/rows.ts";
+import { SqliteSql } from "./sql.ts";
 
 /** How long a statement waits for another process's write lock (e.g. the server) before failing. */
 export const BUSY_TIMEOUT_MS = 10_000;
@@ -13,10 +17,10 @@ export const BUSY_TIMEOUT_MS = 10_000;
  * The dialect over an open client, once the database has answered. `clientUrl` is the URL the client
  * was given: the driver may quote it in an error, and `safeUrl` is shown instead.
  */
-export async function libsqlDialect(client: Client, url: ParsedLibsqlUrl): Promise<SqliteDialect> {
+export async function libsqlDialect(client: Client, url: ParsedLibsqlUrl): Promise<Dialect> {
   // `:memory:` and `file:` run in this process; everything else is a server reached over the network.
   const local = url.filePath !== undefined || /^(:memory:|file:)/i.test(url.clientUrl);
-  const dialect = new LibsqlDialect(client, url.safeUrl, local);
+  const dialect = new SessionDialect(new SqliteSql(MAX_PARAMS, MAX_ROWS_PER_STATEMENT), new LibsqlConnection(client, url.safeUrl, local));
   try {
     // WAL lets a reader (the server) and the sync share the file without blocking each other.
     if (url.filePath !== undefined) await client.execute("PRAGMA journal_mode=WAL");
@@ -28,12 +32,12 @@ export async function libsqlDialect(client: Client, url: ParsedLibsqlUrl): Promi
   return dialect;
 }
 
-class LibsqlDialect extends SqliteDialect {
-  /** SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32. */
-  readonly maxParams = 32766;
-  /** Keeps statement text and parse time moderate; the parameter limit usually bites first. */
-  readonly maxRowsPerStatement = 500;
+/** SQLITE_MAX_VARIABLE_NUMBER since SQLite 3.32. */
+const MAX_PARAMS = 32766;
+/** Keeps statement text and parse time moderate; the parameter limit usually bites first. */
+const MAX_ROWS_PER_STATEMENT = 500;
 
+class LibsqlConnection implements SqlSession {
   readonly #client: Client;
   /**
    * A local database runs statements synchronously on the JS thread, so a second writer inside this
@@ -43,14 +47,13 @@ class LibsqlDialect extends SqliteDialect {
    * statement never settles, and would hold up every later one.
    */
   readonly #local: boolean;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #serial = new Serial();
 
   constructor(
     client: Client,
     readonly safeUrl: string,
     local: boolean,
   ) {
-    super();
     this.#client = client;
     this.#local = local;
   }
@@ -98,15 +101,12 @@ class LibsqlDialect extends SqliteDialect {
   }
 
   async close(): Promise<void> {
-    await this.#queue;
+    await this.#serial.idle();
     this.#client.close();
   }
 
   #exclusive<T>(operation: () => Promise<T>): Promise<T> {
-    if (!this.#local) return operation();
-    const result = this.#queue.then(operation);
-    this.#queue = result.catch(() => undefined);
-    return result;
+    return this.#local ? this.#serial.run(operation) : operation();
   }
 }
 
@@ -130,8 +130,7 @@ async function executeOn(on: Executes, safeUrl: string, sql: string, params: rea
 async function allOn<T>(on: Executes, safeUrl: string, sql: string, params: readonly SqlValue[]): Promise<T[]> {
   try {
     const result = await on.execute({ sql, args: params.map(toArg) });
-    // fromEntries defines own properties, so even a column named "__proto__" comes back as one
-    return result.rows.map((row) => Object.fromEntries(result.columns.map((column, i) => [column, toPlain(row[i])])) as T);
+    return rowObjects<T>(result.columns, result.rows, toPlain);
   } catch (error) {
     throw statementError(safeUrl, sql, error);
   }
@@ -148,8 +147,7 @@ function toPlain(value: unknown): unknown {
 }
 
 function statementError(safeUrl: string, sql: string, error: unknown): TargetError {
-  const statement = sql.length > 80 ? `${sql.slice(0, 80)}…` : sql;
-  return targetError(safeUrl, "statement failed", error, safeUrl, ` (${statement})`);
+  return targetError(safeUrl, "statement failed", error, safeUrl, statementDetail(sql));
 }
 
 /**

@@ -1,8 +1,9 @@
 // The thin layer between the SQL Server dialect and the `mssql` driver (tedious underneath). The dialect
 // talks to an `MssqlSession`, so its SQL and its batching can be tested with a recording session and
 // no server; this file is the only one that touches the driver.
+import { rowObjects } from "../shared/rows.ts";
 
-/** One bound parameter: `@name` in the statement. Every value is bound as NVARCHAR (see mssql.ts). */
+/** One bound parameter: `@name` in the statement. Every value is bound as NVARCHAR (see sql.ts). */
 export interface MssqlParam {
   name: string;
   value: string | null;
@@ -143,5 +144,8 @@ async function runQuery(request: DriverRequest, sql: string, params: readonly Ms
 
 /** Rows as objects with own properties named after the columns (also "__proto__"). */
 export function plainRows(columns: readonly DriverColumn[], rows: readonly unknown[][]): Record<string, unknown>[] {
-  return rows.map((row) => Object.fromEntries(columns.map((column, i) => [column.name, row[i]])));
+  return rowObjects(
+    columns.map((column) => column.name),
+    rows,
+  );
 }

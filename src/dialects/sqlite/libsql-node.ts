@@ -3,13 +3,12 @@
 import { createClient } from "@libsql/client";
 import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { TargetUrlError } from "../core/sql/dialect.ts";
-import type { ParsedLibsqlUrl } from "../core/sql/libsql-url.ts";
+import { type Dialect, TargetUrlError } from "../../core/sql/dialect.ts";
+import type { ParsedLibsqlUrl } from "../../core/sql/libsql-url.ts";
 import { BUSY_TIMEOUT_MS, libsqlDialect, parseLibsqlUrl, targetError } from "./libsql.ts";
-import type { SqliteDialect } from "./sqlite.ts";
 
 /** Accepts `file:PATH`, `:memory:`, `libsql://`, `http(s)://` and `ws(s)://`; `?authToken=` is split off. */
-export async function createLibsqlDialect(url: string): Promise<SqliteDialect> {
+export async function createLibsqlDialect(url: string): Promise<Dialect> {
   const parsed = checkLibsqlUrl(url);
   if (parsed.filePath !== undefined) await requireFolder(parsed);
   let client: ReturnType<typeof createClient>;

@@ -1,0 +1,185 @@
+// A dialect is two parts put together: the database's SQL (text, limits, and the operations it does
+// its own way over any executor) and a connection that runs statements. Each database folder
+// provides both; SessionDialect joins them into the Dialect the core uses.
+import {
+  columnDefinitions,
+  limitRows,
+  type Dialect,
+  type IndexSpec,
+  type SqlDialect,
+  type SqlExecutor,
+  type SqlSession,
+  type SqlValue,
+} from "../../core/sql/dialect.ts";
+import type { Column, LogicalType, TableSpec } from "../../core/sql/tables.ts";
+import { name, names, sql } from "../../core/sql/template.ts";
+
+type Values = readonly (readonly SqlValue[])[];
+
+/** A database's SQL with the operations that need a connection, which they are given. */
+export interface DatabaseSql extends SqlDialect {
+  existingColumns(on: SqlExecutor, table: string): Promise<string[]>;
+  widenColumnsSql(on: SqlExecutor, table: string, columns: readonly Column[]): Promise<string[]>;
+  createIndex(on: SqlExecutor, table: string, index: IndexSpec): Promise<void>;
+  upsert(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: Values): Promise<void>;
+}
+
+/** Rows one upsert of `columnCount` columns may carry within the dialect's limits (at least one). */
+export function rowsPerStatement(limits: Pick<SqlDialect, "maxParams" | "maxRowsPerStatement">, columnCount: number): number {
+  return Math.max(1, Math.min(limits.maxRowsPerStatement, Math.floor(limits.maxParams / Math.max(1, columnCount))));
+}
+
+/**
+ * The standard forms, which SQLite and PostgreSQL share and the others replace where they differ:
+ * `CREATE … IF NOT EXISTS` (so that creating an index is idempotent by itself), `INSERT … ON
+ * CONFLICT`, `LIMIT n`, and upserts cut into statements within the parameter and row limits.
+ */
+export abstract class BaseSql implements DatabaseSql {
+  abstract readonly kind: SqlDialect["kind"];
+  abstract readonly maxParams: number;
+  abstract readonly maxRowsPerStatement: number;
+  abstract readonly indexesTextColumns: boolean;
+  abstract readonly caseInsensitiveColumns: boolean;
+
+  abstract quote(identifier: string): string;
+  abstract placeholder(n: number): string;
+  abstract fitIdentifier(name: string): string;
+  abstract columnType(type: LogicalType): string;
+  abstract addColumnsSql(table: string, columns: readonly Column[]): string[];
+  abstract existingColumns(on: SqlExecutor, table: string): Promise<string[]>;
+  abstract widenColumnsSql(on: SqlExecutor, table: string, columns: readonly Column[]): Promise<string[]>;
+
+  limitClause(n: number): string {
+    return limitRows(n);
+  }
+
+  createTableSql(spec: TableSpec): string {
+    return `CREATE TABLE IF NOT EXISTS ${this.quote(spec.name)} (${columnDefinitions(this, spec)})`;
+  }
+
+  createIndexSql(table: string, index: IndexSpec): string {
+    return sql`CREATE INDEX IF NOT EXISTS ${name(index.name)} ON ${name(table)} (${names(index.columns)})`.render(this)[0];
+  }
+
+  /** Every column but the key is updated; with the key alone a conflict changes nothing. */
+  upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number): string {
+    const rows = Array.from({ length: rowCount }, (_, r) => `(${columns.map((_, c) => this.placeholder(r * columns.length + c + 1)).join(", ")})`);
+    const fold = (column: string) => (this.caseInsensitiveColumns ? column.toLowerCase() : column);
+    const updates = columns
+      .filter((column) => fold(column) !== fold(primaryKey))
+      .map((column) => `${this.quote(column)} = excluded.${this.quote(column)}`);
+    const onConflict = updates.length === 0 ? "DO NOTHING" : `DO UPDATE SET ${updates.join(", ")}`;
+    const columnList = columns.map((column) => this.quote(column)).join(", ");
+    return `INSERT INTO ${this.quote(table)} (${columnList}) VALUES ${rows.join(", ")} ON CONFLICT (${this.quote(primaryKey)}) ${onConflict}`;
+  }
+
+  async createIndex(on: SqlExecutor, table: string, index: IndexSpec): Promise<void> {
+    await on.run(this.createIndexSql(table, index));
+  }
+
+  async upsert(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: Values): Promise<void> {
+    const perStatement = rowsPerStatement(this, columns.length);
+    for (let start = 0; start < rows.length; start += perStatement) {
+      await this.upsertRows(on, table, primaryKey, columns, rows.slice(start, start + perStatement));
+    }
+  }
+
+  /** One chunk of rows within the limits; a database with a further limit (statement bytes) cuts it more. */
+  protected async upsertRows(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: Values): Promise<void> {
+    await on.run(this.upsertSql(table, primaryKey, columns, rows.length), rows.flat());
+  }
+}
+
+/** The Dialect of a database: its SQL part `sql`, its statements run by `connection`. */
+export class SessionDialect<Sql extends DatabaseSql = DatabaseSql> implements Dialect {
+  readonly kind: SqlDialect["kind"];
+  readonly maxParams: number;
+  readonly maxRowsPerStatement: number;
+  readonly indexesTextColumns: boolean;
+  readonly caseInsensitiveColumns: boolean;
+  readonly safeUrl: string;
+
+  constructor(
+    readonly sql: Sql,
+    readonly connection: SqlSession,
+  ) {
+    this.kind = sql.kind;
+    this.maxParams = sql.maxParams;
+    this.maxRowsPerStatement = sql.maxRowsPerStatement;
+    this.indexesTextColumns = sql.indexesTextColumns;
+    this.caseInsensitiveColumns = sql.caseInsensitiveColumns;
+    this.safeUrl = connection.safeUrl;
+  }
+
+  quote(identifier: string): string {
+    return this.sql.quote(identifier);
+  }
+
+  placeholder(n: number): string {
+    return this.sql.placeholder(n);
+  }
+
+  fitIdentifier(name: string): string {
+    return this.sql.fitIdentifier(name);
+  }
+
+  limitClause(n: number): string {
+    return this.sql.limitClause(n);
+  }
+
+  columnType(type: LogicalType): string {
+    return this.sql.columnType(type);
+  }
+
+  createTableSql(spec: TableSpec): string {
+    return this.sql.createTableSql(spec);
+  }
+
+  addColumnsSql(table: string, columns: readonly Column[]): string[] {
+    return this.sql.addColumnsSql(table, columns);
+  }
+
+  createIndexSql(table: string, index: IndexSpec): string {
+    return this.sql.createIndexSql(table, index);
+  }
+
+  upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number): string {
+    return this.sql.upsertSql(table, primaryKey, columns, rowCount);
+  }
+
+  existingColumns(table: string): Promise<string[]> {
+    return this.sql.existingColumns(this.connection, table);
+  }
+
+  widenColumnsSql(table: string, columns: readonly Column[]): Promise<string[]> {
+    return this.sql.widenColumnsSql(this.connection, table, columns);
+  }
+
+  createIndex(table: string, index: IndexSpec): Promise<void> {
+    return this.sql.createIndex(this.connection, table, index);
+  }
+
+  upsert(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: Values): Promise<void> {
+    return this.sql.upsert(on, table, primaryKey, columns, rows);
+  }
+
+  run(sql: string, params?: readonly SqlValue[]): Promise<void> {
+    return this.connection.run(sql, params);
+  }
+
+  all<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.connection.all<T>(sql, params);
+  }
+
+  runCounted(sql: string, params?: readonly SqlValue[]): Promise<number> {
+    return this.connection.runCounted(sql, params);
+  }
+
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.connection.transaction(work);
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
+  }
+}
