@@ -13,7 +13,8 @@ export function apiRetryReport(log: ConsolaInstance, periodMs?: number): LogDige
     periodMs,
     first: (line) => line,
     summary: (count, total, last) =>
-      `${count} more API ${count === 1 ? "request was" : "requests were"} tried again (${total} in this run; each in the log file); the last: ${last}`,
+      `${count} more API ${count === 1 ? "request was" : "requests were"} tried again ` +
+      `(${total} in this run; each in the log file); the last: ${last}`,
   });
 }
 
@@ -38,14 +39,16 @@ export function breakerReports(log: ConsolaInstance, periodMs?: number): Breaker
     periodMs,
     first: (line) => line,
     summary: (count, total, last) =>
-      `the receiver failed again ${count} ${count === 1 ? "time" : "times"} after answering (${total} in this run); deliveries are held back each time; the last: ${last}`,
+      `the receiver failed again ${count} ${count === 1 ? "time" : "times"} after answering (${total} in this run); ` +
+      `deliveries are held back each time; the last: ${last}`,
   });
   const recoveries = new LogDigest({
     say: (message) => log.info(message),
     record: (line) => file.info(line),
     periodMs,
     first: (line) => line,
-    summary: (count, total) => `the receiver answered again ${count} more ${count === 1 ? "time" : "times"} (${total} in this run); delivering`,
+    summary: (count, total) =>
+      `the receiver answered again ${count} more ${count === 1 ? "time" : "times"} (${total} in this run); delivering`,
   });
   return {
     onOpen(failures, openMs) {

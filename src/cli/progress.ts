@@ -36,7 +36,8 @@ function terminalProgress(stream: NodeJS.WriteStream): Progress {
       const checked = stats.unchanged + stats.fetched + stats.vanished;
       const perSecond = Math.round(checked / Math.max(0.001, (now - started) / 1000));
       stream.write(
-        `\r\x1b[2K${n(checked)} contacts checked (${n(stats.unchanged)} unchanged, ${n(stats.fetched)} fetched) · ${n(rows)} rows written · ${n(perSecond)}/s`,
+        `\r\x1b[2K${n(checked)} contacts checked (${n(stats.unchanged)} unchanged, ${n(stats.fetched)} fetched) · ` +
+          `${n(rows)} rows written · ${n(perSecond)}/s`,
       );
       shown = true;
     },
@@ -83,7 +84,8 @@ function loggedProgress(log: (line: string) => void, options: ProgressOptions): 
 export function listingLine(listing: ListingProgress, rowsPerSecond: number, elapsedSeconds: number): string {
   const rate = `${n(Math.round(rowsPerSecond))} rows/s`;
   if (!listing.complete) {
-    return `listing: ${n(listing.done)} contacts done, ${n(listing.listed)} listed so far (the total is known once the listing ends) · ${rate}`;
+    const soFar = `${n(listing.listed)} listed so far (the total is known once the listing ends)`;
+    return `listing: ${n(listing.done)} contacts done, ${soFar} · ${rate}`;
   }
   const share = listing.listed === 0 ? 100 : Math.floor((100 * listing.done) / listing.listed);
   const perSecond = listing.done / Math.max(0.001, elapsedSeconds);

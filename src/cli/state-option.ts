@@ -21,9 +21,13 @@ export function stateStoreUrl(flag: string | undefined): string {
   const path = parseLibsqlUrl(url, (message) => new UsageError(`--state: ${message}`)).filePath;
   if (path === "") throw new UsageError("--state names no file; use file:PATH");
   if (path !== undefined) {
-    if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--state: ${path} is a folder; name the state file in it, e.g. ${path.replace(/\/$/, "")}/state.db`);
+    if (existsSync(path) && statSync(path).isDirectory()) {
+      throw new UsageError(`--state: ${path} is a folder; name the state file in it, e.g. ${path.replace(/\/$/, "")}/state.db`);
+    }
     const folder = dirname(path);
-    if (!existsSync(folder)) throw new UsageError(`--state: the folder ${folder} does not exist (the state file may be new, its folder must be there)`);
+    if (!existsSync(folder)) {
+      throw new UsageError(`--state: the folder ${folder} does not exist (the state file may be new, its folder must be there)`);
+    }
     if (!statSync(folder).isDirectory()) throw new UsageError(`--state: ${folder} is a file, not a folder`);
   }
   return url;

@@ -77,7 +77,8 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
       filter,
       onWarning: (w) => log?.debug(`contact ${w.contactId}: ${w.message}`),
     });
-    log.info(`${config.mode} of campaign ${config.campaign} into ${dialect.safeUrl}${config.tablePrefix ? ` (tables ${config.tablePrefix}*)` : ""}`);
+    const tables = config.tablePrefix ? ` (tables ${config.tablePrefix}*)` : "";
+    log.info(`${config.mode} of campaign ${config.campaign} into ${dialect.safeUrl}${tables}`);
 
     const stats = await runSync({
       mode: config.mode,
@@ -124,7 +125,8 @@ async function summary(mode: string, stats: SyncStats, target: SqlTarget, ms: nu
   const rows = TABLE_KEYS.map((key) => `${key} ${(stats.rows[key] ?? 0).toLocaleString("en")}`).join(", ");
   const counts = await Promise.all(TABLE_KEYS.map(async (key) => `${key} ${(await target.count(key)).toLocaleString("en")}`));
   return [
-    `${mode} finished in ${(ms / 1000).toFixed(1)} s: ${stats.listed.toLocaleString("en")} contacts listed, ${stats.fetched.toLocaleString("en")} fetched, ${stats.unchanged.toLocaleString("en")} unchanged`,
+    `${mode} finished in ${(ms / 1000).toFixed(1)} s: ${stats.listed.toLocaleString("en")} contacts listed, ` +
+      `${stats.fetched.toLocaleString("en")} fetched, ${stats.unchanged.toLocaleString("en")} unchanged`,
     `  rows written: ${rows}`,
     `  rows in the target: ${counts.join(", ")}`,
   ].join("\n");

@@ -112,9 +112,8 @@ const replayCommand = defineCommand({
       const leftoverSigned = await state.outbox.pendingCount({ replayed: true, signed: true, campaigns: only });
       if (chosen.length === 0 && leftover === 0) {
         const superseded = failed.length - chosen.length;
-        process.stdout.write(
-          `no failed deliveries match; nothing to replay${superseded > 0 ? ` (${superseded} superseded by newer versions: --all sends them too)` : ""}\n`,
-        );
+        const note = superseded > 0 ? ` (${superseded} superseded by newer versions: --all sends them too)` : "";
+        process.stdout.write(`no failed deliveries match; nothing to replay${note}\n`);
         return 0;
       }
       if ((chosen.some((entry) => entry.signed) || leftoverSigned > 0) && !delivery.signingKey) {
@@ -138,7 +137,11 @@ const replayCommand = defineCommand({
       // A long replay (a slow receiver, a low --wr) would otherwise say nothing until its end.
       const progress = setInterval(() => {
         state.outbox.settled(ids).then(
-          (now) => process.stdout.write(`replay: ${now.delivered + now.failed} of ${ids.length} settled (${now.delivered} delivered, ${now.failed} failed again)\n`),
+          (now) =>
+            process.stdout.write(
+              `replay: ${now.delivered + now.failed} of ${ids.length} settled ` +
+                `(${now.delivered} delivered, ${now.failed} failed again)\n`,
+            ),
           () => {}, // the next line or the outcome says it; a progress line is no reason to fail
         );
       }, REPLAY_PROGRESS_MS);

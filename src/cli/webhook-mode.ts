@@ -70,7 +70,10 @@ export async function runWebhookMode({ config, state, source, log, onProgress, s
   const moved = await state.outbox.retarget(scope, url);
   if (moved > 0) log.info(`${moved} pending deliveries recorded for another receiver URL go to ${displayUrl(url)} now`);
   if (!config.webhook.signingKey && (await state.outbox.pendingCount({ scope, signed: true })) > 0) {
-    log.warn("deliveries recorded with a signature are pending, and no secret is given: they are held back until they reach the dead-letter list (replay them with the secret)");
+    log.warn(
+      "deliveries recorded with a signature are pending, and no secret is given: " +
+        "they are held back until they reach the dead-letter list (replay them with the secret)",
+    );
   }
   const pending = await state.outbox.pendingCount({ scope });
   log.info(
@@ -93,7 +96,8 @@ export async function runWebhookMode({ config, state, source, log, onProgress, s
   const [synced, delivered] = await Promise.allSettled([syncing, delivering]);
   signal.removeEventListener("abort", stop);
   log.info(
-    `webhook: ${deliverer.stats.delivered} delivered, ${deliverer.stats.failedAttempts} failed attempts, ${deliverer.stats.deadLettered} dead-lettered in this run`,
+    `webhook: ${deliverer.stats.delivered} delivered, ${deliverer.stats.failedAttempts} failed attempts, ` +
+      `${deliverer.stats.deadLettered} dead-lettered in this run`,
   );
   // The first real failure is the one to report; the other side merely stopped because of it.
   if (delivered.status === "rejected" && !signal.aborted) throw delivered.reason;

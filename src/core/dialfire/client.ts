@@ -124,7 +124,8 @@ export function createDialfireClient(options: DialfireClientOptions): DialfireSo
     }
     if (response.status === 403 || response.status === 401) {
       throw new DialfireAuthError(
-        `the Dialfire API refused the token for campaign ${options.campaign} (${response.status}): check the campaign id (--c) and its Sync Client token (--ct)`,
+        `the Dialfire API refused the token for campaign ${options.campaign} (${response.status}): ` +
+          "check the campaign id (--c) and its Sync Client token (--ct)",
       );
     }
     if (response.status !== 200) {

@@ -19,10 +19,15 @@ export function columnList(added: readonly AddedColumn[]): string {
  * What a new field list did: the columns added (to tables that were there before, also at the start
  * of a run against an older table), or, for a sink without columns, the new fields by name.
  */
-export function fieldsLine({ changed, newFields, added }: { changed: boolean; newFields: readonly string[]; added: readonly AddedColumn[] }): string | undefined {
+export function fieldsLine({
+  changed,
+  newFields,
+  added,
+}: { changed: boolean; newFields: readonly string[]; added: readonly AddedColumn[] }): string | undefined {
   const columns = `${added.length} ${added.length === 1 ? "column" : "columns"}`;
   if (added.length > 0) {
-    return `${changed ? "the campaign's field list changed; added" : "added"} ${columns}${changed ? "" : " the existing tables lacked"}: ${columnList(added)}`;
+    const what = changed ? `the campaign's field list changed; added ${columns}` : `added ${columns} the existing tables lacked`;
+    return `${what}: ${columnList(added)}`;
   }
   if (!changed) return undefined;
   const named = newFields.map((name) => ({ table: "", field: name, column: name }));

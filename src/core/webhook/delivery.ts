@@ -79,7 +79,8 @@ export class Deliverer {
       periodMs: options.reportEveryMs,
       first: (line) => `${line}; list the dead letters with: dbsync webhook failed`,
       summary: (count, total) =>
-        `${count} more ${count === 1 ? "delivery" : "deliveries"} failed for good and ${count === 1 ? "is" : "are"} in the dead-letter list (${total} in this run); ` +
+        `${count} more ${count === 1 ? "delivery" : "deliveries"} failed for good and ${count === 1 ? "is" : "are"} ` +
+        `in the dead-letter list (${total} in this run); ` +
         "list them with: dbsync webhook failed; send them again with: dbsync webhook replay",
     });
   }
@@ -232,7 +233,8 @@ export class Deliverer {
       await this.options.outbox.deadLetter(entry.id, attempts, verdict.error, new Date(this.now()), lease);
       this.stats.deadLettered++;
       this.deadLetters.add(
-        `delivery ${entry.id} (contact ${entry.contactId}, transaction fired ${entry.fired ?? "?"}) is in the dead-letter list after ${attempts} attempts: ${oneLine(verdict.error)}`,
+        `delivery ${entry.id} (contact ${entry.contactId}, transaction fired ${entry.fired ?? "?"}) ` +
+          `is in the dead-letter list after ${attempts} attempts: ${oneLine(verdict.error)}`,
       );
       return;
     }

@@ -20,7 +20,8 @@ export function parseWebhookSecret(secret: string): Uint8Array {
   }
   if (!key || key.length < MIN_KEY_BYTES) {
     throw new WebhookSecretError(
-      `the webhook secret must be whsec_ followed by base64 of at least ${MIN_KEY_BYTES} random bytes, as Standard Webhooks secrets are (make one with: echo whsec_$(openssl rand -base64 32))`,
+      `the webhook secret must be whsec_ followed by base64 of at least ${MIN_KEY_BYTES} random bytes, ` +
+        "as Standard Webhooks secrets are (make one with: echo whsec_$(openssl rand -base64 32))",
     );
   }
   return key;
