@@ -74,7 +74,8 @@ describe("the document made from the routes", () => {
     const hello = doc.paths["/greetings/hello"]?.post.responses;
     expect(Object.keys(hello).sort()).toEqual(["200", "400", "404"]);
     expect(hello["404"].description).toBe("No such route");
-    expect(hello["200"].content["application/json"].schema).toEqual({ type: "object", properties: { text: { type: "string" } }, required: ["text"] });
+    const greeting = { type: "object", properties: { text: { type: "string" } }, required: ["text"] };
+    expect(hello["200"].content["application/json"].schema).toEqual(greeting);
     expect(doc.paths["/greetings/search"]?.get.responses["200"]).toEqual({ description: "Found", content: { "text/plain": {} } });
   });
 });

@@ -99,6 +99,12 @@ function queryParameters(query: NonNullable<RouteDescription["query"]>): JsonObj
   }));
 }
 
+function response(answer: Answer): JsonObject {
+  const { description, schema, media } = answer;
+  if (schema) return { description, content: { "application/json": { schema: jsonSchema(schema, "output") } } };
+  return media ? { description, content: { [media]: {} } } : { description };
+}
+
 function operation(method: string, description: RouteDescription, json: Schema | undefined): JsonObject {
   const result: JsonObject = { summary: description.summary };
   if (description.query) result.parameters = queryParameters(description.query);
@@ -107,12 +113,7 @@ function operation(method: string, description: RouteDescription, json: Schema |
     const content = Object.fromEntries(Object.entries(bodies).map(([media, schema]) => [media, { schema: jsonSchema(schema, "input") }]));
     result.requestBody = { required: json !== undefined, content };
   }
-  result.responses = Object.fromEntries(
-    Object.entries(description.answers).map(([status, answer]) => {
-      const content = answer.schema ? { "application/json": { schema: jsonSchema(answer.schema, "output") } } : answer.media ? { [answer.media]: {} } : undefined;
-      return [status, { description: answer.description, ...(content ? { content } : {}) }];
-    }),
-  );
+  result.responses = Object.fromEntries(Object.entries(description.answers).map(([status, answer]) => [status, response(answer)]));
   return result;
 }
 
