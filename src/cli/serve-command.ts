@@ -90,16 +90,16 @@ export const serveCommand = defineCommand({
   async run({ args }) {
     const parsed = v.safeParse(ServeSchema, { url: undefined, ...withEnvironment(args, SERVE_FLAGS, process.env) });
     if (!parsed.success) throw new UsageError(parsed.issues[0]?.message ?? "invalid flags");
-    const o = parsed.output;
-    const mapping = readMapping(o["talkdesk-mapping"]);
+    const flags = parsed.output;
+    const mapping = readMapping(flags["talkdesk-mapping"]);
     const username = process.env.DBSYNC_TALKDESK_USERNAME;
     const password = process.env.DBSYNC_TALKDESK_PASSWORD;
     addSecret(password);
     const envTokens = tokenList(process.env.DBSYNC_PHONECALLS_TOKENS);
     for (const token of envTokens) addSecret(token);
-    const targetUrl = absoluteFileUrl(o.url);
+    const targetUrl = absoluteFileUrl(flags.url);
     await requireDatabaseFile(targetUrl);
-    const state = await openStateStore(stateStoreUrl(o.state));
+    const state = await openStateStore(stateStoreUrl(flags.state));
     const dialect = await openDialect(targetUrl).catch(async (error: unknown) => {
       await state.close();
       throw error;
@@ -114,12 +114,12 @@ export const serveCommand = defineCommand({
     const { deps, phoneIndex } = serverDeps(
       dialect,
       {
-        prefix: o.tp,
+        prefix: flags.tp,
         talkdesk: {
           credentials: username && password ? { username, password } : undefined,
           mapping,
-          pageSize: o["page-size"],
-          settleMs: o.settle * 1000,
+          pageSize: flags["page-size"],
+          settleMs: flags.settle * 1000,
         },
       },
       {
@@ -133,8 +133,8 @@ export const serveCommand = defineCommand({
     let server: ReturnType<typeof Bun.serve>;
     try {
       server = Bun.serve({
-        hostname: o.host,
-        port: o.port,
+        hostname: flags.host,
+        port: flags.port,
         fetch: app.fetch,
         // The app answers its own failures; this is the last net, still JSON and still logged.
         error: (error) => {
@@ -145,19 +145,19 @@ export const serveCommand = defineCommand({
     } catch (error) {
       await dialect.close();
       await state.close();
-      throw listenError(o.host, o.port, error);
+      throw listenError(flags.host, flags.port, error);
     }
     // Before anything is awaited: no request is answered before the log exists.
     let logFile: string | undefined;
     try {
-      logFile = o.v ? undefined : createLogFile(`serve_${server.port}`);
+      logFile = flags.v ? undefined : createLogFile(`serve_${server.port}`);
     } catch (error) {
       // No log folder can be written: said in one line, and the server does not keep the process up.
       server.stop(true);
       await Promise.allSettled([dialect.close(), state.close()]);
       throw error;
     }
-    const logger = createLogger({ verbose: o.v, level: consolaLevel(o.l), logFile, consoleLevel: 1 });
+    const logger = createLogger({ verbose: flags.v, level: consolaLevel(flags.l), logFile, consoleLevel: 1 });
     log = logger;
     process.stdout.write(`Logfile: ${logFile ?? "stdout"}\n`);
     if (!username || !password) {
@@ -169,11 +169,13 @@ export const serveCommand = defineCommand({
     const columns = await deps.contacts.columns().catch(() => undefined);
     if (columns?.length === 0) {
       logger.warn(
-        `the contacts table ${o.tp}contacts does not exist in ${dialect.safeUrl}: /readyz, the Talkdesk bridge and phonecall creation answer 503 until the sync has written it`,
+        `the contacts table ${flags.tp}contacts does not exist in ${dialect.safeUrl}: ` +
+          "/readyz, the Talkdesk bridge and phonecall creation answer 503 until the sync has written it",
       );
     }
     phoneIndex.warmUp();
-    const listening = `dbsync serve on http://${o.host.includes(":") ? `[${o.host}]` : o.host}:${server.port} over ${dialect.safeUrl}`;
+    const address = flags.host.includes(":") ? `[${flags.host}]` : flags.host;
+    const listening = `dbsync serve on http://${address}:${server.port} over ${dialect.safeUrl}`;
     process.stdout.write(`${listening}\n`);
     if (logFile) logger.info(listening);
     const signal = onShutdown();
