@@ -96,3 +96,8 @@ export function scrub(text: string, url: ParsedServerUrl): string {
   if (url.password.length >= 4 && !url.safeUrl.includes(url.password)) result = result.replaceAll(url.password, "***");
   return result.replace(/\s*\n\s*/g, " ");
 }
+
+/** Where a server URL points and as whom: what every server driver's options begin with. */
+export function serverLogin(url: ParsedServerUrl, defaultPort: number) {
+  return { host: url.host, port: url.port ?? defaultPort, user: url.user, password: url.password, database: url.path.join("/") };
+}

@@ -2,7 +2,7 @@
 // read without connecting, so that a fault in the URL is found before any network is used.
 import type { PoolOptions } from "mysql2/promise";
 import { readingUrl, TargetError } from "../../core/sql/dialect.ts";
-import { parseServerUrl, type ParsedServerUrl } from "../../core/sql/server-url.ts";
+import { parseServerUrl, serverLogin, type ParsedServerUrl } from "../../core/sql/server-url.ts";
 import { sslOption } from "./tls.ts";
 
 export const CONNECT_TIMEOUT_MS = 5_000;
@@ -21,11 +21,10 @@ export interface MysqlSettings {
 export function mysqlSettings(url: string): MysqlSettings {
   return readingUrl(() => {
     const parsed = parseServerUrl(url, (message) => new TargetError(message));
-    const database = parsed.path.join("/");
-    if (database === "") {
+    if (parsed.path.length === 0) {
       throw new TargetError(`${parsed.safeUrl} names no database; use mysql://USER:PASSWORD@HOST:3306/DATABASE`);
     }
-    return { parsed, options: poolOptions(parsed, database), session: sessionSql(parsed) };
+    return { parsed, options: poolOptions(parsed), session: sessionSql(parsed) };
   });
 }
 
@@ -50,15 +49,11 @@ function sessionSql(url: ParsedServerUrl): string {
   );
 }
 
-function poolOptions(url: ParsedServerUrl, database: string): PoolOptions {
+function poolOptions(url: ParsedServerUrl): PoolOptions {
   const query = url.params;
   const timeout = Number(query.get("connectTimeout") ?? query.get("connect_timeout") ?? query.get("timeout"));
   return {
-    host: url.host,
-    port: url.port ?? 3306,
-    user: url.user,
-    password: url.password,
-    database,
+    ...serverLogin(url, 3306),
     charset: "UTF8MB4_UNICODE_CI",
     ssl: sslOption(query, url),
     connectionLimit: POOL_SIZE,

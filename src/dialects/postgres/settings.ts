@@ -2,7 +2,7 @@
 // in the URL is found before any network is used.
 import type { Options } from "postgres";
 import { readingUrl, TargetError } from "../../core/sql/dialect.ts";
-import { parseServerUrl, type ParsedServerUrl } from "../../core/sql/server-url.ts";
+import { parseServerUrl, serverLogin, type ParsedServerUrl } from "../../core/sql/server-url.ts";
 import { sslOption } from "./tls.ts";
 import { TEXT_FRIENDLY_TYPES } from "./values.ts";
 
@@ -24,15 +24,14 @@ const LOCK_TIMEOUT = "10s";
 export function postgresSettings(url: string): { parsed: ParsedServerUrl; options: PostgresOptions } {
   return readingUrl(() => {
     const parsed = parseServerUrl(url, (message) => new TargetError(message));
-    const database = parsed.path.join("/");
-    if (database === "") {
+    if (parsed.path.length === 0) {
       throw new TargetError(`${parsed.safeUrl} names no database; use postgres://USER:PASSWORD@HOST:5432/DATABASE`);
     }
-    return { parsed, options: connectionOptions(parsed, database) };
+    return { parsed, options: connectionOptions(parsed) };
   });
 }
 
-function connectionOptions(url: ParsedServerUrl, database: string): PostgresOptions {
+function connectionOptions(url: ParsedServerUrl): PostgresOptions {
   const query = url.params;
   const connection: Record<string, string> = {};
   // `options=-c search_path=x -c statement_timeout=0`, as libpq takes it
@@ -45,11 +44,7 @@ function connectionOptions(url: ParsedServerUrl, database: string): PostgresOpti
   connection.application_name = query.get("application_name") ?? "dbsync";
   const timeout = Number(query.get("connect_timeout") ?? query.get("connectTimeout"));
   return {
-    host: url.host,
-    port: url.port ?? 5432,
-    user: url.user,
-    pass: url.password,
-    database,
+    ...serverLogin(url, 5432),
     ssl: sslOption(query, url),
     max: POOL_SIZE,
     connect_timeout: Number.isFinite(timeout) && timeout > 0 ? timeout : CONNECT_TIMEOUT_S,
