@@ -134,10 +134,6 @@ export class MssqlSql extends BaseSql {
           `(${MSSQL_PARAMETER_LIMIT} parameters, ${MSSQL_ROW_LIMIT} rows)`,
       );
     }
-    const rows: string[] = [];
-    for (let r = 0; r < rowCount; r++) {
-      rows.push(`(${columns.map((_, c) => this.placeholder(r * columns.length + c + 1)).join(", ")})`);
-    }
     const quoted = columns.map((column) => this.quote(column));
     const key = this.quote(columns.find((column) => sameName(column, primaryKey)) ?? primaryKey);
     const updates = columns
@@ -146,7 +142,7 @@ export class MssqlSql extends BaseSql {
     const matched = updates.length > 0 ? ` WHEN MATCHED THEN UPDATE SET ${updates.join(", ")}` : "";
     return (
       `MERGE INTO ${this.qualified(table)} WITH (HOLDLOCK) AS target ` +
-      `USING (VALUES ${rows.join(", ")}) AS source (${quoted.join(", ")}) ` +
+      `USING (VALUES ${this.placeholderRows(rowCount, columns.length)}) AS source (${quoted.join(", ")}) ` +
       `ON target.${key} = source.${key}${matched} ` +
       `WHEN NOT MATCHED THEN INSERT (${quoted.join(", ")}) VALUES (${quoted.map((c) => `source.${c}`).join(", ")});`
     );

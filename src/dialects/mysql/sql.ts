@@ -101,8 +101,6 @@ export class MysqlSql extends BaseSql {
   }
 
   override upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number): string {
-    const row = `(${columns.map(() => "?").join(", ")})`;
-    const values = Array.from({ length: rowCount }, () => row).join(", ");
     const key = primaryKey.toLowerCase();
     const updates = columns
       .filter((column) => column.toLowerCase() !== key)
@@ -110,7 +108,7 @@ export class MysqlSql extends BaseSql {
     // Only the key: a no-op update (INSERT IGNORE would also swallow real errors).
     if (updates.length === 0) updates.push(`${this.quote(primaryKey)} = ${this.quote(primaryKey)}`);
     const columnList = columns.map((column) => this.quote(column)).join(", ");
-    return `INSERT INTO ${this.quote(table)} (${columnList}) VALUES ${values} ON DUPLICATE KEY UPDATE ${updates.join(", ")}`;
+    return `INSERT INTO ${this.quote(table)} (${columnList}) VALUES ${this.placeholderRows(rowCount, columns.length)} ON DUPLICATE KEY UPDATE ${updates.join(", ")}`;
   }
 
   /**

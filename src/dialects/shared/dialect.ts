@@ -63,14 +63,19 @@ export abstract class BaseSql implements DatabaseSql {
 
   /** Every column but the key is updated; with the key alone a conflict changes nothing. */
   upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number): string {
-    const rows = Array.from({ length: rowCount }, (_, r) => `(${columns.map((_, c) => this.placeholder(r * columns.length + c + 1)).join(", ")})`);
     const fold = (column: string) => (this.caseInsensitiveColumns ? column.toLowerCase() : column);
     const updates = columns
       .filter((column) => fold(column) !== fold(primaryKey))
       .map((column) => `${this.quote(column)} = excluded.${this.quote(column)}`);
     const onConflict = updates.length === 0 ? "DO NOTHING" : `DO UPDATE SET ${updates.join(", ")}`;
     const columnList = columns.map((column) => this.quote(column)).join(", ");
-    return `INSERT INTO ${this.quote(table)} (${columnList}) VALUES ${rows.join(", ")} ON CONFLICT (${this.quote(primaryKey)}) ${onConflict}`;
+    return `INSERT INTO ${this.quote(table)} (${columnList}) VALUES ${this.placeholderRows(rowCount, columns.length)} ON CONFLICT (${this.quote(primaryKey)}) ${onConflict}`;
+  }
+
+  /** `(…), (…)`: `rowCount` rows of `columnCount` placeholders, numbered from 1 row after row. */
+  protected placeholderRows(rowCount: number, columnCount: number): string {
+    const row = (r: number) => Array.from({ length: columnCount }, (_, c) => this.placeholder(r * columnCount + c + 1)).join(", ");
+    return Array.from({ length: rowCount }, (_, r) => `(${row(r)})`).join(", ");
   }
 
   async createIndex(on: SqlExecutor, table: string, index: IndexSpec): Promise<void> {
