@@ -80,7 +80,8 @@ export function rejectionReason(errors: Record<string, unknown>): string {
     .join("; ");
 }
 
-export const SEND_RETRY: RetryPolicy = { attempts: 4, baseMs: 500, maxMs: 8_000 };
+/** A few tries within seconds: a target restarting is back by then, and longer waits would hold up the run. */
+const SEND_RETRY: RetryPolicy = { attempts: 4, baseMs: 500, maxMs: 8_000 };
 
 /** Tries again what may go better a moment later, a few times, waiting longer each time. */
 export async function sendWithRetries(attempt: () => Promise<SendTry>, signal: AbortSignal, policy = SEND_RETRY): Promise<PushOutcome> {
