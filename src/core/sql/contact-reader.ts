@@ -60,10 +60,11 @@ export class ContactReader {
       if (rows.length > query.limit) return { rows: rows.slice(0, query.limit), more: true };
     }
     // The redundant `>=` gives the index its lower bound: without it a page scans from the start of the index.
+    const beyond = sql`${changed} > ${after.changed} OR (${changed} = ${after.changed} AND ${id} > ${after.id})`;
     const later =
       after.changed === ""
         ? sql`${changed} > '' AND ${changed} < ${query.before}`
-        : sql`${changed} < ${query.before} AND ${changed} >= ${after.changed} AND (${changed} > ${after.changed} OR (${changed} = ${after.changed} AND ${id} > ${after.id}))`;
+        : sql`${changed} < ${query.before} AND ${changed} >= ${after.changed} AND (${beyond})`;
     rows.push(...(await this.select(query.columns, later, sql`${changed}, ${id}`, query.limit + 1 - rows.length)));
     return { rows: rows.slice(0, query.limit), more: rows.length > query.limit };
   }

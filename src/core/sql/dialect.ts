@@ -1,9 +1,14 @@
+// The seam between the core and the databases. A Dialect is a database's SQL (text and limits,
+// SqlDialect) joined to a connection (SqlSession), with the operations every database does its own
+// way (upsert, index creation, introspection); src/dialects/ has one per database.
 import type { Column, LogicalType, TableSpec } from "./tables.ts";
 import type { SqlSyntax } from "./template.ts";
 
 /** What a value bound to a statement may be. Objects and arrays arrive here already as JSON text. */
 export type SqlValue = string | number | boolean | null;
 export type Row = Record<string, SqlValue>;
+/** The values of one row, in the order of a statement's columns. */
+export type SqlValues = readonly SqlValue[];
 
 export interface SqlExecutor {
   /** Runs one statement with positional parameters bound (never interpolated). */
@@ -92,7 +97,7 @@ export interface Dialect extends SqlDialect, SqlSession {
    * Inserts `rows` (values in the order of `columns`) through `on`, updating every given column of a
    * row whose primary key exists; as many statements as this database's limits ask for.
    */
-  upsert(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: readonly (readonly SqlValue[])[]): Promise<void>;
+  upsert(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: readonly SqlValues[]): Promise<void>;
 }
 
 /** A connection problem, a bad URL or a failed statement, with a message fit for the user. */

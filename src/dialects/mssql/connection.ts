@@ -31,7 +31,9 @@ export class MssqlConnection implements SqlSession {
   /** @@ROWCOUNT right after the statement, in the same batch: that statement's own count. */
   async runCounted(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     const [row] = await this.#all<{ changed: unknown }>(this.#session, `${sql}; SELECT @@ROWCOUNT AS changed`, params);
-    if (typeof row?.changed !== "number") throw new TargetError(`${this.safeUrl}: SQL Server did not say how many rows the statement changed`);
+    if (typeof row?.changed !== "number") {
+      throw new TargetError(`${this.safeUrl}: SQL Server did not say how many rows the statement changed`);
+    }
     return row.changed;
   }
 

@@ -1,7 +1,7 @@
 // MySQL's SQL: names of up to 64 characters quoted with backticks, `?` placeholders, text as
 // utf8mb4 longtext, keys of a bounded length, and statements no longer than the server's packet.
 import { Buffer } from "node:buffer";
-import type { IndexSpec, SqlExecutor, SqlValue } from "../../core/sql/dialect.ts";
+import type { IndexSpec, SqlExecutor, SqlValues } from "../../core/sql/dialect.ts";
 import { characters, fitIdentifier } from "../../core/sql/identifiers.ts";
 import type { Column, LogicalType, TableSpec } from "../../core/sql/tables.ts";
 import { name, names, sql } from "../../core/sql/template.ts";
@@ -108,7 +108,8 @@ export class MysqlSql extends BaseSql {
     // Only the key: a no-op update (INSERT IGNORE would also swallow real errors).
     if (updates.length === 0) updates.push(`${this.quote(primaryKey)} = ${this.quote(primaryKey)}`);
     const columnList = columns.map((column) => this.quote(column)).join(", ");
-    return `INSERT INTO ${this.quote(table)} (${columnList}) VALUES ${this.placeholderRows(rowCount, columns.length)} ON DUPLICATE KEY UPDATE ${updates.join(", ")}`;
+    const rows = this.placeholderRows(rowCount, columns.length);
+    return `INSERT INTO ${this.quote(table)} (${columnList}) VALUES ${rows} ON DUPLICATE KEY UPDATE ${updates.join(", ")}`;
   }
 
   /**
@@ -120,7 +121,7 @@ export class MysqlSql extends BaseSql {
     table: string,
     primaryKey: string,
     columns: readonly string[],
-    rows: readonly (readonly SqlValue[])[],
+    rows: readonly SqlValues[],
   ): Promise<void> {
     const statement = this.upsertSql(table, primaryKey, columns, rows.length);
     const params = rows.flat();

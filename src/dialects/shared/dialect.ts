@@ -10,18 +10,18 @@ import {
   type SqlExecutor,
   type SqlSession,
   type SqlValue,
+  type SqlValues,
 } from "../../core/sql/dialect.ts";
 import type { Column, LogicalType, TableSpec } from "../../core/sql/tables.ts";
 import { name, names, sql } from "../../core/sql/template.ts";
 
-type Values = readonly (readonly SqlValue[])[];
 
 /** A database's SQL with the operations that need a connection, which they are given. */
 export interface DatabaseSql extends SqlDialect {
   existingColumns(on: SqlExecutor, table: string): Promise<string[]>;
   widenColumnsSql(on: SqlExecutor, table: string, columns: readonly Column[]): Promise<string[]>;
   createIndex(on: SqlExecutor, table: string, index: IndexSpec): Promise<void>;
-  upsert(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: Values): Promise<void>;
+  upsert(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: readonly SqlValues[]): Promise<void>;
 }
 
 /** Rows one upsert of `columnCount` columns may carry within the dialect's limits (at least one). */
@@ -69,7 +69,8 @@ export abstract class BaseSql implements DatabaseSql {
       .map((column) => `${this.quote(column)} = excluded.${this.quote(column)}`);
     const onConflict = updates.length === 0 ? "DO NOTHING" : `DO UPDATE SET ${updates.join(", ")}`;
     const columnList = columns.map((column) => this.quote(column)).join(", ");
-    return `INSERT INTO ${this.quote(table)} (${columnList}) VALUES ${this.placeholderRows(rowCount, columns.length)} ON CONFLICT (${this.quote(primaryKey)}) ${onConflict}`;
+    const rows = this.placeholderRows(rowCount, columns.length);
+    return `INSERT INTO ${this.quote(table)} (${columnList}) VALUES ${rows} ON CONFLICT (${this.quote(primaryKey)}) ${onConflict}`;
   }
 
   /** `(…), (…)`: `rowCount` rows of `columnCount` placeholders, numbered from 1 row after row. */
@@ -82,7 +83,7 @@ export abstract class BaseSql implements DatabaseSql {
     await on.run(this.createIndexSql(table, index));
   }
 
-  async upsert(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: Values): Promise<void> {
+  async upsert(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: readonly SqlValues[]): Promise<void> {
     const perStatement = rowsPerStatement(this, columns.length);
     for (let start = 0; start < rows.length; start += perStatement) {
       await this.upsertRows(on, table, primaryKey, columns, rows.slice(start, start + perStatement));
@@ -90,7 +91,7 @@ export abstract class BaseSql implements DatabaseSql {
   }
 
   /** One chunk of rows within the limits; a database with a further limit (statement bytes) cuts it more. */
-  protected async upsertRows(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: Values): Promise<void> {
+  protected async upsertRows(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: readonly SqlValues[]): Promise<void> {
     await on.run(this.upsertSql(table, primaryKey, columns, rows.length), rows.flat());
   }
 }
@@ -164,7 +165,7 @@ export class SessionDialect<Sql extends DatabaseSql = DatabaseSql> implements Di
     return this.sql.createIndex(this.connection, table, index);
   }
 
-  upsert(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: Values): Promise<void> {
+  upsert(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: readonly SqlValues[]): Promise<void> {
     return this.sql.upsert(on, table, primaryKey, columns, rows);
   }
 

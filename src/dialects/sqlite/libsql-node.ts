@@ -39,12 +39,19 @@ export function checkLibsqlUrl(url: string): ParsedLibsqlUrl {
  */
 export async function requireFolder(parsed: ParsedLibsqlUrl): Promise<void> {
   const itself = await stat(parsed.filePath ?? "").catch(() => undefined);
-  if (itself?.isDirectory()) throw new TargetUrlError(`${parsed.safeUrl} is a folder; name the database file in it, e.g. ${parsed.safeUrl.replace(/\/$/, "")}/campaign.db`);
+  if (itself?.isDirectory()) {
+    const example = `${parsed.safeUrl.replace(/\/$/, "")}/campaign.db`;
+    throw new TargetUrlError(`${parsed.safeUrl} is a folder; name the database file in it, e.g. ${example}`);
+  }
   const directory = dirname(parsed.filePath ?? "");
   const kind = await stat(directory).then(
     (s) => (s.isDirectory() ? "folder" : "file"),
     () => "missing",
   );
-  if (kind === "missing") throw new TargetUrlError(`${parsed.safeUrl}: the folder ${directory} does not exist (the database file may be new, its folder must be there)`);
+  if (kind === "missing") {
+    throw new TargetUrlError(
+      `${parsed.safeUrl}: the folder ${directory} does not exist (the database file may be new, its folder must be there)`,
+    );
+  }
   if (kind === "file") throw new TargetUrlError(`${parsed.safeUrl}: ${directory} is a file, not a folder`);
 }
