@@ -13,7 +13,17 @@ import { createApp } from "../server.ts";
 import { accessLine } from "../server/access.ts";
 import { serverDeps } from "../server/deps.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
-import { decimal, wholeNumber } from "./flag-schemas.ts";
+import {
+  decimal,
+  LISTEN_HOST_SCHEMA,
+  LOG_SCHEMA,
+  nonEmptyText,
+  parseFlags,
+  switchFlag,
+  TABLE_PREFIX_SCHEMA,
+  valueFlag,
+  wholeNumber,
+} from "./flag-schemas.ts";
 import { listenError } from "./listen-errors.ts";
 import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";
 import { createLogFile } from "./paths.ts";
@@ -22,37 +32,28 @@ import { stateStoreUrl } from "./state-option.ts";
 import { absoluteFileUrl, checkDatabaseFlag } from "./file-urls.ts";
 
 const SERVE_FLAGS = {
-  url: { type: "string", description: "The database the sync writes (required), as for sync --url", valueHint: "url" },
-  state: { type: "string", description: "State store: tokens, the sync's checkpoints (default: the sync's)", valueHint: "url" },
-  tp: { type: "string", description: "Table-name prefix the sync uses, e.g. dfire_", valueHint: "prefix" },
-  host: { type: "string", description: "Address to listen on (default 127.0.0.1; behind a reverse proxy)", valueHint: "ip" },
-  port: { type: "string", description: "Port (default 8080)", valueHint: "n" },
-  "talkdesk-mapping": {
-    type: "string",
-    description: "JSON file: which contact columns feed Talkdesk's name, phones, emails, … (see README)",
-    valueHint: "file",
-  },
-  "page-size": { type: "string", description: "Contacts per Talkdesk page (default 500)", valueHint: "n" },
-  settle: {
-    type: "string",
-    description: "Seconds a contact must have been written before Talkdesk gets it (default 60)",
-    valueHint: "s",
-  },
-  l: { type: "string", description: "Log level 0=critical … 4=info, one line per request (default) … 5=debug", valueHint: "0-5" },
-  v: { type: "boolean", description: "Log everything to stdout instead of a log file" },
+  url: valueFlag("The database the sync writes (required), as for sync --url", "url"),
+  state: valueFlag("State store: tokens, the sync's checkpoints (default: the sync's)", "url"),
+  tp: valueFlag("Table-name prefix the sync uses, e.g. dfire_", "prefix"),
+  host: valueFlag("Address to listen on (default 127.0.0.1; behind a reverse proxy)", "ip"),
+  port: valueFlag("Port (default 8080)", "n"),
+  "talkdesk-mapping": valueFlag("JSON file: which contact columns feed Talkdesk's name, phones, emails, … (see README)", "file"),
+  "page-size": valueFlag("Contacts per Talkdesk page (default 500)", "n"),
+  settle: valueFlag("Seconds a contact must have been written before Talkdesk gets it (default 60)", "s"),
+  l: valueFlag("Log level 0=critical … 4=info, one line per request (default) … 5=debug", "0-5"),
+  v: switchFlag("Log everything to stdout instead of a log file"),
 } as const;
 
 const ServeSchema = v.object({
   url: v.pipe(v.string("the database (--url) is required"), v.trim(), v.minLength(1, "the database (--url) is required")),
-  state: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--state must not be empty"))),
-  tp: v.optional(v.pipe(v.string(), v.regex(/^[\p{L}\p{N}_$]*$/u, "--tp may contain letters, digits, _ and $ only")), ""),
-  host: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, "--host must not be empty")), "127.0.0.1"),
+  state: v.optional(nonEmptyText("state")),
+  tp: TABLE_PREFIX_SCHEMA,
+  host: LISTEN_HOST_SCHEMA,
   port: v.optional(wholeNumber("port", 0, 65535), "8080"),
   "talkdesk-mapping": v.optional(v.string()),
   "page-size": v.optional(wholeNumber("page-size", 1, 10_000), "500"),
   settle: v.optional(decimal("settle", "a number of seconds", 0, 3600), "60"),
-  l: v.optional(wholeNumber("l", 0, 5), "4"),
-  v: v.optional(v.boolean(), false),
+  ...LOG_SCHEMA,
 });
 
 /**
@@ -88,9 +89,7 @@ export const serveCommand = defineCommand({
   meta: { name: "serve", description: "Serve the Talkdesk bridge and the phonecalls web service over the synced contacts" },
   args: SERVE_FLAGS,
   async run({ args }) {
-    const parsed = v.safeParse(ServeSchema, { url: undefined, ...withEnvironment(args, SERVE_FLAGS, process.env) });
-    if (!parsed.success) throw new UsageError(parsed.issues[0]?.message ?? "invalid flags");
-    const flags = parsed.output;
+    const flags = parseFlags(ServeSchema, { url: undefined, ...withEnvironment(args, SERVE_FLAGS, process.env) });
     const mapping = readMapping(flags["talkdesk-mapping"]);
     const username = process.env.DBSYNC_TALKDESK_USERNAME;
     const password = process.env.DBSYNC_TALKDESK_PASSWORD;
