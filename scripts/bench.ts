@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-// `bun run bench [--quick]`: measures dbsync on this machine and checks the budgets of issue 8.
+// `bun run bench [--quick]`: measures dbsync on this machine and checks its speed and memory budgets.
 // Every comparing figure is a ratio of two measurements of the same run. Starts PostgreSQL and
 // MariaDB itself (scripts/databases.sh), writes bench/results.json (bench/results-quick.json with
 // --quick) and prints a table. Budgets are reported, not asserted: a missed one does not fail the run.

@@ -49,7 +49,7 @@ if [ "$#" -eq 0 ]; then
   fi
 fi
 
-# The quick benchmark (issue 8): its budgets are reported, not asserted; a benchmark that cannot run
+# The quick benchmark: its budgets are reported, not asserted; a benchmark that cannot run
 # at all counts as one failure. Skipped when tests were selected on the command line.
 if [ "$#" -eq 0 ]; then
   echo

@@ -1,4 +1,4 @@
-// The budgets of issue 8 checked against one run's figures, and the table printed at its end.
+// The speed and memory budgets checked against one run's figures, and the table printed at its end.
 import type { BinaryResult } from "./binary.ts";
 import type { LoadResult } from "./initial-load.ts";
 import type { LagResult } from "./lag.ts";
