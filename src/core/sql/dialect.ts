@@ -2,10 +2,9 @@
 // SqlDialect) joined to a connection (SqlSession), with the operations every database does its own
 // way (upsert, index creation, introspection); src/dialects/ has one per database.
 import type { Column, LogicalType, TableSpec } from "./tables.ts";
-import type { SqlSyntax } from "./template.ts";
+import type { SqlSyntax, SqlValue } from "./template.ts";
 
-/** What a value bound to a statement may be. Objects and arrays arrive here already as JSON text. */
-export type SqlValue = string | number | boolean | null;
+export type { SqlValue };
 export type Row = Record<string, SqlValue>;
 /** The values of one row, in the order of a statement's columns. */
 export type SqlValues = readonly SqlValue[];

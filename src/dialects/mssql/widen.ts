@@ -1,7 +1,6 @@
 // Columns of a table the original client (dbsync2) made, widened in place so that no value is cut.
 import type { SqlExecutor } from "../../core/sql/dialect.ts";
 import type { Column } from "../../core/sql/tables.ts";
-import type { MssqlSql } from "./sql.ts";
 
 /**
  * The columns of one table (`@p1`: `[schema].[table]`) with their type, length in bytes (-1 for MAX),
@@ -31,7 +30,13 @@ const WIDEN_QUERY =
  * ones, and those with constraints, user-made statistics or schema-bound references. Turning a
  * bounded column into NVARCHAR(MAX) rewrites it, so the first start on a large table takes a while.
  */
-export async function widenColumnsSql(dialect: MssqlSql, on: SqlExecutor, table: string, columns: readonly Column[]): Promise<string[]> {
+/** What widening needs of SQL Server's SQL: quoted and schema-qualified names. */
+interface WideningSql {
+  quote(identifier: string): string;
+  qualified(table: string): string;
+}
+
+export async function widenColumnsSql(dialect: WideningSql, on: SqlExecutor, table: string, columns: readonly Column[]): Promise<string[]> {
   const rows = await on.all<{ name: unknown; type: unknown; length: unknown; nullable: unknown; collation: unknown; blocked: unknown }>(
     WIDEN_QUERY,
     [dialect.qualified(table)],

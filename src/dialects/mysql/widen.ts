@@ -2,8 +2,7 @@
 // refused or rounded.
 import type { SqlExecutor } from "../../core/sql/dialect.ts";
 import type { Column } from "../../core/sql/tables.ts";
-import { sql, type SqlFragment } from "../../core/sql/template.ts";
-import type { MysqlSql } from "./sql.ts";
+import { sql, type SqlFragment, type SqlSyntax } from "../../core/sql/template.ts";
 import { INDEXED_CONTACT_COLUMNS, KEY_TYPE, TEXT_TYPES } from "./types.ts";
 
 interface ColumnInfo {
@@ -28,7 +27,13 @@ interface ColumnInfo {
  * Columns of indexes of the user's own keep their type; tables of other engines than InnoDB
  * (MyISAM: at most 1000 bytes per key) keep their key columns as they are.
  */
-export async function widenColumnsSql(dialect: MysqlSql, on: SqlExecutor, table: string, columns: readonly Column[]): Promise<string[]> {
+/** What widening needs of MySQL's SQL: names, our column types, and which table a row names. */
+interface WideningSql extends SqlSyntax {
+  columnType(type: Column["type"]): string;
+  isTable(found: unknown, wanted: string): boolean;
+}
+
+export async function widenColumnsSql(dialect: WideningSql, on: SqlExecutor, table: string, columns: readonly Column[]): Promise<string[]> {
   /** Rows about `table` only: information_schema may compare table names ignoring case. */
   const about = async <T extends { table_name: string }>(query: SqlFragment) =>
     (await on.all<T>(...query.render(dialect))).filter((row) => dialect.isTable(row.table_name, table));
