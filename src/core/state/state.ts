@@ -5,26 +5,11 @@
 import type { WebhookOutbox } from "../webhook/outbox.ts";
 import type { TokenStore } from "../phonecalls/tokens.ts";
 import { FatalError } from "../common/fatal-error.ts";
+import type { Checkpoint, CheckpointKey, CheckpointStore } from "../sync/checkpoints.ts";
 
-/** One checkpoint belongs to one campaign synced in one mode into one target. */
-export interface CheckpointKey {
-  campaign: string;
-  mode: string;
-  /** Identifies the target: its URL without password, plus the table prefix. */
-  target: string;
-}
+export type { Checkpoint, CheckpointKey };
 
-export interface Checkpoint {
-  /** ISO 8601 instant: everything the campaign changed before it is durably in the target. */
-  value: string;
-  /** ISO 8601 instant of the last save. */
-  updatedAt: string;
-}
-
-export interface StateStore {
-  getCheckpoint(key: CheckpointKey): Promise<Checkpoint | undefined>;
-  /** Durable when it resolves; throws (never ignores) when the store cannot be written. */
-  setCheckpoint(key: CheckpointKey, value: string): Promise<void>;
+export interface StateStore extends CheckpointStore {
   readonly outbox: WebhookOutbox;
   readonly tokens: TokenStore;
   /** Every checkpoint, for the server's metrics (last sync time and lag per campaign). */

@@ -1,7 +1,7 @@
 // What the sync pipeline (pipeline.ts) is given and what it reports back.
 import type { RowCounts, Sink } from "./sink.ts";
 import type { DialfireSource, EventFilters } from "./source.ts";
-import type { CheckpointKey, StateStore } from "../state/state.ts";
+import type { CheckpointKey, CheckpointStore } from "./checkpoints.ts";
 
 /** The modes of `--a`, as the original names them. */
 export const SYNC_MODES = ["db_init", "db_update", "db_sync", "webhook"] as const;
@@ -38,7 +38,7 @@ export interface SyncOptions {
   mode: SyncMode;
   source: DialfireSource;
   sink: Sink;
-  state: StateStore;
+  state: CheckpointStore;
   checkpointKey: CheckpointKey;
   /** `--s`; db_update defaults to 7 days back, the others to "everything" / the checkpoint. */
   start?: Date;

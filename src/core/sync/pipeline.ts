@@ -12,7 +12,7 @@ import { readAhead } from "./read-ahead.ts";
 import type { CheckpointLimit, RowCounts, Sink } from "./sink.ts";
 import type { CampaignField, Contact, DialfireSource, EventFilters, TimeWindow } from "./source.ts";
 import type { ListingProgress, Logger, SyncMode, SyncOptions, SyncStats } from "./options.ts";
-import type { CheckpointKey, StateStore } from "../state/state.ts";
+import type { CheckpointKey, CheckpointStore } from "./checkpoints.ts";
 import { fieldsLine, pollLine, rowsSince } from "./report.ts";
 
 export type { ListingProgress, Logger, SyncMode, SyncOptions, SyncStats } from "./options.ts";
@@ -39,7 +39,7 @@ class Pipeline {
   private readonly mode: SyncMode;
   private readonly source: DialfireSource;
   private readonly sink: Sink;
-  private readonly state: StateStore;
+  private readonly state: CheckpointStore;
   private readonly checkpointKey: CheckpointKey;
   private readonly start: Date | undefined;
   private readonly eventFilters: EventFilters;
