@@ -1,15 +1,14 @@
 // The tables the phonecalls service keeps beside the sync's: the calls and the phone number index.
 // None of them is one of the sync's tables; the service creates them itself, on first use.
 import type { Dialect } from "../sql/dialect.ts";
-import type { LogicalType, TableSpec } from "../sql/tables.ts";
+import type { LogicalType, TableLayout } from "../sql/tables.ts";
 
-/** A table's name (prefix included, fitted to the database), its primary key and its columns. */
-export type ServiceTable = TableSpec;
+/** A table's name (prefix included, fitted to the database), its primary key and its columns; no sync table key. */
+export type ServiceTable = Omit<TableLayout, "key">;
 
 /** The table as this database can name it: a long prefix must not make two names one. */
 export function serviceTable(dialect: Dialect, name: string, primaryKey: string, columns: Record<string, LogicalType>): ServiceTable {
   return {
-    key: "contacts",
     name: dialect.fitIdentifier(name),
     primaryKey,
     columns: Object.entries(columns).map(([column, type]) => ({ name: column, type })),

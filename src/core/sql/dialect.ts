@@ -1,7 +1,7 @@
 // The seam between the core and the databases. A Dialect is a database's SQL (text and limits,
 // SqlDialect) joined to a connection (SqlSession), with the operations every database does its own
 // way (upsert, index creation, introspection); src/dialects/ has one per database.
-import type { Column, LogicalType, TableSpec } from "./tables.ts";
+import type { Column, LogicalType, TableLayout } from "./tables.ts";
 import type { SqlSyntax, SqlValue } from "./template.ts";
 
 export type { SqlValue };
@@ -46,7 +46,7 @@ export interface SqlDialect extends SqlSyntax {
   limitClause(n: number): string;
   columnType(type: LogicalType): string;
 
-  createTableSql(spec: TableSpec): string;
+  createTableSql(spec: TableLayout): string;
   addColumnsSql(table: string, columns: readonly Column[]): string[];
   /** The index's CREATE statement; whether running it twice is harmless is the database's matter (see createIndex). */
   createIndexSql(table: string, index: IndexSpec): string;
@@ -138,7 +138,7 @@ export function readingUrl<T>(read: () => T): T {
  */
 export function columnDefinitions(
   dialect: Pick<SqlDialect, "quote" | "columnType">,
-  spec: TableSpec,
+  spec: TableLayout,
   keyType: (type: LogicalType) => string = (type) => dialect.columnType(type),
 ): string {
   return spec.columns

@@ -18,12 +18,18 @@ export const TABLE_KEYS: readonly TableKey[] = [
   "inbound_calls",
 ];
 
-export interface TableSpec {
-  key: TableKey;
+/** A table to create: one of the sync's (`key` says which) or one the server keeps beside them. */
+export interface TableLayout {
+  key?: TableKey;
   /** Full table name, prefix included (e.g. `dfire_contacts`). */
   name: string;
   primaryKey: string;
   columns: Column[];
+}
+
+/** One of the sync's five tables. */
+export interface TableSpec extends TableLayout {
+  key: TableKey;
 }
 
 const cols = (type: LogicalType, ...names: string[]): Column[] => names.map((name) => ({ name, type }));

@@ -17,7 +17,7 @@
 // see createIndexSql. Tables go to the login's default schema (normally dbo), like dbsync2's.
 import { columnDefinitions, TargetError, type IndexSpec, type SqlExecutor } from "../../core/sql/dialect.ts";
 import { fitIdentifier, utf16Units } from "../../core/sql/identifiers.ts";
-import type { Column, LogicalType, TableSpec } from "../../core/sql/tables.ts";
+import type { Column, LogicalType, TableLayout } from "../../core/sql/tables.ts";
 import { sql } from "../../core/sql/template.ts";
 import { BaseSql } from "../shared/dialect.ts";
 import { widenColumnsSql } from "./widen.ts";
@@ -90,7 +90,7 @@ export class MssqlSql extends BaseSql {
     return widenColumnsSql(this, on, table, columns);
   }
 
-  override createTableSql(spec: TableSpec): string {
+  override createTableSql(spec: TableLayout): string {
     const table = this.qualified(spec.name);
     const columns = columnDefinitions(this, spec, (type) => (type === "bool" ? "bit" : KEY_STRING_TYPE));
     return `IF OBJECT_ID(${nString(table)}, N'U') IS NULL CREATE TABLE ${table} (${columns})`;

@@ -3,7 +3,7 @@
 import { Buffer } from "node:buffer";
 import type { IndexSpec, SqlExecutor, SqlValues } from "../../core/sql/dialect.ts";
 import { characters, fitIdentifier } from "../../core/sql/identifiers.ts";
-import type { Column, LogicalType, TableSpec } from "../../core/sql/tables.ts";
+import type { Column, LogicalType, TableLayout } from "../../core/sql/tables.ts";
 import { name, names, sql } from "../../core/sql/template.ts";
 import { BaseSql } from "../shared/dialect.ts";
 import type { MysqlServer } from "./connection.ts";
@@ -70,7 +70,7 @@ export class MysqlSql extends BaseSql {
     return widenColumnsSql(this, on, table, columns);
   }
 
-  override createTableSql(spec: TableSpec): string {
+  override createTableSql(spec: TableLayout): string {
     const columns = spec.columns.map((column) => {
       if (column.name === spec.primaryKey) return `${this.quote(column.name)} ${KEY_TYPE} NOT NULL`;
       if (spec.key === "contacts" && INDEXED_CONTACT_COLUMNS.has(column.name)) return `${this.quote(column.name)} ${KEY_TYPE}`;

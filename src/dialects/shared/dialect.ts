@@ -12,7 +12,7 @@ import {
   type SqlValue,
   type SqlValues,
 } from "../../core/sql/dialect.ts";
-import type { Column, LogicalType, TableSpec } from "../../core/sql/tables.ts";
+import type { Column, LogicalType, TableLayout } from "../../core/sql/tables.ts";
 import { name, names, sql } from "../../core/sql/template.ts";
 
 
@@ -53,7 +53,7 @@ export abstract class BaseSql implements DatabaseSql {
     return limitRows(n);
   }
 
-  createTableSql(spec: TableSpec): string {
+  createTableSql(spec: TableLayout): string {
     return `CREATE TABLE IF NOT EXISTS ${this.quote(spec.name)} (${columnDefinitions(this, spec)})`;
   }
 
@@ -137,7 +137,7 @@ export class SessionDialect<Sql extends DatabaseSql = DatabaseSql> implements Di
     return this.sql.columnType(type);
   }
 
-  createTableSql(spec: TableSpec): string {
+  createTableSql(spec: TableLayout): string {
     return this.sql.createTableSql(spec);
   }
 
