@@ -13,28 +13,25 @@ import { databaseSender, PushAuthError, type PushOutcome, pushPhonecalls, type S
 import { openDialect } from "../dialects/index.ts";
 import { parseLibsqlUrl } from "../dialects/sqlite/libsql.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
-import { decimal, wholeNumber } from "./flag-schemas.ts";
+import { decimal, parseFlags, switchFlag, TABLE_PREFIX_SCHEMA, valueFlag, wholeNumber } from "./flag-schemas.ts";
 import { addSecret, redact } from "./logger.ts";
 import { onShutdown } from "./shutdown.ts";
 import { absoluteFileUrl, checkDatabaseFlag } from "./file-urls.ts";
 
-/** A flag that takes a value. */
-const valued = (description: string, valueHint: string) => ({ type: "string", description, valueHint }) as const;
-
 const PUSH_FLAGS = {
-  cdr: valued("The Asterisk database: mysql://user:pass@host/asterisk (required)", "url"),
-  target: valued("The phonecalls service (https://host) or its database URL, written directly (required)", "url"),
-  token: valued("Token of the phonecalls service (HTTP target); better as DBSYNC_TOKEN", "token"),
-  full: { type: "boolean", description: "Full run: the last --days instead of the last --hours" },
-  hours: valued("Incremental window in hours (default 2)", "h"),
-  days: valued("Full window in days (default 360)", "d"),
-  "min-digits": valued("Skip destinations shorter than this (default 7)", "n"),
-  "recording-url": valued("Link per call, e.g. http://pbx/recordings/{channel} or …/{recordingfile}", "template"),
-  rewrite: valued("Destination rule PATTERN=REPLACEMENT, repeatable, first match wins", "rule"),
-  "cdr-timezone": valued("Time zone of the PBX's calldate (default: this machine's)", "zone"),
-  concurrency: valued("Calls sent at once (default 4)", "n"),
-  tp: valued("Table prefix, for a database target", "prefix"),
-  verbose: { type: "boolean", description: "A line per call" },
+  cdr: valueFlag("The Asterisk database: mysql://user:pass@host/asterisk (required)", "url"),
+  target: valueFlag("The phonecalls service (https://host) or its database URL, written directly (required)", "url"),
+  token: valueFlag("Token of the phonecalls service (HTTP target); better as DBSYNC_TOKEN", "token"),
+  full: switchFlag("Full run: the last --days instead of the last --hours"),
+  hours: valueFlag("Incremental window in hours (default 2)", "h"),
+  days: valueFlag("Full window in days (default 360)", "d"),
+  "min-digits": valueFlag("Skip destinations shorter than this (default 7)", "n"),
+  "recording-url": valueFlag("Link per call, e.g. http://pbx/recordings/{channel} or …/{recordingfile}", "template"),
+  rewrite: valueFlag("Destination rule PATTERN=REPLACEMENT, repeatable, first match wins", "rule"),
+  "cdr-timezone": valueFlag("Time zone of the PBX's calldate (default: this machine's)", "zone"),
+  concurrency: valueFlag("Calls sent at once (default 4)", "n"),
+  tp: valueFlag("Table prefix, for a database target", "prefix"),
+  verbose: switchFlag("A line per call"),
 } as const;
 
 const PushSchema = v.object({
@@ -48,7 +45,7 @@ const PushSchema = v.object({
   "recording-url": v.optional(v.string()),
   "cdr-timezone": v.optional(v.string()),
   concurrency: v.optional(wholeNumber("concurrency", 1, 64), "4"),
-  tp: v.optional(v.pipe(v.string(), v.regex(/^[\p{L}\p{N}_$]*$/u, "--tp may contain letters, digits, _ and $ only")), ""),
+  tp: TABLE_PREFIX_SCHEMA,
   verbose: v.optional(v.boolean(), false),
 });
 
@@ -77,33 +74,31 @@ const pushCommand = defineCommand({
   meta: { name: "push", description: "Create the calls of an Asterisk CDR table in the phonecalls service" },
   args: PUSH_FLAGS,
   async run({ args, rawArgs }) {
-    const parsed = v.safeParse(PushSchema, { cdr: undefined, target: undefined, ...withEnvironment(args, PUSH_FLAGS, process.env) });
-    if (!parsed.success) throw new UsageError(parsed.issues[0]?.message ?? "invalid flags");
-    const o = parsed.output;
+    const flags = parseFlags(PushSchema, { cdr: undefined, target: undefined, ...withEnvironment(args, PUSH_FLAGS, process.env) });
     let rules: RewriteRule[];
     let zone: string;
     try {
       rules = rewriteRules(rawArgs);
-      zone = checkTimeZone(o["cdr-timezone"] ?? Intl.DateTimeFormat().resolvedOptions().timeZone);
+      zone = checkTimeZone(flags["cdr-timezone"] ?? Intl.DateTimeFormat().resolvedOptions().timeZone);
     } catch (error) {
       if (error instanceof CdrOptionError) throw new UsageError(error.message);
       throw error;
     }
-    const http = isHttp(o.target);
-    const token = o.token?.trim();
+    const http = isHttp(flags.target);
+    const token = flags.token?.trim();
     if (http && !token) throw new UsageError("an HTTP target needs the service's token: --token or DBSYNC_TOKEN");
     addSecret(token);
     const started = Date.now();
-    const window = o.full ? o.days * 86_400_000 : o.hours * 3_600_000;
+    const window = flags.full ? flags.days * 86_400_000 : flags.hours * 3_600_000;
     const sinceWall = wallTime(new Date(started - window), zone);
     // The full run starts at midnight of its first day, as the script did.
-    const since = o.full ? `${sinceWall.slice(0, 10)} 00:00:00` : sinceWall;
+    const since = flags.full ? `${sinceWall.slice(0, 10)} 00:00:00` : sinceWall;
     // Both databases' URLs are read before any connection: a fault in one is a usage error.
     // Neither database is ever made here: a mistyped file would become an empty database.
-    if (!/^(mysql|mariadb):/i.test(o.cdr)) throw new UsageError(CDR_IS_MYSQL);
-    await checkDatabaseFlag("cdr", o.cdr);
+    if (!/^(mysql|mariadb):/i.test(flags.cdr)) throw new UsageError(CDR_IS_MYSQL);
+    await checkDatabaseFlag("cdr", flags.cdr);
     if (!http) {
-      const targetUrl = absoluteFileUrl(o.target);
+      const targetUrl = absoluteFileUrl(flags.target);
       await checkDatabaseFlag("target", targetUrl);
       const file = /^file:/i.test(targetUrl) ? parseLibsqlUrl(targetUrl).filePath : undefined;
       if (file && !existsSync(file)) {
@@ -113,7 +108,7 @@ const pushCommand = defineCommand({
     const signal = onShutdown();
     const log = (line: string) => process.stdout.write(`${redact(line)}\n`);
 
-    const cdr = await openDialect(o.cdr).catch((error: unknown) => {
+    const cdr = await openDialect(flags.cdr).catch((error: unknown) => {
       if (error instanceof TargetError) throw new TargetError(redact(error.message));
       throw error;
     });
@@ -125,21 +120,22 @@ const pushCommand = defineCommand({
         await checkTarget(http, token as string, signal);
         send = httpSender(http, token as string, signal);
       } else {
-        target = await openDialect(absoluteFileUrl(o.target));
-        send = databaseSender(target, o.tp, signal);
+        target = await openDialect(absoluteFileUrl(flags.target));
+        send = databaseSender(target, flags.tp, signal);
       }
-      log(`processing calls since ${since} (${zone}) from ${cdr.safeUrl} into ${http ? `${http.origin}${http.pathname}` : target?.safeUrl}`);
+      const into = http ? `${http.origin}${http.pathname}` : target?.safeUrl;
+      log(`processing calls since ${since} (${zone}) from ${cdr.safeUrl} into ${into}`);
       let lap = Date.now();
       const summary = await pushPhonecalls({
-        calls: readCdrCalls(cdr, { since, minDigits: o["min-digits"], zone, rules, recordingUrl: o["recording-url"] }),
-        send: o.verbose
+        calls: readCdrCalls(cdr, { since, minDigits: flags["min-digits"], zone, rules, recordingUrl: flags["recording-url"] }),
+        send: flags.verbose
           ? async (call) => {
               const outcome = await send(call);
               log(`${call.initiated} ${call.source} → ${call.destination}: ${outcomeText(outcome)}`);
               return outcome;
             }
           : send,
-        concurrency: o.concurrency,
+        concurrency: flags.concurrency,
         signal,
         onProgress: (done) => {
           log(`processing ${done} (total: ${seconds(Date.now() - started)} lap: ${seconds(Date.now() - lap)})`);
@@ -148,8 +144,8 @@ const pushCommand = defineCommand({
       });
       const rejected = [...summary.rejected.values()].reduce((a, b) => a + b, 0);
       log(
-        `finished in ${seconds(Date.now() - started)}: ${summary.calls} calls, ${summary.created} created, ${summary.present} already present, ` +
-          `${rejected} rejected, ${summary.failed} failed`,
+        `finished in ${seconds(Date.now() - started)}: ${summary.calls} calls, ${summary.created} created, ` +
+          `${summary.present} already present, ${rejected} rejected, ${summary.failed} failed`,
       );
       for (const [reason, n] of [...summary.rejected].sort((a, b) => b[1] - a[1])) log(`  rejected ${n}: ${reason}`);
       for (const failure of summary.failures) log(`  failed: ${failure}`);
