@@ -3,10 +3,11 @@ import { type ArgsDef, defineCommand } from "citty";
 import * as v from "valibot";
 import type { StateStore } from "../core/state/state.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
+import { valueFlag } from "./flag-schemas.ts";
 import { onShutdown } from "./shutdown.ts";
 import { withStateStore } from "./state-option.ts";
 
-const STATE_FLAG = { state: { type: "string", description: "State store as a libSQL URL (default: the sync's)", valueHint: "url" } } as const;
+const STATE_FLAG = { state: valueFlag("State store as a libSQL URL (default: the sync's)", "url") };
 
 /** The token commands name the server's --state; `add` may make a new store. */
 const withState = <T>(flag: unknown, work: (state: StateStore) => Promise<T>, create = false) =>
@@ -21,7 +22,7 @@ function tokenCommand(name: string, description: string, extra: ArgsDef, run: (f
 const addCommand = tokenCommand(
   "add",
   "Make a new token; it is shown once, only its hash is kept",
-  { label: { type: "string", description: "A name for the token, e.g. the PBX it is for", valueHint: "text" } },
+  { label: valueFlag("A name for the token, e.g. the PBX it is for", "text") },
   async (flags) => {
     const label = v.safeParse(v.pipe(v.string(), v.trim(), v.maxLength(100, "--label is longer than 100 characters")), flags.label ?? "");
     if (!label.success) throw new UsageError(label.issues[0]?.message ?? "invalid --label");
@@ -51,7 +52,7 @@ const listCommand = tokenCommand("list", "List the tokens (never the tokens them
 const revokeCommand = tokenCommand(
   "revoke",
   "Revoke a token by id or label",
-  { id: { type: "string", description: "The token's id (tok_…) or label", valueHint: "id" } },
+  { id: valueFlag("The token's id (tok_…) or label", "id") },
   async (flags) => {
     const id = typeof flags.id === "string" ? flags.id.trim() : "";
     if (!id) throw new UsageError("--id is required: the token's id (tok_…) or label, see dbsync tokens list");
