@@ -25,6 +25,11 @@ export function nonEmptyText(flag: string) {
   return v.pipe(v.string(), v.trim(), v.minLength(1, `--${flag} must not be empty`));
 }
 
+/** Text that must be given; `message` names the flag and says so (also when it is missing altogether). */
+export function requiredText(message: string) {
+  return v.pipe(v.string(message), v.trim(), v.minLength(1, message));
+}
+
 /** `--tp` becomes part of every table name: only characters no database needs quoted for. */
 export const TABLE_PREFIX_SCHEMA = v.optional(
   v.pipe(v.string(), v.regex(/^[\p{L}\p{N}_$]*$/u, "--tp may contain letters, digits, _ and $ only")),

@@ -13,7 +13,7 @@ import { databaseSender, PushAuthError, type PushOutcome, pushPhonecalls, type S
 import { openDialect } from "../dialects/index.ts";
 import { parseLibsqlUrl } from "../dialects/sqlite/libsql.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
-import { decimal, parseFlags, switchFlag, TABLE_PREFIX_SCHEMA, valueFlag, wholeNumber } from "./flag-schemas.ts";
+import { decimal, parseFlags, requiredText, switchFlag, TABLE_PREFIX_SCHEMA, valueFlag, wholeNumber } from "./flag-schemas.ts";
 import { addSecret, redact } from "./logger.ts";
 import { onShutdown } from "./shutdown.ts";
 import { absoluteFileUrl, checkDatabaseFlag } from "./file-urls.ts";
@@ -35,8 +35,8 @@ const PUSH_FLAGS = {
 } as const;
 
 const PushSchema = v.object({
-  cdr: v.pipe(v.string("the Asterisk database (--cdr) is required"), v.trim(), v.minLength(1, "the Asterisk database (--cdr) is required")),
-  target: v.pipe(v.string("the target (--target) is required"), v.trim(), v.minLength(1, "the target (--target) is required")),
+  cdr: requiredText("the Asterisk database (--cdr) is required"),
+  target: requiredText("the target (--target) is required"),
   token: v.optional(v.string()),
   full: v.optional(v.boolean(), false),
   hours: v.optional(decimal("hours", "a number of hours", 0.01, 100_000), "2"),
