@@ -5,7 +5,7 @@ import { TargetError, type Dialect, type Row, type SqlExecutor, type SqlValue } 
 import { ContactReader } from "../src/core/sql/contact-reader.ts";
 import { SqlTarget, type RowSet } from "../src/core/sql/target.ts";
 import { contactRows, inboundCallRow } from "../src/core/sync/rows.ts";
-import { TABLE_KEYS, tableSpecs, contactsMd5Index, type CampaignField, type LogicalType, type TableKey } from "../src/core/sql/tables.ts";
+import { TABLE_KEYS, tableSpecs, contactsMd5Index, type CampaignField, type LogicalType, type TableKey } from "../src/core/sync/tables.ts";
 import { createCampaign } from "../src/simulator/campaign.ts";
 
 export function field(name: string, fieldType = "text", deleted = false): CampaignField {

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { TargetError, type Row, type SqlValue } from "../src/core/sql/dialect.ts";
 import { SqlTarget } from "../src/core/sql/target.ts";
-import { tableSpecs, type CampaignField } from "../src/core/sql/tables.ts";
+import { tableSpecs, type CampaignField } from "../src/core/sync/tables.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import { createMssqlDialect, MssqlDialect, parseSqlServerUrl } from "../src/dialects/mssql/index.ts";
 import { bindValues, decimalText } from "../src/dialects/mssql/values.ts";

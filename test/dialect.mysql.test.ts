@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import mysql from "mysql2/promise";
 import { TargetError, type Dialect, type Row } from "../src/core/sql/dialect.ts";
 import { SqlTarget } from "../src/core/sql/target.ts";
-import { tableSpecs, TABLE_KEYS } from "../src/core/sql/tables.ts";
+import { tableSpecs, TABLE_KEYS } from "../src/core/sync/tables.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import { createMysqlDialect } from "../src/dialects/mysql/index.ts";
 import { format } from "../src/dialects/mysql/values.ts";

@@ -4,7 +4,7 @@ import postgres from "postgres";
 import { TargetError, type Dialect } from "../src/core/sql/dialect.ts";
 import { fitIdentifier } from "../src/core/sql/identifiers.ts";
 import { SqlTarget } from "../src/core/sql/target.ts";
-import { tableSpecs } from "../src/core/sql/tables.ts";
+import { tableSpecs } from "../src/core/sync/tables.ts";
 import { parseServerUrl } from "../src/core/sql/server-url.ts";
 import { createPostgresDialect } from "../src/dialects/postgres/index.ts";
 import { openDialect } from "../src/dialects/index.ts";

@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 import type { Dialect, Row } from "../src/core/sql/dialect.ts";
 import { SqlTarget } from "../src/core/sql/target.ts";
-import type { CampaignField } from "../src/core/sql/tables.ts";
+import type { CampaignField } from "../src/core/sync/tables.ts";
 import { type D1Database, d1Dialect } from "../src/dialects/sqlite/d1.ts";
 import { createLibsqlDialect } from "../src/dialects/sqlite/libsql-node.ts";
 import { CLI, serveUrl, tempDir } from "./helpers/run.ts";

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { defineCommand } from "citty";
 import { createConsola } from "consola";
 import { SqlTarget } from "../core/sql/target.ts";
-import { TABLE_KEYS, type TableKey } from "../core/sql/tables.ts";
+import { TABLE_KEYS, type TableKey } from "../core/sync/tables.ts";
 import { openDialect } from "../dialects/index.ts";
 import { startSimulator } from "../simulator/serve.ts";
 import { sleep } from "../core/common/retry.ts";

@@ -9,7 +9,7 @@ import { SqlTarget } from "../core/sql/target.ts";
 import { StateError, type StateStore } from "../core/state/state.ts";
 import { openStateStore } from "../core/state/store.ts";
 import { runSync, SyncError, type SyncStats } from "../core/sync/pipeline.ts";
-import { TABLE_KEYS } from "../core/sql/tables.ts";
+import { TABLE_KEYS } from "../core/sync/tables.ts";
 import { openDialect } from "../dialects/index.ts";
 import { UsageError } from "./argv.ts";
 import { apiRetryReport } from "./log-digests.ts";

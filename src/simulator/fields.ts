@@ -1,7 +1,7 @@
 // The campaign form (the field list) and the values its custom fields take. The names are chosen to trip up
 // naive SQL: spaces, quotes, unicode, reserved words and a name longer than MySQL's 64-character
 // identifier limit; no two names differ only by letter case.
-import type { CampaignField } from "../core/sql/tables.ts";
+import type { CampaignField } from "../core/sync/tables.ts";
 import type { Random } from "./random.ts";
 
 /** An element of the campaign's field list; `state` is sent but its meaning is unknown. */

@@ -3,7 +3,7 @@ import type { Dialect, Row } from "../../src/core/sql/dialect.ts";
 import { openDialect } from "../../src/dialects/index.ts";
 import { contactRows, inboundCallRow, type TransactionFilter } from "../../src/core/sync/rows.ts";
 import type { CampaignField, Contact, InboundCall } from "../../src/core/sync/source.ts";
-import { TABLE_KEYS, type TableKey } from "../../src/core/sql/tables.ts";
+import { TABLE_KEYS, type TableKey } from "../../src/core/sync/tables.ts";
 
 export interface Difference {
   table: TableKey;

@@ -6,7 +6,7 @@
 import type { ContactPosition, ContactReader } from "../sql/contact-reader.ts";
 import type { Dialect, SqlExecutor } from "../sql/dialect.ts";
 import { name, raw, sql, values } from "../sql/template.ts";
-import { MAX_DIGITS, MIN_SIGNIFICANT_DIGITS, normalisePhone, phoneNumbersIn, phoneTail, samePhone } from "./phone-numbers.ts";
+import { MAX_DIGITS, MIN_SIGNIFICANT_DIGITS, normalisePhone, phoneNumbersIn, phoneTail, samePhone } from "../common/phone-numbers.ts";
 import { createTables, once, type ServiceTable, serviceTable } from "./service-tables.ts";
 
 /** Contacts indexed per step: one transaction each. */

@@ -1,7 +1,7 @@
 // The tables the phonecalls service keeps beside the sync's: the calls and the phone number index.
 // None of them is one of the sync's tables; the service creates them itself, on first use.
 import type { Dialect } from "../sql/dialect.ts";
-import type { LogicalType, TableLayout } from "../sql/tables.ts";
+import type { LogicalType, TableLayout } from "../sync/tables.ts";
 
 /** A table's name (prefix included, fitted to the database), its primary key and its columns; no sync table key. */
 export type ServiceTable = Omit<TableLayout, "key">;

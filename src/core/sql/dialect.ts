@@ -1,11 +1,10 @@
 // The seam between the core and the databases. A Dialect is a database's SQL (text and limits,
 // SqlDialect) joined to a connection (SqlSession), with the operations every database does its own
 // way (upsert, index creation, introspection); src/dialects/ has one per database.
-import type { Column, LogicalType, TableLayout } from "./tables.ts";
-import type { SqlSyntax, SqlValue } from "./template.ts";
+import type { Column, LogicalType, Row, SqlValue, TableLayout } from "../sync/tables.ts";
+import type { SqlSyntax } from "./template.ts";
 
-export type { SqlValue };
-export type Row = Record<string, SqlValue>;
+export type { Row, SqlValue };
 /** The values of one row, in the order of a statement's columns. */
 export type SqlValues = readonly SqlValue[];
 

@@ -3,7 +3,7 @@ import { contactRows, inboundCallRow, type RowWarning, type TransactionFilter } 
 import type { RowCounts, Sink } from "../sync/sink.ts";
 import type { RowSet, SqlTarget } from "./target.ts";
 import type { Contact, InboundCall } from "../sync/source.ts";
-import type { CampaignField, TableKey } from "./tables.ts";
+import type { CampaignField, TableKey } from "../sync/tables.ts";
 
 export interface SqlSinkOptions {
   filter: TransactionFilter;

@@ -13,7 +13,7 @@ import {
   type CampaignField,
   type TableKey,
   type TableSpec,
-} from "./tables.ts";
+} from "../sync/tables.ts";
 
 export type RowSet = Partial<Record<TableKey, Row[]>>;
 

@@ -1,9 +1,7 @@
 // SQL written once for every database: names are quoted and parameters numbered by the dialect the
 // statement is rendered for, so no caller counts placeholders or joins `IN (…)` lists by hand, and no
 // value is ever spliced into the text.
-
-/** What a value bound to a statement may be. Objects and arrays arrive here already as JSON text. */
-export type SqlValue = string | number | boolean | null;
+import type { SqlValue } from "../sync/tables.ts";
 
 /** What rendering needs of a dialect: how it quotes a name and writes the n-th placeholder. */
 export interface SqlSyntax {

@@ -1,7 +1,7 @@
 // The lines the pipeline logs about its own work, so that a log read later tells what a run did:
 // what each poll wrote and how far behind it is, and which columns new fields got.
 import type { AddedColumn, RowCounts } from "./sink.ts";
-import { TABLE_KEYS } from "../sql/tables.ts";
+import { TABLE_KEYS } from "./tables.ts";
 
 /** A campaign may gain hundreds of fields at once: the line names this many and counts the rest. */
 const NAMED_AT_MOST = 20;

@@ -1,10 +1,9 @@
 // Turns API objects into table rows, with the row ids of the original client (MD5 digests) so that a
 // database it wrote stays valid. Pure: no I/O, the clock is passed in.
-import type { Row, SqlValue } from "../sql/dialect.ts";
 import { isRawJson } from "../common/exact-json.ts";
 import { md5Hex } from "../common/md5.ts";
 import type { Contact, InboundCall, Transaction } from "./source.ts";
-import type { TableKey } from "../sql/tables.ts";
+import type { Row, SqlValue, TableKey } from "./tables.ts";
 
 export type ContactRows = Record<Exclude<TableKey, "inbound_calls">, Row[]>;
 

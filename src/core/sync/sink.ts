@@ -1,6 +1,6 @@
 // Where the pipeline puts what it fetched: an SQL target, or the webhook outbox.
 import type { Contact, InboundCall } from "./source.ts";
-import type { CampaignField, TableKey } from "../sql/tables.ts";
+import type { CampaignField, TableKey } from "./tables.ts";
 
 export type RowCounts = Partial<Record<TableKey, number>>;
 

@@ -1,6 +1,6 @@
 // The Dialfire campaign as the sync sees it: the objects its REST API returns and the one
 // interface the pipeline reads them through. The HTTP client and the simulator both speak it.
-import type { CampaignField } from "../sql/tables.ts";
+import type { CampaignField } from "./tables.ts";
 
 export type { CampaignField };
 

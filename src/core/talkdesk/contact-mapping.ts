@@ -1,7 +1,7 @@
 // A synced contact row in Talkdesk's contact format: which columns feed which field.
 // Defaults look for the usual field names of call-centre campaigns; a mapping file overrides them.
 import * as v from "valibot";
-import { MIN_SIGNIFICANT_DIGITS } from "../phonecalls/phone-numbers.ts";
+import { MIN_SIGNIFICANT_DIGITS } from "../common/phone-numbers.ts";
 
 /** A contact in Talkdesk's format: a name is required, everything else is left out when empty. */
 export const TalkdeskContactSchema = v.object({

@@ -17,7 +17,7 @@
 // see createIndexSql. Tables go to the login's default schema (normally dbo), like dbsync2's.
 import { columnDefinitions, TargetError, type IndexSpec, type SqlExecutor } from "../../core/sql/dialect.ts";
 import { fitIdentifier, utf16Units } from "../../core/sql/identifiers.ts";
-import type { Column, LogicalType, TableLayout } from "../../core/sql/tables.ts";
+import type { Column, LogicalType, TableLayout } from "../../core/sync/tables.ts";
 import { sql } from "../../core/sql/template.ts";
 import { BaseSql } from "../shared/dialect.ts";
 import { widenColumnsSql } from "./widen.ts";

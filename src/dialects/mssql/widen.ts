@@ -1,6 +1,6 @@
 // Columns of a table the original client (dbsync2) made, widened in place so that no value is cut.
 import type { SqlExecutor } from "../../core/sql/dialect.ts";
-import type { Column } from "../../core/sql/tables.ts";
+import type { Column } from "../../core/sync/tables.ts";
 
 /**
  * The columns of one table (`@p1`: `[schema].[table]`) with their type, length in bytes (-1 for MAX),

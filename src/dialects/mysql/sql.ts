@@ -3,7 +3,7 @@
 import { Buffer } from "node:buffer";
 import type { IndexSpec, SqlExecutor, SqlValues } from "../../core/sql/dialect.ts";
 import { characters, fitIdentifier } from "../../core/sql/identifiers.ts";
-import type { Column, LogicalType, TableLayout } from "../../core/sql/tables.ts";
+import type { Column, LogicalType, TableLayout } from "../../core/sync/tables.ts";
 import { name, names, sql } from "../../core/sql/template.ts";
 import { BaseSql } from "../shared/dialect.ts";
 import type { MysqlServer } from "./connection.ts";

@@ -1,5 +1,5 @@
 // The column types dbsync gives MySQL tables, and the ones it finds too narrow in tables of others.
-import { contactsMd5Index, type LogicalType } from "../../core/sql/tables.ts";
+import { contactsMd5Index, type LogicalType } from "../../core/sync/tables.ts";
 
 /**
  * Long values stored whole: strings are `longtext` (up to 4 GB) in utf8mb4, so emoji fit; numbers

@@ -1,7 +1,7 @@
 // Columns of a table the original client (dbsync2) made, widened in place so that no value is cut,
 // refused or rounded.
 import type { SqlExecutor } from "../../core/sql/dialect.ts";
-import type { Column } from "../../core/sql/tables.ts";
+import type { Column } from "../../core/sync/tables.ts";
 import { sql, type SqlFragment, type SqlSyntax } from "../../core/sql/template.ts";
 import { INDEXED_CONTACT_COLUMNS, KEY_TYPE, TEXT_TYPES } from "./types.ts";
 

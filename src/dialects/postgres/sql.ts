@@ -2,7 +2,7 @@
 // limits, tables in the current schema.
 import type { SqlExecutor } from "../../core/sql/dialect.ts";
 import { fitIdentifier, utf8Bytes } from "../../core/sql/identifiers.ts";
-import type { Column, LogicalType } from "../../core/sql/tables.ts";
+import type { Column, LogicalType } from "../../core/sync/tables.ts";
 import { sql } from "../../core/sql/template.ts";
 import { BaseSql } from "../shared/dialect.ts";
 import { widenColumnsSql } from "./widen.ts";

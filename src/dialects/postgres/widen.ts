@@ -1,7 +1,7 @@
 // Columns of a table the original client (dbsync2) made, widened in place so that no value is
 // refused for its length or its digits.
 import type { SqlDialect, SqlExecutor } from "../../core/sql/dialect.ts";
-import type { Column } from "../../core/sql/tables.ts";
+import type { Column } from "../../core/sync/tables.ts";
 import { sql } from "../../core/sql/template.ts";
 
 /**

@@ -12,7 +12,7 @@ import {
   type SqlValue,
   type SqlValues,
 } from "../../core/sql/dialect.ts";
-import type { Column, LogicalType, TableLayout } from "../../core/sql/tables.ts";
+import type { Column, LogicalType, TableLayout } from "../../core/sync/tables.ts";
 import { name, names, sql } from "../../core/sql/template.ts";
 
 

@@ -1,7 +1,7 @@
 // The SQL of SQLite, shared by the drivers that speak it: libSQL (a file, or a server over HTTP) and
 // Cloudflare D1. A driver adds its limits and how statements run; everything here is text.
 import type { SqlExecutor } from "../../core/sql/dialect.ts";
-import type { Column, LogicalType } from "../../core/sql/tables.ts";
+import type { Column, LogicalType } from "../../core/sync/tables.ts";
 import { sql } from "../../core/sql/template.ts";
 import { BaseSql } from "../shared/dialect.ts";
 

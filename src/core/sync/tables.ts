@@ -1,6 +1,11 @@
 // The five target tables and their columns, exactly as the original client (dbsync2) lays them out,
 // so that a database it created stays valid for us.
 
+/** A value a row holds, as it is bound to a statement. Objects and arrays are already JSON text here. */
+export type SqlValue = string | number | boolean | null;
+/** One row of a table, by column name. */
+export type Row = Record<string, SqlValue>;
+
 export type LogicalType = "short_string" | "string" | "text" | "int" | "bool";
 
 export interface Column {
