@@ -10,7 +10,7 @@ import mysql from "mysql2/promise";
 import postgres from "postgres";
 import type { Row } from "../../src/core/sql/dialect.ts";
 import { SqlTarget } from "../../src/core/sql/target.ts";
-import { TABLE_KEYS, type CampaignField, type TableKey } from "../../src/core/sql/tables.ts";
+import { TABLE_KEYS, type CampaignField, type TableKey } from "../../src/core/sync/tables.ts";
 import { openDialect } from "../../src/dialects/index.ts";
 
 export type DatabaseKind = "libsql" | "postgres" | "mysql";

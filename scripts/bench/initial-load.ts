@@ -5,7 +5,7 @@ import type { Row } from "../../src/core/sql/dialect.ts";
 import { parseJsonExact } from "../../src/core/common/exact-json.ts";
 import { FieldListSchema } from "../../src/core/dialfire/schemas.ts";
 import type { CampaignField, Contact } from "../../src/core/sync/source.ts";
-import { TABLE_KEYS, type TableKey } from "../../src/core/sql/tables.ts";
+import { TABLE_KEYS, type TableKey } from "../../src/core/sync/tables.ts";
 import { createCampaign } from "../../src/simulator/campaign.ts";
 import * as v from "valibot";
 import { ceilingSeconds, type DatabaseKind } from "./ceiling.ts";
