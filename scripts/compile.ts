@@ -62,7 +62,8 @@ function parseArgs(argv: string[]): { targets: string[]; outdir: string } {
   let outdir = join(ROOT, "dist");
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const [flag, inline] =
+      arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
     const value = () => inline ?? argv[++i] ?? fail(`${flag} needs a value\n${USAGE}`);
     if (flag === "--") continue;
     else if (flag === "--help" || flag === "-h") {
@@ -120,7 +121,8 @@ function addonFile(addon: string): string {
   const installed = join(libsqlDir, "..", "@libsql", addon);
   for (const dir of [installed, join(ROOT, "node_modules", "@libsql", addon)]) {
     const manifest = join(dir, "package.json");
-    if (existsSync(join(dir, "index.node")) && JSON.parse(readFileSync(manifest, "utf8")).version === version) return join(dir, "index.node");
+    if (existsSync(join(dir, "index.node")) && JSON.parse(readFileSync(manifest, "utf8")).version === version)
+      return join(dir, "index.node");
   }
   const cached = join(CACHE, `${addon}-${version}`);
   if (existsSync(join(cached, "index.node"))) return join(cached, "index.node");
@@ -132,7 +134,11 @@ function addonFile(addon: string): string {
     process.stdout.write(`fetching ${spec} (npm pack)\n`);
     let pack: ReturnType<typeof Bun.spawnSync>;
     try {
-      pack = Bun.spawnSync(["npm", "pack", spec, "--pack-destination", work, "--json", "--silent"], { cwd: work, stdout: "pipe", stderr: "pipe" });
+      pack = Bun.spawnSync(["npm", "pack", spec, "--pack-destination", work, "--json", "--silent"], {
+        cwd: work,
+        stdout: "pipe",
+        stderr: "pipe",
+      });
     } catch (error) {
       fail(`fetching ${spec} needs npm (${error instanceof Error ? error.message : error})`);
     }
@@ -234,7 +240,14 @@ export function machoLayout(file: Buffer): MachoLayout {
     offset += file.readUInt32LE(offset + 4);
   }
   const { signatureCommand, linkeditCommand, linkeditFileoff, textFilesize, dataoff, datasize } = layout;
-  if (signatureCommand === undefined || linkeditCommand === undefined || linkeditFileoff === undefined || textFilesize === undefined || dataoff === undefined || datasize === undefined) {
+  if (
+    signatureCommand === undefined ||
+    linkeditCommand === undefined ||
+    linkeditFileoff === undefined ||
+    textFilesize === undefined ||
+    dataoff === undefined ||
+    datasize === undefined
+  ) {
     throw new Error("no __TEXT, __LINKEDIT or LC_CODE_SIGNATURE");
   }
   return { signatureCommand, linkeditCommand, linkeditFileoff, textFilesize, dataoff, datasize };
@@ -258,7 +271,9 @@ export function machoSignatureProblem(file: Buffer): string | undefined {
     if (slots !== Math.ceil(codeLimit / page)) return `${slots} page hashes for ${Math.ceil(codeLimit / page)} pages`;
     let bad = 0;
     for (let slot = 0; slot < slots; slot++) {
-      const hash = createHash("sha256").update(file.subarray(slot * page, Math.min((slot + 1) * page, codeLimit))).digest();
+      const hash = createHash("sha256")
+        .update(file.subarray(slot * page, Math.min((slot + 1) * page, codeLimit)))
+        .digest();
       const at = cd + hashOffset + slot * hashSize;
       if (!hash.equals(file.subarray(at, at + hashSize))) bad++;
     }
@@ -359,9 +374,15 @@ async function compile(name: string, target: Target, outdir: string, version: st
 function check(file: string, version: string): void {
   const empty = mkdtempSync(join(tmpdir(), "dbsync-compile-check-"));
   try {
-    const run = Bun.spawnSync([file, "--version"], { cwd: empty, env: { PATH: "/usr/bin:/bin", TMPDIR: empty }, stdout: "pipe", stderr: "pipe" });
+    const run = Bun.spawnSync([file, "--version"], {
+      cwd: empty,
+      env: { PATH: "/usr/bin:/bin", TMPDIR: empty },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const out = run.stdout.toString().trim();
-    if (!run.success || out !== version) fail(`${file} --version from an empty folder: exit ${run.exitCode}, "${out}" ${run.stderr.toString().trim()}`);
+    if (!run.success || out !== version)
+      fail(`${file} --version from an empty folder: exit ${run.exitCode}, "${out}" ${run.stderr.toString().trim()}`);
   } finally {
     rmSync(empty, { recursive: true, force: true });
   }
@@ -394,7 +415,9 @@ async function main(argv: string[]): Promise<void> {
     const signed = target.bun.startsWith("bun-darwin") ? await ensureMachoSignature(file) : "";
     const checked = `${signed}${target.runsHere() ? (check(file, version), ", runs") : ""}`;
     const size = (Bun.file(file).size / 2 ** 20).toFixed(1);
-    process.stdout.write(`${relative(process.cwd(), file) || file}  ${size} MiB  ${Math.round(performance.now() - started)} ms${checked}\n`);
+    process.stdout.write(
+      `${relative(process.cwd(), file) || file}  ${size} MiB  ${Math.round(performance.now() - started)} ms${checked}\n`,
+    );
   }
   await writeSums(outdir);
   process.stdout.write(`dbsync ${version}: ${relative(process.cwd(), join(outdir, "SHA256SUMS"))}\n`);

@@ -79,7 +79,15 @@ const main = defineCommand({
     version: BUILD_VERSION ?? pkg.version,
     description: "Dialfire/Megadialer campaign sync (drop-in for dbsync2)",
   },
-  subCommands: { sync: syncCommand, webhook: webhookCommand, serve: serveCommand, tokens: tokensCommand, phonecalls: phonecallsCommand, simulate: simulateCommand, demo: demoCommand },
+  subCommands: {
+    sync: syncCommand,
+    webhook: webhookCommand,
+    serve: serveCommand,
+    tokens: tokensCommand,
+    phonecalls: phonecallsCommand,
+    simulate: simulateCommand,
+    demo: demoCommand,
+  },
 });
 
 const commands: Record<string, CommandDef<ArgsDef>> = {

@@ -30,9 +30,15 @@ function arm64Unavailable(): string | undefined {
   if (!native) return `not a linux-x64 machine (${process.platform}-${process.arch})`;
   if (hasQemu()) return undefined;
   const root = process.getuid?.() === 0;
-  if (!root || !existsSync("/usr/bin/apt-get")) return `qemu-user is missing and cannot be installed here (needs root and apt-get): apt-get install ${QEMU_PACKAGES.join(" ")}`;
+  if (!root || !existsSync("/usr/bin/apt-get"))
+    return `qemu-user is missing and cannot be installed here (needs root and apt-get): apt-get install ${QEMU_PACKAGES.join(" ")}`;
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const install = () => Bun.spawnSync(["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...QEMU_PACKAGES], { env, stdout: "ignore", stderr: "pipe" });
+  const install = () =>
+    Bun.spawnSync(["apt-get", "install", "-y", "-qq", "--no-install-recommends", ...QEMU_PACKAGES], {
+      env,
+      stdout: "ignore",
+      stderr: "pipe",
+    });
   let result = install();
   if (!result.success) {
     Bun.spawnSync(["apt-get", "update", "-qq"], { env, stdout: "ignore", stderr: "ignore" });
@@ -78,9 +84,18 @@ function builtVersion(): string {
 
 test.skipIf(!native)("the build names every binary in SHA256SUMS, which sha256sum -c accepts", () => {
   const sums = readFileSync(join(OUT, "SHA256SUMS"), "utf8");
-  expect(sums.trim().split("\n").map((line) => line.split(/\s+/)[1])).toEqual(TARGETS.map((t) => `dbsync-${t}`).sort());
+  expect(
+    sums
+      .trim()
+      .split("\n")
+      .map((line) => line.split(/\s+/)[1]),
+  ).toEqual(TARGETS.map((t) => `dbsync-${t}`).sort());
   const check = Bun.spawnSync(["sha256sum", "-c", "SHA256SUMS"], { cwd: OUT, stdout: "pipe", stderr: "pipe" });
-  expect(check.stdout.toString()).toBe(TARGETS.map((t) => `dbsync-${t}: OK\n`).sort().join(""));
+  expect(check.stdout.toString()).toBe(
+    TARGETS.map((t) => `dbsync-${t}: OK\n`)
+      .sort()
+      .join(""),
+  );
   expect(check.exitCode).toBe(0);
 });
 
@@ -139,16 +154,31 @@ for (const variant of VARIANTS) {
     });
 
     async function run(argv: string[], extraEnv: Record<string, string> = {}) {
-      const child = Bun.spawn([...variant.command(binary), ...argv], { cwd: dir, env: { ...env, ...extraEnv }, stdout: "pipe", stderr: "pipe" });
+      const child = Bun.spawn([...variant.command(binary), ...argv], {
+        cwd: dir,
+        env: { ...env, ...extraEnv },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
-      const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+      const [stdout, stderr, code] = await Promise.all([
+        new Response(child.stdout).text(),
+        new Response(child.stderr).text(),
+        child.exited,
+      ]);
       clearTimeout(timer);
       return { code, stdout, stderr };
     }
 
     /** A long-running command (simulate, serve) and the URL it prints once it listens. */
     async function start(argv: string[], extraEnv: Record<string, string> = {}): Promise<string> {
-      const child = Bun.spawn([...variant.command(binary), ...argv], { cwd: dir, env: { ...env, ...extraEnv }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      const child = Bun.spawn([...variant.command(binary), ...argv], {
+        cwd: dir,
+        env: { ...env, ...extraEnv },
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       children.push(child);
       return serveUrl(child, () => new Response(child.stderr).text());
     }
@@ -166,7 +196,21 @@ for (const variant of VARIANTS) {
 
     let api = "";
     test("simulate, then db_init into a libSQL file", async () => {
-      api = await start(["simulate", "--port", "0", "--campaign", CAMPAIGN, "--token", API_TOKEN, "--contacts", String(CONTACTS), "--seed", "7", "--activity", "0"]);
+      api = await start([
+        "simulate",
+        "--port",
+        "0",
+        "--campaign",
+        CAMPAIGN,
+        "--token",
+        API_TOKEN,
+        "--contacts",
+        String(CONTACTS),
+        "--seed",
+        "7",
+        "--activity",
+        "0",
+      ]);
       expect(api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       const init = await run(["--a", "db_init", "--c", CAMPAIGN, "--ct", API_TOKEN, "--api-url", api, "--url", target, "--state", state]);
       const output = `${init.stdout}${init.stderr}`;
@@ -186,13 +230,26 @@ for (const variant of VARIANTS) {
     // The bundled JavaScript is the same for every target (only libSQL's addon differs): natively only.
     if (variant.name === "linux-x64")
       test("the server database drivers are inside: each one reaches its connect", async () => {
-      for (const url of ["postgres://u:p@127.0.0.1:1/db", "mysql://u:p@127.0.0.1:1/db", "sqlserver://u:p@127.0.0.1:1/db"]) {
-        const result = await run(["--a", "db_init", "--c", CAMPAIGN, "--ct", API_TOKEN, "--api-url", api, "--url", url, "--state", state]);
-        expect(result.code).toBe(1);
-        expect(result.stderr).not.toContain("Cannot find module");
-        expect(result.stderr).toContain("at " + url.replace(":p@", "@") + ": connection refused (nothing listens on that host and port)");
-      }
-    });
+        for (const url of ["postgres://u:p@127.0.0.1:1/db", "mysql://u:p@127.0.0.1:1/db", "sqlserver://u:p@127.0.0.1:1/db"]) {
+          const result = await run([
+            "--a",
+            "db_init",
+            "--c",
+            CAMPAIGN,
+            "--ct",
+            API_TOKEN,
+            "--api-url",
+            api,
+            "--url",
+            url,
+            "--state",
+            state,
+          ]);
+          expect(result.code).toBe(1);
+          expect(result.stderr).not.toContain("Cannot find module");
+          expect(result.stderr).toContain(`at ${url.replace(":p@", "@")}: connection refused (nothing listens on that host and port)`);
+        }
+      });
 
     test("serve: Talkdesk gets every contact, a phonecall is created for one of them", async () => {
       const base = await start(["serve", "--url", target, "--state", state, "--port", "0", "--settle", "0"], {
@@ -201,7 +258,11 @@ for (const variant of VARIANTS) {
         DBSYNC_PHONECALLS_TOKENS: CALLS_TOKEN,
       });
       const post = async (path: string, body: unknown) => {
-        const response = await fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+        const response = await fetch(`${base}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
         return { status: response.status, json: (await response.json()) as Record<string, unknown> };
       };
 
@@ -219,7 +280,13 @@ for (const variant of VARIANTS) {
       const phones = contacts.flatMap((c) => c.phones ?? []);
       const contact = contacts.find((c) => c.phones?.length === 1 && phones.filter((p) => p === c.phones?.[0]).length === 1);
       if (!contact) throw new Error("no contact with a phone number of its own");
-      const call = { token: CALLS_TOKEN, initiated: "2026-11-22T10:00:00Z", source: "7222", destination: contact.phones?.[0], duration: 42 };
+      const call = {
+        token: CALLS_TOKEN,
+        initiated: "2026-11-22T10:00:00Z",
+        source: "7222",
+        destination: contact.phones?.[0],
+        duration: 42,
+      };
       const created = await post("/direct/items/phonecalls/create", call);
       expect(created.json).toMatchObject({ error: false, contactId: contact.id, created: true });
       expect(created.status).toBe(200);
@@ -230,7 +297,9 @@ for (const variant of VARIANTS) {
       const db = await openDialect(target);
       try {
         const rows = await db.all(`SELECT "id", "contact_id", "destination", "duration" FROM "phonecalls"`);
-        expect(rows).toEqual([{ id: String(created.json.phonecallId), contact_id: contact.id, destination: call.destination, duration: 42 }]);
+        expect(rows).toEqual([
+          { id: String(created.json.phonecallId), contact_id: contact.id, destination: call.destination, duration: 42 },
+        ]);
       } finally {
         await db.close();
       }

@@ -1,6 +1,14 @@
 // The pure parts of the phonecall replication: destination rules and the PBX's local time.
 import { describe, expect, test } from "bun:test";
-import { CdrOptionError, checkTimeZone, parseRewriteRule, recordingUrl, rewriteDestination, wallTime, zonedInstant } from "../src/core/phonecalls/cdr.ts";
+import {
+  CdrOptionError,
+  checkTimeZone,
+  parseRewriteRule,
+  recordingUrl,
+  rewriteDestination,
+  wallTime,
+  zonedInstant,
+} from "../src/core/phonecalls/cdr.ts";
 
 describe("destination rewriting", () => {
   // The Perl script's convertDestination as two rules, as the README documents it.
@@ -60,7 +68,9 @@ describe("local time of the PBX", () => {
 });
 
 test("recording links from a template, values escaped", () => {
-  expect(recordingUrl("http://pbx/recordings/{channel}", { channel: "SIP/7222-0000a1b2" })).toBe("http://pbx/recordings/SIP%2F7222-0000a1b2");
+  expect(recordingUrl("http://pbx/recordings/{channel}", { channel: "SIP/7222-0000a1b2" })).toBe(
+    "http://pbx/recordings/SIP%2F7222-0000a1b2",
+  );
   expect(recordingUrl("http://pbx/rec/{recordingfile}?id={uniqueid}", { recordingfile: "a b.wav", uniqueid: "1345.7" })).toBe(
     "http://pbx/rec/a%20b.wav?id=1345.7",
   );

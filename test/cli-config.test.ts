@@ -15,7 +15,12 @@ describe("argv", () => {
 
   test("one or two dashes, = or a space", () => {
     expect(normaliseFlags(["-c", "X", "--ct=Y", "-fm", "updates_only", "-v"], SYNC_FLAGS)).toEqual([
-      "--c", "X", "--ct=Y", "--fm", "updates_only", "--v",
+      "--c",
+      "X",
+      "--ct=Y",
+      "--fm",
+      "updates_only",
+      "--v",
     ]);
   });
 
@@ -118,7 +123,14 @@ describe("webhook flags", () => {
   });
 
   test("rate, burst, attempts, waits and the secret", () => {
-    const config = parseSyncConfig({ ...base, wr: "20", retries: "3", "retry-wait": "0.5", "webhook-timeout": "5", "webhook-secret": secret });
+    const config = parseSyncConfig({
+      ...base,
+      wr: "20",
+      retries: "3",
+      "retry-wait": "0.5",
+      "webhook-timeout": "5",
+      "webhook-secret": secret,
+    });
     expect(config.webhook).toMatchObject({ rate: 20, burst: 40, attempts: 3, retryWaitSeconds: 0.5, timeoutSeconds: 5, secret });
     expect(config.webhook.signingKey).toEqual(new Uint8Array(Buffer.from("sixteen+ bytes of key")));
     expect(parseSyncConfig({ ...base, wr: "0", wb: "7" }).webhook).toMatchObject({ rate: 5, burst: 7 });
@@ -141,7 +153,9 @@ describe("messages in the user's terms", () => {
   test("a value from the environment is named by its variable, one from the command line by its flag", () => {
     withEnvironment({ c: "X" }, SYNC_FLAGS, { DIALFIRE_INTERVAL: "abc", DBSYNC_URL: "postgres://h:x/db" });
     expect(inUserTerms("--interval must be a number of seconds")).toBe("DIALFIRE_INTERVAL must be a number of seconds");
-    expect(inUserTerms("--url: bad port; --c is fine; --interval-x is another flag")).toBe("DBSYNC_URL: bad port; --c is fine; --interval-x is another flag");
+    expect(inUserTerms("--url: bad port; --c is fine; --interval-x is another flag")).toBe(
+      "DBSYNC_URL: bad port; --c is fine; --interval-x is another flag",
+    );
     withEnvironment({}, SYNC_FLAGS, {});
     expect(inUserTerms("--interval must be a number of seconds")).toBe("--interval must be a number of seconds");
   });
@@ -169,7 +183,10 @@ describe("messages in the user's terms", () => {
 
   test("a Talkdesk mapping file's faults name the key and what it takes, never a validator's words", () => {
     const cases: [unknown, string][] = [
-      [{ bogus: "x" }, 'unknown key "bogus"; the keys are name, company, title, emails, phones, photo_url, address, websites, twitter, url'],
+      [
+        { bogus: "x" },
+        'unknown key "bogus"; the keys are name, company, title, emails, phones, photo_url, address, websites, twitter, url',
+      ],
       [{ name: 5 }, 'name: must be a column name or a list of column names, e.g. "Handy" or ["$phone", "Handy"]'],
       [{ phones: ["$phone", null] }, 'phones: must be a column name or a list of column names, e.g. "Handy" or ["$phone", "Handy"]'],
       [{ url: 5 }, "url: must be a link containing {id}"],
@@ -178,6 +195,8 @@ describe("messages in the user's terms", () => {
       [null, 'must be a JSON object like {"phones": ["$phone", "Handy"]}'],
     ];
     for (const [value, error] of cases) expect(checkMappingFile(value)).toEqual({ error });
-    expect(checkMappingFile({ phones: "Handy", url: "https://crm/{id}" })).toEqual({ mapping: { phones: ["Handy"], url: "https://crm/{id}" } });
+    expect(checkMappingFile({ phones: "Handy", url: "https://crm/{id}" })).toEqual({
+      mapping: { phones: ["Handy"], url: "https://crm/{id}" },
+    });
   });
 });

@@ -70,7 +70,21 @@ describe("a reader that leaves", () => {
   test("running work stops as on SIGTERM and ends with 141, without a word on stderr", async () => {
     expectQuiet(await piped(["simulate", "--port", "0"], "true"), 141);
     const sync = await piped(
-      ["--a", "db_sync", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url, "--url", `file:${dir}/t.db`, "--state", `file:${dir}/s.db`, "--v"],
+      [
+        "--a",
+        "db_sync",
+        "--c",
+        CAMPAIGN,
+        "--ct",
+        TOKEN,
+        "--api-url",
+        sim.url,
+        "--url",
+        `file:${dir}/t.db`,
+        "--state",
+        `file:${dir}/s.db`,
+        "--v",
+      ],
       "head -2",
     );
     expectQuiet(sync, 141);
@@ -79,7 +93,20 @@ describe("a reader that leaves", () => {
 
   test("a sync whose only stdout line was read goes on to the end", async () => {
     const result = await piped(
-      ["--a", "db_init", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url, "--url", `file:${dir}/init.db`, "--state", `file:${dir}/s.db`],
+      [
+        "--a",
+        "db_init",
+        "--c",
+        CAMPAIGN,
+        "--ct",
+        TOKEN,
+        "--api-url",
+        sim.url,
+        "--url",
+        `file:${dir}/init.db`,
+        "--state",
+        `file:${dir}/s.db`,
+      ],
       "head -1",
     );
     expectQuiet(result, 0);

@@ -50,7 +50,11 @@ describe("malformed settings are usage errors, found before any request", () => 
       [["--url", "mysql://u:p@h:70000/db"], {}, "70000 is not a port number"],
       [["--url", "postgres://u:p@h/db?sslmode=bogus"], {}, 'unknown sslmode "bogus"'],
       [["--url", "mysql://u:p@h/"], {}, "names no database"],
-      [["--url", `postgres://u:p@h/db?sslmode=verify-full&sslrootcert=${missing}/ca.pem`], {}, `cannot read sslrootcert ${missing}/ca.pem: there is no such file`],
+      [
+        ["--url", `postgres://u:p@h/db?sslmode=verify-full&sslrootcert=${missing}/ca.pem`],
+        {},
+        `cannot read sslrootcert ${missing}/ca.pem: there is no such file`,
+      ],
       [["--url", `mysql://u:p@h/db?sslca=${missing}/ca.pem`], {}, `cannot read the CA file ${missing}/ca.pem: there is no such file`],
       [["--url", "sqlserver://u:p@h:1433/"], {}, "names no database"],
       [["--url", "libsql://"], {}, "the libSQL URL libsql:… has no host"],
@@ -93,10 +97,22 @@ describe("malformed settings are usage errors, found before any request", () => 
       [["serve", "--url", ":memory:"], "--url: an in-memory database holds no contacts"],
       [["serve", "--url", `file:${dir}`], `--url: file:${dir} is a folder`],
       [["serve", "--url", `file:${dir}/x.db`, "--talkdesk-mapping", mapping], 'unknown key "bogus"; the keys are name, company, title'],
-      [["phonecalls", "push", "--cdr", "mysql://u:p@h:notaport/a", "--target", "https://x", "--token", "t"], '--cdr: mysql://u@h:notaport…: "notaport" is not a port'],
-      [["phonecalls", "push", "--cdr", "mysql://u:p@127.0.0.1:1/a", "--target", `file:${missing}/t.db`], `--target: file:${missing}/t.db: the folder ${missing} does not exist`],
-      [["phonecalls", "push", "--cdr", `file:${dir}/cdr.db`, "--target", "https://x", "--token", "t"], "--cdr must be the Asterisk MySQL/MariaDB database"],
-      [["phonecalls", "push", "--cdr", "mysql://u:p@127.0.0.1:1/a", "--target", `file:${dir}/calls.db`], `--target: there is no database file ${dir}/calls.db`],
+      [
+        ["phonecalls", "push", "--cdr", "mysql://u:p@h:notaport/a", "--target", "https://x", "--token", "t"],
+        '--cdr: mysql://u@h:notaport…: "notaport" is not a port',
+      ],
+      [
+        ["phonecalls", "push", "--cdr", "mysql://u:p@127.0.0.1:1/a", "--target", `file:${missing}/t.db`],
+        `--target: file:${missing}/t.db: the folder ${missing} does not exist`,
+      ],
+      [
+        ["phonecalls", "push", "--cdr", `file:${dir}/cdr.db`, "--target", "https://x", "--token", "t"],
+        "--cdr must be the Asterisk MySQL/MariaDB database",
+      ],
+      [
+        ["phonecalls", "push", "--cdr", "mysql://u:p@127.0.0.1:1/a", "--target", `file:${dir}/calls.db`],
+        `--target: there is no database file ${dir}/calls.db`,
+      ],
       [["tokens", "add", "--state", `file:${missing}/state.db`], `--state: the folder ${missing} does not exist`],
       [["webhook", "failed", "--state", "ftp://x"], '--state: "ftp" is not a libSQL URL'],
       [["simulate", "--host", "a b", "--port", "0"], "cannot listen on a b:0: --host a b is no address of this machine"],
@@ -118,8 +134,14 @@ describe("malformed settings are usage errors, found before any request", () => 
     try {
       for (const command of [["simulate"], ["serve", "--url", `file:${dir}/x.db`, "--state", `file:${dir}/s.db`]]) {
         const inUse = await runCli([...command, "--port", String(taken.port)]);
-        expect({ code: inUse.code, stderr: inUse.stderr }).toEqual({ code: 1, stderr: `error: cannot listen on 127.0.0.1:${taken.port}: the port is already in use\n` });
-        expectUsageError(await runCli([...command, "--host", "a b", "--port", "0"]), "cannot listen on a b:0: --host a b is no address of this machine");
+        expect({ code: inUse.code, stderr: inUse.stderr }).toEqual({
+          code: 1,
+          stderr: `error: cannot listen on 127.0.0.1:${taken.port}: the port is already in use\n`,
+        });
+        expectUsageError(
+          await runCli([...command, "--host", "a b", "--port", "0"]),
+          "cannot listen on a b:0: --host a b is no address of this machine",
+        );
       }
     } finally {
       taken.stop(true);
@@ -129,8 +151,18 @@ describe("malformed settings are usage errors, found before any request", () => 
   test("a well-formed target that cannot be reached stays a failure (exit 1), not a usage error", async () => {
     const dir = tempDir("unreachable-target");
     const result = await runCli([
-      "--a", "db_init", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url, "--state", `file:${dir}/s.db`,
-      "--url", "postgres://u:p@127.0.0.1:1/db",
+      "--a",
+      "db_init",
+      "--c",
+      CAMPAIGN,
+      "--ct",
+      TOKEN,
+      "--api-url",
+      sim.url,
+      "--state",
+      `file:${dir}/s.db`,
+      "--url",
+      "postgres://u:p@127.0.0.1:1/db",
     ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("cannot open the database at postgres://u@127.0.0.1:1/db");
@@ -140,7 +172,20 @@ describe("malformed settings are usage errors, found before any request", () => 
 describe("files", () => {
   test("a refused token leaves no target or state file behind", async () => {
     const dir = tempDir("refused");
-    const result = await runCli(["--a", "db_init", "--c", CAMPAIGN, "--ct", "not-the-token", "--api-url", sim.url, "--url", `file:${dir}/t.db`, "--state", `file:${dir}/s.db`]);
+    const result = await runCli([
+      "--a",
+      "db_init",
+      "--c",
+      CAMPAIGN,
+      "--ct",
+      "not-the-token",
+      "--api-url",
+      sim.url,
+      "--url",
+      `file:${dir}/t.db`,
+      "--state",
+      `file:${dir}/s.db`,
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("refused the token");
     expect(readdirSync(dir)).toEqual([]);
@@ -148,7 +193,9 @@ describe("files", () => {
 
   test("without --url and --state the default data folder is still made", async () => {
     const data = join(tempDir("default-data"), "not", "yet");
-    const result = await runCli(["--a", "db_init", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url], { env: { DBSYNC_DATA_DIR: data } });
+    const result = await runCli(["--a", "db_init", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url], {
+      env: { DBSYNC_DATA_DIR: data },
+    });
     expect(result.stderr).not.toContain("error");
     expect(result.code).toBe(0);
     expect(existsSync(join(data, `${CAMPAIGN}.db`))).toBe(true);

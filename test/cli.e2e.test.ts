@@ -66,11 +66,17 @@ describe("usage", () => {
       [["webhook", "resend"], 'unknown command "webhook resend": use failed, replay'],
       [["serve"], "the database (--url) is required"],
       [["serve", "--url", "file:x.db", "--port", "99999"], "--port must be at most 65535"],
-      [["serve", "--url", "file:x.db", "--talkdesk-mapping", "/nonexistent/mapping.json"], "--talkdesk-mapping /nonexistent/mapping.json: cannot be read"],
+      [
+        ["serve", "--url", "file:x.db", "--talkdesk-mapping", "/nonexistent/mapping.json"],
+        "--talkdesk-mapping /nonexistent/mapping.json: cannot be read",
+      ],
       [["tokens", "revoke"], "--id is required"],
       [["phonecalls", "push", "--target", "https://x", "--token", "t"], "the Asterisk database (--cdr) is required"],
       [["phonecalls", "push", "--cdr", "mysql://u:p@127.0.0.1:1/a", "--target", "https://x"], "an HTTP target needs the service's token"],
-      [["phonecalls", "push", "--cdr", "mysql://u:p@h/a", "--target", "https://x", "--token", "t", "--cdr-timezone", "Mars/Base"], "unknown time zone"],
+      [
+        ["phonecalls", "push", "--cdr", "mysql://u:p@h/a", "--target", "https://x", "--token", "t", "--cdr-timezone", "Mars/Base"],
+        "unknown time zone",
+      ],
       [["tokens", "list", "--state", "file:/nonexistent/state.db"], "no state store at /nonexistent/state.db"],
     ];
     for (const [argv, message] of cases) {
@@ -82,7 +88,16 @@ describe("usage", () => {
   });
 
   test("a malformed --cdr: one line, exit 2, password not shown", async () => {
-    const result = await runCli(["phonecalls", "push", "--cdr", "mysql//asterisk:hunter22@pbx/asterisk", "--target", "https://x", "--token", "t"]);
+    const result = await runCli([
+      "phonecalls",
+      "push",
+      "--cdr",
+      "mysql//asterisk:hunter22@pbx/asterisk",
+      "--target",
+      "https://x",
+      "--token",
+      "t",
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toContain("--cdr must be the Asterisk MySQL/MariaDB database");
@@ -104,7 +119,18 @@ describe("usage", () => {
 describe("failures at run time", () => {
   test("a wrong token: exit non-zero within seconds, naming the token but not showing it", async () => {
     const dir = tempDir("wrong-token");
-    const result = await runCli(["--a", "db_sync", "--c", CAMPAIGN, "--ct", "not-the-token", "--api-url", sim.url, "--url", `file:${dir}/t.db`]);
+    const result = await runCli([
+      "--a",
+      "db_sync",
+      "--c",
+      CAMPAIGN,
+      "--ct",
+      "not-the-token",
+      "--api-url",
+      sim.url,
+      "--url",
+      `file:${dir}/t.db`,
+    ]);
     expect(result.code).toBe(1);
     expect(result.ms).toBeLessThan(10_000);
     expect(lastLine(result.stderr)).toContain("refused the token");
@@ -116,11 +142,23 @@ describe("failures at run time", () => {
   test("an unreachable API: one clear line, exit 1", async () => {
     const dir = tempDir("unreachable");
     const result = await runCli([
-      "--a", "db_init", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", "http://127.0.0.1:9", "--api-retries", "2",
-      "--url", `file:${dir}/t.db`,
+      "--a",
+      "db_init",
+      "--c",
+      CAMPAIGN,
+      "--ct",
+      TOKEN,
+      "--api-url",
+      "http://127.0.0.1:9",
+      "--api-retries",
+      "2",
+      "--url",
+      `file:${dir}/t.db`,
     ]);
     expect(result.code).toBe(1);
-    expect(lastLine(result.stderr)).toMatch(/^error: GET \/api\/campaigns\/CLICAMPAIGN00001\/fields\/list failed after 2 attempts: cannot reach http:\/\/127\.0\.0\.1:9/);
+    expect(lastLine(result.stderr)).toMatch(
+      /^error: GET \/api\/campaigns\/CLICAMPAIGN00001\/fields\/list failed after 2 attempts: cannot reach http:\/\/127\.0\.0\.1:9/,
+    );
     expectNoStackTrace(result.stderr);
   });
 });
@@ -130,7 +168,22 @@ describe("the original's ways of calling it", () => {
     const dir = tempDir("flat");
     const logs = join(dir, "logs");
     const result = await runCli(
-      ["-a", "db_init", "-c", CAMPAIGN, "-ct", TOKEN, "-api-url", sim.url, "-url", `file:${dir}/t.db`, "-state", `file:${dir}/s.db`, "-l", "5"],
+      [
+        "-a",
+        "db_init",
+        "-c",
+        CAMPAIGN,
+        "-ct",
+        TOKEN,
+        "-api-url",
+        sim.url,
+        "-url",
+        `file:${dir}/t.db`,
+        "-state",
+        `file:${dir}/s.db`,
+        "-l",
+        "5",
+      ],
       { env: { DBSYNC_LOG_DIR: logs } },
     );
     expect(result.stderr).not.toContain("error");
@@ -146,7 +199,22 @@ describe("the original's ways of calling it", () => {
 
   test("--l 0 quiets the console as it quiets the log file: a run that goes well says nothing on stderr", async () => {
     const dir = tempDir("quiet");
-    const result = await runCli(["--a", "db_init", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url, "--url", `file:${dir}/t.db`, "--state", `file:${dir}/s.db`, "--l", "0"]);
+    const result = await runCli([
+      "--a",
+      "db_init",
+      "--c",
+      CAMPAIGN,
+      "--ct",
+      TOKEN,
+      "--api-url",
+      sim.url,
+      "--url",
+      `file:${dir}/t.db`,
+      "--state",
+      `file:${dir}/s.db`,
+      "--l",
+      "0",
+    ]);
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: "" });
   });
 
@@ -156,7 +224,9 @@ describe("the original's ways of calling it", () => {
     mkdirSync(logs);
     // The other run's files, for every second this run may start in.
     const started = Date.now();
-    const taken = Array.from({ length: 20 }, (_, i) => join(logs, `${CAMPAIGN}_db_init_${fileTimestamp(new Date(started + i * 1000))}.log`));
+    const taken = Array.from({ length: 20 }, (_, i) =>
+      join(logs, `${CAMPAIGN}_db_init_${fileTimestamp(new Date(started + i * 1000))}.log`),
+    );
     for (const file of taken) writeFileSync(file, "the other run\n");
     const result = await runCli(
       ["--a", "db_init", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url, "--url", `file:${dir}/t.db`, "--state", `file:${dir}/s.db`],
@@ -174,7 +244,22 @@ describe("the original's ways of calling it", () => {
     try {
       const dir = tempDir("progress");
       const result = await runCli(
-        ["--a", "db_init", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", slow.url, "--url", `file:${dir}/t.db`, "--state", `file:${dir}/s.db`, "--w", "1"],
+        [
+          "--a",
+          "db_init",
+          "--c",
+          CAMPAIGN,
+          "--ct",
+          TOKEN,
+          "--api-url",
+          slow.url,
+          "--url",
+          `file:${dir}/t.db`,
+          "--state",
+          `file:${dir}/s.db`,
+          "--w",
+          "1",
+        ],
         { env: { DBSYNC_LOG_DIR: join(dir, "logs") } },
       );
       expect(result.code).toBe(0);
@@ -212,7 +297,24 @@ describe("signals", () => {
   test("SIGTERM stops db_sync gracefully: exit 0, checkpoint saved", async () => {
     const dir = tempDir("sigterm");
     const child = Bun.spawn(
-      ["bun", CLI, "--a", "db_sync", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url, "--url", `file:${dir}/t.db`, "--state", `file:${dir}/s.db`, "--interval", "0.5"],
+      [
+        "bun",
+        CLI,
+        "--a",
+        "db_sync",
+        "--c",
+        CAMPAIGN,
+        "--ct",
+        TOKEN,
+        "--api-url",
+        sim.url,
+        "--url",
+        `file:${dir}/t.db`,
+        "--state",
+        `file:${dir}/s.db`,
+        "--interval",
+        "0.5",
+      ],
       { env: { ...process.env, HOME: dir, DBSYNC_LOG_DIR: join(dir, "logs") }, stdout: "pipe", stderr: "pipe" },
     );
     const state = await openStateStore(`file:${dir}/s.db`);

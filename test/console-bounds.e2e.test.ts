@@ -16,7 +16,7 @@ setDefaultTimeout(120_000);
 const TOKEN = "webhook-console-token-0123456789";
 const CAMPAIGN = "WEBHOOKCONSOLE01";
 
-let running: { stop(): Promise<void> }[] = [];
+const running: { stop(): Promise<void> }[] = [];
 afterEach(async () => {
   for (const part of running.splice(0)) await part.stop();
 });
@@ -31,9 +31,30 @@ test("a receiver down for good: a few console lines for dozens of dead letters, 
   expect(expected.size).toBeGreaterThan(20); // dozens of dead letters
   const child = Bun.spawn(
     [
-      "bun", CLI, "--a", "webhook", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url, "--url", hook.url,
-      "--state", `file:${dir}/state.db`, "--s", since.toISOString(), "--interval", "0.3",
-      "--retries", "2", "--retry-wait", "0.05", "--webhook-timeout", "0.5",
+      "bun",
+      CLI,
+      "--a",
+      "webhook",
+      "--c",
+      CAMPAIGN,
+      "--ct",
+      TOKEN,
+      "--api-url",
+      sim.url,
+      "--url",
+      hook.url,
+      "--state",
+      `file:${dir}/state.db`,
+      "--s",
+      since.toISOString(),
+      "--interval",
+      "0.3",
+      "--retries",
+      "2",
+      "--retry-wait",
+      "0.05",
+      "--webhook-timeout",
+      "0.5",
     ],
     { env: { ...process.env, HOME: dir, DBSYNC_LOG_DIR: join(dir, "logs") }, stdout: "pipe", stderr: "pipe" },
   );
@@ -61,8 +82,12 @@ test("a receiver down for good: a few console lines for dozens of dead letters, 
   expect(lines.length).toBeLessThan(12);
 
   const [logName] = readdirSync(join(dir, "logs"));
-  const log = readFileSync(join(dir, "logs", logName as string), "utf8").trim().split("\n");
-  const perDeadLetter = log.filter((line) => / WARN delivery msg_\S+ \(contact \S+, transaction fired \S+\) is in the dead-letter list after 2 attempts: /.test(line));
+  const log = readFileSync(join(dir, "logs", logName as string), "utf8")
+    .trim()
+    .split("\n");
+  const perDeadLetter = log.filter((line) =>
+    / WARN delivery msg_\S+ \(contact \S+, transaction fired \S+\) is in the dead-letter list after 2 attempts: /.test(line),
+  );
   expect(new Set(perDeadLetter.map((line) => /msg_\S+/.exec(line)?.[0])).size).toBe(perDeadLetter.length);
   const dead = await deadLetters();
   expect(perDeadLetter).toHaveLength(dead.length);
@@ -76,7 +101,22 @@ test("a flaky API: a few console lines for many retries, one log file line each"
   running.push(sim);
   const dir = tempDir("api-retries");
   const result = await runCli(
-    ["--a", "db_init", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url, "--url", `file:${dir}/t.db`, "--state", `file:${dir}/s.db`, "--api-retries", "20"],
+    [
+      "--a",
+      "db_init",
+      "--c",
+      CAMPAIGN,
+      "--ct",
+      TOKEN,
+      "--api-url",
+      sim.url,
+      "--url",
+      `file:${dir}/t.db`,
+      "--state",
+      `file:${dir}/s.db`,
+      "--api-retries",
+      "20",
+    ],
     { env: { DBSYNC_LOG_DIR: join(dir, "logs") } },
   );
   expect(result.code).toBe(0);
@@ -84,7 +124,9 @@ test("a flaky API: a few console lines for many retries, one log file line each"
   expect(retried).toBeGreaterThan(5);
   const lines = result.stderr.trim().split("\n");
   expect(lines.filter((line) => line.includes("attempt")).length).toBeLessThanOrEqual(2);
-  expect(lines.at(-1)).toMatch(/^warning: \d+ more API requests were tried again \(\d+ in this run; each in the log file\); the last: API /);
+  expect(lines.at(-1)).toMatch(
+    /^warning: \d+ more API requests were tried again \(\d+ in this run; each in the log file\); the last: API /,
+  );
   const [logName] = readdirSync(join(dir, "logs"));
   const log = readFileSync(join(dir, "logs", logName as string), "utf8");
   expect(log.match(/ WARN API \S+ attempt \d+ failed \(/g)?.length).toBe(retried);

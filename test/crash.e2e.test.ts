@@ -17,8 +17,23 @@ const SEED = Number(process.env.CRASH_SEED ?? 20261122);
 function spawnSync(sim: RunningSimulator, dir: string, mode: string, ...extra: string[]) {
   return Bun.spawn(
     [
-      "bun", CLI, "--a", mode, "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url,
-      "--url", `file:${dir}/target.db`, "--state", `file:${dir}/state.db`, "--w", "4", ...extra,
+      "bun",
+      CLI,
+      "--a",
+      mode,
+      "--c",
+      CAMPAIGN,
+      "--ct",
+      TOKEN,
+      "--api-url",
+      sim.url,
+      "--url",
+      `file:${dir}/target.db`,
+      "--state",
+      `file:${dir}/state.db`,
+      "--w",
+      "4",
+      ...extra,
     ],
     { env: { ...process.env, HOME: dir, DBSYNC_LOG_DIR: join(dir, "logs") }, stdout: "ignore", stderr: "pipe" },
   );

@@ -80,8 +80,18 @@ export interface ConformanceOptions {
 
 /** The connections table of dbsync2 1.5.4, before 1.15 added most of its columns. */
 const OLD_CONNECTION_COLUMNS = [
-  "id", "contact_id", "transaction_id", "started", "connected", "disconnected",
-  "duration", "remote_number", "line_number", "technology", "result", "code",
+  "id",
+  "contact_id",
+  "transaction_id",
+  "started",
+  "connected",
+  "disconnected",
+  "duration",
+  "remote_number",
+  "line_number",
+  "technology",
+  "result",
+  "code",
 ];
 
 /** Booleans come back as 1/0, "1"/"0" or true/false depending on the database. */
@@ -193,7 +203,7 @@ export function runDialectConformance(name: string, open: () => Promise<Dialect>
         "a'b",
         "semi;colon --",
         "__proto__",
-        "long_" + "x".repeat(70),
+        `long_${"x".repeat(70)}`,
       ];
       await target.prepare(awkward.map((name) => field(name)));
       // Names longer than the database allows are stored in their fitted form (core/sql/identifiers.ts).
@@ -311,7 +321,7 @@ export function runDialectConformance(name: string, open: () => Promise<Dialect>
       ]);
       const long = "Grüße 😀 名前 \" ' \\ ".repeat(Math.ceil(102_400 / 19)).slice(0, 102_400);
       const json = JSON.stringify({ a: [1, 2.5, { b: null }], s: 'quote " and \\ backslash', u: "ü😀" });
-      const url = "https://example.com/rec?" + "a=1&".repeat(500);
+      const url = `https://example.com/rec?${"a=1&".repeat(500)}`;
       await target.write({
         contacts: [
           {
@@ -399,7 +409,10 @@ export function runDialectConformance(name: string, open: () => Promise<Dialect>
       const contacts: Row[] = Array.from({ length: 2000 }, (_, i) => ({ $id: `c${i}`, firstname: "new" }));
       contacts.push({ $id: "keep", firstname: "after" });
       const failed = target.write({ contacts, recordings: [{ id: "r1", contact_id: "c1" }] });
-      const error = await failed.then(() => undefined, (e: unknown) => e);
+      const error = await failed.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(TargetError);
       expect(String((error as Error).message)).not.toContain("\n");
 
@@ -487,9 +500,7 @@ export function runDialectConformance(name: string, open: () => Promise<Dialect>
       const types = original.types;
       const originalFields = [field("firstname"), field("age", "number")];
       const contacts = tableSpecs(prefix, originalFields).contacts;
-      const contactColumns = contacts.columns.map(
-        (c) => `${q(c.name)} ${types[c.type]}${c.name === "$id" ? " NOT NULL PRIMARY KEY" : ""}`,
-      );
+      const contactColumns = contacts.columns.map((c) => `${q(c.name)} ${types[c.type]}${c.name === "$id" ? " NOT NULL PRIMARY KEY" : ""}`);
       const charset = original.tableOptions ?? "";
       await dialect.run(`CREATE TABLE ${q(contacts.name)} (${contactColumns.join(", ")})${charset}`);
       const index = contactsMd5Index(prefix);
@@ -534,7 +545,10 @@ export function runDialectConformance(name: string, open: () => Promise<Dialect>
           { $id: "old1", city: "Bonn" },
           { $id: "new1", $md5: "newmd5", $status_detail: wide, $phone: wide, $comment: comment, age: "123456789012.25", firstname: wide },
         ],
-        connections: [{ id: "k1", call_uuid: "u-1" }, { id: "k2", call_uuid: wide, duration: 98765432109 }],
+        connections: [
+          { id: "k1", call_uuid: "u-1" },
+          { id: "k2", call_uuid: wide, duration: 98765432109 },
+        ],
       });
       expect(await readRow("contacts", "old1")).toMatchObject({ firstname: "Ann", city: "Bonn", $md5: "oldmd5" });
       const connection = await readRow("connections", "k1");
@@ -616,7 +630,10 @@ export async function createOriginalTables(
 ): Promise<void> {
   const q = (name: string) => dialect.quote(name);
   const fits = (name: string) => dialect.fitIdentifier(name) === name;
-  const specs = tableSpecs(prefix, fields.filter((f) => fits(f.name)));
+  const specs = tableSpecs(
+    prefix,
+    fields.filter((f) => fits(f.name)),
+  );
   for (const key of TABLE_KEYS) {
     const spec = specs[key];
     const columns = spec.columns.map(
@@ -663,14 +680,17 @@ export async function insertOriginalRows(dialect: Dialect, prefix: string): Prom
  * Every row of `rows` is stored with every value that has a column, compared as plain text (the
  * databases hand numbers and booleans back in their own ways).
  */
-export async function expectStored(dialect: Dialect, prefix: string, rows: RowSet, options: { roundsBigIntegers?: boolean } = {}): Promise<void> {
+export async function expectStored(
+  dialect: Dialect,
+  prefix: string,
+  rows: RowSet,
+  options: { roundsBigIntegers?: boolean } = {},
+): Promise<void> {
   const fold = (name: string) => (dialect.caseInsensitiveColumns ? name.toLowerCase() : name);
   const physical = (name: string) => fold(dialect.fitIdentifier(name));
   for (const key of TABLE_KEYS) {
     const pk = key === "contacts" ? "$id" : "id";
-    const stored = await dialect.all<Record<string, unknown>>(
-      `SELECT * FROM ${dialect.quote(dialect.fitIdentifier(prefix + key))}`,
-    );
+    const stored = await dialect.all<Record<string, unknown>>(`SELECT * FROM ${dialect.quote(dialect.fitIdentifier(prefix + key))}`);
     const byId = new Map(
       stored.map((row) => {
         const folded: Record<string, unknown> = Object.create(null);
@@ -688,7 +708,10 @@ export async function expectStored(dialect: Dialect, prefix: string, rows: RowSe
       for (const [name, value] of Object.entries(row)) {
         const column = physical(name);
         if (!(column in actual)) continue;
-        const expected = options.roundsBigIntegers && typeof actual[column] === "number" && /^-?\d{16,}$/.test(plain(value) ?? "") ? String(Number(plain(value))) : plain(value);
+        const expected =
+          options.roundsBigIntegers && typeof actual[column] === "number" && /^-?\d{16,}$/.test(plain(value) ?? "")
+            ? String(Number(plain(value)))
+            : plain(value);
         if (expected !== plain(actual[column])) {
           differences.push(`${row[pk]} ${name}: expected ${plain(value)?.slice(0, 60)} got ${plain(actual[column])?.slice(0, 60)}`);
         }

@@ -26,7 +26,11 @@ function expectMessage(message: string, expected: ExpectedMessage): void {
   if (expected.endsWith !== undefined) expect(message).toEndWith(expected.endsWith);
 }
 
-export function runConnectionFailureConformance(name: string, open: (url: string) => Promise<Dialect>, cases: () => ConnectionFailureCases): void {
+export function runConnectionFailureConformance(
+  name: string,
+  open: (url: string) => Promise<Dialect>,
+  cases: () => ConnectionFailureCases,
+): void {
   const rejection = (promise: Promise<unknown>) => rejectedWith(promise, TargetError);
 
   describe(`${name} connection failures`, () => {

@@ -30,7 +30,7 @@ describe("D1 failures", () => {
     const error = await rejectedWith(d1Dialect(failing(d1.db, endless)).all("SELECT 1 AS one"), TargetError);
     expect(error.transient).toBe(true);
     expect(endless.count).toBe(2); // three tries
-    const syntax = { count: 1, message: "D1_ERROR: near \"SELEC\": syntax error" };
+    const syntax = { count: 1, message: 'D1_ERROR: near "SELEC": syntax error' };
     expect((await rejectedWith(d1Dialect(failing(d1.db, syntax)).all("SELECT 1"), TargetError)).transient).toBe(false);
     const write = { count: 1, message: "D1_ERROR: Network connection lost." };
     await rejectedWith(d1Dialect(failing(d1.db, write)).run("CREATE TABLE IF NOT EXISTS t_retry (a)"), TargetError);

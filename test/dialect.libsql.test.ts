@@ -18,7 +18,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 runDialectConformance("libSQL file", () => createLibsqlDialect(`file:${join(dir, "conformance.db")}`));
 runDialectConformance("libSQL :memory:", () => createLibsqlDialect(":memory:"));
 
-
 describe("libSQL dialect", () => {
   test("a file database is created in its existing folder and runs in WAL mode", async () => {
     const path = join(dir, "sync.db");
@@ -34,7 +33,7 @@ describe("libSQL dialect", () => {
     const target = new SqlTarget(dialect, "dfire_");
     await target.prepare([field("age", "number"), field("notes")]);
     const info = await dialect.all<{ name: string; type: string; notnull: number; pk: number }>(
-      "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?)",
+      'SELECT name, type, "notnull", pk FROM pragma_table_info(?)',
       ["dfire_contacts"],
     );
     const byName = new Map(info.map((column) => [column.name, column]));
@@ -47,9 +46,7 @@ describe("libSQL dialect", () => {
       "isHI",
     ]);
     expect(transactionTypes).toEqual([{ type: "BOOLEAN" }]);
-    const indexes = await dialect.all("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND name = ?", [
-      "dfire_$id|$md5",
-    ]);
+    const indexes = await dialect.all("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND name = ?", ["dfire_$id|$md5"]);
     expect(indexes).toEqual([{ name: "dfire_$id|$md5", tbl_name: "dfire_contacts" }]);
     await target.close();
   });
@@ -57,7 +54,7 @@ describe("libSQL dialect", () => {
   test("booleans are stored as 1/0 and integers too large for a JS number come back as text", async () => {
     const dialect = await createLibsqlDialect(":memory:");
     await dialect.run('CREATE TABLE t ("b" BOOLEAN, "n" NUMERIC)');
-    await dialect.run('INSERT INTO t VALUES (?, ?), (?, ?)', [true, "9007199254740993", false, 42]);
+    await dialect.run("INSERT INTO t VALUES (?, ?), (?, ?)", [true, "9007199254740993", false, 42]);
     expect(await dialect.all('SELECT "b", typeof("b") AS kind, "n" FROM t')).toEqual([
       { b: 1, kind: "integer", n: "9007199254740993" },
       { b: 0, kind: "integer", n: 42 },
@@ -171,7 +168,9 @@ describe("libSQL URLs", () => {
     const missing = join(dir, "nested", "deeper");
     const error = await rejection(createLibsqlDialect(`file:${join(missing, "sync.db")}`));
     expect(error).toBeInstanceOf(TargetUrlError);
-    expect(error.message).toBe(`file:${join(missing, "sync.db")}: the folder ${missing} does not exist (the database file may be new, its folder must be there)`);
+    expect(error.message).toBe(
+      `file:${join(missing, "sync.db")}: the folder ${missing} does not exist (the database file may be new, its folder must be there)`,
+    );
     expect(existsSync(join(dir, "nested"))).toBe(false);
     const plainFile = join(dir, "not-a-directory");
     writeFileSync(plainFile, "x");

@@ -4,17 +4,23 @@
 import { describe, expect, test } from "bun:test";
 import { TargetError, type Row, type SqlValue } from "../src/core/sql/dialect.ts";
 import { SqlTarget } from "../src/core/sql/target.ts";
-import { tableSpecs, type CampaignField } from "../src/core/sync/tables.ts";
+import { tableSpecs } from "../src/core/sync/tables.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import { createMssqlDialect, MssqlDialect, parseSqlServerUrl } from "../src/dialects/mssql/index.ts";
 import { bindValues, decimalText } from "../src/dialects/mssql/values.ts";
 import { isTransientMssqlError } from "../src/dialects/mssql/errors.ts";
-import { bindParams, mssqlDriver, plainRows, type DriverRequest, type MssqlParam, type MssqlSession } from "../src/dialects/mssql/driver.ts";
+import {
+  bindParams,
+  mssqlDriver,
+  plainRows,
+  type DriverRequest,
+  type MssqlParam,
+  type MssqlSession,
+} from "../src/dialects/mssql/driver.ts";
 import { rejectedWith } from "./helpers/expect.ts";
 import { field } from "./dialect-conformance.ts";
 
 const rejection = (promise: Promise<unknown>) => rejectedWith(promise, Error);
-
 
 // ---- a session that records statements instead of sending them to a server ----
 
@@ -126,8 +132,6 @@ function skeleton(sql: string): { text: string; identifiers: string[]; literals:
   }
   return { text, identifiers, literals, placeholders: text.match(/@p\d+/g) ?? [] };
 }
-
-
 
 function expectOneLine(error: Error, ...absent: string[]): void {
   expect(error).toBeInstanceOf(TargetError);
@@ -414,7 +418,9 @@ describe("SQL Server dialect: parameters", () => {
 
   test("the driver gets typed NVARCHAR inputs: length 4000, MAX beyond it, NULL typed too", () => {
     const driver = mssqlDriver();
-    const request = new driver.Request() as DriverRequest & { parameters: Record<string, { type: unknown; length: number; value: unknown }> };
+    const request = new driver.Request() as DriverRequest & {
+      parameters: Record<string, { type: unknown; length: number; value: unknown }>;
+    };
     bindParams(request, [
       { name: "p1", value: "short" },
       { name: "p2", value: "x".repeat(4001) },
@@ -428,7 +434,13 @@ describe("SQL Server dialect: parameters", () => {
   });
 
   test("rows come back as plain objects keyed by column name, also a column called __proto__", () => {
-    const rows = plainRows([{ name: "__proto__" }, { name: "n" }], [["x", 1], ["y", null]]);
+    const rows = plainRows(
+      [{ name: "__proto__" }, { name: "n" }],
+      [
+        ["x", 1],
+        ["y", null],
+      ],
+    );
     expect(rows).toHaveLength(2);
     expect(Object.getOwnPropertyDescriptor(rows[0], "__proto__")?.value).toBe("x");
     expect(rows[1]!.n).toBeNull();
@@ -516,8 +528,21 @@ describe("SQL Server dialect: SqlTarget within the limits", () => {
     const rec = recorder();
     const prefix = `odd "pre] fix' `;
     const target = new SqlTarget(dialectOver(rec), prefix);
-    const long = "lang_ünïcødé_" + "x".repeat(200);
-    const awkward = ['he said "hi"', "with space", "ünïcødé 名前", "select", "order", "a]b", "]]", "a'b", "semi;colon --", "@p1", "__proto__", long];
+    const long = `lang_ünïcødé_${"x".repeat(200)}`;
+    const awkward = [
+      'he said "hi"',
+      "with space",
+      "ünïcødé 名前",
+      "select",
+      "order",
+      "a]b",
+      "]]",
+      "a'b",
+      "semi;colon --",
+      "@p1",
+      "__proto__",
+      long,
+    ];
     await target.prepare(awkward.map((name) => field(name)));
     const create = rec.statements.find((s) => s.sql.includes(`[${prefix.replace("]", "]]")}contacts]`) && s.sql.includes("CREATE TABLE"))!;
     const { text, identifiers, placeholders } = skeleton(create.sql);
@@ -533,7 +558,9 @@ describe("SQL Server dialect: SqlTarget within the limits", () => {
       for (const identifier of skeleton(statement.sql).identifiers) expect(identifier.length).toBeLessThanOrEqual(128);
     }
     // the skeleton holds nothing of the names: no quote, semicolon or comment escaped its brackets
-    expect(text).toMatch(/^IF OBJECT_ID\(N'', N''\) IS NULL CREATE TABLE \[\]\.\[\] \(\[\] nvarchar\(450\) NOT NULL PRIMARY KEY(, \[\] nvarchar\(max\))+\)$/);
+    expect(text).toMatch(
+      /^IF OBJECT_ID\(N'', N''\) IS NULL CREATE TABLE \[\]\.\[\] \(\[\] nvarchar\(450\) NOT NULL PRIMARY KEY(, \[\] nvarchar\(max\))+\)$/,
+    );
 
     rec.statements.length = 0;
     const row: Row = Object.fromEntries([["$id", "c1"], ...awkward.map((name, i) => [name, `value ${i}`])]);
@@ -642,7 +669,9 @@ describe("SQL Server dialect: transactions and errors", () => {
     rec.answer = (sql) => (/SELECT @@ROWCOUNT AS changed$/.test(sql) ? [{ changed: 3 }] : []);
     const dialect = dialectOver(rec);
     expect(await dialect.runCounted("DELETE FROM [calls] WHERE [day] < @p1", ["2012-08-24"])).toBe(3);
-    expect(rec.statements).toEqual([{ sql: "DELETE FROM [calls] WHERE [day] < @p1; SELECT @@ROWCOUNT AS changed", params: [{ name: "p1", value: "2012-08-24" }] }]);
+    expect(rec.statements).toEqual([
+      { sql: "DELETE FROM [calls] WHERE [day] < @p1; SELECT @@ROWCOUNT AS changed", params: [{ name: "p1", value: "2012-08-24" }] },
+    ]);
     rec.answer = () => [];
     expect((await rejectedWith(dialect.runCounted("DELETE FROM [calls]"), TargetError)).message).toMatch(/did not say how many rows/);
   });
@@ -712,8 +741,13 @@ describe("SQL Server dialect: URLs", () => {
       options: { encrypt: true, trustServerCertificate: true },
     });
     // encrypt=true alone checks the certificate; the option names are case-insensitive
-    expect(parseSqlServerUrl("sqlserver://u:p@h/db?Encrypt=TRUE").config.options).toMatchObject({ encrypt: true, trustServerCertificate: false });
-    expect(parseSqlServerUrl("sqlserver://u:p@h/db?encrypt=true&trustServerCertificate=true").config.options.trustServerCertificate).toBe(true);
+    expect(parseSqlServerUrl("sqlserver://u:p@h/db?Encrypt=TRUE").config.options).toMatchObject({
+      encrypt: true,
+      trustServerCertificate: false,
+    });
+    expect(parseSqlServerUrl("sqlserver://u:p@h/db?encrypt=true&trustServerCertificate=true").config.options.trustServerCertificate).toBe(
+      true,
+    );
     expect(parseSqlServerUrl("sqlserver://u:p@h/db?encrypt=strict").config.options.encrypt).toBe("strict");
     expect(parseSqlServerUrl("sqlserver://u:p@h/db?encrypt=disable").config.options.encrypt).toBe(false);
     expect(parseSqlServerUrl("sqlserver://u:p@h/db?dial+timeout=2.5").config.connectionTimeout).toBe(2500);

@@ -49,22 +49,19 @@ function urlWith(change: { user?: string; password?: string; search?: string; da
   return url.toString();
 }
 
-
 /** Drops the five tables of a prefix (names fitted as SqlTarget fits them). */
 async function dropTables(dialect: Dialect, prefix: string): Promise<void> {
   for (const key of TABLE_KEYS) await dialect.run(`DROP TABLE IF EXISTS ${dialect.quote(dialect.fitIdentifier(prefix + key))}`);
 }
-
 
 /** One turn of the event loop, so that the driver takes note of sockets the server closed. */
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 /** The connections of this file's database (not the admin's), as the server lists them. */
 async function serverConnections(): Promise<{ id: number; info: string | null }[]> {
-  const [rows] = (await admin.query(
-    "SELECT id, info FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()",
-    [databaseName],
-  )) as unknown as [{ id: number; info: string | null }[]];
+  const [rows] = (await admin.query("SELECT id, info FROM information_schema.processlist WHERE db = ? AND id <> CONNECTION_ID()", [
+    databaseName,
+  ])) as unknown as [{ id: number; info: string | null }[]];
   return rows;
 }
 
@@ -107,7 +104,13 @@ describe("MySQL URLs", () => {
       expect(await cipher(dialect)).toBe("");
       await dialect.close();
     }
-    for (const search of ["?sslMode=PREFERRED", "?useSSL=true", "?sslMode=REQUIRED", "?tls=skip-verify", '?ssl={"rejectUnauthorized":false}']) {
+    for (const search of [
+      "?sslMode=PREFERRED",
+      "?useSSL=true",
+      "?sslMode=REQUIRED",
+      "?tls=skip-verify",
+      '?ssl={"rejectUnauthorized":false}',
+    ]) {
       const dialect = await createMysqlDialect(urlWith({ search }));
       expect(await cipher(dialect)).not.toBe("");
       await dialect.close();
@@ -135,7 +138,8 @@ describe("MySQL URLs", () => {
 runConnectionFailureConformance("MySQL", createMysqlDialect, () => ({
   unreachable: {
     url: "mysql://dbsync:hunter2@127.0.0.1:1/db?useSSL=false",
-    message: "cannot open the database at mysql://dbsync@127.0.0.1:1/db?useSSL=false: connection refused (nothing listens on that host and port)",
+    message:
+      "cannot open the database at mysql://dbsync@127.0.0.1:1/db?useSSL=false: connection refused (nothing listens on that host and port)",
   },
   wrongPassword: {
     url: urlWith({ password: "not-the-password-42" }),
@@ -159,7 +163,9 @@ describe("MySQL connection failures", () => {
       await turn();
     };
     const sleeping = () =>
-      waitFor("SELECT SLEEP runs on the server", async () => (await serverConnections()).some((row) => /^SELECT SLEEP/i.test(row.info ?? "")));
+      waitFor("SELECT SLEEP runs on the server", async () =>
+        (await serverConnections()).some((row) => /^SELECT SLEEP/i.test(row.info ?? "")),
+      );
 
     await Promise.all([dialect.all("SELECT 1"), dialect.all("SELECT 2")]);
     await kill();
@@ -194,11 +200,15 @@ describe("MySQL connection failures", () => {
     const dialect = await createMysqlDialect(database.url);
     // every connection of the pool, and a transaction's
     const waits = await Promise.all(
-      [1, 2, 3].map(() => dialect.all<{ id: number; wait: unknown }>("SELECT CONNECTION_ID() AS id, @@SESSION.lock_wait_timeout AS wait, SLEEP(0.1) AS s")),
+      [1, 2, 3].map(() =>
+        dialect.all<{ id: number; wait: unknown }>("SELECT CONNECTION_ID() AS id, @@SESSION.lock_wait_timeout AS wait, SLEEP(0.1) AS s"),
+      ),
     );
     expect(new Set(waits.map(([row]) => row?.id)).size).toBe(3);
     for (const [row] of waits) expect(Number(row?.wait)).toBe(10);
-    expect(Number((await dialect.transaction((tx) => tx.all<{ wait: unknown }>("SELECT @@SESSION.lock_wait_timeout AS wait")))[0]?.wait)).toBe(10);
+    expect(
+      Number((await dialect.transaction((tx) => tx.all<{ wait: unknown }>("SELECT @@SESSION.lock_wait_timeout AS wait")))[0]?.wait),
+    ).toBe(10);
     await dialect.run("CREATE TABLE `locked` (`id` varchar(10) PRIMARY KEY, `v` longtext)");
     await dialect.run("INSERT INTO `locked` VALUES ('a', 'x')");
     await dialect.close();
@@ -235,7 +245,9 @@ describe("MySQL connection failures", () => {
     const [[{ server }]] = (await admin.query("SELECT @@GLOBAL.sql_mode AS server")) as unknown as [[{ server: string }]];
     const dialect = await createMysqlDialect(database.url);
     const modes = await Promise.all(
-      [1, 2, 3].map(() => dialect.all<{ id: number; mode: string }>("SELECT CONNECTION_ID() AS id, @@SESSION.sql_mode AS mode, SLEEP(0.1) AS s")),
+      [1, 2, 3].map(() =>
+        dialect.all<{ id: number; mode: string }>("SELECT CONNECTION_ID() AS id, @@SESSION.sql_mode AS mode, SLEEP(0.1) AS s"),
+      ),
     );
     expect(new Set(modes.map(([row]) => row?.id)).size).toBe(3);
     const [inTransaction] = await dialect.transaction((tx) => tx.all<{ mode: string }>("SELECT @@SESSION.sql_mode AS mode"));
@@ -290,7 +302,7 @@ describe("MySQL statements and values", () => {
 
     const dialect = await createMysqlDialect(database.url);
     await dialect.run("CREATE TABLE `modes` (`v` longtext CHARACTER SET utf8mb4)");
-    const awkward = ["back\\slash", "quote ' and '' and \\'", "nul \u0000 byte", "😀 \" ` ?", "\\", "'"];
+    const awkward = ["back\\slash", "quote ' and '' and \\'", "nul \u0000 byte", '😀 " ` ?', "\\", "'"];
     await dialect.transaction(async (tx) => {
       // the same text must arrive whole whether backslashes escape or not
       await tx.run("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')");
@@ -336,9 +348,9 @@ describe("MySQL statements and values", () => {
     await dialect.run("CREATE TABLE `idx` (`a` varchar(10))");
     await dialect.createIndex("idx", { name: "i", columns: ["a"] });
     await dialect.createIndex("idx", { name: "i", columns: ["a"] });
-    expect(await dialect.all("SELECT COUNT(*) AS n FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = 'idx'")).toEqual([
-      { n: 1 },
-    ]);
+    expect(
+      await dialect.all("SELECT COUNT(*) AS n FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = 'idx'"),
+    ).toEqual([{ n: 1 }]);
     const other = await rejection(dialect.createIndex("idx", { name: "j", columns: ["nope"] }));
     expect(other.message).toContain("ER_KEY_COLUMN_DOES_NOT_EXITS");
     await dialect.run("DROP TABLE `idx`");
@@ -398,8 +410,18 @@ describe("MySQL schema", () => {
     await target.prepare([field("age", "number"), field("notes")]);
     expect(await indexes()).toHaveLength(2);
     // ids compare exactly: "abc" and "ABC" are two contacts
-    await target.write({ contacts: [{ $id: "abc", $md5: "m1" }, { $id: "ABC", $md5: "m2" }] });
-    expect(await target.storedMd5(["abc", "ABC", "Abc"])).toEqual(new Map([["abc", "m1"], ["ABC", "m2"]]));
+    await target.write({
+      contacts: [
+        { $id: "abc", $md5: "m1" },
+        { $id: "ABC", $md5: "m2" },
+      ],
+    });
+    expect(await target.storedMd5(["abc", "ABC", "Abc"])).toEqual(
+      new Map([
+        ["abc", "m1"],
+        ["ABC", "m2"],
+      ]),
+    );
     await dropTables(dialect, "types_");
     await dialect.close();
   });
@@ -414,7 +436,9 @@ describe("MySQL schema", () => {
     expect(await dialect.existingColumns("sch_contacts")).toEqual([]);
     const target = new SqlTarget(dialect, "sch_");
     await target.prepare([field("firstname")]);
-    expect(await dialect.existingColumns("sch_contacts")).toEqual(tableSpecs("sch_", [field("firstname")]).contacts.columns.map((c) => c.name));
+    expect(await dialect.existingColumns("sch_contacts")).toEqual(
+      tableSpecs("sch_", [field("firstname")]).contacts.columns.map((c) => c.name),
+    );
     await target.write({ contacts: [{ $id: "c1", firstname: "Ann" }] });
     await dropTables(dialect, "sch_");
     await dialect.close();
@@ -428,8 +452,8 @@ describe("MySQL schema", () => {
     const dialect = await createMysqlDialect(database.url);
     const prefix = "ein_sehr_langes_präfix_für_die_tabellen_dieses_tests_und_mehr_";
     const names = [
-      "Straße_" + "ä".repeat(60),
-      "Straße_" + "ä".repeat(60) + "_zwei",
+      `Straße_${"ä".repeat(60)}`,
+      `Straße_${"ä".repeat(60)}_zwei`,
       "x".repeat(70),
       "名前".repeat(35),
       "exactly_sixty_four_characters_".padEnd(64, "ü"),
@@ -557,7 +581,9 @@ describe("MySQL drop-in", () => {
       expect(types.get("$status_detail")).toBe("longtext");
       expect(types.get("$comment")).toBe("longtext");
       expect(types.get("customer_no")).toBe("decimal(65,10)");
-      expect(types.get(dialect.fitIdentifier("a_very_long_custom_field_name_that_goes_beyond_the_sixty_four_character_limit"))).toBe("longtext");
+      expect(types.get(dialect.fitIdentifier("a_very_long_custom_field_name_that_goes_beyond_the_sixty_four_character_limit"))).toBe(
+        "longtext",
+      );
 
       expect(await dialect.all("SELECT `$id`, `$status`, `firstname`, `customer_no` FROM `contacts` WHERE `$id` = ?", ["orig1"])).toEqual([
         { $id: "orig1", $status: "open", firstname: "Erika", customer_no: "10023.0000000000" },
@@ -639,7 +665,9 @@ describe("MySQL drop-in", () => {
       }
       expect((await columnsOf("old_contacts")).get("$md5")).toMatchObject(key);
       expect(await indexes("old_contacts")).toEqual(["old_$id|$md5", "PRIMARY"]);
-      expect(await d.all("SELECT CHAR_LENGTH(`$comment`) AS n FROM `old_contacts` WHERE `$id` = ?", ["c".repeat(200)])).toEqual([{ n: 8000 }]);
+      expect(await d.all("SELECT CHAR_LENGTH(`$comment`) AS n FROM `old_contacts` WHERE `$id` = ?", ["c".repeat(200)])).toEqual([
+        { n: 8000 },
+      ]);
 
       // a $md5 an earlier version of dbsync made longtext (so no index could be made) is repaired
       await d.run("DROP INDEX `$id|$md5` ON `contacts`");

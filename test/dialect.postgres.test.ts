@@ -50,8 +50,6 @@ function urlWith(change: { user?: string; password?: string; search?: string; po
   return url.toString();
 }
 
-
-
 runDialectConformance("PostgreSQL", () => createPostgresDialect(database.url), { original: ORIGINAL_POSTGRES_DDL });
 
 describe("PostgreSQL URLs", () => {
@@ -193,7 +191,7 @@ describe("PostgreSQL connection failures", () => {
 
   test("a transaction whose connection ends just before its COMMIT fails transiently, writes nothing, and the next works", async () => {
     /** Settles within `ms` or fails the test: a transaction must never hang. */
-    const within = <T,>(ms: number, promise: Promise<T>) =>
+    const within = <T>(ms: number, promise: Promise<T>) =>
       Promise.race([promise, Bun.sleep(ms).then(() => Promise.reject(new Error(`not settled within ${ms} ms`)))]);
     // over TLS and without: the driver's sockets fail differently (a clean close, or a reset)
     for (const search of ["?application_name=dbsync-commit", "?application_name=dbsync-commit&sslmode=disable"]) {
@@ -219,7 +217,10 @@ describe("PostgreSQL connection failures", () => {
         );
         expect(outcome.transient).toBe(true);
         expect(await dialect.all('SELECT * FROM "commit_race"')).toEqual([]);
-        await within(4000, dialect.transaction((tx) => tx.run('INSERT INTO "commit_race" VALUES ($1)', ["kept"])));
+        await within(
+          4000,
+          dialect.transaction((tx) => tx.run('INSERT INTO "commit_race" VALUES ($1)', ["kept"])),
+        );
         await dialect.run('DELETE FROM "commit_race"');
       }
       await dialect.run('DROP TABLE "commit_race"');
@@ -233,9 +234,17 @@ describe("PostgreSQL connection failures", () => {
       admin.unsafe("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = 'dbsync-pool-kill'");
     for (let round = 0; round < 5; round++) {
       const running = Promise.all([1, 2, 3].map(() => rejection(dialect.all("SELECT pg_sleep(10)"))));
-      await waitFor("the statements run", async () => Number((await admin.unsafe(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbsync-pool-kill' AND query LIKE 'SELECT pg_sleep%' AND state = 'active'",
-      ))[0]?.n) === 3);
+      await waitFor(
+        "the statements run",
+        async () =>
+          Number(
+            (
+              await admin.unsafe(
+                "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbsync-pool-kill' AND query LIKE 'SELECT pg_sleep%' AND state = 'active'",
+              )
+            )[0]?.n,
+          ) === 3,
+      );
       await terminate();
       for (const error of await running) expect(error.transient).toBe(true);
       // the first statement after the ends gets no stale error of the ended connection, nor waits
@@ -249,7 +258,9 @@ describe("PostgreSQL connection failures", () => {
   test("a statement waits for a lock at most lock_timeout (10 s unless the URL sets it), then fails transiently", async () => {
     const dialect = await createPostgresDialect(database.url);
     // every connection: the pool's and the transactions'
-    const timeouts = await Promise.all([1, 2, 3].map(() => dialect.all("SELECT current_setting('lock_timeout') AS t, pg_sleep(0.1)::text AS s")));
+    const timeouts = await Promise.all(
+      [1, 2, 3].map(() => dialect.all("SELECT current_setting('lock_timeout') AS t, pg_sleep(0.1)::text AS s")),
+    );
     for (const rows of timeouts) expect(rows).toEqual([{ t: "10s", s: "" }]);
     expect(await dialect.transaction((tx) => tx.all("SHOW lock_timeout"))).toEqual([{ lock_timeout: "10s" }]);
     await dialect.run('CREATE TABLE "locked" ("id" text PRIMARY KEY)');
@@ -284,7 +295,9 @@ describe("PostgreSQL connection failures", () => {
   test("SQL errors are one line, permanent, with the SQLSTATE", async () => {
     const dialect = await createPostgresDialect(database.url);
     const error = await rejection(dialect.run("SELECT * FROM no_such_table WHERE x = $1", ["a"]));
-    expect(error.message).toMatch(/^statement failed at postgres:\/\/dbsync@127\.0\.0\.1:5432\/\S+ \(SELECT \* FROM no_such_table WHERE x = \$1\): relation "no_such_table" does not exist \(42P01\)$/);
+    expect(error.message).toMatch(
+      /^statement failed at postgres:\/\/dbsync@127\.0\.0\.1:5432\/\S+ \(SELECT \* FROM no_such_table WHERE x = \$1\): relation "no_such_table" does not exist \(42P01\)$/,
+    );
     expect(error.transient).toBe(false);
     await dialect.close();
   });
@@ -332,7 +345,9 @@ describe("PostgreSQL schema", () => {
     expect(await dialect.existingColumns("sch_contacts")).toEqual([]);
     const target = new SqlTarget(dialect, "sch_");
     await target.prepare([field("firstname")]);
-    expect(await dialect.existingColumns("sch_contacts")).toEqual(tableSpecs("sch_", [field("firstname")]).contacts.columns.map((c) => c.name));
+    expect(await dialect.existingColumns("sch_contacts")).toEqual(
+      tableSpecs("sch_", [field("firstname")]).contacts.columns.map((c) => c.name),
+    );
     await target.write({ contacts: [{ $id: "c1", firstname: "Ann" }] });
     await target.close();
 
@@ -352,8 +367,8 @@ describe("PostgreSQL schema", () => {
     const dialect = await createPostgresDialect(database.url);
     const prefix = "ein_sehr_langes_präfix_für_die_tabellen_dieses_tests_und_mehr_";
     const names = [
-      "Straße_" + "ä".repeat(40),
-      "Straße_" + "ä".repeat(40) + "_zwei",
+      `Straße_${"ä".repeat(40)}`,
+      `Straße_${"ä".repeat(40)}_zwei`,
       "x".repeat(70),
       "名前".repeat(15),
       "exactly_sixty_three_bytes_".padEnd(63, "z"),
@@ -408,7 +423,9 @@ describe("PostgreSQL schema", () => {
       { b: false, n: "-0.5", t: "ab", j: null, ts: null },
     ]);
     // dates come back as the server's text (in its time zone), not as Date objects
-    const ts = String(read[0]!.ts).replace(" ", "T").replace(/([+-]\d\d)$/, "$1:00");
+    const ts = String(read[0]!.ts)
+      .replace(" ", "T")
+      .replace(/([+-]\d\d)$/, "$1:00");
     expect(new Date(ts).toISOString()).toBe("2024-03-04T08:15:22.412Z");
     await dialect.run('DROP TABLE "vals"');
     await dialect.close();

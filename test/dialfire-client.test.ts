@@ -41,7 +41,12 @@ describe("requests", () => {
     const { url, requests } = serve(() => Response.json({ count: 0, results: [], cursor: "" }));
     const source = client(url);
     await collect(source.listContacts("2024-03-04T10:00:00Z"));
-    await collect(source.transactionEvents({ from: "2024-03-04T10:00:00.000Z", to: "2024-03-04T10:01:00.000Z" }, { type: "update", hi: true, tasks: "fc_,qc_" }));
+    await collect(
+      source.transactionEvents(
+        { from: "2024-03-04T10:00:00.000Z", to: "2024-03-04T10:01:00.000Z" },
+        { type: "update", hi: true, tasks: "fc_,qc_" },
+      ),
+    );
     await collect(source.inboundCalls({ from: "" }));
     const urls = requests.map((r) => new URL(r.url));
     expect(urls.map((u) => u.pathname)).toEqual([
@@ -90,7 +95,8 @@ describe("requests", () => {
 });
 
 test("numbers beyond double precision are kept exactly: as text in rows, as the same number in JSON", async () => {
-  const body = '[{"$id": "A", "$md5": "m", "big": 12345678901234567890, "long": 0.1234567890123456789, "plain": 10023, "price": 12.50, "list": [98765432109876543210]}]';
+  const body =
+    '[{"$id": "A", "$md5": "m", "big": 12345678901234567890, "long": 0.1234567890123456789, "plain": 10023, "price": 12.50, "list": [98765432109876543210]}]';
   const { url } = serve(() => new Response(body, { headers: { "content-type": "application/json" } }));
   const [contact] = await client(url).fetchContacts(["A"]);
   const { big, long, plain, price } = contact ?? {};
@@ -104,7 +110,9 @@ test("numbers beyond double precision are kept exactly: as text in rows, as the 
 describe("failures", () => {
   test("403 stops at once with a message naming the token", async () => {
     const { url, requests } = serve(() => new Response("Forbidden", { status: 403 }));
-    const error = await client(url).fields().catch((e) => e);
+    const error = await client(url)
+      .fields()
+      .catch((e) => e);
     expect(error).toBeInstanceOf(DialfireAuthError);
     expect(error.message).toContain("token");
     expect(error.message).not.toContain("secret-token");
@@ -169,9 +177,13 @@ describe("failures", () => {
       socket: { data: (socket) => void socket.end(), open: () => {} },
     });
     servers.push({ stop: () => listener.stop(true) });
-    const error = await client(`http://127.0.0.1:${listener.port}`).fields().catch((e: Error) => e);
+    const error = await client(`http://127.0.0.1:${listener.port}`)
+      .fields()
+      .catch((e: Error) => e);
     expect(error).toBeInstanceOf(DialfireApiError);
-    expect((error as Error).message).toMatch(/failed after 4 attempts: cannot reach http:\/\/127\.0\.0\.1:\d+: the connection was closed by the other side$/);
+    expect((error as Error).message).toMatch(
+      /failed after 4 attempts: cannot reach http:\/\/127\.0\.0\.1:\d+: the connection was closed by the other side$/,
+    );
     expect((error as Error).message).not.toContain("verbose");
   });
 

@@ -41,10 +41,20 @@ beforeAll(async () => {
   const target = new SqlTarget(database, "");
   await target.prepare([{ name: "name", type: "field", fieldType: "text", deleted: false }]);
   await target.write({
-    contacts: Array.from({ length: CONTACTS }, (_, i) => ({ $id: `c${i}`, $md5: "m", $changed: "2026-01-01T08:00:00Z", $phone: `+49 30 ${1_000_000 + i}`, name: `n${i}` })),
+    contacts: Array.from({ length: CONTACTS }, (_, i) => ({
+      $id: `c${i}`,
+      $md5: "m",
+      $changed: "2026-01-01T08:00:00Z",
+      $phone: `+49 30 ${1_000_000 + i}`,
+      name: `n${i}`,
+    })),
   });
   await database.close();
-  worker = await startWorker({ DBSYNC_PHONECALLS_TOKENS: TOKEN, DBSYNC_URL: `http://127.0.0.1:${proxy.port}`, DBSYNC_AUTH_TOKEN: sqld.token });
+  worker = await startWorker({
+    DBSYNC_PHONECALLS_TOKENS: TOKEN,
+    DBSYNC_URL: `http://127.0.0.1:${proxy.port}`,
+    DBSYNC_AUTH_TOKEN: sqld.token,
+  });
 });
 
 afterAll(async () => {
@@ -60,7 +70,9 @@ async function status(path: string, init: RequestInit = {}): Promise<number> {
 }
 
 const create = (second: number) =>
-  status(`/direct/items/phonecalls/create?token=${TOKEN}&initiated=2026-02-01T10:00:${String(second).padStart(2, "0")}Z&source=200&destination=030${1_000_007}`);
+  status(
+    `/direct/items/phonecalls/create?token=${TOKEN}&initiated=2026-02-01T10:00:${String(second).padStart(2, "0")}Z&source=200&destination=030${1_000_007}`,
+  );
 
 describe("the Worker over libSQL on a slow network", () => {
   test("a client that hangs up mid-query does not hold up the next requests", async () => {

@@ -63,7 +63,12 @@ const bases: Record<string, string> = {};
 
 function spawnServer(argv: string[], env: Record<string, string>): Promise<string> {
   const home = tempDir("edge-home");
-  const child = Bun.spawn(argv, { cwd: ROOT, env: { PATH: process.env.PATH ?? "", HOME: home, DBSYNC_LOG_DIR: `${home}/logs`, ...env }, stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn(argv, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: home, DBSYNC_LOG_DIR: `${home}/logs`, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   children.push(child);
   return serveUrl(child, () => new Response(child.stderr).text());
 }
@@ -76,7 +81,10 @@ beforeAll(async () => {
   await over.close();
 
   const [bun, deno, d1Worker, libsqlWorker] = await Promise.all([
-    spawnServer(["bun", CLI, "serve", "--url", remote, "--port", "0", "--state", `file:${tempDir("edge-state")}/state.db`], settings("bun_")),
+    spawnServer(
+      ["bun", CLI, "serve", "--url", remote, "--port", "0", "--state", `file:${tempDir("edge-state")}/state.db`],
+      settings("bun_"),
+    ),
     spawnServer([DENO, "run", "--no-lock", "--allow-net", "--allow-env", "--allow-read", "src/edge/deno.ts"], {
       ...settings("deno_"),
       DBSYNC_URL: sqld.url,
@@ -137,7 +145,14 @@ async function converse(base: string): Promise<Answer[]> {
   await ask(`GET ${create}?token=${TOKEN}&initiated=2026-02-01T10:00:00Z&source=200&destination=030%201000007&duration=31`);
   await ask(`GET ${create}?token=${TOKEN}&initiated=2026-02-01T10:00:00Z&source=200&destination=030%201000007&duration=31`);
   await ask(`POST ${create}`, {
-    json: { token: TOKEN, initiated: "2026-02-02T11:30:00Z", source: "201", destination: "+49 171 2000010", duration: "12", url: "https://pbx.example/r/1.wav" },
+    json: {
+      token: TOKEN,
+      initiated: "2026-02-02T11:30:00Z",
+      source: "201",
+      destination: "+49 171 2000010",
+      duration: "12",
+      url: "https://pbx.example/r/1.wav",
+    },
   });
   await ask(`POST ${create}`, {
     body: new URLSearchParams({ token: TOKEN, initiated: "2026-02-03T09:00:00Z", source: "202", destination: "0049301000099" }),
@@ -157,7 +172,9 @@ async function converse(base: string): Promise<Answer[]> {
     const answer = body as { next_offset?: unknown; synchronization_checkpoint: string };
     const offset = answer.next_offset;
     if (offset === undefined) {
-      await ask("POST /talkdesk/contact_sync", { json: { auth: AUTH, meta: { synchronization_checkpoint: answer.synchronization_checkpoint } } });
+      await ask("POST /talkdesk/contact_sync", {
+        json: { auth: AUTH, meta: { synchronization_checkpoint: answer.synchronization_checkpoint } },
+      });
       break;
     }
     meta = { offset, context: { page } };
@@ -169,7 +186,11 @@ async function converse(base: string): Promise<Answer[]> {
   await ask("GET /no/such/route");
   await ask("GET /readyz");
   const metrics = await fetch(`${base}/metrics`);
-  answers.push({ request: "GET /metrics (status)", status: metrics.status, body: (await metrics.text()).includes("dbsync_http_requests_total") });
+  answers.push({
+    request: "GET /metrics (status)",
+    status: metrics.status,
+    body: (await metrics.text()).includes("dbsync_http_requests_total"),
+  });
   return answers;
 }
 
@@ -235,11 +256,15 @@ describe("edge configuration mistakes are answered, not crashed on", () => {
       // a secret given unquoted in wrangler.toml arrives as a number: named, never echoed
       const fourth = await fetch(`${unquoted.url}/healthz`);
       expect(fourth.status).toBe(500);
-      expect(await fourth.text()).toBe('{"error":"dbsync is misconfigured: DBSYNC_TALKDESK_PASSWORD must be text (in wrangler.toml, in quotes)"}');
+      expect(await fourth.text()).toBe(
+        '{"error":"dbsync is misconfigured: DBSYNC_TALKDESK_PASSWORD must be text (in wrangler.toml, in quotes)"}',
+      );
       // a file is no database an edge runtime can reach; the answer names the variable, not its value
       const fifth = await fetch(`${local.url}/healthz`);
       expect(fifth.status).toBe(500);
-      expect(await fifth.text()).toBe('{"error":"dbsync is misconfigured: DBSYNC_URL must name a libSQL server reached over HTTP: libsql://HOST or https://HOST"}');
+      expect(await fifth.text()).toBe(
+        '{"error":"dbsync is misconfigured: DBSYNC_URL must name a libSQL server reached over HTTP: libsql://HOST or https://HOST"}',
+      );
     } finally {
       await Promise.all([none, bad, locked, unquoted, local].map((w) => w.mf.dispose()));
     }
@@ -305,7 +330,10 @@ describe("the same faults on the edge", () => {
     const worker = await startWorker(settings("later_"), { d1: true });
     try {
       const sync = () => fetch(`${worker.url}/talkdesk/contact_sync`, { method: "POST", body: JSON.stringify({ auth: AUTH, meta: {} }) });
-      const create = () => fetch(`${worker.url}/direct/items/phonecalls/create?token=${TOKEN}&initiated=2026-02-01T10:00:00Z&source=200&destination=030%201000007`);
+      const create = () =>
+        fetch(
+          `${worker.url}/direct/items/phonecalls/create?token=${TOKEN}&initiated=2026-02-01T10:00:00Z&source=200&destination=030%201000007`,
+        );
       expect((await fetch(`${worker.url}/readyz`)).status).toBe(503);
       const refused = await sync();
       expect(refused.status).toBe(503);

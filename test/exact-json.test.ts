@@ -4,7 +4,11 @@ import { isRawJson, parseJsonExact } from "../src/core/common/exact-json.ts";
 
 const raw = (value: unknown) => (isRawJson(value) ? `raw:${value.rawJSON}` : value);
 const flat = (value: unknown): unknown =>
-  Array.isArray(value) ? value.map(flat) : value && typeof value === "object" && !isRawJson(value) ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, flat(v)])) : raw(value);
+  Array.isArray(value)
+    ? value.map(flat)
+    : value && typeof value === "object" && !isRawJson(value)
+      ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, flat(v)]))
+      : raw(value);
 
 describe("parseJsonExact", () => {
   test("numbers beyond 15 digits keep their text wherever they stand", () => {
@@ -14,11 +18,12 @@ describe("parseJsonExact", () => {
       b: [1, "raw:0.12345678901234567"],
       c: "raw:-1234567890.1234567",
     });
-    expect(flat(parseJsonExact('[\n  1.5e300,\n  123456789012345678e2\n]'))).toEqual([1.5e300, "raw:123456789012345678e2"]);
+    expect(flat(parseJsonExact("[\n  1.5e300,\n  123456789012345678e2\n]"))).toEqual([1.5e300, "raw:123456789012345678e2"]);
   });
 
   test("long digit runs inside strings and short numbers parse plainly, to the same values", () => {
-    const text = '{"phone":"+49 1234567890123456","md5":"0123456789012345678abc","n":123456789012345,"f":0.5,"t":"2026-11-22T10:00:00.000Z"}';
+    const text =
+      '{"phone":"+49 1234567890123456","md5":"0123456789012345678abc","n":123456789012345,"f":0.5,"t":"2026-11-22T10:00:00.000Z"}';
     expect(parseJsonExact(text)).toEqual(JSON.parse(text));
   });
 

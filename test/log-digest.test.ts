@@ -52,7 +52,9 @@ describe("LogDigest", () => {
   });
 
   test("an error text becomes one line of bounded length", () => {
-    expect(oneLine("Unable to connect.\n  For more information, pass `verbose: true`")).toBe("Unable to connect. For more information, pass `verbose: true`");
+    expect(oneLine("Unable to connect.\n  For more information, pass `verbose: true`")).toBe(
+      "Unable to connect. For more information, pass `verbose: true`",
+    );
     expect(oneLine("x".repeat(1000))).toHaveLength(300);
   });
 });

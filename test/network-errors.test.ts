@@ -29,8 +29,11 @@ test("refused, closed, TLS, timeout and a name that does not resolve", async () 
 });
 
 test("an error the table does not know keeps its first line, without the runtime's hints", () => {
-  const error = Object.assign(new Error("EWEIRD: something odd. For more information, pass `verbose: true` in the second argument to fetch()\nmore"), {
-    code: "EWEIRD",
-  });
+  const error = Object.assign(
+    new Error("EWEIRD: something odd. For more information, pass `verbose: true` in the second argument to fetch()\nmore"),
+    {
+      code: "EWEIRD",
+    },
+  );
   expect(networkReason(error)).toBe("EWEIRD: something odd.");
 });

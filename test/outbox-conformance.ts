@@ -312,7 +312,15 @@ export function runOutboxConformance(
 
     describe("contact md5s", () => {
       test("recorded md5s are read back; unknown contacts are absent", async () => {
-        await outbox.enqueue(scope, [], [{ id: "c1", md5: "m1" }, { id: "c2", md5: "m2" }], plain);
+        await outbox.enqueue(
+          scope,
+          [],
+          [
+            { id: "c1", md5: "m1" },
+            { id: "c2", md5: "m2" },
+          ],
+          plain,
+        );
         const known = await outbox.knownContactMd5(scope, ["c1", "c2", "c3"]);
         expect(Object.fromEntries(known)).toEqual({ c1: "m1", c2: "m2" });
       });
@@ -335,7 +343,10 @@ export function runOutboxConformance(
       test("many ids at once are all looked up", async () => {
         const contacts = Array.from({ length: 1234 }, (_, i) => ({ id: `c${i}`, md5: `m${i}` }));
         await outbox.enqueue(scope, [], contacts, plain);
-        const known = await outbox.knownContactMd5(scope, contacts.map((c) => c.id));
+        const known = await outbox.knownContactMd5(
+          scope,
+          contacts.map((c) => c.id),
+        );
         expect(known.size).toBe(1234);
         expect(known.get("c1233")).toBe("m1233");
       });
@@ -345,14 +356,26 @@ export function runOutboxConformance(
       });
 
       test("forgetContacts clears the md5s of its campaign only, and nothing else", async () => {
-        await outbox.enqueue(scope, [candidate("t1", "h", { contactId: "c1" })], [{ id: "c1", md5: "m1" }, { id: "c2", md5: "m2" }], plain);
+        await outbox.enqueue(
+          scope,
+          [candidate("t1", "h", { contactId: "c1" })],
+          [
+            { id: "c1", md5: "m1" },
+            { id: "c2", md5: "m2" },
+          ],
+          plain,
+        );
         await outbox.enqueue(otherCampaign, [], [{ id: "c1", md5: "other" }], plain);
         await outbox.forgetContacts(scope);
         expect((await outbox.knownContactMd5(scope, ["c1", "c2"])).size).toBe(0);
         expect(Object.fromEntries(await outbox.knownContactMd5(otherCampaign, ["c1"]))).toEqual({ c1: "other" });
         // Deliveries and versions stay.
         expect(await outbox.pendingCount({ scope })).toBe(1);
-        expect(await outbox.enqueue(scope, [candidate("t1", "h", { contactId: "c1" })], [], plain)).toEqual({ new: 0, updated: 0, skipped: 1 });
+        expect(await outbox.enqueue(scope, [candidate("t1", "h", { contactId: "c1" })], [], plain)).toEqual({
+          new: 0,
+          updated: 0,
+          skipped: 1,
+        });
         // New md5s are recorded again afterwards.
         await outbox.enqueue(scope, [], [{ id: "c1", md5: "m3" }], plain);
         expect((await outbox.knownContactMd5(scope, ["c1"])).get("c1")).toBe("m3");
@@ -742,9 +765,7 @@ export function runOutboxConformance(
 
       test("failed filters by the time of dead-lettering, from `since` on", async () => {
         await threeDead();
-        expect(transactionIds(await outbox.failed({ campaign: scope.campaign, since: new Date(NOW + 3_600_000) }))).toEqual([
-          "t2",
-        ]);
+        expect(transactionIds(await outbox.failed({ campaign: scope.campaign, since: new Date(NOW + 3_600_000) }))).toEqual(["t2"]);
         expect(transactionIds(await outbox.failed({ campaign: scope.campaign, since: new Date(NOW + 1) }))).toEqual(["t2"]);
         expect(await outbox.failed({ campaign: scope.campaign, since: new Date(NOW + 3_600_001) })).toEqual([]);
       });
@@ -848,7 +869,12 @@ export function runOutboxConformance(
         await outbox.delivered(v2.id, NOW);
         expect((await outbox.failed({ ids: [v1.id] }))[0]?.superseded).toBe(true);
         // A newer version in another campaign supersedes nothing here.
-        await outbox.enqueue(otherCampaign, [candidate("t2", "A", { contactId: "c2" }), candidate("t2", "B", { contactId: "c2" })], [], plain);
+        await outbox.enqueue(
+          otherCampaign,
+          [candidate("t2", "A", { contactId: "c2" }), candidate("t2", "B", { contactId: "c2" })],
+          [],
+          plain,
+        );
         expect((await outbox.failed({ ids: [other.id] }))[0]?.superseded).toBe(false);
       });
 
@@ -890,7 +916,12 @@ export function runOutboxConformance(
 
       test("revived entries keep the order of their contact: at most one due, the oldest first", async () => {
         // c1: t1, t2, t3 all dead.
-        await outbox.enqueue(scope, ["t1", "t2", "t3"].map((t) => candidate(t, "h", { contactId: "c1" })), [], plain);
+        await outbox.enqueue(
+          scope,
+          ["t1", "t2", "t3"].map((t) => candidate(t, "h", { contactId: "c1" })),
+          [],
+          plain,
+        );
         for (let i = 0; i < 3; i++) {
           const [head] = await dueNow();
           await outbox.deadLetter(head?.id ?? "", 3, "x", new Date(NOW));
@@ -905,7 +936,12 @@ export function runOutboxConformance(
 
       test("a dead letter revived while a later entry of its contact is in flight waits for it, then goes before the rest", async () => {
         // c1: t1 delivered, t2 dead, t3 claimed, t4 waiting.
-        await outbox.enqueue(scope, ["t1", "t2", "t3", "t4"].map((t) => candidate(t, "h", { contactId: "c1" })), [], plain);
+        await outbox.enqueue(
+          scope,
+          ["t1", "t2", "t3", "t4"].map((t) => candidate(t, "h", { contactId: "c1" })),
+          [],
+          plain,
+        );
         const order: string[] = [];
         const head = async () => (await dueNow(FAR))[0] as OutboxEntry;
         await outbox.delivered((await head()).id, NOW);
@@ -1036,10 +1072,16 @@ export function runOutboxConformance(
     describe("atomicity", () => {
       test("a candidate whose body() throws leaves nothing recorded", async () => {
         const good = candidate("t1", "h");
-        const bad = { ...candidate("t2", "h"), body: (): string => { throw new Error("cannot render"); } };
-        const error = await outbox
-          .enqueue(scope, [good, bad], [{ id: "contact-1", md5: "m1" }], plain)
-          .then(() => undefined, (e: unknown) => e as Error);
+        const bad = {
+          ...candidate("t2", "h"),
+          body: (): string => {
+            throw new Error("cannot render");
+          },
+        };
+        const error = await outbox.enqueue(scope, [good, bad], [{ id: "contact-1", md5: "m1" }], plain).then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
         expect(error?.message).toContain("cannot render");
         expect(await outbox.pendingCount({ scope })).toBe(0);
         expect((await outbox.knownContactMd5(scope, ["contact-1"])).size).toBe(0);
@@ -1076,7 +1118,12 @@ export function runOutboxConformance(
       });
 
       test("the outbox works normally after a failed enqueue", async () => {
-        const bad = { ...candidate("t1", "h"), body: (): string => { throw new Error("no"); } };
+        const bad = {
+          ...candidate("t1", "h"),
+          body: (): string => {
+            throw new Error("no");
+          },
+        };
         await outbox.enqueue(scope, [bad], [], plain).catch(() => {});
         const entry = await record(candidate("t2", "h"));
         expect(await outbox.claim(entry.id, NOW, NOW + 1000)).toBe(true);
@@ -1118,7 +1165,12 @@ export function runOutboxConformance(
         // The lease of t1 still runs; t2 waits for its retry, t4 behind t2.
         expect(await outbox.claim(t1?.id ?? "", NOW + 1, NOW + 60_000)).toBe(false);
         expect(transactionIds(await dueNow(NOW + 5000))).toEqual(["t2"]);
-        expect((await dueNow(NOW + 30_000)).find((e) => e.id === t1?.id)).toMatchObject({ signed: true, state: "new", body: t1?.body, url: URL_A });
+        expect((await dueNow(NOW + 30_000)).find((e) => e.id === t1?.id)).toMatchObject({
+          signed: true,
+          state: "new",
+          body: t1?.body,
+          url: URL_A,
+        });
         await outbox.delivered(t2?.id ?? "", NOW);
         expect(transactionIds(await dueNow(NOW))).toEqual(["t4"]);
         // Recorded versions survive: the same version is skipped, a new one is updated as version 2.

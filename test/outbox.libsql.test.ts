@@ -33,7 +33,11 @@ describe("libSQL outbox", () => {
     try {
       for (const hash of ["A", "B", "A"]) await store.outbox.enqueue(scope, [version(hash)], [], options);
       const ids: string[] = [];
-      for (let [entry] = await store.outbox.due({ scope }, Date.now(), 10); entry; [entry] = await store.outbox.due({ scope }, Date.now(), 10)) {
+      for (
+        let [entry] = await store.outbox.due({ scope }, Date.now(), 10);
+        entry;
+        [entry] = await store.outbox.due({ scope }, Date.now(), 10)
+      ) {
         ids.push(entry.id);
         await store.outbox.delivered(entry.id, Date.now());
       }
@@ -155,7 +159,9 @@ describe("libSQL outbox", () => {
         await store.outbox.enqueue({ campaign: "A" }, [version("h", "a1", "c1"), version("h", "a2", "c1")], [], options);
         await store.outbox.enqueue({ campaign: "B" }, [version("h", "b1", "c1"), version("h", "b2", "c1")], [], options);
         const raw = createClient({ url });
-        const sentinel = Number((await raw.execute("SELECT next_attempt_at FROM webhook_outbox WHERE transaction_id = 'a2'")).rows[0]?.next_attempt_at);
+        const sentinel = Number(
+          (await raw.execute("SELECT next_attempt_at FROM webhook_outbox WHERE transaction_id = 'a2'")).rows[0]?.next_attempt_at,
+        );
         await raw.execute({ sql: "UPDATE webhook_outbox SET next_attempt_at = ? WHERE transaction_id = 'b1'", args: [sentinel] });
         raw.close();
         await store.outbox.repairLines(NOW);

@@ -62,7 +62,12 @@ beforeAll(async () => {
     userfield varchar(255) NOT NULL DEFAULT '', recordingfile varchar(255) NOT NULL DEFAULT '')`);
   for (const [i, [calldate, src, dst, duration, channel]] of ROWS.entries()) {
     await cdr.run("INSERT INTO cdr (calldate, src, dst, duration, channel, uniqueid, disposition) VALUES (?, ?, ?, ?, ?, ?, 'ANSWERED')", [
-      calldate, src, dst, duration, channel, `1700000000.${i}`,
+      calldate,
+      src,
+      dst,
+      duration,
+      channel,
+      `1700000000.${i}`,
     ]);
   }
   await contactsDatabase(contactsUrl);
@@ -83,8 +88,23 @@ afterAll(async () => {
 
 function push(target: string, ...extra: string[]) {
   return runCli(
-    ["phonecalls", "push", "--cdr", asterisk.url, "--target", target, "--full", "--days", "30", "--cdr-timezone", ZONE, ...RULES,
-      "--recording-url", "http://pbx/recordings/{channel}", ...extra],
+    [
+      "phonecalls",
+      "push",
+      "--cdr",
+      asterisk.url,
+      "--target",
+      target,
+      "--full",
+      "--days",
+      "30",
+      "--cdr-timezone",
+      ZONE,
+      ...RULES,
+      "--recording-url",
+      "http://pbx/recordings/{channel}",
+      ...extra,
+    ],
     { env: { DBSYNC_TOKEN: TOKEN } },
   );
 }
@@ -167,11 +187,13 @@ describe("push straight into a database", () => {
 
 test("an incremental run reads only the last hours", async () => {
   const recent = wallTime(new Date(Date.now() - 30 * 60_000), ZONE);
-  await cdr.run("INSERT INTO cdr (calldate, src, dst, duration, channel, uniqueid) VALUES (?, '7230', '92853348', 5, 'SIP/7230-0009', 'recent')", [recent]);
-  const result = await runCli(
-    ["phonecalls", "push", "--cdr", asterisk.url, "--target", base, "--cdr-timezone", ZONE, ...RULES],
-    { env: { DBSYNC_TOKEN: TOKEN } },
+  await cdr.run(
+    "INSERT INTO cdr (calldate, src, dst, duration, channel, uniqueid) VALUES (?, '7230', '92853348', 5, 'SIP/7230-0009', 'recent')",
+    [recent],
   );
+  const result = await runCli(["phonecalls", "push", "--cdr", asterisk.url, "--target", base, "--cdr-timezone", ZONE, ...RULES], {
+    env: { DBSYNC_TOKEN: TOKEN },
+  });
   expect(result.code).toBe(0);
   expect(result.stdout).toContain("1 calls, 1 created, 0 already present, 0 rejected, 0 failed");
 });
@@ -186,7 +208,9 @@ test("transient failures of the target are tried again; every call arrives once 
       await request.text();
       posts++;
       // Every other request fails as a restarting server would.
-      return posts % 2 === 1 ? new Response("bad gateway", { status: 502 }) : Response.json({ error: false, contactId: "c", phonecallId: posts, created: true });
+      return posts % 2 === 1
+        ? new Response("bad gateway", { status: 502 })
+        : Response.json({ error: false, contactId: "c", phonecallId: posts, created: true });
     },
   });
   try {
@@ -204,13 +228,16 @@ test("progress every 1,000 calls; more calls than a page (5,000), all at one cal
   const url = `file:${join(dir, "progress.db")}`;
   await contactsDatabase(url);
   const calldate = day(4, "10:00:00");
-  const values = Array.from({ length: 6000 }, (_, i) => `('${calldate}', '${10000 + i}', '92853348', 1, 'bulk-${String(i).padStart(5, "0")}')`).join(", ");
+  const values = Array.from(
+    { length: 6000 },
+    (_, i) => `('${calldate}', '${10000 + i}', '92853348', 1, 'bulk-${String(i).padStart(5, "0")}')`,
+  ).join(", ");
   await cdr.run(`INSERT INTO cdr (calldate, src, dst, duration, uniqueid) VALUES ${values}`);
   try {
     // Every call of the window (the other tests may have added some), one of them nobody's.
-    const [{ n }] = (await cdr.all<{ n: number }>("SELECT COUNT(*) AS n FROM cdr WHERE LENGTH(dst) >= 7 AND calldate >= NOW() - INTERVAL 30 DAY")) as [
-      { n: number },
-    ];
+    const [{ n }] = (await cdr.all<{ n: number }>(
+      "SELECT COUNT(*) AS n FROM cdr WHERE LENGTH(dst) >= 7 AND calldate >= NOW() - INTERVAL 30 DAY",
+    )) as [{ n: number }];
     const result = await push(url, "--concurrency", "8");
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/processing 1000 \(total: \d+s lap: \d+s\)/);

@@ -14,7 +14,12 @@ function tries(...answers: SendTry[]) {
 
 describe("sendWithRetries", () => {
   test("an outcome at the first try is returned as it is, without another try", async () => {
-    for (const outcome of [{ kind: "created" }, { kind: "present" }, { kind: "rejected", reason: "x: y" }, { kind: "failed", error: "HTTP 404" }] as const) {
+    for (const outcome of [
+      { kind: "created" },
+      { kind: "present" },
+      { kind: "rejected", reason: "x: y" },
+      { kind: "failed", error: "HTTP 404" },
+    ] as const) {
       const t = tries(outcome);
       expect(await sendWithRetries(t.attempt, new AbortController().signal, QUICK)).toEqual(outcome);
       expect(t.count()).toBe(1);
@@ -29,7 +34,10 @@ describe("sendWithRetries", () => {
 
   test("after the last try: failed, with the last reason", async () => {
     const t = tries({ kind: "again", error: "HTTP 502" }, { kind: "again", error: "cannot reach pbx: refused" });
-    expect(await sendWithRetries(t.attempt, new AbortController().signal, QUICK)).toEqual({ kind: "failed", error: "cannot reach pbx: refused" });
+    expect(await sendWithRetries(t.attempt, new AbortController().signal, QUICK)).toEqual({
+      kind: "failed",
+      error: "cannot reach pbx: refused",
+    });
     expect(t.count()).toBe(3);
   });
 

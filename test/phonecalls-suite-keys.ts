@@ -58,12 +58,20 @@ export function describeKeys(world: () => Promise<KeysWorld>, token: string): vo
       const create = { token, ...CALL, duration: "45", url: "https://pbx.example.com/r" };
       for (const field of Object.keys(create) as (keyof typeof create)[]) {
         const answer = await w.get(CREATE, { ...create, [field]: `${create[field]}\u0000` });
-        expect({ field, status: answer.status, errors: Object.keys((answer.body.errors ?? {}) as object) }).toEqual({ field, status: 400, errors: [field] });
+        expect({ field, status: answer.status, errors: Object.keys((answer.body.errors ?? {}) as object) }).toEqual({
+          field,
+          status: 400,
+          errors: [field],
+        });
       }
       const remove = { token, from: "2012-08-23", to: "2012-08-26" };
       for (const field of Object.keys(remove) as (keyof typeof remove)[]) {
         const answer = await w.get(DELETE, { ...remove, [field]: `${remove[field]}\u0000` });
-        expect({ field, status: answer.status, errors: Object.keys((answer.body.errors ?? {}) as object) }).toEqual({ field, status: 400, errors: [field] });
+        expect({ field, status: answer.status, errors: Object.keys((answer.body.errors ?? {}) as object) }).toEqual({
+          field,
+          status: 400,
+          errors: [field],
+        });
       }
       expect(await w.calls()).toEqual([]);
     });
@@ -76,7 +84,11 @@ export function describeKeys(world: () => Promise<KeysWorld>, token: string): vo
         ["duration", "4\ud8005"],
       ]) {
         const answer = await w.json(CREATE, { token, ...CALL, [field as string]: value });
-        expect({ field, status: answer.status, errors: Object.keys((answer.body.errors ?? {}) as object) }).toEqual({ field, status: 400, errors: [field] });
+        expect({ field, status: answer.status, errors: Object.keys((answer.body.errors ?? {}) as object) }).toEqual({
+          field,
+          status: 400,
+          errors: [field],
+        });
       }
       expect(await w.calls()).toEqual([]);
     });
@@ -130,7 +142,11 @@ export function describeKeys(world: () => Promise<KeysWorld>, token: string): vo
       const client = async (c: number) => {
         // A bounded number, so that a failing test cannot leave clients running.
         for (let n = 0; (!stop || n < 3) && n < 3_000; n++) {
-          const answer = await w.create({ ...CALL, initiated: `${day(n)}T${String(c).padStart(2, "0")}:${String(Math.floor(n / 60) % 60).padStart(2, "0")}:${String(n % 60).padStart(2, "0")}`, source: `7${c}` });
+          const answer = await w.create({
+            ...CALL,
+            initiated: `${day(n)}T${String(c).padStart(2, "0")}:${String(Math.floor(n / 60) % 60).padStart(2, "0")}:${String(n % 60).padStart(2, "0")}`,
+            source: `7${c}`,
+          });
           expect(answer.status).toBe(200);
           if (answer.body.created === true) created.n++;
           // A client of its own between calls: a database answering at once (a libSQL file) would

@@ -184,11 +184,13 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
 
     /** A refusal with exactly these parameters in `errors`, each with a message. */
     function expectRefused(answer: Answer, status: number, fields: string[]): void {
-      expect({ status: answer.status, error: answer.body.error, fields: Object.keys((answer.body.errors ?? {}) as object).sort() }).toEqual({
-        status,
-        error: true,
-        fields: [...fields].sort(),
-      });
+      expect({ status: answer.status, error: answer.body.error, fields: Object.keys((answer.body.errors ?? {}) as object).sort() }).toEqual(
+        {
+          status,
+          error: true,
+          fields: [...fields].sort(),
+        },
+      );
       expect(Object.keys(answer.body).sort()).toEqual(["error", "errors"]);
       for (const message of Object.values(answer.body.errors as Record<string, unknown>)) {
         expect(typeof message).toBe("string");
@@ -227,13 +229,24 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
         const w = await world();
         const id = expectCreated(await w.form(CREATE, { token: ENV_TOKEN, ...CALL, duration: "0" }), "c-berlin");
         expect(await w.calls()).toEqual([
-          { id: String(id), initiated: "2012-08-23T12:20:33.000Z", source: "7222", destination: "+49 30 1234567", duration: 0, url: null, contact_id: "c-berlin" },
+          {
+            id: String(id),
+            initiated: "2012-08-23T12:20:33.000Z",
+            source: "7222",
+            destination: "+49 30 1234567",
+            duration: 0,
+            url: null,
+            contact_id: "c-berlin",
+          },
         ]);
       });
 
       test("by POST with JSON, a number as duration too", async () => {
         const w = await world();
-        const id = expectCreated(await w.json(CREATE, { token: ENV_TOKEN, ...CALL, duration: 61, url: "https://pbx.example.com/r?id=1&x=2" }), "c-berlin");
+        const id = expectCreated(
+          await w.json(CREATE, { token: ENV_TOKEN, ...CALL, duration: 61, url: "https://pbx.example.com/r?id=1&x=2" }),
+          "c-berlin",
+        );
         expect(await w.calls()).toEqual([
           {
             id: String(id),
@@ -281,15 +294,35 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
       test("the same instant written differently, same source and destination: the same phonecallId, created false, one row", async () => {
         const w = await world();
         const id = expectCreated(await w.get(CREATE, { token: ENV_TOKEN, ...CALL, duration: "45" }), "c-berlin");
-        const spellings = ["2012-08-23T12:20:33.000Z", "2012-08-23T12:20:33Z", "2012-08-23T14:20:33+02:00", "2012-08-23T07:20:33-0500", "2012-08-23 12:20:33"];
+        const spellings = [
+          "2012-08-23T12:20:33.000Z",
+          "2012-08-23T12:20:33Z",
+          "2012-08-23T14:20:33+02:00",
+          "2012-08-23T07:20:33-0500",
+          "2012-08-23 12:20:33",
+        ];
         for (const [n, initiated] of spellings.entries()) {
           const how = (["get", "form", "json"] as const)[n % 3] as "get" | "form" | "json";
-          const again = await w.send[how](CREATE, { token: ENV_TOKEN, ...CALL, initiated, duration: "99", url: "https://other.example.com/" });
+          const again = await w.send[how](CREATE, {
+            token: ENV_TOKEN,
+            ...CALL,
+            initiated,
+            duration: "99",
+            url: "https://other.example.com/",
+          });
           expect({ initiated, id: expectCreated(again, "c-berlin", false) }).toEqual({ initiated, id });
         }
         // the first call is kept as it was
         expect(await w.calls()).toEqual([
-          { id: String(id), initiated: "2012-08-23T12:20:33.000Z", source: "7222", destination: "+49 30 1234567", duration: 45, url: null, contact_id: "c-berlin" },
+          {
+            id: String(id),
+            initiated: "2012-08-23T12:20:33.000Z",
+            source: "7222",
+            destination: "+49 30 1234567",
+            duration: 45,
+            url: null,
+            contact_id: "c-berlin",
+          },
         ]);
         expect(await w.metric("dbsync_phonecalls_created_total")).toBe(1);
       });
@@ -325,7 +358,11 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
           const w = await world();
           const paths = Array.from({ length: 12 }, (_, n) => createPath({ ...CALL, source: `70${n}` }));
           const outcome = await together(w, paths);
-          expect({ round, statuses: outcome.statuses, failures: outcome.failures }).toEqual({ round, statuses: Array(12).fill(200), failures: [] });
+          expect({ round, statuses: outcome.statuses, failures: outcome.failures }).toEqual({
+            round,
+            statuses: Array(12).fill(200),
+            failures: [],
+          });
           expect((await w.calls()).length).toBe(12);
         }
       });
@@ -336,7 +373,11 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
           expectCreated(await w.create(CALL), "c-berlin"); // tables made, index built
           // many sharing a change time, as a sync's batch does
           const many = Array.from({ length: 2000 }, (_, n) =>
-            contact(`c-new-${String(n).padStart(4, "0")}`, { $phone: `+49 30 2${String(n).padStart(6, "0")}` }, `2026-01-02T00:00:${String(n % 60).padStart(2, "0")}Z`),
+            contact(
+              `c-new-${String(n).padStart(4, "0")}`,
+              { $phone: `+49 30 2${String(n).padStart(6, "0")}` },
+              `2026-01-02T00:00:${String(n % 60).padStart(2, "0")}Z`,
+            ),
           );
           await w.write(many);
           const wanted = Array.from({ length: 12 }, (_, n) => 1999 - n * 7);
@@ -344,7 +385,11 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
             w,
             wanted.map((n) => createPath({ ...CALL, destination: `030 2${String(n).padStart(6, "0")}` })),
           );
-          expect({ round, statuses: outcome.statuses, failures: outcome.failures }).toEqual({ round, statuses: Array(12).fill(200), failures: [] });
+          expect({ round, statuses: outcome.statuses, failures: outcome.failures }).toEqual({
+            round,
+            statuses: Array(12).fill(200),
+            failures: [],
+          });
           expect(outcome.bodies.map((b) => (JSON.parse(b) as { contactId?: string }).contactId)).toEqual(
             wanted.map((n) => `c-new-${String(n).padStart(4, "0")}`),
           );
@@ -370,7 +415,11 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
         ];
         for (const [n, destination] of destinations.entries()) {
           const answer = await w.create({ ...CALL, initiated: `2012-08-23T12:20:${String(n).padStart(2, "0")}`, destination });
-          expect({ destination, contactId: answer.body.contactId, status: answer.status }).toEqual({ destination, contactId: "c-berlin", status: 200 });
+          expect({ destination, contactId: answer.body.contactId, status: answer.status }).toEqual({
+            destination,
+            contactId: "c-berlin",
+            status: 200,
+          });
         }
         expect((await w.calls()).length).toBe(destinations.length);
       });
@@ -418,7 +467,11 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
       });
 
       test("area code/number with a slash is one number: two cities with the same local number are told apart", async () => {
-        const w = await world([...CONTACTS, contact("s-berlin", { $phone: "030/7654321" }), contact("s-hamburg", { $phone: "040/7654321" })]);
+        const w = await world([
+          ...CONTACTS,
+          contact("s-berlin", { $phone: "030/7654321" }),
+          contact("s-hamburg", { $phone: "040/7654321" }),
+        ]);
         expectCreated(await w.create({ ...CALL, destination: "+49 30 7654321" }), "s-berlin");
         expectCreated(await w.create({ ...CALL, destination: "040 7654321" }), "s-hamburg");
       });
@@ -449,7 +502,10 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
         ]) {
           const answer = await w.create({ ...CALL, destination });
           expectRefused(answer, 422, ["destination"]);
-          expect({ destination, answer }).toEqual({ destination, answer: { status: 422, body: { error: true, errors: { destination: expect.any(String) } } } });
+          expect({ destination, answer }).toEqual({
+            destination,
+            answer: { status: 422, body: { error: true, errors: { destination: expect.any(String) } } },
+          });
         }
         expect(await w.calls()).toEqual([]);
         expect(await w.metric("dbsync_phonecalls_created_total")).toBe(0);
@@ -560,7 +616,16 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
         const w = await world();
         const bad = { initiated: "2012-02-30", source: "", duration: "-1", url: "ftp://x" };
         const answers: Answer[] = [];
-        for (const token of [undefined, "", "wrong", ENV_TOKEN.toUpperCase(), ` ${ENV_TOKEN}`, `${ENV_TOKEN}x`, ENV_TOKEN.slice(0, -1), hashToken(ENV_TOKEN)]) {
+        for (const token of [
+          undefined,
+          "",
+          "wrong",
+          ENV_TOKEN.toUpperCase(),
+          ` ${ENV_TOKEN}`,
+          `${ENV_TOKEN}x`,
+          ENV_TOKEN.slice(0, -1),
+          hashToken(ENV_TOKEN),
+        ]) {
           for (const params of [CALL, bad]) {
             const all: Params = token === undefined ? { ...params } : { token, ...params };
             for (const how of ["get", "form", "json"] as const) {
@@ -626,8 +691,14 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
         const w = await callsAround();
         expect(await w.remove({ from: "2012-08-23", to: "2012-08-24" })).toEqual({ status: 200, body: { count: 0, error: false } });
         expect((await w.calls()).length).toBe(9);
-        expect(await w.form(DELETE, { token: ENV_TOKEN, from: "2012-08-23", to: "2012-08-25" })).toEqual({ status: 200, body: { count: 2, error: false } });
-        expect(await w.json(DELETE, { token: stateToken, from: "2012-08-24", to: "2012-08-26" })).toEqual({ status: 200, body: { count: 1, error: false } });
+        expect(await w.form(DELETE, { token: ENV_TOKEN, from: "2012-08-23", to: "2012-08-25" })).toEqual({
+          status: 200,
+          body: { count: 2, error: false },
+        });
+        expect(await w.json(DELETE, { token: stateToken, from: "2012-08-24", to: "2012-08-26" })).toEqual({
+          status: 200,
+          body: { count: 1, error: false },
+        });
         expect(await w.remove({ from: "2000-01-01", to: "2100-01-01" })).toEqual({ status: 200, body: { count: 6, error: false } });
         expect(await w.calls()).toEqual([]);
       });
@@ -689,7 +760,10 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
           expect(Object.keys(answer.body.errors as object)).not.toContain("source");
           // even the token
           expect({ how, answer: await w.send[how](CREATE, { ...CALL, token: "t".repeat(4097) }) }).toEqual({ how, answer: unreadable });
-          expect({ how, answer: await w.send[how](DELETE, { token: ENV_TOKEN, from: "2".repeat(4097), to: "2012-08-26" }) }).toEqual({ how, answer: unreadable });
+          expect({ how, answer: await w.send[how](DELETE, { token: ENV_TOKEN, from: "2".repeat(4097), to: "2012-08-26" }) }).toEqual({
+            how,
+            answer: unreadable,
+          });
         }
         // 4096 characters are read, and then judged as the parameter they are
         expectRefused(await w.get(CREATE, { ...long, source: "1".repeat(4096) }), 400, ["source"]);
@@ -772,7 +846,9 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
           [`${DELETE}?token=${ENV_TOKEN}&from=9999-12-30&to=9999-12-31`],
           [`${CREATE}?token=${ENV_TOKEN}&initiated=9999-12-31T23:59:59&source=1&destination=0301234567&duration=999999999`],
           [`${CREATE}?token=${ENV_TOKEN}&initiated=0000-01-01T00:00:00&source=1&destination=0301234567`],
-          [`${CREATE}?token=${ENV_TOKEN}&initiated=2012-08-23T12:20:33&source=${encodeURIComponent("'; DROP TABLE x; --")}1&destination=${encodeURIComponent("030 1234567' OR '1'='1")}`],
+          [
+            `${CREATE}?token=${ENV_TOKEN}&initiated=2012-08-23T12:20:33&source=${encodeURIComponent("'; DROP TABLE x; --")}1&destination=${encodeURIComponent("030 1234567' OR '1'='1")}`,
+          ],
           [`${CREATE}?token=${ENV_TOKEN}&initiated=2012-08-23T12:20:33&source=1&destination=${"9".repeat(64)}`],
           [`${CREATE}?token=${ENV_TOKEN}&initiated=2012-08-23T12:20:33&source=1&destination=${"0".repeat(64)}`],
           [`${CREATE}/extra`],
@@ -781,7 +857,11 @@ export function runPhonecallsSuite(name: string, openDialect: () => Promise<Dial
         for (const [path, init] of requests) {
           const response = await w.app.request(path, init);
           const text = await response.text();
-          expect({ path, method: init?.method ?? "GET", status: response.status < 500 ? "below 500" : `${response.status} ${text}` }).toEqual({
+          expect({
+            path,
+            method: init?.method ?? "GET",
+            status: response.status < 500 ? "below 500" : `${response.status} ${text}`,
+          }).toEqual({
             path,
             method: init?.method ?? "GET",
             status: "below 500",

@@ -20,7 +20,6 @@ setDefaultTimeout(60_000);
 
 afterEach(closeHarnesses);
 
-
 describe("new fields", () => {
   test("db_init meeting a contact with a field its field list lacked reads the list again and stores the values", async () => {
     const dir = tempDir("stale-fields");
@@ -188,9 +187,18 @@ describe("db_init, then db_sync", () => {
 describe("an unreachable target database", () => {
   /** A db_init with 4 requests at once; resolves to its error, if any. */
   function dbInit(source: DialfireSource, sink: Sink, state: StateStore): Promise<unknown> {
-    return runSync({ mode: "db_init", source, sink, state, checkpointKey: KEY, eventFilters: {}, workers: 4, intervalMs: 1000, log: silent, signal: new AbortController().signal }).catch(
-      (error: unknown) => error,
-    );
+    return runSync({
+      mode: "db_init",
+      source,
+      sink,
+      state,
+      checkpointKey: KEY,
+      eventFilters: {},
+      workers: 4,
+      intervalMs: 1000,
+      log: silent,
+      signal: new AbortController().signal,
+    }).catch((error: unknown) => error);
   }
 
   async function initWith(failures: number, transient: boolean) {
@@ -244,7 +252,11 @@ describe("an unreachable target database", () => {
     const state = await openStateStore(":memory:");
     const target = new SqlTarget(await openDialect(":memory:"), "");
     const sink = createSqlSink(target, { filter: {} });
-    const result = await dbInit(source, { ...sink, writeContacts: async () => Promise.reject(new TargetError("disk full", { transient: false })) }, state);
+    const result = await dbInit(
+      source,
+      { ...sink, writeContacts: async () => Promise.reject(new TargetError("disk full", { transient: false })) },
+      state,
+    );
     expect(result).toBeInstanceOf(TargetError);
     const startedByThen = fetches.started;
     await Bun.sleep(1000);

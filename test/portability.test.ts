@@ -23,7 +23,11 @@ const NODE_BUILTINS = new Set(builtinModules.flatMap((name) => [name, `node:${na
  * Workers; @valibot/to-json-schema, which makes the OpenAPI document, is plain JavaScript over valibot).
  */
 const PORTABLE_PACKAGES = ["hono", "valibot", "@libsql/client", "drizzle-orm", "@noble/hashes", "@valibot/to-json-schema"];
-const packageOf = (specifier: string) => specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
+const packageOf = (specifier: string) =>
+  specifier
+    .split("/")
+    .slice(0, specifier.startsWith("@") ? 2 : 1)
+    .join("/");
 
 const transpiler = new Bun.Transpiler({ loader: "ts" });
 
@@ -70,14 +74,24 @@ describe("portability of the app and the core", () => {
   test("no Node or Bun built-in, no runtime global, in anything the app, the core or the edge entry points load", () => {
     const { files, violations } = portabilityViolations(ENTRIES);
     // the walk really reached the app, the dialects the edge uses and the routes
-    for (const file of ["src/server.ts", "src/server/phonecalls.ts", "src/dialects/sqlite/d1.ts", "src/dialects/sqlite/libsql.ts", "src/core/phonecalls/phone-index.ts"]) {
+    for (const file of [
+      "src/server.ts",
+      "src/server/phonecalls.ts",
+      "src/dialects/sqlite/d1.ts",
+      "src/dialects/sqlite/libsql.ts",
+      "src/core/phonecalls/phone-index.ts",
+    ]) {
       expect(files).toContain(file);
     }
     expect(violations).toEqual([]);
   });
 
   test("the check finds what it looks for (the command line's modules are Node/Bun-bound)", () => {
-    const { violations } = portabilityViolations(["src/dialects/sqlite/libsql-node.ts", "src/cli/serve-command.ts", "src/dialects/postgres/index.ts"]);
+    const { violations } = portabilityViolations([
+      "src/dialects/sqlite/libsql-node.ts",
+      "src/cli/serve-command.ts",
+      "src/dialects/postgres/index.ts",
+    ]);
     const found = violations.map((v) => `${v.file}: ${v.what}`);
     expect(found).toContain('src/dialects/postgres/index.ts: imports "postgres", a package not known to run on every runtime');
     expect(found).toContain('src/dialects/sqlite/libsql-node.ts: imports the Node built-in "node:fs/promises"');

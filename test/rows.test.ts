@@ -52,9 +52,7 @@ function sampleContact(): Contact {
       },
       {
         task_name: "call_back",
-        transactions: [
-          { type: "assign", task: "call_back", fired: "2024-03-04T10:00:00.000Z", user: "bot", status_detail: "$assigned" },
-        ],
+        transactions: [{ type: "assign", task: "call_back", fired: "2024-03-04T10:00:00.000Z", user: "bot", status_detail: "$assigned" }],
       },
     ],
   };
@@ -123,7 +121,14 @@ describe("contactRows", () => {
     const contact: Contact = {
       $id: "C1",
       $md5: "m",
-      $task_log: [{ transactions: [{ fired, task: "qc_call" }, { fired, task: "fc_call" }] }],
+      $task_log: [
+        {
+          transactions: [
+            { fired, task: "qc_call" },
+            { fired, task: "fc_call" },
+          ],
+        },
+      ],
     };
     const fcOnly = { taskPrefixes: ["fc_"] };
     // The one kept gets dbsync2's id, as in a database dbsync2 wrote with the same filter.

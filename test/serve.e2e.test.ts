@@ -20,7 +20,23 @@ const dir = tempDir("serve");
 const target = `file:${join(dir, "target.db")}`;
 
 function syncFlags(mode: string, ...extra: string[]): string[] {
-  return ["--a", mode, "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url, "--url", target, "--state", `file:${dir}/state.db`, "--w", "8", ...extra];
+  return [
+    "--a",
+    mode,
+    "--c",
+    CAMPAIGN,
+    "--ct",
+    TOKEN,
+    "--api-url",
+    sim.url,
+    "--url",
+    target,
+    "--state",
+    `file:${dir}/state.db`,
+    "--w",
+    "8",
+    ...extra,
+  ];
 }
 
 beforeAll(async () => {
@@ -81,7 +97,12 @@ describe("Talkdesk against a real serve", () => {
     const first = await talkdeskSync();
     expect(first.ids.length).toBe(1000);
     expect(new Set(first.ids).size).toBe(1000);
-    expect([...first.ids].sort()).toEqual(sim.campaign.contacts().map((c) => c.$id).sort());
+    expect([...first.ids].sort()).toEqual(
+      sim.campaign
+        .contacts()
+        .map((c) => c.$id)
+        .sort(),
+    );
     expect(first.ids).toEqual([...first.ids].sort()); // one change time: ascending by id
     expect(first.pages).toBe(25);
     checkpoint = first.checkpoint;
@@ -111,7 +132,14 @@ describe("Talkdesk against a real serve", () => {
   });
 
   test("malformed requests get 4xx with a JSON error, never a 500", async () => {
-    for (const body of ["{", "null", "[]", { meta: {} }, { auth: AUTH, meta: { offset: "garbage" } }, { auth: AUTH, meta: { synchronization_checkpoint: 5 } }]) {
+    for (const body of [
+      "{",
+      "null",
+      "[]",
+      { meta: {} },
+      { auth: AUTH, meta: { offset: "garbage" } },
+      { auth: AUTH, meta: { synchronization_checkpoint: 5 } },
+    ]) {
       const { status, json } = await post("/talkdesk/contact_sync", body);
       expect(status).toBeGreaterThanOrEqual(400);
       expect(status).toBeLessThan(500);

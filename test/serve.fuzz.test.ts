@@ -61,7 +61,21 @@ beforeAll(async () => {
   expect(phones.length).toBeGreaterThan(300);
 
   server = Bun.spawn(
-    [process.execPath, CLI, "serve", "--url", `file:${join(dir, "target.db")}`, "--state", `file:${join(dir, "state.db")}`, "--port", "0", "--page-size", "25", "--settle", "0"],
+    [
+      process.execPath,
+      CLI,
+      "serve",
+      "--url",
+      `file:${join(dir, "target.db")}`,
+      "--state",
+      `file:${join(dir, "state.db")}`,
+      "--port",
+      "0",
+      "--page-size",
+      "25",
+      "--settle",
+      "0",
+    ],
     {
       env: {
         PATH: process.env.PATH ?? "",
@@ -143,7 +157,12 @@ function generator(seed: number) {
     return out;
   };
   /** encodeURIComponent, but a lone surrogate becomes the bytes of one in CESU-8: invalid UTF-8. */
-  const enc = (s: string) => s.replace(/[\ud800-\udfff]/gu, (c) => (c.length === 1 ? "\u0000LONE" : c)).split("\u0000LONE").map(encodeURIComponent).join("%ED%A0%80");
+  const enc = (s: string) =>
+    s
+      .replace(/[\ud800-\udfff]/gu, (c) => (c.length === 1 ? "\u0000LONE" : c))
+      .split("\u0000LONE")
+      .map(encodeURIComponent)
+      .join("%ED%A0%80");
   /** Base64 of the UTF-8 of a string, as the bridge encodes its offsets. */
   const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64").replaceAll("=", "");
   const digits = (n: number) => Array.from({ length: n }, () => int(0, 9)).join("");
@@ -213,15 +232,46 @@ function generator(seed: number) {
     maybe("initiated", initiated);
     maybe("source", () => (chance(0.8) ? `+49${digits(int(6, 11))}` : phone()));
     maybe("destination", phone);
-    maybe("duration", () => pick([String(int(0, 7200)), String(int(0, 7200)), "-5", "1.5", "1e3", digits(int(10, 20)), text(8), " 42 "]), 0.6);
-    maybe("url", () => pick(["https://rec.example.com/" + enc(text(10)), "http://x", "ftp://x/y", "javascript:alert(1)", "//x", text(20), `https://x/${"a".repeat(int(2000, 2100))}`]), 0.3);
+    maybe(
+      "duration",
+      () => pick([String(int(0, 7200)), String(int(0, 7200)), "-5", "1.5", "1e3", digits(int(10, 20)), text(8), " 42 "]),
+      0.6,
+    );
+    maybe(
+      "url",
+      () =>
+        pick([
+          `https://rec.example.com/${enc(text(10))}`,
+          "http://x",
+          "ftp://x/y",
+          "javascript:alert(1)",
+          "//x",
+          text(20),
+          `https://x/${"a".repeat(int(2000, 2100))}`,
+        ]),
+      0.3,
+    );
     if (chance(0.1)) params[pick(["from", "to", "extra", "__proto__", "constructor", "token[]", ""])] = text(10);
     return params;
   };
   const deleteParams = (): Record<string, string> => {
     const params: Record<string, string> = {};
     if (chance(0.95)) params.token = token();
-    const d = () => pick([day, day, day, day, day, day, () => nearNow(), () => `${day()}T00:00:00`, () => text(12), () => "2024-02-30", () => "0000-00-00", () => ""])();
+    const d = () =>
+      pick([
+        day,
+        day,
+        day,
+        day,
+        day,
+        day,
+        () => nearNow(),
+        () => `${day()}T00:00:00`,
+        () => text(12),
+        () => "2024-02-30",
+        () => "0000-00-00",
+        () => "",
+      ])();
     if (chance(0.92)) params.from = d();
     if (chance(0.92)) params.to = d();
     return params;
@@ -239,7 +289,8 @@ function generator(seed: number) {
     if (kind <= 4) return text(20);
     if (kind === 5) return Array.from({ length: int(0, 4) }, () => randomJson(depth + 1));
     const out: Record<string, unknown> = {};
-    for (let i = 0; i < int(0, 5); i++) out[pick(["auth", "meta", "username", "password", "offset", "context", "__proto__", text(6)])] = randomJson(depth + 1);
+    for (let i = 0; i < int(0, 5); i++)
+      out[pick(["auth", "meta", "username", "password", "offset", "context", "__proto__", text(6)])] = randomJson(depth + 1);
     return out;
   };
   const deep = (levels: number, open = "[", close = "]", inner = "1") => `${open.repeat(levels)}${inner}${close.repeat(levels)}`;
@@ -270,7 +321,7 @@ function generator(seed: number) {
       () => pick(handedOut.offsets).slice(0, int(0, 40)),
       () => b64(JSON.stringify(randomJson())),
       () => b64(JSON.stringify([text(20), text(20), text(20)])),
-      () => b64(JSON.stringify([nearNow().slice(0, 19) + "Z", "", "\uffff"])),
+      () => b64(JSON.stringify([`${nearNow().slice(0, 19)}Z`, "", "\uffff"])),
       () => btoa(String.fromCharCode(...Array.from({ length: int(1, 40) }, () => int(0, 255)))),
       () => int(-10, 1e6),
       () => text(30),
@@ -306,7 +357,7 @@ function generator(seed: number) {
   };
 
   const multipart = (params: Record<string, string>): { type: string; body: string } => {
-    const boundary = pick(["b", "----fuzz" + digits(8), "", "x".repeat(80), "\"q\"", "a b"]);
+    const boundary = pick(["b", `----fuzz${digits(8)}`, "", "x".repeat(80), '"q"', "a b"]);
     let body = Object.entries(params)
       .map(([k, v]) =>
         chance(0.9)
@@ -316,7 +367,9 @@ function generator(seed: number) {
       .join("");
     body += chance(0.85) ? `--${boundary}--\r\n` : text(10);
     if (chance(0.15)) body = body.slice(0, int(0, body.length));
-    const type = chance(0.85) ? `multipart/form-data; boundary=${boundary}` : pick(["multipart/form-data", "multipart/form-data; boundary=", "multipart/mixed; boundary=b"]);
+    const type = chance(0.85)
+      ? `multipart/form-data; boundary=${boundary}`
+      : pick(["multipart/form-data", "multipart/form-data; boundary=", "multipart/mixed; boundary=b"]);
     return { type, body };
   };
 
@@ -324,7 +377,8 @@ function generator(seed: number) {
   const postBody = (route: Route): { type?: string; body: FuzzRequest["body"] } => {
     const phonecalls = route.startsWith("/direct");
     const params = () => (route.endsWith("delete") ? deleteParams() : createParams());
-    const json = () => (phonecalls ? (chance(0.8) ? params() : randomJson()) : route.endsWith("validate") ? { auth: auth() } : contactSyncBody());
+    const json = () =>
+      phonecalls ? (chance(0.8) ? params() : randomJson()) : route.endsWith("validate") ? { auth: auth() } : contactSyncBody();
     const anyType = () =>
       pick([
         undefined,
@@ -354,7 +408,10 @@ function generator(seed: number) {
         const whole = JSON.stringify(json());
         return { type: "application/json", body: whole.slice(0, int(0, Math.max(0, whole.length - 1))) };
       },
-      () => ({ type: pick(["application/json", "application/x-www-form-urlencoded"]), body: deep(int(1000, 32_000), pick(["[", "{\"a\":"]), pick(["]", "}"])) }),
+      () => ({
+        type: pick(["application/json", "application/x-www-form-urlencoded"]),
+        body: deep(int(1000, 32_000), pick(["[", '{"a":']), pick(["]", "}"])),
+      }),
       () => ({ type: "application/json", body: deepObject(int(1000, 9_000)) }),
       () => ({
         type: "application/json",
@@ -363,9 +420,15 @@ function generator(seed: number) {
       }),
       () => ({ type: anyType(), body: Uint8Array.from({ length: int(0, 300) }, () => int(0, 255)) }),
       () => ({ type: anyType(), body: new Uint8Array([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x3a, 0xc0, 0xaf, 0x7d]) }),
-      () => ({ type: "application/json", body: `{"auth":{"username":"${AUTH.username}","password":"\\ud800${"\\u0000".repeat(int(0, 3))}"}}` }),
+      () => ({
+        type: "application/json",
+        body: `{"auth":{"username":"${AUTH.username}","password":"\\ud800${"\\u0000".repeat(int(0, 3))}"}}`,
+      }),
       () => ({ type: anyType(), body: "" }),
-      () => ({ type: anyType(), body: pick(["null", "[]", "{}", "true", "0", '""', "1e999", "{\"__proto__\":{\"x\":1}}", "\ufeff{}", "{}{}", "{\"auth\":}"]) }),
+      () => ({
+        type: anyType(),
+        body: pick(["null", "[]", "{}", "true", "0", '""', "1e999", '{"__proto__":{"x":1}}', "\ufeff{}", "{}{}", '{"auth":}']),
+      }),
       () => nearLimit(route),
     ])();
   };
@@ -465,7 +528,9 @@ function generator(seed: number) {
       else if (how === 3) target = ascii(route.slice(1));
       else version = `HTTP/1.1${pick(["\u0001", " x"])}`;
     }
-    const body = chance(0.5) ? Uint8Array.from({ length: int(0, 200) }, () => int(0, 255)) : new TextEncoder().encode(JSON.stringify({ auth: AUTH }));
+    const body = chance(0.5)
+      ? Uint8Array.from({ length: int(0, 200) }, () => int(0, 255))
+      : new TextEncoder().encode(JSON.stringify({ auth: AUTH }));
     const withLength = !(method === "GET" || method === "HEAD") || chance(0.5);
     const headerJunk = chance(0.5) ? [...ascii("X-Fuzz: "), ...junk, 0x0d, 0x0a] : [];
     const head = [
@@ -672,111 +737,121 @@ async function settledRssKb(pid: number): Promise<number> {
   return lowest;
 }
 
-test(
-  `${WARMUP + MEASURED} random and malformed requests: no 5xx, JSON where promised, the process stays up, memory flat`,
-  async () => {
-    const next = generator(SEED);
-    const requests = Array.from({ length: WARMUP + MEASURED }, (_, n) => next(n));
-    const problems: string[] = [];
-    const tally = new Map<string, number>();
-    let created = 0;
-    const count = (key: string) => tally.set(key, (tally.get(key) ?? 0) + 1);
+test(`${WARMUP + MEASURED} random and malformed requests: no 5xx, JSON where promised, the process stays up, memory flat`, async () => {
+  const next = generator(SEED);
+  const requests = Array.from({ length: WARMUP + MEASURED }, (_, n) => next(n));
+  const problems: string[] = [];
+  const tally = new Map<string, number>();
+  let created = 0;
+  const count = (key: string) => tally.set(key, (tally.get(key) ?? 0) + 1);
 
-    async function run(from: number, to: number): Promise<void> {
-      let i = from;
-      const worker = async () => {
-        while (i < to) {
-          const request = requests[i++] as FuzzRequest;
-          const outcome = await send(request);
-          const path = request.layer === "http" ? "(no HTTP)" : request.target.replace(/[?#][^]*$/, "");
-          count(`${request.method} ${path in ROUTES || request.layer === "http" ? path : "(other)"} ${outcome.status}`);
-          if (outcome.status === 200 && path.startsWith("/direct/items/phonecalls/create") && /"created":true/.test(outcome.text)) created++;
-          const wrong = problem(request, outcome);
-          if (wrong && problems.length < 10_000) {
-            problems.push(`${wrong}\n    request: ${describeRequest(request)}\n    answer: ${outcome.status} ${JSON.stringify(outcome.text.slice(0, 300))}`);
-          }
+  async function run(from: number, to: number): Promise<void> {
+    let i = from;
+    const worker = async () => {
+      while (i < to) {
+        const request = requests[i++] as FuzzRequest;
+        const outcome = await send(request);
+        const path = request.layer === "http" ? "(no HTTP)" : request.target.replace(/[?#][^]*$/, "");
+        count(`${request.method} ${path in ROUTES || request.layer === "http" ? path : "(other)"} ${outcome.status}`);
+        if (outcome.status === 200 && path.startsWith("/direct/items/phonecalls/create") && /"created":true/.test(outcome.text)) created++;
+        const wrong = problem(request, outcome);
+        if (wrong && problems.length < 10_000) {
+          problems.push(
+            `${wrong}\n    request: ${describeRequest(request)}\n    answer: ${outcome.status} ${JSON.stringify(outcome.text.slice(0, 300))}`,
+          );
         }
-      };
-      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    }
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  }
 
-    const started = Date.now();
-    await run(0, WARMUP);
-    const warm = await settledRssKb(server.pid);
-    const series = [warm];
-    for (let from = WARMUP; from < WARMUP + MEASURED; from += 2_500) {
-      await run(from, Math.min(from + 2_500, WARMUP + MEASURED));
-      series.push(rssKb(server.pid));
-    }
-    const end = await settledRssKb(server.pid);
-    const seconds = (Date.now() - started) / 1000;
+  const started = Date.now();
+  await run(0, WARMUP);
+  const warm = await settledRssKb(server.pid);
+  const series = [warm];
+  for (let from = WARMUP; from < WARMUP + MEASURED; from += 2_500) {
+    await run(from, Math.min(from + 2_500, WARMUP + MEASURED));
+    series.push(rssKb(server.pid));
+  }
+  const end = await settledRssKb(server.pid);
+  const seconds = (Date.now() - started) / 1000;
 
-    const statuses = [...tally].reduce<Record<string, number>>((acc, [key, n]) => {
-      const status = key.split(" ").at(-1) as string;
-      acc[status] = (acc[status] ?? 0) + n;
-      return acc;
-    }, {});
+  const statuses = [...tally].reduce<Record<string, number>>((acc, [key, n]) => {
+    const status = key.split(" ").at(-1) as string;
+    acc[status] = (acc[status] ?? 0) + n;
+    return acc;
+  }, {});
+  console.log(
+    `fuzz seed ${SEED}: ${requests.length} requests in ${seconds.toFixed(1)} s; statuses ${JSON.stringify(statuses)}; ` +
+      `RSS after warm-up ${warm} kB, during ${JSON.stringify(series.slice(1))} kB, at the end ${end} kB (${(((end - warm) / warm) * 100).toFixed(1)} %)`,
+  );
+
+  if (process.env.FUZZ_VERBOSE)
     console.log(
-      `fuzz seed ${SEED}: ${requests.length} requests in ${seconds.toFixed(1)} s; statuses ${JSON.stringify(statuses)}; ` +
-        `RSS after warm-up ${warm} kB, during ${JSON.stringify(series.slice(1))} kB, at the end ${end} kB (${(((end - warm) / warm) * 100).toFixed(1)} %)`,
+      [...tally]
+        .sort()
+        .map(([key, n]) => `${key}: ${n}`)
+        .join("\n"),
     );
 
-    if (process.env.FUZZ_VERBOSE) console.log([...tally].sort().map(([key, n]) => `${key}: ${n}`).join("\n"));
+  // No 5xx, JSON wherever the app promises it: the first few offenders, readable.
+  if (problems.length > 0) {
+    throw new Error(
+      `${problems.length} of ${requests.length} answers are wrong (seed ${SEED}); the first ones:\n${problems.slice(0, 8).join("\n")}`,
+    );
+  }
 
-    // No 5xx, JSON wherever the app promises it: the first few offenders, readable.
-    if (problems.length > 0) {
-      throw new Error(`${problems.length} of ${requests.length} answers are wrong (seed ${SEED}); the first ones:\n${problems.slice(0, 8).join("\n")}`);
+  // Every route and method was hit, and the deep paths were reached, not only the refusals.
+  for (const [path, methods] of Object.entries(ROUTES)) {
+    for (const method of methods) {
+      const hits = [...tally].filter(([key]) => key.startsWith(`${method} ${path} `)).reduce((n, [, c]) => n + c, 0);
+      expect({ route: `${method} ${path}`, hits: hits >= 50 }).toEqual({ route: `${method} ${path}`, hits: true });
     }
+    const wrongMethod = [...tally].filter(
+      ([key]) => key.includes(` ${path} `) && !(methods as readonly string[]).includes(key.split(" ")[0] as string),
+    );
+    expect({ path, wrongMethods: wrongMethod.length > 0 }).toEqual({ path, wrongMethods: true });
+  }
+  for (const deep of [
+    "POST /talkdesk/contact_sync 200",
+    "POST /talkdesk/validate 200",
+    "GET /direct/items/phonecalls/create 200",
+    "POST /direct/items/phonecalls/create 200",
+    "GET /direct/items/phonecalls/delete 200",
+    "POST /direct/items/phonecalls/delete 200",
+    "POST /talkdesk/contact_sync 413",
+    "GET /direct/items/phonecalls/create 422",
+  ]) {
+    expect({ deep, reached: (tally.get(deep) ?? 0) > 0 }).toEqual({ deep, reached: true });
+  }
 
-    // Every route and method was hit, and the deep paths were reached, not only the refusals.
-    for (const [path, methods] of Object.entries(ROUTES)) {
-      for (const method of methods) {
-        const hits = [...tally].filter(([key]) => key.startsWith(`${method} ${path} `)).reduce((n, [, c]) => n + c, 0);
-        expect({ route: `${method} ${path}`, hits: hits >= 50 }).toEqual({ route: `${method} ${path}`, hits: true });
-      }
-      const wrongMethod = [...tally].filter(([key]) => key.includes(` ${path} `) && !(methods as readonly string[]).includes(key.split(" ")[0] as string));
-      expect({ path, wrongMethods: wrongMethod.length > 0 }).toEqual({ path, wrongMethods: true });
-    }
-    for (const deep of [
-      "POST /talkdesk/contact_sync 200",
-      "POST /talkdesk/validate 200",
-      "GET /direct/items/phonecalls/create 200",
-      "POST /direct/items/phonecalls/create 200",
-      "GET /direct/items/phonecalls/delete 200",
-      "POST /direct/items/phonecalls/delete 200",
-      "POST /talkdesk/contact_sync 413",
-      "GET /direct/items/phonecalls/create 422",
-    ]) {
-      expect({ deep, reached: (tally.get(deep) ?? 0) > 0 }).toEqual({ deep, reached: true });
-    }
+  // Still up, still answering; and by its own count, no 5xx either.
+  expect(server.exitCode).toBeNull();
+  expect(server.killed).toBe(false);
+  const health = await fetch(`${base}/healthz`);
+  expect(health.status).toBe(200);
+  expect(await health.json()).toEqual({ ok: true });
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  expect(metrics.match(/^dbsync_http_requests_total\{.*status="5\d\d"\} .*$/gm) ?? []).toEqual([]);
+  // Its counters agree with what was answered: each new call once, each page of contacts once.
+  expect(created).toBeGreaterThan(0);
+  expect(Number(/^dbsync_phonecalls_created_total (\d+)$/m.exec(metrics)?.[1])).toBe(created);
+  const pagesServed = handedOut.checkpoints.length + (tally.get("POST /talkdesk/contact_sync 200") ?? 0);
+  expect(Number(/^dbsync_talkdesk_pages_total (\d+)$/m.exec(metrics)?.[1])).toBe(pagesServed);
+  expect(Number(/^dbsync_http_requests_total\{route="\/talkdesk\/contact_sync",status="200"\} (\d+)$/m.exec(metrics)?.[1])).toBe(
+    pagesServed,
+  );
+  expect(stderr.match(/^error: .*$/gm) ?? []).toEqual([]);
+  // The sync's checkpoint from the shared state store is shown.
+  expect(metrics).toMatch(new RegExp(`^dbsync_sync_lag_seconds\\{campaign="${CAMPAIGN}",mode="db_init",[^}]*\\} \\d+\\.\\d{3}$`, "m"));
 
-    // Still up, still answering; and by its own count, no 5xx either.
-    expect(server.exitCode).toBeNull();
-    expect(server.killed).toBe(false);
-    const health = await fetch(`${base}/healthz`);
-    expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ ok: true });
-    const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics.match(/^dbsync_http_requests_total\{.*status="5\d\d"\} .*$/gm) ?? []).toEqual([]);
-    // Its counters agree with what was answered: each new call once, each page of contacts once.
-    expect(created).toBeGreaterThan(0);
-    expect(Number(/^dbsync_phonecalls_created_total (\d+)$/m.exec(metrics)?.[1])).toBe(created);
-    const pagesServed = handedOut.checkpoints.length + (tally.get("POST /talkdesk/contact_sync 200") ?? 0);
-    expect(Number(/^dbsync_talkdesk_pages_total (\d+)$/m.exec(metrics)?.[1])).toBe(pagesServed);
-    expect(Number(/^dbsync_http_requests_total\{route="\/talkdesk\/contact_sync",status="200"\} (\d+)$/m.exec(metrics)?.[1])).toBe(pagesServed);
-    expect(stderr.match(/^error: .*$/gm) ?? []).toEqual([]);
-    // The sync's checkpoint from the shared state store is shown.
-    expect(metrics).toMatch(new RegExp(`^dbsync_sync_lag_seconds\\{campaign="${CAMPAIGN}",mode="db_init",[^}]*\\} \\d+\\.\\d{3}$`, "m"));
-
-    // Memory is flat. The baseline is taken after 2,000 requests of the same mix, once the code is
-    // compiled and the heap, SQLite's page cache and the metrics have grown to their working size;
-    // both readings are the lowest over 10 s of quiet (settledRssKb), so they compare what is kept,
-    // not where the garbage collector happened to be. Settled, a warm serve holds ~90 MB; under this
-    // load it swings up to ~150 MB and back. Over 10,000 requests the growth was −7 % … +12 % on a
-    // quiet machine, once +32 % on a busy one: the bound is 40 % over 20,000 requests. Anything kept
-    // per request (a metric series per path, a map keyed by token or checkpoint, a retained body of up
-    // to 64 KB) grows with the count: 2 kB per request is 40 MB, over the bound.
-    expect((end - warm) / warm).toBeLessThan(MAX_RSS_GROWTH);
-  },
-  120_000,
-);
+  // Memory is flat. The baseline is taken after 2,000 requests of the same mix, once the code is
+  // compiled and the heap, SQLite's page cache and the metrics have grown to their working size;
+  // both readings are the lowest over 10 s of quiet (settledRssKb), so they compare what is kept,
+  // not where the garbage collector happened to be. Settled, a warm serve holds ~90 MB; under this
+  // load it swings up to ~150 MB and back. Over 10,000 requests the growth was −7 % … +12 % on a
+  // quiet machine, once +32 % on a busy one: the bound is 40 % over 20,000 requests. Anything kept
+  // per request (a metric series per path, a map keyed by token or checkpoint, a retained body of up
+  // to 64 KB) grows with the count: 2 kB per request is 40 MB, over the bound.
+  expect((end - warm) / warm).toBeLessThan(MAX_RSS_GROWTH);
+}, 120_000);

@@ -41,7 +41,10 @@ function raw(request: string, hangUpAfterMs?: number): Promise<{ status: number;
     const finish = () => {
       clearTimeout(timer);
       socket.destroy();
-      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(received)?.[1] ?? 0), body: received.slice(received.indexOf("\r\n\r\n") + 4) });
+      resolve({
+        status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(received)?.[1] ?? 0),
+        body: received.slice(received.indexOf("\r\n\r\n") + 4),
+      });
     };
     const timer = setTimeout(finish, hangUpAfterMs ?? 10_000);
     socket.on("connect", () => socket.write(request));
@@ -111,7 +114,9 @@ describe("serve over raw sockets, a database not yet written, then written", () 
     const typo = join(dir, "typo.db");
     const result = await runCli(["serve", "--url", `file:${typo}`, "--port", "0"], { env, timeoutMs: 20_000 });
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe(`error: --url: there is no database file ${typo}; serve reads the database the sync writes and never creates one\n`);
+    expect(result.stderr).toBe(
+      `error: --url: there is no database file ${typo}; serve reads the database the sync writes and never creates one\n`,
+    );
     expect(existsSync(typo)).toBe(false);
   });
 
@@ -141,7 +146,7 @@ describe("serve over raw sockets, a database not yet written, then written", () 
   });
 
   test("a client that hangs up in the middle of its body is not an error", async () => {
-    const partial = "POST /talkdesk/contact_sync HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n{\"auth\":\r\n";
+    const partial = 'POST /talkdesk/contact_sync HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n{"auth":\r\n';
     expect((await raw(partial, 300)).status).toBe(0);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
@@ -170,7 +175,10 @@ describe("serve over raw sockets, a database not yet written, then written", () 
     const log = readFileSync(logFile, "utf8");
     const access = log.split("\n").filter((line) => / INFO (GET|POST|CONNECT) /.test(line));
     expect(access.length).toBeGreaterThanOrEqual(16);
-    for (const line of access) expect(line).toMatch(/^\S+Z INFO [A-Z]+ (\/[a-z_/]*|unmatched) (\d{3} \d+(\.\d)? ms|aborted: the client closed the connection after \d+(\.\d)? ms)$/);
+    for (const line of access)
+      expect(line).toMatch(
+        /^\S+Z INFO [A-Z]+ (\/[a-z_/]*|unmatched) (\d{3} \d+(\.\d)? ms|aborted: the client closed the connection after \d+(\.\d)? ms)$/,
+      );
     expect(access.filter((line) => / unmatched 400 /.test(line)).length).toBe(9);
     expect(log).toMatch(/ INFO POST \/talkdesk\/contact_sync aborted: the client closed the connection after /);
     expect(log).toMatch(/ INFO GET \/readyz 503 /);
@@ -187,7 +195,11 @@ describe("serve over raw sockets, a database not yet written, then written", () 
 });
 
 test("--v: the log, access lines included, goes to stdout instead of a file", async () => {
-  const child = Bun.spawn(["bun", CLI, "serve", "--url", target, "--state", stateUrl, "--port", "0", "--v"], { env, stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn(["bun", CLI, "serve", "--url", target, "--state", stateUrl, "--port", "0", "--v"], {
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const reader = child.stdout.getReader();
   let out = "";
   const read = async (until: RegExp) => {

@@ -56,7 +56,9 @@ async function seed(dialect: Dialect): Promise<void> {
 const sync = (app: Hono, meta: Record<string, unknown> = {}) =>
   app.request("/talkdesk/contact_sync", { method: "POST", body: JSON.stringify({ auth: AUTH, meta }) });
 const create = (app: Hono, destination: string) =>
-  app.request(`/direct/items/phonecalls/create?${new URLSearchParams({ token: TOKEN, initiated: "2026-03-05T10:00:00", source: "200", destination })}`);
+  app.request(
+    `/direct/items/phonecalls/create?${new URLSearchParams({ token: TOKEN, initiated: "2026-03-05T10:00:00", source: "200", destination })}`,
+  );
 
 afterAll(async () => {
   for (const dialect of opened) await dialect.close();
@@ -117,7 +119,9 @@ describe("a database the sync has not written", () => {
     expect(refused).toEqual({ error: NO_CONTACTS_TABLE });
     expect("synchronization_checkpoint" in refused).toBe(false);
     // Credentials are still checked first: a stranger learns nothing more than /readyz says.
-    expect((await app.request("/talkdesk/contact_sync", { method: "POST", body: JSON.stringify({ auth: { ...AUTH, password: "x" } }) })).status).toBe(401);
+    expect(
+      (await app.request("/talkdesk/contact_sync", { method: "POST", body: JSON.stringify({ auth: { ...AUTH, password: "x" } }) })).status,
+    ).toBe(401);
 
     const call = await create(app, "+49301000003");
     expect(call.status).toBe(503);
@@ -148,7 +152,9 @@ describe("a contacts table the sync has made but not yet filled", () => {
     expect(answer.contacts).toEqual([]);
     // db_init writes each contact with its own change time, an hour ago here.
     await target.write({ contacts: CONTACTS });
-    const next = (await (await sync(app, { synchronization_checkpoint: answer.synchronization_checkpoint })).json()) as { contacts: { id: string }[] };
+    const next = (await (await sync(app, { synchronization_checkpoint: answer.synchronization_checkpoint })).json()) as {
+      contacts: { id: string }[];
+    };
     expect(next.contacts.map((c) => c.id)).toEqual(CONTACTS.map((c) => c.$id));
   });
 });

@@ -240,7 +240,12 @@ describe("/metrics", () => {
     const created = (s: Sample[]) => value(s, "dbsync_phonecalls_created_total");
     const start = created(await metrics());
     const contact = CONTACTS[7] as (typeof CONTACTS)[number];
-    const query = new URLSearchParams({ token: ENV_TOKEN, initiated: "2026-03-04T10:11:12", source: "+4989123456", destination: contact.mobile });
+    const query = new URLSearchParams({
+      token: ENV_TOKEN,
+      initiated: "2026-03-04T10:11:12",
+      source: "+4989123456",
+      destination: contact.mobile,
+    });
     const first = await app.request(`/direct/items/phonecalls/create?${query}`);
     expect(first.status).toBe(200);
     expect(await json(first)).toMatchObject({ error: false, contactId: contact.$id, created: true });
@@ -248,7 +253,10 @@ describe("/metrics", () => {
 
     const again = await app.request(`/direct/items/phonecalls/create?${query}`);
     expect(await json(again)).toMatchObject({ error: false, contactId: contact.$id, created: false });
-    expect((await app.request(`/direct/items/phonecalls/create?${new URLSearchParams({ ...Object.fromEntries(query), token: "wrong" })}`)).status).toBe(401);
+    expect(
+      (await app.request(`/direct/items/phonecalls/create?${new URLSearchParams({ ...Object.fromEntries(query), token: "wrong" })}`))
+        .status,
+    ).toBe(401);
     expect(created(await metrics())).toBe(start + 1);
 
     // By form, with a token managed in the state store.
@@ -347,7 +355,11 @@ describe("health, unknown routes, body limit", () => {
       return body.replace('"pad":""', `"pad":"${"x".repeat(size - body.length)}"`);
     };
     expect(padded(BODY_LIMIT).length).toBe(BODY_LIMIT);
-    const at = await app.request("/talkdesk/validate", { method: "POST", headers: { "content-type": "application/json" }, body: padded(BODY_LIMIT) });
+    const at = await app.request("/talkdesk/validate", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: padded(BODY_LIMIT),
+    });
     expect(at.status).toBe(200);
     for (const [path, type] of [
       ["/talkdesk/validate", "application/json"],
@@ -399,7 +411,12 @@ describe("when the database is gone", () => {
     const sync = await postJson("/talkdesk/contact_sync", { auth: AUTH, meta: {} }, goneApp);
     expect(sync.status).toBe(503);
     expect(typeof (await json(sync)).error).toBe("string");
-    const query = new URLSearchParams({ token: ENV_TOKEN, initiated: "2026-03-05T10:00:00", source: "+4989123456", destination: CONTACTS[3]?.mobile ?? "" });
+    const query = new URLSearchParams({
+      token: ENV_TOKEN,
+      initiated: "2026-03-05T10:00:00",
+      source: "+4989123456",
+      destination: CONTACTS[3]?.mobile ?? "",
+    });
     const call = await goneApp.request(`/direct/items/phonecalls/create?${query}`);
     expect(call.status).toBe(503);
     const text = JSON.stringify(await json(call));

@@ -100,7 +100,21 @@ describe("campaign model", () => {
       expect(contact.$version).toMatch(/^[A-Z0-9]{16}$/);
       const { $md5, ...rest } = contact;
       expect($md5).toBe(md5Hex(canonicalJson(rest)));
-      for (const key of ["$ref", "$campaign_id", "$task_id", "$task", "$status", "$status_detail", "$phone", "$timezone", "$created_date", "$entry_date", "$comment", "$recording_url", "$owner"]) {
+      for (const key of [
+        "$ref",
+        "$campaign_id",
+        "$task_id",
+        "$task",
+        "$status",
+        "$status_detail",
+        "$phone",
+        "$timezone",
+        "$created_date",
+        "$entry_date",
+        "$comment",
+        "$recording_url",
+        "$owner",
+      ]) {
         expect(contact).toHaveProperty([key]);
       }
       expect(contact[`$$${contact.$task}_status`]).toBe(contact.$status);
@@ -148,7 +162,9 @@ describe("campaign model", () => {
     const connections = contacts.flatMap(connectionsOf);
     for (const connection of connections) expect(typeof connection.id).toBe("string");
     const transactions = contacts.flatMap(transactionsOf);
-    const withTransfer = transactions.filter((t) => ((t.connections ?? []) as { technology: string }[]).some((c) => c.technology === "transfer"));
+    const withTransfer = transactions.filter((t) =>
+      ((t.connections ?? []) as { technology: string }[]).some((c) => c.technology === "transfer"),
+    );
     expect(withTransfer.length).toBeGreaterThan(0);
     for (const t of withTransfer) {
       const legs = t.connections as { technology: string }[];
@@ -321,7 +337,9 @@ describe("transaction events", () => {
       .transactionRecords()
       .filter((r) => r.modified >= "2024-02-25T00:00:00.000Z" && r.modified < "2024-03-01T06:30:00.500Z");
     expect(expected.length).toBeGreaterThan(20);
-    expect(results.sort()).toEqual(expected.map((r) => `${r.fired}|${r.md5}|${r.contactId}|${r.taskLogIndex},${r.transactionIndex}`).sort());
+    expect(results.sort()).toEqual(
+      expected.map((r) => `${r.fired}|${r.md5}|${r.contactId}|${r.taskLogIndex},${r.transactionIndex}`).sort(),
+    );
     for (const event of results.slice(0, 20)) {
       const [fired, md5, contactId, pointer] = event.split("|");
       const [tl, ta] = pointer.split(",").map(Number);
@@ -337,7 +355,11 @@ describe("transaction events", () => {
     const at = Date.parse(record.modified);
     const event = `${record.fired}|${record.md5}|${record.contactId}|${record.taskLogIndex},${record.transactionIndex}`;
     const window = async (from: number, to: number) =>
-      ((await getJson(`${BASE}/contacts/transactions/?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`)) as Page<string>).results;
+      (
+        (await getJson(
+          `${BASE}/contacts/transactions/?from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`,
+        )) as Page<string>
+      ).results;
     expect(await window(at, at + 1)).toContain(event);
     expect(await window(at - 1000, at)).not.toContain(event);
     expect(await window(at + 1, at + 1000)).not.toContain(event);
@@ -352,9 +374,7 @@ describe("transaction events", () => {
 
   test("filters type, hi and tasks select like the client's own filters", async () => {
     const { campaign, getJson } = setup(200);
-    const byEvent = new Map(
-      campaign.contacts().flatMap((c) => transactionsOf(c).map((t) => [`${c.$id}|${t.fired}`, t] as const)),
-    );
+    const byEvent = new Map(campaign.contacts().flatMap((c) => transactionsOf(c).map((t) => [`${c.$id}|${t.fired}`, t] as const)));
     const fetchAll = async (query: string) => {
       const { results } = await allPages<string>(getJson, `${BASE}/contacts/transactions/?${query}&from=2024-01-01&limit=50`);
       return results.map((event) => {
@@ -381,14 +401,25 @@ describe("transaction events", () => {
 
     // The real client's query: unencoded, random order, a doubled `&`.
     const combined = await fetchAll("type=update&hi=true&tasks=call_,fc_&&x=");
-    const expected = [...byEvent.values()].filter((t) => t.type === "update" && isHumanInteraction(t) && /^(call_|fc_)/.test(String(t.task)));
+    const expected = [...byEvent.values()].filter(
+      (t) => t.type === "update" && isHumanInteraction(t) && /^(call_|fc_)/.test(String(t.task)),
+    );
     expect(combined.length).toBe(expected.length);
     expect(combined.length).toBeGreaterThan(0);
   });
 
   test("every timestamp shape is accepted; an unparseable one is a 400", async () => {
     const { request } = setup(20);
-    for (const from of ["", "2024-03-01", "2024-03-01T08:00:00", "2024-03-01T08:00:00.4", "2024-03-01T08:00:00.45", "2024-03-01T08:00:00.456", "2024-03-01T08:00:00.456Z", "2021-07-19T13:47:50.406"]) {
+    for (const from of [
+      "",
+      "2024-03-01",
+      "2024-03-01T08:00:00",
+      "2024-03-01T08:00:00.4",
+      "2024-03-01T08:00:00.45",
+      "2024-03-01T08:00:00.456",
+      "2024-03-01T08:00:00.456Z",
+      "2021-07-19T13:47:50.406",
+    ]) {
       expect((await request(`${BASE}/contacts/transactions/?from=${from}&to=2024-03-04T11:00:00&limit=1000`)).status).toBe(200);
       expect((await request(`${BASE}/inbound/calls/?from=${from}&limit=1000`)).status).toBe(200);
     }
@@ -464,7 +495,10 @@ describe("activity", () => {
 
   test("calls in progress end in later ticks; new contacts and new fields appear now and then", () => {
     const { campaign, advance } = setup(100, 9);
-    const openBefore = campaign.contacts().flatMap(connectionsOf).filter((c) => c.disconnected === undefined).length;
+    const openBefore = campaign
+      .contacts()
+      .flatMap(connectionsOf)
+      .filter((c) => c.disconnected === undefined).length;
     expect(openBefore).toBeGreaterThan(0);
     const newFields: string[] = [];
     const newContacts: string[] = [];
@@ -483,7 +517,9 @@ describe("activity", () => {
       expect(campaign.contacts().some((c) => name in c)).toBe(true);
     }
     const connections = campaign.contacts().flatMap(connectionsOf);
-    const ended = connections.filter((c) => c.disconnected !== undefined && (c.recordings as { location?: string }[] | undefined)?.some((r) => r.location));
+    const ended = connections.filter(
+      (c) => c.disconnected !== undefined && (c.recordings as { location?: string }[] | undefined)?.some((r) => r.location),
+    );
     expect(ended.length).toBeGreaterThan(0);
     for (const contact of campaign.contacts()) {
       const fired = transactionsOf(contact).map((t) => t.fired);
@@ -571,13 +607,19 @@ describe("serving over HTTP", () => {
       const since = new Date(Date.now() - 1).toISOString();
       await Bun.sleep(80);
       sim.pauseActivity();
-      const events = (await (await fetch(`${sim.url}${BASE}/contacts/transactions/?from=${since}&limit=1000`, { headers })).json()) as Page<string>;
+      const events = (await (
+        await fetch(`${sim.url}${BASE}/contacts/transactions/?from=${since}&limit=1000`, { headers })
+      ).json()) as Page<string>;
       expect(events.count).toBeGreaterThan(0);
       const frozen = sim.campaign.contacts().length;
       await Bun.sleep(50);
       expect(sim.campaign.contacts().length).toBe(frozen);
 
-      const fetched = await fetch(`${sim.url}${BASE}/contacts/?include_md5=true`, { method: "POST", headers, body: JSON.stringify([page.results[0].id]) });
+      const fetched = await fetch(`${sim.url}${BASE}/contacts/?include_md5=true`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify([page.results[0].id]),
+      });
       expect(((await fetched.json()) as Contact[])[0].$md5).toBe(sim.campaign.contact(page.results[0].id)!.$md5);
 
       sim.faults.errorRate = 1;

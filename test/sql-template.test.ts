@@ -10,13 +10,16 @@ describe("sql template", () => {
   test("values become numbered parameters, names are quoted", () => {
     const q = sql`SELECT ${name("a b")} FROM ${name('we"ird')} WHERE ${name("id")} = ${"x'; DROP"} AND ${name("n")} > ${3}`;
     expect(q.render(postgres)).toEqual([`SELECT "a b" FROM "we""ird" WHERE "id" = $1 AND "n" > $2`, ["x'; DROP", 3]]);
-    expect(q.render(mysql)).toEqual(["SELECT `a b` FROM `we\"ird` WHERE `id` = ? AND `n` > ?", ["x'; DROP", 3]]);
+    expect(q.render(mysql)).toEqual(['SELECT `a b` FROM `we"ird` WHERE `id` = ? AND `n` > ?', ["x'; DROP", 3]]);
   });
 
   test("nested fragments and lists keep one numbering", () => {
     const upper = sql` AND ${name("key")} < ${"z"}`;
     const q = sql`DELETE FROM ${name("t")} WHERE ${name("k")} >= ${"a"}${upper} OR ${name("k")} IN (${values(["p", "q", null])})`;
-    expect(q.render(postgres)).toEqual([`DELETE FROM "t" WHERE "k" >= $1 AND "key" < $2 OR "k" IN ($3, $4, $5)`, ["a", "z", "p", "q", null]]);
+    expect(q.render(postgres)).toEqual([
+      `DELETE FROM "t" WHERE "k" >= $1 AND "key" < $2 OR "k" IN ($3, $4, $5)`,
+      ["a", "z", "p", "q", null],
+    ]);
   });
 
   test("column lists, joins and raw text", () => {

@@ -71,7 +71,11 @@ describe("progress of a listing without a terminal", () => {
       await state.close();
       await sim.stop();
     }
-    expect(lines.some((line) => /^listing: [\d,]+ contacts done, [\d,]+ listed so far \(the total is known once the listing ends\) · [\d,]+ rows\/s$/.test(line))).toBe(true);
+    expect(
+      lines.some((line) =>
+        /^listing: [\d,]+ contacts done, [\d,]+ listed so far \(the total is known once the listing ends\) · [\d,]+ rows\/s$/.test(line),
+      ),
+    ).toBe(true);
     const final = lines.filter((line) => line.includes("of 2,500 contacts done"));
     expect(final.length).toBeGreaterThan(0);
     expect(final.at(-1)).toMatch(/^listing: [\d,]+ of 2,500 contacts done \(\d+%\) · [\d,]+ rows\/s · about \d+ (s|min) left$/);
@@ -90,7 +94,9 @@ describe("db_sync's log", () => {
     expect(await passed(h, h.clock.ms())).toBe(true);
     const afterActivity = polls().length;
     expect(afterActivity).toBeGreaterThan(beforeActivity);
-    expect(polls().at(-1)).toMatch(/^poll: [1-9]\d* contacts? fetched; rows written: contacts [1-9]\d*, transactions [1-9]\d*.*; lag \d+\.\d s$/);
+    expect(polls().at(-1)).toMatch(
+      /^poll: [1-9]\d* contacts? fetched; rows written: contacts [1-9]\d*, transactions [1-9]\d*.*; lag \d+\.\d s$/,
+    );
     const quiet = polls().length;
     await Bun.sleep(300); // polls that find nothing
     expect(polls().length).toBe(quiet);

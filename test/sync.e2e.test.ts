@@ -14,8 +14,19 @@ const CAMPAIGN = "E2ECAMPAIGN00001";
 
 function flags(sim: RunningSimulator, dir: string, ...extra: string[]): string[] {
   return [
-    "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url,
-    "--url", `file:${dir}/target.db`, "--state", `file:${dir}/state.db`, "--w", "8", ...extra,
+    "--c",
+    CAMPAIGN,
+    "--ct",
+    TOKEN,
+    "--api-url",
+    sim.url,
+    "--url",
+    `file:${dir}/target.db`,
+    "--state",
+    `file:${dir}/state.db`,
+    "--w",
+    "8",
+    ...extra,
   ];
 }
 
@@ -74,7 +85,12 @@ describe("filters select exactly the right transactions", () => {
   });
   afterAll(() => sim.stop());
 
-  for (const [fm, fp] of [["updates_only", ""], ["hi_updates_only", ""], ["", "fc_,qc_"], ["hi_updates_only", "fc_"]] as const) {
+  for (const [fm, fp] of [
+    ["updates_only", ""],
+    ["hi_updates_only", ""],
+    ["", "fc_,qc_"],
+    ["hi_updates_only", "fc_"],
+  ] as const) {
     test(`--fm ${fm || "(none)"} --fp ${fp || "(none)"}`, async () => {
       const dir = tempDir("filter");
       const extra = [...(fm ? ["--fm", fm] : []), ...(fp ? ["--fp", fp] : [])];
@@ -198,7 +214,6 @@ describe("faults", () => {
   });
 });
 
-
 describe("db_sync safety nets", () => {
   test("the periodic re-listing brings contact changes that the filtered events did not announce", async () => {
     const sim = startSimulator({ campaignId: CAMPAIGN, token: TOKEN, contacts: 200, seed: 29 });
@@ -206,7 +221,10 @@ describe("db_sync safety nets", () => {
     const filter = { mode: "hi_updates_only" as const };
     const stop = new AbortController();
     // a re-listing every 0.002 h = 7.2 s
-    const done = syncInProcess(["--a", "db_sync", "--interval", "0.5", "--relist", "0.002", "--fm", "hi_updates_only", ...flags(sim, dir)], stop.signal);
+    const done = syncInProcess(
+      ["--a", "db_sync", "--interval", "0.5", "--relist", "0.002", "--fm", "hi_updates_only", ...flags(sim, dir)],
+      stop.signal,
+    );
     try {
       expect(await until(async () => (await differences(sim, dir, filter)).length === 0, 15_000)).toBe(true);
       for (let i = 0; i < 5; i++) sim.campaign.tick();

@@ -172,7 +172,11 @@ describe("offsets", () => {
         expect(answer.status).toBe(200); // no offset: a fresh initial sync
         continue;
       }
-      expect({ forged, status: answer.status, error: answer.body.error }).toEqual({ forged, status: 400, error: expect.stringMatching(/^offset /) });
+      expect({ forged, status: answer.status, error: answer.body.error }).toEqual({
+        forged,
+        status: 400,
+        error: expect.stringMatching(/^offset /),
+      });
       expect(answer.body.contacts).toBeUndefined();
     }
   });
@@ -181,13 +185,19 @@ describe("offsets", () => {
     const other = { username: AUTH.username, password: "another-pass" };
     const offset = await firstPage(bridge(other), other);
     const answer = await sync(bridge(), { offset });
-    expect({ status: answer.status, error: answer.body.error }).toEqual({ status: 400, error: expect.stringMatching(/is not one this bridge handed out/) });
+    expect({ status: answer.status, error: answer.body.error }).toEqual({
+      status: 400,
+      error: expect.stringMatching(/is not one this bridge handed out/),
+    });
   });
 
   test("a cutoff in the future (a replica whose clock is ahead by a day): 400", async () => {
     const offset = await firstPage(bridge(AUTH, new Date(NOW.getTime() + 86_400_000)));
     const answer = await sync(bridge(), { offset });
-    expect({ status: answer.status, error: answer.body.error }).toEqual({ status: 400, error: expect.stringMatching(/lies in the future/) });
+    expect({ status: answer.status, error: answer.body.error }).toEqual({
+      status: 400,
+      error: expect.stringMatching(/lies in the future/),
+    });
   });
 
   test("an offset that does not continue the checkpoint sent with it: 400", async () => {
@@ -200,16 +210,26 @@ describe("offsets", () => {
 describe("malformed requests", () => {
   test("a checkpoint or offset of the wrong type, meta or auth not objects: 400 in our words", async () => {
     const cases: [unknown, RegExp][] = [
-      [{ auth: AUTH, meta: { synchronization_checkpoint: 9999 } }, /^meta\.synchronization_checkpoint: must be text: the synchronization_checkpoint this bridge returned$/],
+      [
+        { auth: AUTH, meta: { synchronization_checkpoint: 9999 } },
+        /^meta\.synchronization_checkpoint: must be text: the synchronization_checkpoint this bridge returned$/,
+      ],
       [{ auth: AUTH, meta: { offset: { page: 2 } } }, /^meta\.offset: must be the next_offset of the previous page/],
-      [{ auth: AUTH, meta: { synchronization_checkpoint: "x".repeat(2001) } }, /^meta\.synchronization_checkpoint: is longer than 2,000 characters$/],
+      [
+        { auth: AUTH, meta: { synchronization_checkpoint: "x".repeat(2001) } },
+        /^meta\.synchronization_checkpoint: is longer than 2,000 characters$/,
+      ],
       [{ auth: AUTH, meta: 5 }, /^meta: must be an object/],
       [{ auth: "user:pass", meta: {} }, /^auth: is required: an object with the username and password$/],
       [{ meta: {} }, /^auth: the body must be a JSON object with auth and meta$/],
       [null, /^the body must be a JSON object with auth and meta$/],
     ];
     for (const [body, message] of cases) {
-      const response = await bridge().request("/talkdesk/contact_sync", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const response = await bridge().request("/talkdesk/contact_sync", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
       const answer = (await response.json()) as { error: string };
       expect({ body, status: response.status, error: answer.error }).toEqual({ body, status: 400, error: expect.stringMatching(message) });
     }
@@ -222,7 +242,11 @@ describe("credentials", () => {
     const configured = { username: "talkdesk", password: "pass\ufffd" };
     const app = bridge(configured);
     const validate = (auth: unknown) =>
-      app.request("/talkdesk/validate", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ auth }) });
+      app.request("/talkdesk/validate", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ auth }),
+      });
     expect((await validate(configured)).status).toBe(200);
     expect((await validate({ ...configured, password: "pass\ud800" })).status).toBe(401);
     expect((await sync(app, {}, { ...configured, password: "pass\udfff" })).status).toBe(401);

@@ -45,12 +45,16 @@ async function sync(checkpoint?: string, pageSize = 100) {
   let meta: ContactSyncRequest["meta"] = checkpoint ? { synchronization_checkpoint: checkpoint } : {};
   let pages = 0;
   for (;;) {
-    const answer = await contactSyncPage(reader, { auth: {}, meta }, {
-      mapping: resolveMapping(await reader.columns()),
-      pageSize,
-      settleMs: 60_000,
-      now: () => NOW,
-    });
+    const answer = await contactSyncPage(
+      reader,
+      { auth: {}, meta },
+      {
+        mapping: resolveMapping(await reader.columns()),
+        pageSize,
+        settleMs: 60_000,
+        now: () => NOW,
+      },
+    );
     pages++;
     ids.push(...answer.contacts.map((c) => c.id));
     if (!answer.next_offset) return { ids, checkpoint: answer.synchronization_checkpoint, pages, answer };
@@ -95,12 +99,16 @@ describe("contact sync paging", () => {
 
   test("a contact changed while Talkdesk pages comes in the next sync, not lost", async () => {
     await target.write({ contacts: [contact("C0100", "2026-11-22T11:00:00Z"), contact("C0200", "2026-11-22T11:00:00Z")] });
-    const firstPage = await contactSyncPage(reader, { auth: {}, meta: { synchronization_checkpoint: checkpoint } }, {
-      mapping: resolveMapping(await reader.columns()),
-      pageSize: 1,
-      settleMs: 60_000,
-      now: () => NOW,
-    });
+    const firstPage = await contactSyncPage(
+      reader,
+      { auth: {}, meta: { synchronization_checkpoint: checkpoint } },
+      {
+        mapping: resolveMapping(await reader.columns()),
+        pageSize: 1,
+        settleMs: 60_000,
+        now: () => NOW,
+      },
+    );
     expect(firstPage.contacts.map((c) => c.id)).toEqual(["C0100"]);
     // Changed now, between two pages: behind the cutoff the first page fixed.
     await target.write({ contacts: [contact("C0001", "2026-11-22T12:00:00Z")] });
@@ -111,12 +119,16 @@ describe("contact sync paging", () => {
     );
     expect(rest.contacts.map((c) => c.id)).toEqual(["C0200"]);
     expect(rest.next_offset).toBeUndefined();
-    const later = await contactSyncPage(reader, { auth: {}, meta: { synchronization_checkpoint: rest.synchronization_checkpoint } }, {
-      mapping: resolveMapping(await reader.columns()),
-      pageSize: 10,
-      settleMs: 60_000,
-      now: () => new Date(NOW.getTime() + 5 * 60_000),
-    });
+    const later = await contactSyncPage(
+      reader,
+      { auth: {}, meta: { synchronization_checkpoint: rest.synchronization_checkpoint } },
+      {
+        mapping: resolveMapping(await reader.columns()),
+        pageSize: 10,
+        settleMs: 60_000,
+        now: () => new Date(NOW.getTime() + 5 * 60_000),
+      },
+    );
     expect(later.contacts.map((c) => c.id)).toEqual(["C0002", "C0001"]);
   });
 });
@@ -149,12 +161,16 @@ describe("contacts in Talkdesk's format", () => {
         contact("N0002", "2026-11-22T09:00:00Z", { firstname: null, lastname: "", mobile: null }),
       ],
     });
-    const page = await contactSyncPage(reader, { auth: {}, meta: {} }, {
-      mapping: resolveMapping(await reader.columns()),
-      pageSize: 2,
-      settleMs: 0,
-      now: () => NOW,
-    });
+    const page = await contactSyncPage(
+      reader,
+      { auth: {}, meta: {} },
+      {
+        mapping: resolveMapping(await reader.columns()),
+        pageSize: 2,
+        settleMs: 0,
+        now: () => NOW,
+      },
+    );
     expect(page.contacts).toEqual([
       { id: "N0001", name: "Zoë Müller", phones: ["+49300000001", "+4915112345678"] },
       { id: "N0002", name: "+49300000002", phones: ["+49300000002"] },

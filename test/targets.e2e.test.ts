@@ -71,7 +71,9 @@ describe("PostgreSQL goes away in the middle of db_sync", () => {
       }
       const caughtUp = await until(async () => (await targetDifferences(database.url, sim.campaign)).length === 0, 60_000);
       // on failure, what the sync said is the first thing to read
-      expect(caughtUp ? "" : `${describeDiff(await targetDifferences(database.url, sim.campaign))}\nsync log:\n${log.slice(-15).join("\n")}`).toBe("");
+      expect(
+        caughtUp ? "" : `${describeDiff(await targetDifferences(database.url, sim.campaign))}\nsync log:\n${log.slice(-15).join("\n")}`,
+      ).toBe("");
       // it waited for the database (transient errors), not merely failed polls and tried again
       expect(log.some((line) => line.includes("the target database is unreachable"))).toBe(true);
       expect(log.some((line) => line.includes("the target database is back"))).toBe(true);

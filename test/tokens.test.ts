@@ -52,7 +52,14 @@ describe("hashToken, newToken, tokenMatches", () => {
     expect(tokenMatches(tokens[0] as string, [])).toBe(false);
     // the hash itself is no token, nor is a token with a character more, less or changed
     const token = tokens[2] as string;
-    for (const wrong of [hashes[2] as string, `${token}x`, token.slice(0, -1), ` ${token}`, token.toUpperCase(), token.replace(/^dbs_/, "")]) {
+    for (const wrong of [
+      hashes[2] as string,
+      `${token}x`,
+      token.slice(0, -1),
+      ` ${token}`,
+      token.toUpperCase(),
+      token.replace(/^dbs_/, ""),
+    ]) {
       expect({ wrong, matches: tokenMatches(wrong, hashes) }).toEqual({ wrong, matches: false });
     }
   });
@@ -245,7 +252,9 @@ describe("dbsync tokens add|list|revoke", () => {
   test("list of an empty store: no tokens", async () => {
     const state = `file:${join(dir("cli-empty"), "state.db")}`;
     const added = await runCli(["tokens", "add", "--state", state]);
-    expect((await runCli(["tokens", "revoke", "--state", state, "--id", /tok_[0-9a-f]{12}/.exec(added.stderr)?.[0] as string])).code).toBe(0);
+    expect((await runCli(["tokens", "revoke", "--state", state, "--id", /tok_[0-9a-f]{12}/.exec(added.stderr)?.[0] as string])).code).toBe(
+      0,
+    );
     const listed = await runCli(["tokens", "list", "--state", state]);
     expect(lines(listed.stdout)).toEqual([expect.stringMatching(/revoked/)]);
     const fresh = `file:${join(dir("cli-fresh"), "state.db")}`;

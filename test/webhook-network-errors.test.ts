@@ -15,7 +15,14 @@ test("a receiver that closes the connection or refuses it: the dead letters say 
   const scope = { campaign: "C" };
   const receivers = { closed: `http://127.0.0.1:${closing.port}/hook`, refused: "http://127.0.0.1:1/hook" };
   for (const [name, url] of Object.entries(receivers)) {
-    const candidate = { contactId: name, transactionId: `t-${name}`, hash: "h", history: false, fired: "2026-03-01T10:00:00.000Z", body: () => "{}" };
+    const candidate = {
+      contactId: name,
+      transactionId: `t-${name}`,
+      hash: "h",
+      history: false,
+      fired: "2026-03-01T10:00:00.000Z",
+      body: () => "{}",
+    };
     await state.outbox.enqueue(scope, [candidate], [], { url, floor: undefined, signed: false });
   }
   const deliverer = new Deliverer({

@@ -283,7 +283,10 @@ describe("RateLimiter", () => {
     await limiter.take();
     const controller = new AbortController();
     const waiting = limiter.take(controller.signal);
-    const outcome = waiting.then(() => "resolved", (e: unknown) => e);
+    const outcome = waiting.then(
+      () => "resolved",
+      (e: unknown) => e,
+    );
     expect(await settlesWithin(waiting, 20)).toBe(false);
     const reason = new Error("shutting down");
     controller.abort(reason);
@@ -298,7 +301,12 @@ describe("RateLimiter", () => {
     controller.abort(new Error("already stopped"));
     const outcome = limiter.take(controller.signal);
     expect(await settlesWithin(outcome, 50)).toBe(true);
-    expect(await outcome.then(() => "resolved", (e: unknown) => (e as Error).message)).toBe("already stopped");
+    expect(
+      await outcome.then(
+        () => "resolved",
+        (e: unknown) => (e as Error).message,
+      ),
+    ).toBe("already stopped");
   });
 });
 
@@ -354,7 +362,10 @@ describe("RateLimiter.pauseFor", () => {
     limiter.pauseFor(60_000);
     const controller = new AbortController();
     const waiting = limiter.take(controller.signal);
-    const outcome = waiting.then(() => "resolved", (e: unknown) => (e as Error).message);
+    const outcome = waiting.then(
+      () => "resolved",
+      (e: unknown) => (e as Error).message,
+    );
     expect(await settlesWithin(waiting, 20)).toBe(false);
     controller.abort(new Error("stopping"));
     expect(await settlesWithin(waiting, 200)).toBe(true);
@@ -810,7 +821,12 @@ describe("Deliverer", () => {
       return new Response("ok");
     });
     const state = await store();
-    await state.outbox.enqueue(scope, Array.from({ length: 50 }, (_, i) => candidate(`t${i}`, `c${i}`)), [], options(url));
+    await state.outbox.enqueue(
+      scope,
+      Array.from({ length: 50 }, (_, i) => candidate(`t${i}`, `c${i}`)),
+      [],
+      options(url),
+    );
     const breaker = new CircuitBreaker({ openMs: 1 });
     for (let i = 0; i < 20; i++) breaker.failure();
     await Bun.sleep(5);
@@ -886,9 +902,7 @@ describe("Deliverer", () => {
     test("without a body", () => redirected(null));
 
     // Express, Rails and nginx repeat the target in the body: it must not reach lastError either.
-    test("with a body naming the target, as many frameworks send", () =>
-      redirected("Moved Permanently. Redirecting to {target}"),
-    );
+    test("with a body naming the target, as many frameworks send", () => redirected("Moved Permanently. Redirecting to {target}"));
   });
 
   test("429 with Retry-After: 1 makes the next request of any delivery wait, and does not open the breaker", async () => {
@@ -926,7 +940,10 @@ describe("Deliverer", () => {
       const busy = inFlight.get(body.contactId) ?? 0;
       if (busy > 0) contactOverlap = true;
       inFlight.set(body.contactId, busy + 1);
-      maxInFlight = Math.max(maxInFlight, [...inFlight.values()].reduce((a, b) => a + b, 0));
+      maxInFlight = Math.max(
+        maxInFlight,
+        [...inFlight.values()].reduce((a, b) => a + b, 0),
+      );
       await Bun.sleep(5 + Math.floor(Math.random() * 25));
       inFlight.set(body.contactId, (inFlight.get(body.contactId) ?? 1) - 1);
       // The first attempt of every third delivery fails.

@@ -36,6 +36,7 @@ test("a replay lasting longer than 10 s prints a progress line while it runs", a
   expect(lines.at(-1)).toBe(`${letters} delivered, 0 failed again`);
   const progress = lines.slice(1, -1);
   expect(progress.length).toBeGreaterThanOrEqual(1);
-  for (const line of progress) expect(line).toMatch(new RegExp(`^replay: \\d+ of ${letters} settled \\(\\d+ delivered, 0 failed again\\)$`));
+  for (const line of progress)
+    expect(line).toMatch(new RegExp(`^replay: \\d+ of ${letters} settled \\(\\d+ delivered, 0 failed again\\)$`));
   expect(receiver.accepted()).toHaveLength(letters);
 });

@@ -17,7 +17,7 @@ const CAMPAIGN = "WEBHOOKCAMPAIGN1";
 const SECRET = `whsec_${Buffer.from("a test secret of 32 bytes length").toString("base64")}`;
 const SEED = Number(process.env.WEBHOOK_SEED ?? 20261122);
 
-let running: { stop(): Promise<void> }[] = [];
+const running: { stop(): Promise<void> }[] = [];
 afterEach(async () => {
   for (const part of running.splice(0)) await part.stop();
 });
@@ -37,9 +37,31 @@ function receiver(options: Parameters<typeof startReceiver>[0]): Receiver {
 /** Webhook-mode flags; the waits are short so that tests take seconds, not the defaults' minutes. */
 function flags(sim: RunningSimulator, receiverUrl: string, dir: string, ...extra: string[]): string[] {
   return [
-    "--a", "webhook", "--c", CAMPAIGN, "--ct", TOKEN, "--api-url", sim.url, "--url", receiverUrl,
-    "--state", `file:${dir}/state.db`, "--interval", "0.3", "--w", "8",
-    "--webhook-timeout", "0.4", "--retry-wait", "0.05", "--wr", "400", "--wb", "100", ...extra,
+    "--a",
+    "webhook",
+    "--c",
+    CAMPAIGN,
+    "--ct",
+    TOKEN,
+    "--api-url",
+    sim.url,
+    "--url",
+    receiverUrl,
+    "--state",
+    `file:${dir}/state.db`,
+    "--interval",
+    "0.3",
+    "--w",
+    "8",
+    "--webhook-timeout",
+    "0.4",
+    "--retry-wait",
+    "0.05",
+    "--wr",
+    "400",
+    "--wb",
+    "100",
+    ...extra,
   ];
 }
 
@@ -93,7 +115,12 @@ describe("webhook mode delivers every transaction", () => {
     expect(throttled.length).toBeGreaterThan(2);
     expect(hook.requests.filter((r) => r.hung).length).toBeGreaterThan(3);
     expect(expected.size).toBeGreaterThan(100);
-    const updated = new Set(hook.accepted().filter((r) => r.state === "updated").map((r) => r.id));
+    const updated = new Set(
+      hook
+        .accepted()
+        .filter((r) => r.state === "updated")
+        .map((r) => r.id),
+    );
     expect(updated.size).toBeGreaterThan(5); // connections added after the first delivery
   });
 
@@ -104,12 +131,17 @@ describe("webhook mode delivers every transaction", () => {
     const since = new Date(Date.now() - 30 * 24 * 3_600_000);
     const filter = { mode: "hi_updates_only" as const, taskPrefixes: ["fc_"] };
     const stop = new AbortController();
-    const run = syncInProcess(flags(sim, hook.url, tempDir("webhook-filter"), "--s", since.toISOString(), "--fm", "hi_updates_only", "--fp", "fc_"), stop.signal);
+    const run = syncInProcess(
+      flags(sim, hook.url, tempDir("webhook-filter"), "--s", since.toISOString(), "--fm", "hi_updates_only", "--fp", "fc_"),
+      stop.signal,
+    );
     await activity(sim, 3000);
     const expected = expectedTransactions(sim.campaign, since, filter);
-    await waitFor("the receiver has every matching transaction", async () => deliveryProblems(expected, hook.requests).length === 0, 60).catch(
-      () => {},
-    );
+    await waitFor(
+      "the receiver has every matching transaction",
+      async () => deliveryProblems(expected, hook.requests).length === 0,
+      60,
+    ).catch(() => {});
     stop.abort();
     expect(await run).toBe(0);
     expect(summarise(deliveryProblems(expected, hook.requests))).toBe("");
@@ -254,7 +286,11 @@ describe("webhook mode survives SIGKILL", () => {
     // Each start logs one "webhook: transactions of campaign …" line once its signal handlers are
     // set: a SIGTERM before that would end an unprepared process (143), not what this test is about.
     const logs = `${dir}/logs`;
-    const starts = () => readdirSync(logs).reduce((n, file) => n + readFileSync(`${logs}/${file}`, "utf8").split("webhook: transactions of campaign").length - 1, 0);
+    const starts = () =>
+      readdirSync(logs).reduce(
+        (n, file) => n + readFileSync(`${logs}/${file}`, "utf8").split("webhook: transactions of campaign").length - 1,
+        0,
+      );
     const startsBefore = starts();
     const child = spawn();
     await waitFor("dbsync has started", async () => starts() > startsBefore);
@@ -278,7 +314,11 @@ describe("a receiver that is down for a while", () => {
     const since = new Date(Date.now() - 2 * 24 * 3_600_000);
     const stop = new AbortController();
     const log: string[] = [];
-    const run = syncInProcess(flags(sim, hook.url, tempDir("webhook-outage"), "--s", since.toISOString(), "--retry-wait", "0.1"), stop.signal, log);
+    const run = syncInProcess(
+      flags(sim, hook.url, tempDir("webhook-outage"), "--s", since.toISOString(), "--retry-wait", "0.1"),
+      stop.signal,
+      log,
+    );
     await waitFor("the breaker opens", async () => log.some((line) => line.includes("holding deliveries back")));
     const requestsWhenOpened = hook.requests.length;
     await Bun.sleep(3000);
@@ -307,7 +347,11 @@ describe("a receiver that is down for good", () => {
     const since = new Date(Date.now() - 2 * 24 * 3_600_000);
     const stop = new AbortController();
     const log: string[] = [];
-    const run = syncInProcess(flags(sim, hook.url, dir, "--s", since.toISOString(), "--retries", "3", "--webhook-secret", SECRET), stop.signal, log);
+    const run = syncInProcess(
+      flags(sim, hook.url, dir, "--s", since.toISOString(), "--retries", "3", "--webhook-secret", SECRET),
+      stop.signal,
+      log,
+    );
     const deadLetters = async () => {
       const store = await openStateStore(state);
       try {
@@ -334,7 +378,10 @@ describe("a receiver that is down for good", () => {
 
     const { dead } = await deadLetters();
     const errors = new Set(dead.map((entry) => `${entry.attempts} ${entry.lastError?.replace(/probe in \d+ s/, "probe in N s")}`));
-    expect([...errors].sort()).toEqual(["3 HTTP 503: no", "3 held back: the receiver keeps failing (last: HTTP 503: no); next probe in N s"]);
+    expect([...errors].sort()).toEqual([
+      "3 HTTP 503: no",
+      "3 held back: the receiver keeps failing (last: HTTP 503: no); next probe in N s",
+    ]);
     // The breaker held requests back: fewer requests than attempts.
     expect(hook.requests.length).toBeLessThan(dead.length * 3);
     expect(log.some((line) => line.includes("holding deliveries back"))).toBe(true);
@@ -373,7 +420,11 @@ describe("webhook replay", () => {
       hash: transactionId,
       history: false,
       body: (deliveryState: string) =>
-        JSON.stringify({ contact: { $id: "C1" }, state: deliveryState, transaction: { fired: `2026-11-01T10:00:0${transactionId.slice(1)}.000Z` } }),
+        JSON.stringify({
+          contact: { $id: "C1" },
+          state: deliveryState,
+          transaction: { fired: `2026-11-01T10:00:0${transactionId.slice(1)}.000Z` },
+        }),
     });
     const options = { url: hook.url, floor: undefined, signed: false };
     await store.outbox.enqueue(scope, [candidate("t1")], [], options);
@@ -383,7 +434,10 @@ describe("webhook replay", () => {
     await store.close();
 
     const replayed = await runCli(["webhook", "replay", "--state", state, "--retry-wait", "0.05"], { timeoutMs: 20_000 });
-    expect({ code: replayed.code, stdout: replayed.stdout }).toEqual({ code: 0, stdout: "replaying 1 delivery\n1 delivered, 0 failed again\n" });
+    expect({ code: replayed.code, stdout: replayed.stdout }).toEqual({
+      code: 0,
+      stdout: "replaying 1 delivery\n1 delivered, 0 failed again\n",
+    });
     expect(hook.accepted().map((r) => r.fired)).toEqual(["2026-11-01T10:00:02.000Z", "2026-11-01T10:00:01.000Z"]);
   });
 
@@ -398,7 +452,8 @@ describe("webhook replay", () => {
       fired: "2026-11-01T10:00:00.000Z",
       hash: "h",
       history: false,
-      body: (deliveryState: string) => JSON.stringify({ contact: { $id: contactId }, state: deliveryState, transaction: { fired: "2026-11-01T10:00:00.000Z" } }),
+      body: (deliveryState: string) =>
+        JSON.stringify({ contact: { $id: contactId }, state: deliveryState, transaction: { fired: "2026-11-01T10:00:00.000Z" } }),
     });
     const options = { url: hook.url, floor: undefined, signed: false };
     for (const campaign of ["A", "B"]) {
@@ -410,7 +465,10 @@ describe("webhook replay", () => {
     await store.close();
 
     const replayed = await runCli(["webhook", "replay", "--state", state, "--c", "A", "--retry-wait", "0.05"], { timeoutMs: 20_000 });
-    expect({ code: replayed.code, stdout: replayed.stdout }).toEqual({ code: 0, stdout: "replaying 1 delivery\n1 delivered, 0 failed again\n" });
+    expect({ code: replayed.code, stdout: replayed.stdout }).toEqual({
+      code: 0,
+      stdout: "replaying 1 delivery\n1 delivered, 0 failed again\n",
+    });
     expect(hook.accepted().map((r) => r.contactId)).toEqual(["A1"]);
     const after = await openStateStore(state);
     expect(await after.outbox.pendingCount({ campaigns: ["B"] })).toBe(1);

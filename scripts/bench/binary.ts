@@ -19,7 +19,10 @@ export interface BinaryResult {
 /** Built anew from this checkout into a folder of its own: a binary left in dist/ may be older. */
 export function binaryBench(runs: number): BinaryResult {
   const outdir = scratch("binary");
-  execFileSync(process.execPath, [resolve(ROOT, "scripts/compile.ts"), "--target", "linux-x64", "--outdir", outdir], { cwd: ROOT, stdio: "ignore" });
+  execFileSync(process.execPath, [resolve(ROOT, "scripts/compile.ts"), "--target", "linux-x64", "--outdir", outdir], {
+    cwd: ROOT,
+    stdio: "ignore",
+  });
   const binary = resolve(outdir, "dbsync-linux-x64");
   // the first start also unpacks the libSQL addon
   const version = execFileSync(binary, ["--version"], { encoding: "utf8" }).trim();

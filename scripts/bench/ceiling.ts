@@ -16,10 +16,15 @@ import { openDialect } from "../../src/dialects/index.ts";
 export type DatabaseKind = "libsql" | "postgres" | "mysql";
 
 /** The table's columns as created, and each row's values in that order (keys matched case-insensitively). */
-function layout(rows: readonly Row[], columns: readonly string[], numeric: ReadonlySet<string>): { columns: string[]; values: unknown[][] } {
+function layout(
+  rows: readonly Row[],
+  columns: readonly string[],
+  numeric: ReadonlySet<string>,
+): { columns: string[]; values: unknown[][] } {
   const byFolded = new Map(columns.map((c) => [c.toLowerCase(), c]));
   const used = new Set<string>();
-  for (const row of rows) for (const key of Object.keys(row)) if (byFolded.has(key.toLowerCase())) used.add(byFolded.get(key.toLowerCase()) as string);
+  for (const row of rows)
+    for (const key of Object.keys(row)) if (byFolded.has(key.toLowerCase())) used.add(byFolded.get(key.toLowerCase()) as string);
   const ordered = columns.filter((c) => used.has(c));
   const keyOf = new Map<string, string>();
   for (const row of rows) for (const key of Object.keys(row)) keyOf.set(byFolded.get(key.toLowerCase()) ?? "", key);
@@ -35,7 +40,13 @@ function layout(rows: readonly Row[], columns: readonly string[], numeric: Reado
 }
 
 /** Seconds to write `rows` into fresh tables `<prefix><table>` of `url`; the tables are left behind. */
-export async function ceilingSeconds(kind: DatabaseKind, url: string, prefix: string, fields: CampaignField[], rows: Record<TableKey, Row[]>): Promise<number> {
+export async function ceilingSeconds(
+  kind: DatabaseKind,
+  url: string,
+  prefix: string,
+  fields: CampaignField[],
+  rows: Record<TableKey, Row[]>,
+): Promise<number> {
   const dialect = await openDialect(url);
   const target = new SqlTarget(dialect, prefix);
   await target.prepare(fields);
@@ -58,7 +69,8 @@ export async function ceilingSeconds(kind: DatabaseKind, url: string, prefix: st
 
 function numericColumnsSql(kind: DatabaseKind): string {
   if (kind === "libsql") return "SELECT name AS c FROM pragma_table_info(?) WHERE type = 'NUMERIC'";
-  if (kind === "postgres") return "SELECT column_name AS c FROM information_schema.columns WHERE table_name = $1 AND data_type IN ('numeric', 'bigint', 'integer')";
+  if (kind === "postgres")
+    return "SELECT column_name AS c FROM information_schema.columns WHERE table_name = $1 AND data_type IN ('numeric', 'bigint', 'integer')";
   return "SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND data_type IN ('decimal', 'bigint', 'int')";
 }
 

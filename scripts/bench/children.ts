@@ -21,7 +21,23 @@ export interface SimulatorProcess {
 /** `dbsync simulate` with `contacts` contacts and no background activity. */
 export async function simulatorProcess(contacts: number, seed: number): Promise<SimulatorProcess> {
   const child = Bun.spawn(
-    [process.execPath, CLI, "simulate", "--port", "0", "--activity", "0", "--contacts", String(contacts), "--seed", String(seed), "--campaign", CAMPAIGN, "--token", TOKEN],
+    [
+      process.execPath,
+      CLI,
+      "simulate",
+      "--port",
+      "0",
+      "--activity",
+      "0",
+      "--contacts",
+      String(contacts),
+      "--seed",
+      String(seed),
+      "--campaign",
+      CAMPAIGN,
+      "--token",
+      TOKEN,
+    ],
     // stderr only matters when it fails to start (it also says goodbye there when stopped)
     { stdout: "pipe", stderr: "pipe" },
   );
@@ -55,7 +71,8 @@ export async function measureCli(argv: string[], env: Record<string, string> = {
   const peak = peakRss(child.pid);
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   const seconds = (performance.now() - started) / 1000;
-  if (code !== 0) throw new Error(`dbsync ${argv.slice(0, 2).join(" ")} exited with ${code}: ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
+  if (code !== 0)
+    throw new Error(`dbsync ${argv.slice(0, 2).join(" ")} exited with ${code}: ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
   return { seconds, maxRss: peak.stop(), output: stdout + stderr };
 }
 

@@ -34,7 +34,12 @@ export interface Campaign {
 
 /** The rows db_init writes for this simulated campaign, made in this process without the API. */
 export function campaignRows(contacts: number, seed: number): Campaign {
-  const campaign = createCampaign({ campaignId: CAMPAIGN, contacts, seed, md5: (text) => new Bun.CryptoHasher("md5").update(text).digest("hex") });
+  const campaign = createCampaign({
+    campaignId: CAMPAIGN,
+    contacts,
+    seed,
+    md5: (text) => new Bun.CryptoHasher("md5").update(text).digest("hex"),
+  });
   // Through JSON as the API delivers them, so that values are those the sync sees.
   const delivered = campaign.contacts().map((c) => parseJsonExact(JSON.stringify(c)) as Contact);
   const fields = v.parse(FieldListSchema, campaign.fields()) as CampaignField[];
@@ -47,7 +52,12 @@ function counts(campaign: Campaign): Record<TableKey, number> & { total: number 
 }
 
 /** db_init into `url` (fresh), then the ceiling into the same database under another prefix. */
-export async function initialLoad(database: DatabaseKind, url: string, campaign: Campaign, options: { ceiling: boolean }): Promise<LoadResult> {
+export async function initialLoad(
+  database: DatabaseKind,
+  url: string,
+  campaign: Campaign,
+  options: { ceiling: boolean },
+): Promise<LoadResult> {
   const simulator = await simulatorProcess(campaign.contacts, campaign.seed);
   let run;
   try {

@@ -41,7 +41,9 @@ export async function liveLag(url: string, wanted: number): Promise<LagResult> {
       }
       if (pending.size > 0) {
         const contacts = [...new Set([...pending.keys()].map((key) => key.split("|")[0] as string))];
-        const rows = await sql<{ contact_id: string; fired: string }[]>`SELECT contact_id, fired FROM transactions WHERE contact_id IN ${sql(contacts)}`;
+        const rows = await sql<
+          { contact_id: string; fired: string }[]
+        >`SELECT contact_id, fired FROM transactions WHERE contact_id IN ${sql(contacts)}`;
         const now = performance.now();
         for (const row of rows) {
           const key = `${row.contact_id}|${Date.parse(String(row.fired))}`;
@@ -55,7 +57,12 @@ export async function liveLag(url: string, wanted: number): Promise<LagResult> {
     }
     if (lags.length < wanted) throw new Error(`live lag: only ${lags.length} of ${wanted} transactions arrived within the time allowed`);
     const sorted = [...lags].sort((a, b) => a - b);
-    return { transactions: lags.length, medianSeconds: percentile(sorted, 50), p99Seconds: percentile(sorted, 99), maxSeconds: sorted.at(-1) as number };
+    return {
+      transactions: lags.length,
+      medianSeconds: percentile(sorted, 50),
+      p99Seconds: percentile(sorted, 99),
+      maxSeconds: sorted.at(-1) as number,
+    };
   } finally {
     child?.kill("SIGTERM");
     await child?.exited;

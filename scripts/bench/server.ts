@@ -43,7 +43,9 @@ export function ensureWrk(): void {
   } catch (error) {
     // wrk prints its version and exits 1; only a missing binary is an error here
     if ((error as { code?: string }).code !== "ENOENT") return;
-    execFileSync("bash", ["-c", "(apt-get install -y wrk || (apt-get update && apt-get install -y wrk)) >/dev/null 2>&1"], { stdio: "inherit" });
+    execFileSync("bash", ["-c", "(apt-get install -y wrk || (apt-get update && apt-get install -y wrk)) >/dev/null 2>&1"], {
+      stdio: "inherit",
+    });
   }
 }
 
@@ -81,7 +83,10 @@ end`;
 function talkdeskScript(contacts: number): string {
   const bodies = Array.from({ length: 200 }, () => {
     const i = Math.floor(Math.random() * (contacts - 1000));
-    const body = JSON.stringify({ auth: { username: "bench", password: "bench" }, meta: { synchronization_checkpoint: `${changedOf(i)}/c${String(i).padStart(7, "0")}` } });
+    const body = JSON.stringify({
+      auth: { username: "bench", password: "bench" },
+      meta: { synchronization_checkpoint: `${changedOf(i)}/c${String(i).padStart(7, "0")}` },
+    });
     return `[[${body}]]`;
   });
   return `
@@ -127,7 +132,9 @@ export async function serverBench(contacts: number, seconds: number): Promise<Se
     const base = await serveUrl(child);
     // The first phone-index build must be done before creates are measured (503 until then).
     for (;;) {
-      const answer = await fetch(`${base}/direct/items/phonecalls/create?token=${TOKEN}&initiated=2020-01-01T00:00:00Z&source=1&destination=03010000000`);
+      const answer = await fetch(
+        `${base}/direct/items/phonecalls/create?token=${TOKEN}&initiated=2020-01-01T00:00:00Z&source=1&destination=03010000000`,
+      );
       if (answer.status === 200) break;
       if (answer.status !== 503) throw new Error(`phonecalls create answered ${answer.status}: ${await answer.text()}`);
       await Bun.sleep(500);
@@ -142,7 +149,16 @@ export async function serverBench(contacts: number, seconds: number): Promise<Se
     for (const [name, result] of Object.entries({ bare, phonecallsCreate, talkdeskPage, talkdeskSequential })) {
       if (result.errors > 0) throw new Error(`${name}: ${result.errors} of ${result.requests} requests failed`);
     }
-    return { contacts, seedSeconds, phoneIndexBuildSeconds, bare, phonecallsCreate, talkdeskPage, talkdeskSequential, createOfBare: phonecallsCreate.requestsPerSecond / bare.requestsPerSecond };
+    return {
+      contacts,
+      seedSeconds,
+      phoneIndexBuildSeconds,
+      bare,
+      phonecallsCreate,
+      talkdeskPage,
+      talkdeskSequential,
+      createOfBare: phonecallsCreate.requestsPerSecond / bare.requestsPerSecond,
+    };
   } finally {
     child.kill("SIGTERM");
     await child.exited;

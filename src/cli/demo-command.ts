@@ -44,7 +44,18 @@ export const demoCommand = defineCommand({
     const target = new SqlTarget(await openDialect(`file:${dir}/campaign.db`), "");
     try {
       say(`1. A simulated Dialfire campaign with ${contacts} contacts runs at ${simulator.url}`);
-      const common = ["--c", CAMPAIGN, "--ct", TOKEN, "--api-url", simulator.url, "--url", `file:${dir}/campaign.db`, "--state", `file:${dir}/state.db`];
+      const common = [
+        "--c",
+        CAMPAIGN,
+        "--ct",
+        TOKEN,
+        "--api-url",
+        simulator.url,
+        "--url",
+        `file:${dir}/campaign.db`,
+        "--state",
+        `file:${dir}/state.db`,
+      ];
       say("2. db_init copies the whole campaign:");
       const init = await runSyncCommand({ config: config(["--a", "db_init", ...common]), signal, quiet: true, logger });
       if (init !== 0) throw new Error("db_init failed");

@@ -21,8 +21,7 @@ const SIMULATE_FLAGS = {
   "malformed-rate": valueFlag("Share answered with broken JSON (0..1)", "rate"),
 } as const;
 
-const number = (flag: string, min: number, max: number, fallback: string) =>
-  v.optional(decimal(flag, "a number", min, max), fallback);
+const number = (flag: string, min: number, max: number, fallback: string) => v.optional(decimal(flag, "a number", min, max), fallback);
 
 const SimulateSchema = v.object({
   port: number("port", 0, 65535, "4010"),

@@ -112,9 +112,7 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
 }
 
 function report(error: unknown, log: ConsolaInstance | undefined): void {
-  const known = [UsageError, TargetError, StateError, DialfireApiError, DialfireAuthError, SyncError].some(
-    (type) => error instanceof type,
-  );
+  const known = [UsageError, TargetError, StateError, DialfireApiError, DialfireAuthError, SyncError].some((type) => error instanceof type);
   const message = error instanceof Error ? error.message : String(error);
   const line = redact(known ? message : `unexpected failure: ${message}`);
   if (log) log.error(line);
@@ -131,7 +129,6 @@ async function summary(mode: string, stats: SyncStats, target: SqlTarget, ms: nu
     `  rows in the target: ${counts.join(", ")}`,
   ].join("\n");
 }
-
 
 function passwordOf(url: string | undefined): string | undefined {
   if (!url) return undefined;

@@ -16,7 +16,11 @@ const withState = <T>(flag: unknown, work: (state: StateStore) => Promise<T>, cr
 /** A token subcommand: the server's --state and `extra` flags, each also read from its variable. */
 function tokenCommand(name: string, description: string, extra: ArgsDef, run: (flags: Record<string, unknown>) => Promise<void>) {
   const flagDefs: ArgsDef = { ...STATE_FLAG, ...extra };
-  return defineCommand({ meta: { name, description }, args: flagDefs, run: ({ args }) => run(withEnvironment(args, flagDefs, process.env)) });
+  return defineCommand({
+    meta: { name, description },
+    args: flagDefs,
+    run: ({ args }) => run(withEnvironment(args, flagDefs, process.env)),
+  });
 }
 
 const addCommand = tokenCommand(
@@ -46,7 +50,8 @@ const listCommand = tokenCommand("list", "List the tokens (never the tokens them
     process.stdout.write("no tokens\n");
     return;
   }
-  for (const r of records) process.stdout.write(`${r.id}  ${r.createdAt}  ${r.revokedAt ? `revoked ${r.revokedAt}` : "active"}  ${r.label}\n`);
+  for (const r of records)
+    process.stdout.write(`${r.id}  ${r.createdAt}  ${r.revokedAt ? `revoked ${r.revokedAt}` : "active"}  ${r.label}\n`);
 });
 
 const revokeCommand = tokenCommand(

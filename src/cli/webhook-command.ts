@@ -42,7 +42,6 @@ function filterOf(flags: Selected): FailedFilter {
   };
 }
 
-
 const FAILED_FLAGS = { ...SELECT_FLAGS, json: switchFlag("One JSON object per line, with the body") } as const;
 
 const failedCommand = defineCommand({

@@ -9,10 +9,7 @@ export const WEBHOOK_DELIVERY_FLAGS = {
   wr: valueFlag("Webhook requests per second (default 5)", "n"),
   wb: valueFlag("Webhook burst (default 2 × wr)", "n"),
   retries: valueFlag("Webhook: attempts per delivery before it is dead-lettered (default 10)", "n"),
-  "retry-wait": valueFlag(
-    "Webhook: seconds before the second attempt, doubling after each failure up to 10 minutes (default 1)",
-    "s",
-  ),
+  "retry-wait": valueFlag("Webhook: seconds before the second attempt, doubling after each failure up to 10 minutes (default 1)", "s"),
   "webhook-timeout": valueFlag("Webhook: seconds to wait for the receiver's answer (default 30)", "s"),
   "webhook-secret": valueFlag(
     "Webhook: sign deliveries (Standard Webhooks) with this whsec_… secret; better given as DBSYNC_WEBHOOK_SECRET",

@@ -30,7 +30,8 @@ export type FetchHandler = (request: Request, waitUntil?: (work: Promise<unknown
 export function edgeHandler(options: EdgeOptions): FetchHandler {
   // The runtime's log is a log like any other: no token, password or query-string value in clear.
   const onError =
-    options.onError ?? ((error: unknown) => console.error(`error: ${maskSecretShapes(error instanceof Error ? error.message : String(error))}`));
+    options.onError ??
+    ((error: unknown) => console.error(`error: ${maskSecretShapes(error instanceof Error ? error.message : String(error))}`));
   let ready: FetchHandler | undefined;
   let starting: Promise<FetchHandler> | undefined;
   let startedAt = 0;
@@ -70,7 +71,8 @@ export function edgeHandler(options: EdgeOptions): FetchHandler {
       } catch (error) {
         onError(error);
         // The reason goes to the log only: it names the database, which is no business of a client.
-        if (error instanceof EdgeSettingsError) return Response.json({ error: `dbsync is misconfigured: ${error.message}` }, { status: 500 });
+        if (error instanceof EdgeSettingsError)
+          return Response.json({ error: `dbsync is misconfigured: ${error.message}` }, { status: 500 });
         return Response.json({ error: "the database cannot be reached" }, { status: 503, headers: { "retry-after": "5" } });
       }
     }

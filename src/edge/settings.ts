@@ -24,7 +24,10 @@ function number(name: string, min: number, max: number, fallback: number) {
 const text = (name: string) => v.optional(v.string(`${name} must be text (in wrangler.toml, in quotes)`));
 
 const EnvSchema = v.object({
-  DBSYNC_TP: v.optional(v.pipe(v.string("DBSYNC_TP must be text"), v.regex(/^[\p{L}\p{N}_$]*$/u, "DBSYNC_TP may contain letters, digits, _ and $ only")), ""),
+  DBSYNC_TP: v.optional(
+    v.pipe(v.string("DBSYNC_TP must be text"), v.regex(/^[\p{L}\p{N}_$]*$/u, "DBSYNC_TP may contain letters, digits, _ and $ only")),
+    "",
+  ),
   DBSYNC_PAGE_SIZE: v.pipe(number("DBSYNC_PAGE_SIZE", 1, 10_000, 500), v.integer("DBSYNC_PAGE_SIZE must be a whole number")),
   DBSYNC_SETTLE: number("DBSYNC_SETTLE", 0, 3600, 60),
   /** The mapping file's content (there are no files at the edge). */

@@ -46,7 +46,8 @@ export function accessMiddleware(options: {
     }
     if (path !== undefined) await next();
     // The route's pattern, not the path (a path per request would be a metric per request).
-    const route = path === undefined ? "unmatched" : c.req.routePath !== "/*" ? c.req.routePath : options.routes.has(path) ? path : "unmatched";
+    const route =
+      path === undefined ? "unmatched" : c.req.routePath !== "/*" ? c.req.routePath : options.routes.has(path) ? path : "unmatched";
     const aborted = clientGone(c);
     if (aborted) options.metrics.clientAbort(route);
     else options.metrics.request(route, c.res.status);

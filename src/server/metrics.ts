@@ -47,10 +47,7 @@ export class Metrics {
     );
     const synced = checkpoints.filter((c) => !c.mode.includes("origin"));
     for (const c of synced) lines.push(`dbsync_sync_last_checkpoint_timestamp_seconds{${labels(c)}} ${seconds(Date.parse(c.updatedAt))}`);
-    lines.push(
-      "# HELP dbsync_sync_lag_seconds How far the sync's checkpoint is behind now.",
-      "# TYPE dbsync_sync_lag_seconds gauge",
-    );
+    lines.push("# HELP dbsync_sync_lag_seconds How far the sync's checkpoint is behind now.", "# TYPE dbsync_sync_lag_seconds gauge");
     for (const c of synced) lines.push(`dbsync_sync_lag_seconds{${labels(c)}} ${seconds(now - Date.parse(c.value))}`);
     return `${lines.join("\n")}\n`;
   }

@@ -80,11 +80,16 @@ export function createSimulatorApp(campaign: Campaign, options: SimulatorAppOpti
   };
 
   const base = "/api/campaigns/:cid";
-  app.get(`${base}/fields/list`, endpoint("fields", (c) => c.json(campaign.fields())));
+  app.get(
+    `${base}/fields/list`,
+    endpoint("fields", (c) => c.json(campaign.fields())),
+  );
   app.get(
     `${base}/contacts/list`,
     endpoint("contactsList", (c) =>
-      c.json(envelope(campaign.listContacts({ changedSince: c.req.query("changedSince"), cursor: c.req.query("cursor"), limit: limitOf(c) }))),
+      c.json(
+        envelope(campaign.listContacts({ changedSince: c.req.query("changedSince"), cursor: c.req.query("cursor"), limit: limitOf(c) })),
+      ),
     ),
   );
   app.post(`${base}/contacts/`, endpoint("contactsFetch", fetchContacts));
@@ -109,11 +114,20 @@ export function createSimulatorApp(campaign: Campaign, options: SimulatorAppOpti
   app.get(
     `${base}/inbound/calls/`,
     endpoint("inboundCalls", (c) =>
-      c.json(envelope(campaign.inboundCallPage({ from: c.req.query("from"), to: c.req.query("to"), cursor: c.req.query("cursor"), limit: limitOf(c) }))),
+      c.json(
+        envelope(
+          campaign.inboundCallPage({ from: c.req.query("from"), to: c.req.query("to"), cursor: c.req.query("cursor"), limit: limitOf(c) }),
+        ),
+      ),
     ),
   );
   // Older clients (1.5.4 and dbsync v1) read these.
-  app.get(base, endpoint("campaign", (c) => c.json({ id: campaign.id, title: `Simulated campaign ${campaign.id}`, form: { elements: campaign.fields() } })));
+  app.get(
+    base,
+    endpoint("campaign", (c) =>
+      c.json({ id: campaign.id, title: `Simulated campaign ${campaign.id}`, form: { elements: campaign.fields() } }),
+    ),
+  );
   app.post(`${base}/contacts/flat_view`, endpoint("flatView", fetchContacts));
 
   app.notFound((c) => {

@@ -103,7 +103,14 @@ export function inProgressConnection(ctx: CampaignContext, contact: Contact, tas
 }
 
 /** What every phone leg of a contact's call carries from its start on. */
-function phoneLeg(ctx: CampaignContext, contact: Contact, task: TaskDefinition, user: string | undefined, startMs: number, dialerdomain: string) {
+function phoneLeg(
+  ctx: CampaignContext,
+  contact: Contact,
+  task: TaskDefinition,
+  user: string | undefined,
+  startMs: number,
+  dialerdomain: string,
+) {
   const uuid = ctx.random.uuid();
   return {
     id: ctx.random.id(),
@@ -145,5 +152,11 @@ export function completeCall(ctx: CampaignContext, call: OpenCall, contactId: st
     rec.location = `recordings/${ctx.campaignId}/${rec.filename ?? contactId}`;
   }
   const [status, detail] = random.weighted(OUTCOMES);
-  Object.assign(transaction, { status, status_detail: detail, result: status, edit_time_sec: random.int(5, 120), wrapup_time_sec: random.int(2, 60) });
+  Object.assign(transaction, {
+    status,
+    status_detail: detail,
+    result: status,
+    edit_time_sec: random.int(5, 120),
+    wrapup_time_sec: random.int(2, 60),
+  });
 }

@@ -102,7 +102,11 @@ export class CampaignActivity {
 
     const calls = this.random.int(0, 2);
     for (let i = 0; i < calls; i++) {
-      const call = inboundCall(this.ctx, nowMs - this.random.int(0, 5000), this.random.chance(0.9) ? this.randomContact()?.contact : undefined);
+      const call = inboundCall(
+        this.ctx,
+        nowMs - this.random.int(0, 5000),
+        this.random.chance(0.9) ? this.randomContact()?.contact : undefined,
+      );
       this.data.addInboundCall(call);
       summary.newInboundCalls.push(call.id);
     }
@@ -180,7 +184,15 @@ export class CampaignActivity {
     const firedMs = uniqueFired(state, atMs);
     const task = pickTask(this.ctx, kind);
     let open: OpenCall | undefined;
-    const transaction = activityTransaction(this.ctx, state.contact, kind, task, firedMs, state.transactions.length, (call) => (open = call));
+    const transaction = activityTransaction(
+      this.ctx,
+      state.contact,
+      kind,
+      task,
+      firedMs,
+      state.transactions.length,
+      (call) => (open = call),
+    );
     const [taskLogIndex, transactionIndex] = appendTransaction(state.contact, task, transaction);
     const record = this.data.register(state, transaction, taskLogIndex, transactionIndex, firedMs);
     if (open) this.openCalls.push({ ...open, contact: state, record });

@@ -69,5 +69,13 @@ export function pickActivity(random: Random): ActivityKind {
 
 export function pickTask(ctx: CampaignContext, kind: ActivityKind): TaskDefinition {
   if (kind === "inboundCall") return taskNamed(ctx, "inbound_service");
-  return taskNamed(ctx, ctx.random.weighted([["fc_first_call", 5], ["fc_second_call", 3], ["qc_quality_check", 2], ["call_back", 2]]));
+  return taskNamed(
+    ctx,
+    ctx.random.weighted([
+      ["fc_first_call", 5],
+      ["fc_second_call", 3],
+      ["qc_quality_check", 2],
+      ["call_back", 2],
+    ]),
+  );
 }

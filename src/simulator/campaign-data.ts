@@ -52,7 +52,13 @@ export class CampaignData {
     return state;
   }
 
-  register(state: ContactState, transaction: Transaction, taskLogIndex: number, transactionIndex: number, modifiedMs: number): TransactionState {
+  register(
+    state: ContactState,
+    transaction: Transaction,
+    taskLogIndex: number,
+    transactionIndex: number,
+    modifiedMs: number,
+  ): TransactionState {
     const record: TransactionState = { contactId: state.contact.$id, taskLogIndex, transactionIndex, transaction, modifiedMs };
     state.transactions.push(record);
     this.eventIndex?.upsert(record);

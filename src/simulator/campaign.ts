@@ -56,7 +56,12 @@ export class Campaign {
       customFields.map((f) => f.element),
       options.md5 ?? md5Hex,
     );
-    const ctx: CampaignContext = { campaignId: this.id, random, tasks: createTasks(random), customFields: customFields.filter((f) => f.element.type === "field") };
+    const ctx: CampaignContext = {
+      campaignId: this.id,
+      random,
+      tasks: createTasks(random),
+      customFields: customFields.filter((f) => f.element.type === "field"),
+    };
     this.activity = new CampaignActivity(ctx, this.data);
     this.activity.createHistory(options.contacts, this.now().getTime());
   }

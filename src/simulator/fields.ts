@@ -30,7 +30,7 @@ const INJECTIONS = ["SELECT * FROM contacts; --", "Robert'); DROP TABLE students
 
 /** Text longer than the 2000 characters some columns or drivers choke on. */
 function longText(random: Random): string {
-  const words = ["lorem", "ipsum", "dolor", "sit", "amet", "Straße", "😀", "naïve", "quote\"s", "it's"];
+  const words = ["lorem", "ipsum", "dolor", "sit", "amet", "Straße", "😀", "naïve", 'quote"s', "it's"];
   let out = "";
   while (out.length < 2100 + random.int(0, 900)) out += `${random.pick(words)} `;
   return out.trimEnd();

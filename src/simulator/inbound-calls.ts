@@ -7,7 +7,11 @@ import { isoTime, MINUTE_MS } from "./time.ts";
 export function inboundCall(ctx: CampaignContext, callMs: number, contact: Contact | undefined): InboundCall {
   const { random } = ctx;
   const task = taskNamed(ctx, "inbound_service");
-  const outcome = random.weighted([["answered", 7], ["abandoned", 2], ["no_agent", 1]] as const);
+  const outcome = random.weighted([
+    ["answered", 7],
+    ["abandoned", 2],
+    ["no_agent", 1],
+  ] as const);
   const connectableMs = callMs + random.int(500, 4000);
   const connectMs = connectableMs + random.int(1000, 20000);
   const hangupMs = outcome === "answered" ? connectMs + random.int(20_000, 8 * MINUTE_MS) : connectableMs + random.int(2000, 40000);

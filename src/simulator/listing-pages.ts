@@ -47,11 +47,21 @@ export function windowPage<T, R>(
   const to = isoTime(query.to ? parseTime(query.to, "to") : now().getTime());
   const after = query.cursor ? decodeCursor(kind, query.cursor) : "";
   const entries = after > from ? index.scan(after, true) : index.scan(from);
-  return page(takeWhile(entries, (key) => key < to), kind, query.limit, map);
+  return page(
+    takeWhile(entries, (key) => key < to),
+    kind,
+    query.limit,
+    map,
+  );
 }
 
 /** Up to `limit` results, and a cursor only when at least one more result follows. */
-export function page<T, R>(entries: Iterable<{ key: string; item: T }>, kind: CursorKind, limit: number, map: (item: T) => R | undefined): Page<R> {
+export function page<T, R>(
+  entries: Iterable<{ key: string; item: T }>,
+  kind: CursorKind,
+  limit: number,
+  map: (item: T) => R | undefined,
+): Page<R> {
   const results: R[] = [];
   let lastKey = "";
   for (const { key, item } of entries) {

@@ -23,7 +23,11 @@ export function newContact(ctx: CampaignContext, createdMs: number): Contact {
     $status: "",
     $status_detail: "",
     $phone: phone,
-    $timezone: random.weighted([["Europe/Berlin", 8], ["Europe/Vienna", 1], ["Europe/Zurich", 1]]),
+    $timezone: random.weighted([
+      ["Europe/Berlin", 8],
+      ["Europe/Vienna", 1],
+      ["Europe/Zurich", 1],
+    ]),
     $caller_id: random.chance(0.3) ? LINE_NUMBER : "",
     $created_date: created,
     $entry_date: created,

@@ -50,7 +50,12 @@ export function startSimulator(options: SimulatorOptions = {}): RunningSimulator
   });
   const faults: Faults = { ...noFaults(), ...options.faults };
   const stats = new RequestStats();
-  const app = createSimulatorApp(campaign, { token: options.token ?? DEFAULT_TOKEN, faults, stats, faultSeed: options.faultSeed ?? (options.seed ?? 1) ^ 0x5eed });
+  const app = createSimulatorApp(campaign, {
+    token: options.token ?? DEFAULT_TOKEN,
+    faults,
+    stats,
+    faultSeed: options.faultSeed ?? (options.seed ?? 1) ^ 0x5eed,
+  });
 
   let server: ReturnType<typeof Bun.serve>;
   try {

@@ -1,7 +1,6 @@
 // The client sends `from`/`to`/`changedSince` in several shapes, all meant as UTC.
 
-const API_TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const API_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /**
  * Milliseconds since the epoch for `YYYY-MM-DD`, `YYYY-MM-DDThh:mm[:ss[.f…]]` with an optional `Z`

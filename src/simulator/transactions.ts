@@ -53,7 +53,14 @@ export function activityTransaction(
 ): Transaction {
   const { random } = ctx;
   const agent = random.pick(AGENTS);
-  const base: Transaction = { type: "update", task_id: task.id, task: task.name, status: "open", status_detail: "$none", fired: isoTime(firedMs) };
+  const base: Transaction = {
+    type: "update",
+    task_id: task.id,
+    task: task.name,
+    status: "open",
+    status_detail: "$none",
+    fired: isoTime(firedMs),
+  };
   const human = {
     trigger: "user",
     user: agent.user,
@@ -72,34 +79,70 @@ export function activityTransaction(
       const wrapup = random.int(2, 60);
       const calls = callConnections(ctx, contact, task, agent.user, firedMs - wrapup * 1000, true, kind === "inboundCall");
       return {
-        ...base, status, status_detail: detail, ...human, result: status, isHI: true, revoked: false,
-        ...times(random.int(0, 30), random.int(5, 120), wrapup), sequence_nr: sequenceNr, connections: calls,
+        ...base,
+        status,
+        status_detail: detail,
+        ...human,
+        result: status,
+        isHI: true,
+        revoked: false,
+        ...times(random.int(0, 30), random.int(5, 120), wrapup),
+        sequence_nr: sequenceNr,
+        connections: calls,
       };
     }
     case "dialerCall": {
       const calls = callConnections(ctx, contact, task, undefined, firedMs - 1000, false, false);
       return {
-        ...base, status_detail: "$unavailable", ...system, result: "failed", isHI: false, revoked: false,
-        ...times(0, 0, 0), sequence_nr: sequenceNr, connections: calls,
+        ...base,
+        status_detail: "$unavailable",
+        ...system,
+        result: "failed",
+        isHI: false,
+        revoked: false,
+        ...times(0, 0, 0),
+        sequence_nr: sequenceNr,
+        connections: calls,
       };
     }
     case "assignment":
       return {
-        ...base, type: random.chance(0.5) ? "assign" : "update", status_detail: "$assigned", trigger: "other",
-        user: agent.user, user_loginName: `${agent.user}@example.com`, user_branch: agent.branch, user_tenantAlias: "acme",
-        actor: "system", isHI: false, revoked: false, ...times(0, 0, 0), sequence_nr: sequenceNr,
+        ...base,
+        type: random.chance(0.5) ? "assign" : "update",
+        status_detail: "$assigned",
+        trigger: "other",
+        user: agent.user,
+        user_loginName: `${agent.user}@example.com`,
+        user_branch: agent.branch,
+        user_tenantAlias: "acme",
+        actor: "system",
+        isHI: false,
+        revoked: false,
+        ...times(0, 0, 0),
+        sequence_nr: sequenceNr,
       };
     case "statusChange": {
       const detail = random.pick(["$revoked", "$skipped", "$do_not_call", "$duplicate"]);
       return {
-        ...base, status: detail === "$skipped" ? "open" : "declined", status_detail: detail, ...system,
-        isHI: false, revoked: detail === "$revoked", ...times(0, 0, 0), sequence_nr: sequenceNr,
+        ...base,
+        status: detail === "$skipped" ? "open" : "declined",
+        status_detail: detail,
+        ...system,
+        isHI: false,
+        revoked: detail === "$revoked",
+        ...times(0, 0, 0),
+        sequence_nr: sequenceNr,
       };
     }
     case "callInProgress": {
       const connection = inProgressConnection(ctx, contact, task, agent.user, firedMs);
       const transaction: Transaction = {
-        ...base, ...human, isHI: true, revoked: false, ...times(random.int(0, 30), 0, 0), sequence_nr: sequenceNr,
+        ...base,
+        ...human,
+        isHI: true,
+        revoked: false,
+        ...times(random.int(0, 30), 0, 0),
+        sequence_nr: sequenceNr,
         connections: [connection],
       };
       open?.({ transaction, connection });

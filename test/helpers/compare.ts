@@ -52,9 +52,7 @@ export async function compareWithCampaign(
   const differences: Difference[] = [];
   for (const table of TABLE_KEYS) {
     const pk = table === "contacts" ? "$id" : "id";
-    const stored = await dialect.all<Record<string, unknown>>(
-      `SELECT * FROM ${dialect.quote(dialect.fitIdentifier(prefix + table))}`,
-    );
+    const stored = await dialect.all<Record<string, unknown>>(`SELECT * FROM ${dialect.quote(dialect.fitIdentifier(prefix + table))}`);
     // Column names as this database holds them: long ones fitted, case folded where it folds.
     const fold = (name: string) => (dialect.caseInsensitiveColumns ? name.toLowerCase() : name);
     const physical = (name: string) => fold(dialect.fitIdentifier(name));
@@ -118,7 +116,10 @@ export interface Truth {
 export async function targetDifferences(url: string, truth: Truth, filter: TransactionFilter = {}, prefix = ""): Promise<Difference[]> {
   const dialect = await openDialect(url);
   try {
-    const fieldNames = truth.fields().filter((f) => f.type === "field" && !f.deleted).map((f) => f.name);
+    const fieldNames = truth
+      .fields()
+      .filter((f) => f.type === "field" && !f.deleted)
+      .map((f) => f.name);
     return await compareWithCampaign(dialect, prefix, expectedRows(truth.contacts(), truth.inboundCalls(), filter), fieldNames);
   } finally {
     await dialect.close();

@@ -37,7 +37,13 @@ export async function runCli(argv: string[], options: { env?: Record<string, str
   const started = Date.now();
   const home = tempDir("home");
   const child = Bun.spawn(["bun", CLI, ...argv], {
-    env: { PATH: process.env.PATH ?? "", HOME: home, DBSYNC_DATA_DIR: join(home, "data"), DBSYNC_LOG_DIR: join(home, "logs"), ...options.env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: home,
+      DBSYNC_DATA_DIR: join(home, "data"),
+      DBSYNC_LOG_DIR: join(home, "logs"),
+      ...options.env,
+    },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -51,7 +57,10 @@ export async function runCli(argv: string[], options: { env?: Record<string, str
  * The URL a `dbsync serve` child prints when it listens. Its stdout is drained from then on: a full
  * pipe would stall the server, not the test.
  */
-export async function serveUrl(server: { stdout: ReadableStream<Uint8Array> }, stderr: () => string | Promise<string> = () => ""): Promise<string> {
+export async function serveUrl(
+  server: { stdout: ReadableStream<Uint8Array> },
+  stderr: () => string | Promise<string> = () => "",
+): Promise<string> {
   const reader = server.stdout.getReader();
   let text = "";
   while (!/on (http:\/\/\S+)/.test(text)) {

@@ -62,7 +62,10 @@ export async function startSqld(): Promise<RunningSqld> {
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const healthy = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    const healthy = await fetch(`${url}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (healthy) break;
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill();

@@ -2,11 +2,7 @@
  * Maps items with at most `limit` calls of `work` at once and returns the results in order. The
  * first failure stops new calls and is thrown once those running have settled.
  */
-export async function mapConcurrent<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
+export async function mapConcurrent<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   let failure: { error: unknown } | undefined;

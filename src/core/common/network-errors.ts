@@ -50,7 +50,12 @@ export function socketReason(error: unknown): string | undefined {
     if (!e || typeof e !== "object" || seen.has(e)) return undefined;
     seen.add(e);
     const record = e as { code?: unknown; cause?: unknown; originalError?: unknown; errors?: unknown; message?: unknown };
-    if (typeof record.code === "string" && BY_CODE[record.code] && record.code !== "ERR_INVALID_URL" && record.code !== "ERR_INVALID_ARG_VALUE") {
+    if (
+      typeof record.code === "string" &&
+      BY_CODE[record.code] &&
+      record.code !== "ERR_INVALID_URL" &&
+      record.code !== "ERR_INVALID_ARG_VALUE"
+    ) {
       return BY_CODE[record.code];
     }
     // libSQL's HTTP client and Bun's fetch name the code only at the start of the message.

@@ -15,7 +15,10 @@ const RULES: [RegExp, string][] = [
   [/([?&][^=&#\s"'<>?]*=)[^&#\s"'<>]+/g, `$1${MASK}`],
   // token=…, "password": "…", password:x, DBSYNC_AUTH_TOKEN=… outside a query string. A colon with a
   // space after an unquoted name is prose ("needs the token: --token or …", "using password: YES").
-  [new RegExp(String.raw`((?<![a-z0-9])(?:${SECRET_NAMES})(?:["']\s*:\s*["']?|\s*=\s*["']?|:(?=[^\s"'])))[^\s"'&;}\]]+`, "gi"), `$1${MASK}`],
+  [
+    new RegExp(String.raw`((?<![a-z0-9])(?:${SECRET_NAMES})(?:["']\s*:\s*["']?|\s*=\s*["']?|:(?=[^\s"'])))[^\s"'&;}\]]+`, "gi"),
+    `$1${MASK}`,
+  ],
   // The shape of the phonecalls tokens dbsync makes: "dbs_" and 43 characters of base64url.
   [/\bdbs_[A-Za-z0-9_-]{20,}/g, `dbs_${MASK}`],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${MASK}`],

@@ -167,8 +167,7 @@ export function createDialfireClient(options: DialfireClientOptions): DialfireSo
   }
 
   return {
-    fields: (signal) =>
-      request("GET", `${campaignPath}/fields/list`, {}, undefined, FieldListSchema, signal) as Promise<CampaignField[]>,
+    fields: (signal) => request("GET", `${campaignPath}/fields/list`, {}, undefined, FieldListSchema, signal) as Promise<CampaignField[]>,
 
     listContacts: (changedSince, signal) =>
       pages<ContactListItem>(
@@ -194,11 +193,7 @@ export function createDialfireClient(options: DialfireClientOptions): DialfireSo
       ),
   };
 
-  async function* transactionEvents(
-    window: TimeWindow,
-    filters: EventFilters,
-    signal?: AbortSignal,
-  ): AsyncGenerator<TransactionEvent[]> {
+  async function* transactionEvents(window: TimeWindow, filters: EventFilters, signal?: AbortSignal): AsyncGenerator<TransactionEvent[]> {
     const query = {
       from: window.from,
       to: window.to,

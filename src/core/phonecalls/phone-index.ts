@@ -70,7 +70,11 @@ export class PhoneIndex {
     private readonly options: PhoneIndexOptions,
   ) {
     this.specs = {
-      index: serviceTable(dialect, `${prefix}phone_index`, "key", { key: "short_string", contact_id: "short_string", number: "short_string" }),
+      index: serviceTable(dialect, `${prefix}phone_index`, "key", {
+        key: "short_string",
+        contact_id: "short_string",
+        number: "short_string",
+      }),
       keys: serviceTable(dialect, `${prefix}phone_index_keys`, "contact_id", { contact_id: "short_string", keys: "text" }),
     };
     this.prepare = once(() => createTables(dialect, [this.specs.index, this.specs.keys]));
@@ -166,7 +170,10 @@ export class PhoneIndex {
       FROM ${name(this.specs.index.name)} WHERE ${key} >= ${tail}${upper}`;
     const rows = await d.all<{ key: string; contact_id: string; number: string }>(...query.render(d));
     const mine = rows.filter((row) => String(row.key).startsWith(`${tail}|`));
-    return best(wanted, mine.map((row) => ({ contactId: String(row.contact_id), number: String(row.number) })));
+    return best(
+      wanted,
+      mine.map((row) => ({ contactId: String(row.contact_id), number: String(row.number) })),
+    );
   }
 
   /** Brings the index up to the contacts changed before the settle time. */
@@ -223,7 +230,13 @@ export class PhoneIndex {
       [index, entries],
       [keys, keysOf],
     ] as const) {
-      await d.upsert(tx, spec.name, spec.primaryKey, spec.columns.map((c) => c.name), list);
+      await d.upsert(
+        tx,
+        spec.name,
+        spec.primaryKey,
+        spec.columns.map((c) => c.name),
+        list,
+      );
     }
   }
 

@@ -63,7 +63,10 @@ const CreateSchema = v.object({
 
 const DeleteSchema = v.pipe(
   v.object({
-    from: v.pipe(required("from", ": a date without time, e.g. 2012-08-23"), v.check(isDay, "from must be a date without time, e.g. 2012-08-23")),
+    from: v.pipe(
+      required("from", ": a date without time, e.g. 2012-08-23"),
+      v.check(isDay, "from must be a date without time, e.g. 2012-08-23"),
+    ),
     to: v.pipe(required("to", ": a date without time, e.g. 2012-08-23"), v.check(isDay, "to must be a date without time, e.g. 2012-08-23")),
   }),
   v.forward(

@@ -21,7 +21,11 @@ async function postCall(endpoint: URL, target: URL, token: string, call: NewPhon
   const form = new URLSearchParams({ token, ...callParams(call) });
   let response: Response;
   try {
-    response = await fetch(endpoint, { method: "POST", body: form, signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) });
+    response = await fetch(endpoint, {
+      method: "POST",
+      body: form,
+      signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
+    });
   } catch (cause) {
     signal.throwIfAborted();
     return { kind: "again", error: `cannot reach ${target.host}: ${networkReason(cause)}` };

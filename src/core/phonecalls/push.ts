@@ -61,7 +61,8 @@ export async function pushPhonecalls(options: PushOptions): Promise<PushSummary>
         else if (outcome.kind === "rejected") summary.rejected.set(outcome.reason, (summary.rejected.get(outcome.reason) ?? 0) + 1);
         else {
           summary.failed++;
-          if (summary.failures.length < 5) summary.failures.push(`${call.initiated} ${call.source} → ${call.destination}: ${outcome.error}`);
+          if (summary.failures.length < 5)
+            summary.failures.push(`${call.initiated} ${call.source} → ${call.destination}: ${outcome.error}`);
         }
         summary.calls++;
         if (summary.calls % every === 0) options.onProgress?.(summary.calls);

@@ -56,7 +56,16 @@ export class PhonecallStore {
     if (found.contactId !== undefined) return { id, contactId: found.contactId, created: false };
     const d = this.dialect;
     const columns = this.table.columns.map((c) => c.name);
-    const row = [String(id), call.initiated, call.source, call.destination, call.duration ?? null, call.url ?? null, contactId, now.toISOString()];
+    const row = [
+      String(id),
+      call.initiated,
+      call.source,
+      call.destination,
+      call.duration ?? null,
+      call.url ?? null,
+      contactId,
+      now.toISOString(),
+    ];
     try {
       await d.run(...sql`INSERT INTO ${name(this.table.name)} (${names(columns)}) VALUES (${values(row)})`.render(d));
       return { id, contactId, created: true };

@@ -63,9 +63,14 @@ function filePathOf(url: string, fail: (message: string) => Error): string {
 export function libsqlReason(error: unknown, rawUrl: string, safeUrl: string): string {
   const socket = socketReason(error);
   if (socket) return socket;
-  return (error instanceof Error ? error.message : String(error))
-    .replaceAll(rawUrl, safeUrl)
-    // the native driver reports a file it cannot open as ConnectionFailed("… <path>: 14")
-    .replace(/^ConnectionFailed\("Unable to open connection to local database .*: 14"\)$/s, "SQLITE_CANTOPEN: unable to open the database file")
-    .replace(/\s*\n\s*/g, " ");
+  return (
+    (error instanceof Error ? error.message : String(error))
+      .replaceAll(rawUrl, safeUrl)
+      // the native driver reports a file it cannot open as ConnectionFailed("… <path>: 14")
+      .replace(
+        /^ConnectionFailed\("Unable to open connection to local database .*: 14"\)$/s,
+        "SQLITE_CANTOPEN: unable to open the database file",
+      )
+      .replace(/\s*\n\s*/g, " ")
+  );
 }

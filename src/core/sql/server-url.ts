@@ -64,7 +64,10 @@ export function parseServerUrl(url: string, fail: (message: string) => Error): P
     password,
     host,
     port,
-    path: pathText.split("/").filter((segment) => segment !== "").map(decode),
+    path: pathText
+      .split("/")
+      .filter((segment) => segment !== "")
+      .map(decode),
     params,
     safeUrl: `${shownScheme}${pathText}${safeQuery ? `?${safeQuery}` : ""}`,
     rawUrl: url,
@@ -77,7 +80,7 @@ export function fileReason(error: unknown): string {
   if (code === "ENOENT") return "there is no such file";
   if (code === "EACCES" || code === "EPERM") return "it may not be read by this user";
   if (code === "EISDIR") return "it is a folder, not a file";
-  return error instanceof Error ? error.message.split("\n")[0] ?? error.message : String(error);
+  return error instanceof Error ? (error.message.split("\n")[0] ?? error.message) : String(error);
 }
 
 /** Percent-decoding that leaves a lone `%` (e.g. a password `50%off`) as it is. */

@@ -73,7 +73,9 @@ export class SqlTarget {
       const layout = this.#layout(spec, existing);
       const physical = spec.columns.map((column) => ({ ...column, name: layout.columnOf.get(column.name) as string }));
       if (existing.length === 0) {
-        await this.#dialect.run(this.#dialect.createTableSql({ ...spec, columns: physical, primaryKey: layout.columnOf.get(spec.primaryKey) as string }));
+        await this.#dialect.run(
+          this.#dialect.createTableSql({ ...spec, columns: physical, primaryKey: layout.columnOf.get(spec.primaryKey) as string }),
+        );
       } else {
         const known = new Set(existing);
         const missing = physical.filter((column) => !known.has(column.name));
@@ -207,7 +209,9 @@ export class SqlTarget {
     const where = `${table}.${column}`;
     if (!this.#warned.has(where)) {
       this.#warned.add(where);
-      this.#options.onWarning?.(`${where} holds numbers; "${String(value).slice(0, 40)}" is none and is stored as NULL (said once per column)`);
+      this.#options.onWarning?.(
+        `${where} holds numbers; "${String(value).slice(0, 40)}" is none and is stored as NULL (said once per column)`,
+      );
     }
     return null;
   }

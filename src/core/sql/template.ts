@@ -10,10 +10,7 @@ export interface SqlSyntax {
   placeholder(n: number): string;
 }
 
-type Piece =
-  | { kind: "text"; text: string }
-  | { kind: "name"; name: string }
-  | { kind: "value"; value: SqlValue };
+type Piece = { kind: "text"; text: string } | { kind: "name"; name: string } | { kind: "value"; value: SqlValue };
 
 /** A piece of a statement: text, quoted names and bound values, rendered per dialect. */
 export class SqlFragment {
@@ -73,13 +70,22 @@ export function names(identifiers: readonly string[]): SqlFragment {
 /** Values separated by commas, each a bound parameter: the inside of `IN (…)` or of `VALUES (…)`. */
 export function values(list: readonly SqlValue[]): SqlFragment {
   return new SqlFragment(
-    list.flatMap((value, i): Piece[] => (i === 0 ? [{ kind: "value", value }] : [{ kind: "text", text: ", " }, { kind: "value", value }])),
+    list.flatMap((value, i): Piece[] =>
+      i === 0
+        ? [{ kind: "value", value }]
+        : [
+            { kind: "text", text: ", " },
+            { kind: "value", value },
+          ],
+    ),
   );
 }
 
 /** Fragments separated by `separator`. */
 export function join(fragments: readonly SqlFragment[], separator = ", "): SqlFragment {
-  return new SqlFragment(fragments.flatMap((fragment, i) => (i === 0 ? fragment.pieces : [{ kind: "text" as const, text: separator }, ...fragment.pieces])));
+  return new SqlFragment(
+    fragments.flatMap((fragment, i) => (i === 0 ? fragment.pieces : [{ kind: "text" as const, text: separator }, ...fragment.pieces])),
+  );
 }
 
 /** Text the dialect itself wrote (a `LIMIT` clause, a column type): never a value from outside. */

@@ -2,14 +2,7 @@
 // new, one whose content changed is the next version, one with content already recorded (or history
 // from before webhooks were on) is skipped. The contacts' hashes are recorded in the same write.
 import type { Transaction } from "@libsql/client";
-import {
-  type DeliveryState,
-  type EnqueueResult,
-  type OutboxCandidate,
-  type OutboxScope,
-  scopeKey,
-  webhookId,
-} from "../webhook/outbox.ts";
+import { type DeliveryState, type EnqueueResult, type OutboxCandidate, type OutboxScope, scopeKey, webhookId } from "../webhook/outbox.ts";
 import { type SqlFragment, sql, values } from "../sql/template.ts";
 import { firstAttemptAt } from "./outbox-libsql-schema.ts";
 import { inLists, statement } from "./outbox-libsql-sql.ts";

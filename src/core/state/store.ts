@@ -81,16 +81,12 @@ class LibsqlStateStore implements StateStore {
 
   async getCheckpoint(key: CheckpointKey): Promise<Checkpoint | undefined> {
     try {
-      const [row] = await this.#serial.run(() => this.#db
-        .select({ value: checkpoints.value, updatedAt: checkpoints.updatedAt })
-        .from(checkpoints)
-        .where(
-          and(
-            eq(checkpoints.campaign, key.campaign),
-            eq(checkpoints.mode, key.mode),
-            eq(checkpoints.target, key.target),
-          ),
-        ));
+      const [row] = await this.#serial.run(() =>
+        this.#db
+          .select({ value: checkpoints.value, updatedAt: checkpoints.updatedAt })
+          .from(checkpoints)
+          .where(and(eq(checkpoints.campaign, key.campaign), eq(checkpoints.mode, key.mode), eq(checkpoints.target, key.target))),
+      );
       return row;
     } catch (error) {
       throw stateError(this.#safeUrl, "cannot read a checkpoint", error);

@@ -127,9 +127,7 @@ class Pipeline {
     const start = this.start ?? (saved ? new Date(saved.value) : undefined);
     const caughtUpAt = this.now();
     if (start || this.mode === "db_sync") {
-      this.log.info(
-        start ? `catching up: contacts changed since ${day(start)}` : "first run: listing all contacts of the campaign",
-      );
+      this.log.info(start ? `catching up: contacts changed since ${day(start)}` : "first run: listing all contacts of the campaign");
       this.floor = start?.toISOString();
       await this.listing(start);
       await this.inbound({
@@ -167,7 +165,12 @@ class Pipeline {
           await this.saveCheckpoint(watermark);
         }
         const written = rowsSince(before.rows, this.stats.rows);
-        const line = pollLine(written, this.stats.fetched - before.fetched, this.now().getTime() - watermark.getTime(), this.mode === "webhook");
+        const line = pollLine(
+          written,
+          this.stats.fetched - before.fetched,
+          this.now().getTime() - watermark.getTime(),
+          this.mode === "webhook",
+        );
         if (line) this.log.info(line);
         failedCycles = 0;
       } catch (error) {
@@ -203,10 +206,15 @@ class Pipeline {
     this.stats.listing = progress;
     this.onProgress(this.stats);
     try {
-      const pages = readAhead((signal) => this.source.listContacts(since ? day(since) : undefined, signal), LISTING_READ_AHEAD, this.signal, {
-        onRead: (page) => (progress.listed += page.length),
-        onEnd: () => (progress.complete = true),
-      });
+      const pages = readAhead(
+        (signal) => this.source.listContacts(since ? day(since) : undefined, signal),
+        LISTING_READ_AHEAD,
+        this.signal,
+        {
+          onRead: (page) => (progress.listed += page.length),
+          onEnd: () => (progress.complete = true),
+        },
+      );
       for await (const page of pages) {
         this.stats.listed += page.length;
         const stored = await this.target(() => this.sink.knownMd5(page.map((item) => item.id)));
@@ -298,7 +306,10 @@ class Pipeline {
       const fresh = hashed.filter(([call, hash]) => !this.handledCalls.has(call.id, hash));
       if (fresh.length === 0) continue;
       this.count(await this.target(() => this.sink.writeInboundCalls(fresh.map(([call]) => call))));
-      this.handledCalls.remember(fresh.map(([call, hash]) => [call.id, hash] as const), this.now().getTime());
+      this.handledCalls.remember(
+        fresh.map(([call, hash]) => [call.id, hash] as const),
+        this.now().getTime(),
+      );
     }
   }
 
@@ -363,7 +374,6 @@ class Pipeline {
 export class SyncError extends Error {
   override name = "SyncError";
 }
-
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -8,9 +8,9 @@ const NAMED_AT_MOST = 20;
 
 /** `PLZ, Ort, a_long_name… (column a_long_name_1a2b3c4d)`; fields are named as the campaign names them. */
 export function columnList(added: readonly AddedColumn[]): string {
-  const named = added.slice(0, NAMED_AT_MOST).map(({ field, column }) =>
-    column === field ? oneLine(field) : `${oneLine(field)} (column ${oneLine(column)})`,
-  );
+  const named = added
+    .slice(0, NAMED_AT_MOST)
+    .map(({ field, column }) => (column === field ? oneLine(field) : `${oneLine(field)} (column ${oneLine(column)})`));
   const more = added.length - named.length;
   return `${named.join(", ")}${more > 0 ? ` and ${more} more` : ""}`;
 }
@@ -23,7 +23,11 @@ export function fieldsLine({
   changed,
   newFields,
   added,
-}: { changed: boolean; newFields: readonly string[]; added: readonly AddedColumn[] }): string | undefined {
+}: {
+  changed: boolean;
+  newFields: readonly string[];
+  added: readonly AddedColumn[];
+}): string | undefined {
   const columns = `${added.length} ${added.length === 1 ? "column" : "columns"}`;
   if (added.length > 0) {
     const what = changed ? `the campaign's field list changed; added ${columns}` : `added ${columns} the existing tables lacked`;

@@ -82,11 +82,7 @@ const records = (value: unknown): Record<string, unknown>[] => (Array.isArray(va
  * always written. Connections without `disconnected` or a string `id` are skipped (their call is not
  * over yet; a later fetch brings them), as are recordings with neither `location` nor `started`.
  */
-export function contactRows(
-  contact: Contact,
-  filter: TransactionFilter,
-  now: Date,
-): { rows: ContactRows; warnings: RowWarning[] } {
+export function contactRows(contact: Contact, filter: TransactionFilter, now: Date): { rows: ContactRows; warnings: RowWarning[] } {
   const changed = changedStamp(now);
   const contactId = contact.$id;
   const rows: ContactRows = { contacts: [], transactions: [], connections: [], recordings: [] };
@@ -102,8 +98,7 @@ export function contactRows(
 
     let previous: Record<string, unknown> | undefined;
     for (const connection of records(transaction.connections)) {
-      const parentId =
-        connection.technology === "transfer" && previous && typeof previous.id === "string" ? previous.id : undefined;
+      const parentId = connection.technology === "transfer" && previous && typeof previous.id === "string" ? previous.id : undefined;
       addConnection(connection, { contact_id: contactId, transaction_id: transactionId }, parentId);
       previous = connection;
     }

@@ -15,13 +15,7 @@ export interface Column {
 
 export type TableKey = "contacts" | "transactions" | "connections" | "recordings" | "inbound_calls";
 
-export const TABLE_KEYS: readonly TableKey[] = [
-  "contacts",
-  "transactions",
-  "connections",
-  "recordings",
-  "inbound_calls",
-];
+export const TABLE_KEYS: readonly TableKey[] = ["contacts", "transactions", "connections", "recordings", "inbound_calls"];
 
 /** A table to create: one of the sync's (`key` says which) or one the server keeps beside them. */
 export interface TableLayout {

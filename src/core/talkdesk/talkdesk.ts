@@ -20,8 +20,14 @@ const text = (what: string) => v.pipe(v.string(`must be ${what}`), v.maxLength(2
  * unpaired surrogate becomes U+FFFD) would match another password, so it never matches at all.
  */
 export const CredentialsSchema = v.object({
-  username: v.pipe(v.string(), v.check((value) => textFault("username", value) === undefined)),
-  password: v.pipe(v.string(), v.check((value) => textFault("password", value) === undefined)),
+  username: v.pipe(
+    v.string(),
+    v.check((value) => textFault("username", value) === undefined),
+  ),
+  password: v.pipe(
+    v.string(),
+    v.check((value) => textFault("password", value) === undefined),
+  ),
 });
 
 const OFFSET = "the next_offset of the previous page, passed back as it came";
@@ -87,8 +93,7 @@ function isStamp(text: string): boolean {
   return !Number.isNaN(time) && changedStamp(new Date(time)) === text;
 }
 
-const CHECKPOINT_FORMS =
-  'expected the "<time>/<contact id>" this bridge returns, or a date and time such as "2012-11-20 23:01:00 UTC"';
+const CHECKPOINT_FORMS = 'expected the "<time>/<contact id>" this bridge returns, or a date and time such as "2012-11-20 23:01:00 UTC"';
 
 /**
  * A checkpoint of ours, or (tolerantly) a plain date and time as other bridges set it, such as the
@@ -109,7 +114,12 @@ export function decodeCheckpoint(checkpoint: string, now: Date = new Date()): Co
     if (changed > changedStamp(now)) throw future();
     return { changed, id: checkpoint.slice(slash + 1) };
   }
-  const instant = parseDateTime(checkpoint.trim().replace(/\s*(?:UTC|GMT)$/i, "Z").replace(/\s+([+-]\d{2}(?::?\d{2})?)$/, "$1"));
+  const instant = parseDateTime(
+    checkpoint
+      .trim()
+      .replace(/\s*(?:UTC|GMT)$/i, "Z")
+      .replace(/\s+([+-]\d{2}(?::?\d{2})?)$/, "$1"),
+  );
   if (!instant) throw unknown();
   const time = Date.parse(instant);
   if (time > now.getTime()) throw future();
@@ -167,7 +177,10 @@ function decodeOffset(offset: string, key: Uint8Array, start: ContactPosition | 
   }
   let parsed: Offset;
   try {
-    const [cutoff, changed, id] = v.parse(OffsetSchema, JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(fromBase64url(payload))));
+    const [cutoff, changed, id] = v.parse(
+      OffsetSchema,
+      JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(fromBase64url(payload))),
+    );
     parsed = { cutoff, after: { changed, id } };
   } catch {
     throw refuse("is damaged");

@@ -49,9 +49,7 @@ export interface DeliveryStats {
   deadLettered: number;
 }
 
-type Verdict =
-  | { ok: true }
-  | { ok: false; error: string; retryAfterMs?: number; receiverFault: boolean };
+type Verdict = { ok: true } | { ok: false; error: string; retryAfterMs?: number; receiverFault: boolean };
 
 /** Bodies of error answers are kept only this long in the outbox's last error. */
 const ERROR_TEXT = 200;
@@ -316,7 +314,12 @@ function refusal(response: Response, text: string): Extract<Verdict, { ok: false
  * The wait before attempt `attempt + 2`: `baseMs` doubling up to `maxMs`, ±20% so that deliveries
  * failed together do not come back together; never shorter than the receiver's Retry-After.
  */
-export function retryWaitMs(backoff: { baseMs: number; maxMs: number }, attempt: number, retryAfterMs?: number, random = Math.random): number {
+export function retryWaitMs(
+  backoff: { baseMs: number; maxMs: number },
+  attempt: number,
+  retryAfterMs?: number,
+  random = Math.random,
+): number {
   const wait = Math.min(backoff.maxMs, backoff.baseMs * 2 ** attempt) * (0.8 + 0.4 * random());
   return Math.max(wait, Math.min(retryAfterMs ?? 0, MAX_RETRY_AFTER_MS));
 }

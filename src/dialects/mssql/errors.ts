@@ -4,7 +4,16 @@ import { socketReason } from "../../core/common/network-errors.ts";
 import { SOCKET_ERROR_CODES } from "../shared/errors.ts";
 
 /** Driver codes of a connection that could not be made or broke: worth waiting for. */
-const TRANSIENT_CODES = new Set([...SOCKET_ERROR_CODES, "ESOCKET", "ETIMEOUT", "ECONNCLOSED", "ECONNABORTED", "ECLOSE", "EINSTLOOKUP", "ENOTFOUND"]);
+const TRANSIENT_CODES = new Set([
+  ...SOCKET_ERROR_CODES,
+  "ESOCKET",
+  "ETIMEOUT",
+  "ECONNCLOSED",
+  "ECONNABORTED",
+  "ECLOSE",
+  "EINSTLOOKUP",
+  "ENOTFOUND",
+]);
 
 /**
  * SQL Server error numbers that mean "try again": deadlock victim (1205), lock timeout (1222), server
@@ -69,4 +78,3 @@ export function mssqlError(safeUrl: string, what: string, error: unknown, passwo
   const line = `${what} at ${safeUrl}${detail}: ${reason}`.replace(/\s*[\r\n]+\s*/g, " ");
   return new TargetError(line, { cause: error, transient: isTransientMssqlError(error) });
 }
-

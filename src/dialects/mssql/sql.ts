@@ -103,7 +103,6 @@ export class MssqlSql extends BaseSql {
     return [`ALTER TABLE ${this.qualified(table)} ADD ${added.join(", ")}`];
   }
 
-
   /**
    * The first column is the index key and the others are included columns: NVARCHAR(MAX) (what `$md5`
    * is, so that it is never cut) cannot be a key column but can be included, and an index on `$id`

@@ -1,5 +1,5 @@
 // SQL Server URLs as dbsync2 documented them, read into the driver's configuration.
-import { TargetError, TargetUrlError } from "../../core/sql/dialect.ts";
+import { type TargetError, TargetUrlError } from "../../core/sql/dialect.ts";
 import type { SqlServerConfig } from "./driver.ts";
 
 const URL_FORM = "sqlserver://USER:PASSWORD@HOST:1433/[INSTANCE/]DATABASE";
@@ -46,7 +46,10 @@ export function parseSqlServerUrl(url: string): ParsedSqlServerUrl {
   const userText = decode(parsed.username);
   const password = decode(parsed.password);
   const hostname = parsed.hostname;
-  const segments = parsed.pathname.split("/").filter((segment) => segment !== "").map(decode);
+  const segments = parsed.pathname
+    .split("/")
+    .filter((segment) => segment !== "")
+    .map(decode);
   const options = new Map<string, string>();
   for (const [key, value] of parsed.searchParams) options.set(key.toLowerCase().replace(/[\s_-]+/g, ""), value);
 
@@ -116,12 +119,7 @@ function encryptValue(value: string, refuse: (problem: string) => TargetError): 
   return flag(value, "encrypt", refuse);
 }
 
-function milliseconds(
-  seconds: string | undefined,
-  fallback: number,
-  name: string,
-  refuse: (problem: string) => TargetError,
-): number {
+function milliseconds(seconds: string | undefined, fallback: number, name: string, refuse: (problem: string) => TargetError): number {
   if (seconds === undefined || seconds === "") return fallback * 1000;
   const value = Number(seconds);
   if (!Number.isFinite(value) || value < 0) throw refuse(`has ${name}=${seconds}; use seconds`);

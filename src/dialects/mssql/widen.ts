@@ -51,8 +51,7 @@ export async function widenColumnsSql(dialect: WideningSql, on: SqlExecutor, tab
     const bounded = ["nvarchar", "varchar", "nchar", "char"].includes(type) && Number(now.length) !== -1;
     const nonUnicode = type === "varchar" || type === "text" || type === "ntext";
     if (!bounded && !nonUnicode) continue;
-    const collation =
-      typeof now.collation === "string" && /^\w+$/.test(now.collation) ? ` COLLATE ${now.collation}` : "";
+    const collation = typeof now.collation === "string" && /^\w+$/.test(now.collation) ? ` COLLATE ${now.collation}` : "";
     const nullability = now.nullable === false || now.nullable === 0 ? "NOT NULL" : "NULL";
     statements.push(
       `ALTER TABLE ${dialect.qualified(table)} ALTER COLUMN ${dialect.quote(String(now.name))} nvarchar(max)${collation} ${nullability}`,

@@ -32,7 +32,10 @@ export class MysqlSql extends BaseSql {
    * names ending in a space: such names get the hashed form of what is left of them.
    */
   fitIdentifier(name: string): string {
-    const holdable = [...name].filter((char) => (char.codePointAt(0) ?? 0) <= 0xffff).join("").replace(/\s+$/, "");
+    const holdable = [...name]
+      .filter((char) => (char.codePointAt(0) ?? 0) <= 0xffff)
+      .join("")
+      .replace(/\s+$/, "");
     return fitIdentifier(name, 64, characters, holdable || "field");
   }
 

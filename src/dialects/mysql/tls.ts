@@ -63,7 +63,7 @@ export function sslOption(query: URLSearchParams, url: ParsedServerUrl): PoolOpt
     return verify(true);
   }
   const ssl = get("ssl");
-  if (ssl !== undefined && ssl.trim().startsWith("{")) {
+  if (ssl?.trim().startsWith("{")) {
     try {
       return JSON.parse(ssl) as PoolOptions["ssl"];
     } catch {

@@ -90,7 +90,10 @@ function isNarrow(column: Column, now: ColumnInfo): boolean {
   const narrowText = ["char", "varchar", "tinytext", "text", "mediumtext"].includes(now.type);
   const integerDigits = Number(now.precision) - Number(now.scale);
   const narrowNumber =
-    (now.type === "decimal" && integerDigits <= 55 && Number(now.scale) <= 10 && !(Number(now.precision) === 65 && Number(now.scale) === 10)) ||
+    (now.type === "decimal" &&
+      integerDigits <= 55 &&
+      Number(now.scale) <= 10 &&
+      !(Number(now.precision) === 65 && Number(now.scale) === 10)) ||
     ["tinyint", "smallint", "mediumint", "int", "bigint"].includes(now.type);
   return (isString && narrowText) || (column.type === "int" && narrowNumber);
 }

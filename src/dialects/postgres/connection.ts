@@ -72,12 +72,12 @@ export class PostgresConnection implements SqlSession {
     const lane = await this.#acquire();
     try {
       const generation = await this.#begin(lane);
-      const closed = () =>
-        new TargetError(`transaction failed at ${this.safeUrl}: the connection was closed`, { transient: true });
+      const closed = () => new TargetError(`transaction failed at ${this.safeUrl}: the connection was closed`, { transient: true });
       const alive = () => lane.generation === generation;
       const executor: SqlExecutor = {
         run: (sql, params = []) => (alive() ? this.#runOn(lane.sql, sql, params) : Promise.reject(closed())),
-        all: <R>(sql: string, params: readonly SqlValue[] = []) => (alive() ? this.#allOn<R>(lane.sql, sql, params) : Promise.reject(closed())),
+        all: <R>(sql: string, params: readonly SqlValue[] = []) =>
+          alive() ? this.#allOn<R>(lane.sql, sql, params) : Promise.reject(closed()),
       };
       try {
         const result = await work(executor);

@@ -19,7 +19,9 @@ export function sslOption(query: URLSearchParams, url: ParsedServerUrl): Options
     }
   };
   const ssl = query.get("ssl")?.toLowerCase();
-  let mode = query.get("sslmode")?.toLowerCase() ?? (ssl === "true" || ssl === "1" ? "require" : ssl === "false" || ssl === "0" ? "disable" : "prefer");
+  let mode =
+    query.get("sslmode")?.toLowerCase() ??
+    (ssl === "true" || ssl === "1" ? "require" : ssl === "false" || ssl === "0" ? "disable" : "prefer");
   if (query.get("sslrootcert") && (mode === "require" || mode === "prefer")) mode = "verify-ca";
   const files = { ca: read("sslrootcert"), cert: read("sslcert"), key: read("sslkey") };
   switch (mode) {
@@ -35,8 +37,6 @@ export function sslOption(query: URLSearchParams, url: ParsedServerUrl): Options
     case "verify-full":
       return { rejectUnauthorized: true, ...files };
     default:
-      throw new TargetError(
-        `${url.safeUrl}: unknown sslmode "${mode}"; use disable, allow, prefer, require, verify-ca or verify-full`,
-      );
+      throw new TargetError(`${url.safeUrl}: unknown sslmode "${mode}"; use disable, allow, prefer, require, verify-ca or verify-full`);
   }
 }

@@ -15,7 +15,6 @@ import {
 import type { Column, LogicalType, TableLayout } from "../../core/sync/tables.ts";
 import { name, names, sql } from "../../core/sql/template.ts";
 
-
 /** A database's SQL with the operations that need a connection, which they are given. */
 export interface DatabaseSql extends SqlDialect {
   existingColumns(on: SqlExecutor, table: string): Promise<string[]>;
@@ -91,7 +90,13 @@ export abstract class BaseSql implements DatabaseSql {
   }
 
   /** One chunk of rows within the limits; a database with a further limit (statement bytes) cuts it more. */
-  protected async upsertRows(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: readonly SqlValues[]): Promise<void> {
+  protected async upsertRows(
+    on: SqlExecutor,
+    table: string,
+    primaryKey: string,
+    columns: readonly string[],
+    rows: readonly SqlValues[],
+  ): Promise<void> {
     await on.run(this.upsertSql(table, primaryKey, columns, rows.length), rows.flat());
   }
 }
