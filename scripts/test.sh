@@ -36,8 +36,9 @@ if [ "$status" -ne 0 ] && [ "$failures" -eq 0 ]; then failures=1; fi
 passed=$((tests - failures - skipped))
 [ "$passed" -lt 0 ] && passed=0
 
-# The type check counts as one more test: a type error fails the run like a failed assertion.
-# Skipped, like the benchmark, when tests were selected on the command line.
+# The type check and Biome (formatter and linter) count as one more test each: a type error or a
+# badly formatted file fails the run like a failed assertion. Skipped, like the benchmark, when
+# tests were selected on the command line.
 if [ "$#" -eq 0 ]; then
   echo
   echo "type check (tsc --noEmit)"
@@ -45,6 +46,14 @@ if [ "$#" -eq 0 ]; then
     passed=$((passed + 1))
   else
     echo "the type check failed"
+    failures=$((failures + 1))
+  fi
+  echo
+  echo "format and lint (biome check; npm run format fixes what it can)"
+  if biome check --error-on-warnings .; then
+    passed=$((passed + 1))
+  else
+    echo "biome check failed"
     failures=$((failures + 1))
   fi
 fi
