@@ -3,7 +3,7 @@
 // `{"error": false, …}` or `{"error": true, "errors": {…}}`. An HTTP adapter over core/phonecalls.
 import { type Context, Hono } from "hono";
 import * as v from "valibot";
-import { checkCreate, checkDelete, type FieldErrors } from "../core/phonecalls/phonecalls.ts";
+import { type CreateParameter, checkCreate, checkDelete, type DeleteParameter, type FieldErrors } from "../core/phonecalls/phonecalls.ts";
 import { type PhonecallService, REFUSAL } from "../core/phonecalls/service.ts";
 import { textFaults } from "../core/common/text-checks.ts";
 import { tokenMatches } from "../core/phonecalls/tokens.ts";
@@ -60,18 +60,35 @@ async function readParams(c: Context): Promise<Params | undefined> {
 const refused = (c: Context, status: 400 | 401 | 422, errors: FieldErrors) => c.json({ error: true, errors }, status);
 
 // What the OpenAPI document says of the parameters: the checks themselves are core's (checkCreate,
-// checkDelete), which take every parameter as text and say what is wrong with it.
+// checkDelete), which take every parameter as text and say what is wrong with it. The descriptions
+// must name exactly the parameters core reads (`satisfies`), so the two cannot drift apart.
+const CREATE_PARAMETERS = {
+  initiated: "Date and time of the call, ISO 8601 (UTC without a zone)",
+  source: "Number the call came from",
+  destination: "Number called; finds the contact",
+  duration: "Duration in seconds",
+  url: "Link to more about the call (http/https)",
+} satisfies Record<CreateParameter, string>;
+const DELETE_PARAMETERS = {
+  from: "Day (YYYY-MM-DD), exclusive",
+  to: "Day (YYYY-MM-DD), exclusive",
+} satisfies Record<DeleteParameter, string>;
+const OPTIONAL_PARAMETERS: readonly string[] = ["duration", "url"] satisfies CreateParameter[];
+
 const text = (description: string) => v.pipe(v.string(), v.description(description));
-const token = text("Token of the web service");
-const CreateParameters = v.object({
-  token,
-  initiated: text("Date and time of the call, ISO 8601 (UTC without a zone)"),
-  source: text("Number the call came from"),
-  destination: text("Number called; finds the contact"),
-  duration: v.optional(text("Duration in seconds")),
-  url: v.optional(text("Link to more about the call (http/https)")),
-});
-const DeleteParameters = v.object({ token, from: text("Day (YYYY-MM-DD), exclusive"), to: text("Day (YYYY-MM-DD), exclusive") });
+/** The token and the given parameters, each as text with its description. */
+const parameters = (described: Record<string, string>) =>
+  v.object({
+    token: text("Token of the web service"),
+    ...Object.fromEntries(
+      Object.entries(described).map(([name, description]) => [
+        name,
+        OPTIONAL_PARAMETERS.includes(name) ? v.optional(text(description)) : text(description),
+      ]),
+    ),
+  });
+const CreateParameters = parameters(CREATE_PARAMETERS);
+const DeleteParameters = parameters(DELETE_PARAMETERS);
 const Refusal = v.object({ error: v.literal(true), errors: v.record(v.string(), v.string()) });
 const refusal = (description: string): Answer => answer(description, Refusal);
 /** The same parameters in the query string, a form or a JSON object. */

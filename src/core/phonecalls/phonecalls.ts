@@ -75,6 +75,11 @@ const DeleteSchema = v.pipe(
   ),
 );
 
+/** The parameters a create reads (besides the token), for the route's description to name each one. */
+export type CreateParameter = keyof typeof CreateSchema.entries;
+/** The parameters a delete reads (besides the token). */
+export type DeleteParameter = keyof (typeof DeleteSchema)["pipe"][0]["entries"];
+
 /** Each invalid parameter with the first thing wrong with it. */
 function check<T>(schema: v.GenericSchema<Record<string, string | undefined>, T>, params: Record<string, string | undefined>): Checked<T> {
   // Text a database would store otherwise than sent breaks the call's unique key: refused first.
