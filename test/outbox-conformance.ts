@@ -830,12 +830,12 @@ export function runOutboxConformance(
 
       test("revived entries do not hold the checkpoint", async () => {
         const entry = await record(candidate("t1", "h"), { ...plain, floor: "2026-01-01T00:00:00.000Z" });
-        expect(await outbox.checkpointFloor(scope)).toBe("2026-01-01T00:00:00.000Z");
+        expect(await outbox.checkpointLimit(scope)).toEqual({ kind: "atMost", checkpoint: "2026-01-01T00:00:00.000Z" });
         await outbox.deadLetter(entry.id, 5, "HTTP 500", new Date(NOW));
-        expect(await outbox.checkpointFloor(scope)).toBeUndefined();
+        expect(await outbox.checkpointLimit(scope)).toEqual({ kind: "unlimited" });
         await outbox.revive({ ids: [entry.id] }, NOW);
         expect(await outbox.pendingCount({ scope })).toBe(1);
-        expect(await outbox.checkpointFloor(scope)).toBeUndefined();
+        expect(await outbox.checkpointLimit(scope)).toEqual({ kind: "unlimited" });
       });
 
       test("a replayed entry with no floor does not make the floor null", async () => {
@@ -843,7 +843,7 @@ export function runOutboxConformance(
         await outbox.deadLetter(dead.id, 5, "x", new Date(NOW));
         await outbox.revive({ ids: [dead.id] }, NOW);
         await record(candidate("t2", "h", { contactId: "b" }), { ...plain, floor: "2026-02-01T00:00:00.000Z" });
-        expect(await outbox.checkpointFloor(scope)).toBe("2026-02-01T00:00:00.000Z");
+        expect(await outbox.checkpointLimit(scope)).toEqual({ kind: "atMost", checkpoint: "2026-02-01T00:00:00.000Z" });
       });
 
       test("a replayed entry that fails again is a dead letter again", async () => {
@@ -978,50 +978,50 @@ export function runOutboxConformance(
       const floor = (value: string | undefined): EnqueueOptions => ({ url: URL_A, floor: value, signed: false });
 
       test("no floor while nothing is pending", async () => {
-        expect(await outbox.checkpointFloor(scope)).toBeUndefined();
+        expect(await outbox.checkpointLimit(scope)).toEqual({ kind: "unlimited" });
       });
 
       test("the floor is the lowest among pending entries", async () => {
         await outbox.enqueue(scope, [candidate("t1", "h", { contactId: "a" })], [], floor("2026-03-01T10:00:00.000Z"));
         await outbox.enqueue(scope, [candidate("t2", "h", { contactId: "b" })], [], floor("2026-02-01T10:00:00.000Z"));
         await outbox.enqueue(scope, [candidate("t3", "h", { contactId: "c" })], [], floor("2026-03-02T10:00:00.000Z"));
-        expect(await outbox.checkpointFloor(scope)).toBe("2026-02-01T10:00:00.000Z");
+        expect(await outbox.checkpointLimit(scope)).toEqual({ kind: "atMost", checkpoint: "2026-02-01T10:00:00.000Z" });
         const t2 = (await dueNow()).find((e) => e.transactionId === "t2");
         await outbox.delivered(t2?.id ?? "", NOW);
-        expect(await outbox.checkpointFloor(scope)).toBe("2026-03-01T10:00:00.000Z");
+        expect(await outbox.checkpointLimit(scope)).toEqual({ kind: "atMost", checkpoint: "2026-03-01T10:00:00.000Z" });
       });
 
       test("entries waiting behind their contact hold the floor too", async () => {
         await outbox.enqueue(scope, [candidate("t1", "h")], [], floor("2026-03-01T10:00:00.000Z"));
         await outbox.enqueue(scope, [candidate("t2", "h")], [], floor("2026-02-01T10:00:00.000Z"));
-        expect(await outbox.checkpointFloor(scope)).toBe("2026-02-01T10:00:00.000Z");
+        expect(await outbox.checkpointLimit(scope)).toEqual({ kind: "atMost", checkpoint: "2026-02-01T10:00:00.000Z" });
       });
 
       test("an entry recorded before any checkpoint makes the floor null", async () => {
         await outbox.enqueue(scope, [candidate("t1", "h", { contactId: "a" })], [], floor("2026-03-01T10:00:00.000Z"));
         await outbox.enqueue(scope, [candidate("t2", "h", { contactId: "b" })], [], floor(undefined));
-        expect(await outbox.checkpointFloor(scope)).toBeNull();
+        expect(await outbox.checkpointLimit(scope)).toEqual({ kind: "frozen" });
         const t2 = (await dueNow()).find((e) => e.transactionId === "t2");
         await outbox.delivered(t2?.id ?? "", NOW);
-        expect(await outbox.checkpointFloor(scope)).toBe("2026-03-01T10:00:00.000Z");
+        expect(await outbox.checkpointLimit(scope)).toEqual({ kind: "atMost", checkpoint: "2026-03-01T10:00:00.000Z" });
       });
 
       test("entries waiting for a retry or claimed still hold the floor; dead letters do not", async () => {
         const entry = await record(candidate("t1", "h"), floor("2026-03-01T10:00:00.000Z"));
         await outbox.claim(entry.id, NOW, NOW + 30_000);
-        expect(await outbox.checkpointFloor(scope)).toBe("2026-03-01T10:00:00.000Z");
+        expect(await outbox.checkpointLimit(scope)).toEqual({ kind: "atMost", checkpoint: "2026-03-01T10:00:00.000Z" });
         await outbox.retryLater(entry.id, 1, FAR, "timeout");
-        expect(await outbox.checkpointFloor(scope)).toBe("2026-03-01T10:00:00.000Z");
+        expect(await outbox.checkpointLimit(scope)).toEqual({ kind: "atMost", checkpoint: "2026-03-01T10:00:00.000Z" });
         await outbox.deadLetter(entry.id, 2, "timeout", new Date(NOW));
-        expect(await outbox.checkpointFloor(scope)).toBeUndefined();
+        expect(await outbox.checkpointLimit(scope)).toEqual({ kind: "unlimited" });
       });
 
       test("the floor keeps to its campaign", async () => {
         await outbox.enqueue(otherCampaign, [candidate("t1", "h")], [], floor(undefined));
-        expect(await outbox.checkpointFloor(scope)).toBeUndefined();
+        expect(await outbox.checkpointLimit(scope)).toEqual({ kind: "unlimited" });
         await outbox.enqueue(scope, [candidate("t1", "h")], [], floor("2026-03-01T10:00:00.000Z"));
-        expect(await outbox.checkpointFloor(scope)).toBe("2026-03-01T10:00:00.000Z");
-        expect(await outbox.checkpointFloor(otherCampaign)).toBeNull();
+        expect(await outbox.checkpointLimit(scope)).toEqual({ kind: "atMost", checkpoint: "2026-03-01T10:00:00.000Z" });
+        expect(await outbox.checkpointLimit(otherCampaign)).toEqual({ kind: "frozen" });
       });
 
       test("nextDueAt is the earliest next attempt among pending entries of the selection", async () => {
@@ -1158,7 +1158,7 @@ export function runOutboxConformance(
 
         expect(Object.fromEntries(await outbox.knownContactMd5(scope, ["a"]))).toEqual({ a: "ma" });
         expect(await outbox.failed({ campaign: scope.campaign })).toEqual(failedBefore);
-        expect(await outbox.checkpointFloor(scope)).toBe("2026-03-01T00:00:00.000Z");
+        expect(await outbox.checkpointLimit(scope)).toEqual({ kind: "atMost", checkpoint: "2026-03-01T00:00:00.000Z" });
         expect(await outbox.pendingCount({ scope })).toBe(3);
         expect(await outbox.pendingCount({ scope, signed: true })).toBe(3);
         expect(await outbox.nextDueAt({ scope })).toBe(NOW + 5000);

@@ -14,7 +14,7 @@ import type { StateStore } from "../src/core/state/state.ts";
 import { openStateStore } from "../src/core/state/store.ts";
 import { Deliverer, type DelivererOptions, retryWaitMs } from "../src/core/webhook/delivery.ts";
 import { parseWebhookSecret, signWebhook, WebhookSecretError } from "../src/core/webhook/signature.ts";
-import { checkpointLimitOf, webhookCandidates } from "../src/core/webhook/sink.ts";
+import { webhookCandidates } from "../src/core/webhook/sink.ts";
 
 /** A clock the test moves by hand. */
 function fakeClock(start = 1_000_000) {
@@ -511,14 +511,6 @@ describe("webhook signatures", () => {
   test("a signature made with another key fails verification", () => {
     const body = "{}";
     expect(() => new Webhook(secret).verify(body, signed("msg_a", body, key16))).toThrow();
-  });
-});
-
-describe("checkpointLimitOf", () => {
-  test("nothing pending sets no limit; a pending delivery without floor freezes; else the lowest floor", () => {
-    expect(checkpointLimitOf(undefined)).toEqual({ kind: "unlimited" });
-    expect(checkpointLimitOf(null)).toEqual({ kind: "frozen" });
-    expect(checkpointLimitOf("2026-03-01T10:00:00.000Z")).toEqual({ kind: "atMost", checkpoint: "2026-03-01T10:00:00.000Z" });
   });
 });
 

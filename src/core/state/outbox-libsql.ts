@@ -14,6 +14,7 @@ import {
   type WebhookOutbox,
 } from "../webhook/outbox.ts";
 import type { Serial } from "../common/serial.ts";
+import type { CheckpointLimit } from "../sync/sink.ts";
 import { raw, type SqlFragment, sql, values } from "../sql/template.ts";
 import { recordDeliveries } from "./outbox-libsql-enqueue.ts";
 import { nextInLine, repairLines, SUPERSEDED, WAITING_IN_LINE, WAITING_IN_LINE_SQL } from "./outbox-libsql-schema.ts";
@@ -177,13 +178,13 @@ export class LibsqlOutbox implements WebhookOutbox {
     });
   }
 
-  checkpointFloor(scope: OutboxScope): Promise<string | null | undefined> {
+  checkpointLimit(scope: OutboxScope): Promise<CheckpointLimit> {
     return this.guard(READ_FAILED, async () => {
       const rows = await this.execute(sql`SELECT COUNT(*) AS n, MIN(floor) AS low, SUM(floor IS NULL) AS unfloored FROM webhook_outbox
               WHERE scope = ${scopeKey(scope)} AND status = 'pending' AND replayed = 0`);
       const row = rows.rows[0];
-      if (!row || Number(row.n) === 0) return undefined;
-      return Number(row.unfloored) > 0 ? null : String(row.low);
+      if (!row || Number(row.n) === 0) return { kind: "unlimited" };
+      return Number(row.unfloored) > 0 ? { kind: "frozen" } : { kind: "atMost", checkpoint: String(row.low) };
     });
   }
 

@@ -7,6 +7,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import type { CheckpointLimit } from "../sync/sink.ts";
 
 /**
  * The deliveries of one campaign. One webhook stream per campaign and state store: its versions,
@@ -144,10 +145,10 @@ export interface WebhookOutbox {
   /** Pending deliveries of the selection (none means all). */
   pendingCount(selection?: DeliverySelection): Promise<number>;
   /**
-   * The highest checkpoint allowed while deliveries are pending: the lowest floor among them;
-   * `null` when a pending one has no floor; undefined when none pend.
+   * How far the checkpoint may move while deliveries are pending: unlimited when none pend, at most
+   * the lowest floor among them, frozen when a pending one has no floor (found by a full listing).
    */
-  checkpointFloor(scope: OutboxScope): Promise<string | null | undefined>;
+  checkpointLimit(scope: OutboxScope): Promise<CheckpointLimit>;
   /** Earliest `nextAttemptAt` among pending deliveries next in line; undefined when there is none. */
   nextDueAt(selection: DeliverySelection): Promise<number | undefined>;
   /** Makes sure every contact with pending deliveries has one next in line (cheap; run at start). */

@@ -47,17 +47,11 @@ export interface WebhookSink extends Sink {
   checkpointLimit(): Promise<CheckpointLimit>;
 }
 
-/** The outbox's lowest pending floor (null: a pending delivery has none; undefined: none pend) as a limit. */
-export function checkpointLimitOf(floor: string | null | undefined): CheckpointLimit {
-  if (floor === undefined) return { kind: "unlimited" };
-  if (floor === null) return { kind: "frozen" };
-  return { kind: "atMost", checkpoint: floor };
-}
-
 export function createWebhookSink(options: WebhookSinkOptions): WebhookSink {
   const { outbox, scope } = options;
   return {
-    prepare: async () => {},
+    // A webhook has no tables, so no columns are ever added.
+    prepare: async () => [],
     knownMd5: (ids) => outbox.knownContactMd5(scope, ids),
     async writeContacts(contacts: readonly Contact[], found: { floor?: string } = {}): Promise<RowCounts> {
       const candidates = contacts.flatMap((contact) => webhookCandidates(contact, options.filter, options.origin));
@@ -73,7 +67,7 @@ export function createWebhookSink(options: WebhookSinkOptions): WebhookSink {
       return { transactions: queued };
     },
     writeInboundCalls: async () => ({}),
-    checkpointLimit: async () => checkpointLimitOf(await outbox.checkpointFloor(scope)),
+    checkpointLimit: () => outbox.checkpointLimit(scope),
     close: async () => {},
   };
 }
