@@ -19,6 +19,7 @@ import {
   LOG_SCHEMA,
   nonEmptyText,
   parseFlags,
+  requiredText,
   switchFlag,
   TABLE_PREFIX_SCHEMA,
   valueFlag,
@@ -45,7 +46,7 @@ const SERVE_FLAGS = {
 } as const;
 
 const ServeSchema = v.object({
-  url: v.pipe(v.string("the database (--url) is required"), v.trim(), v.minLength(1, "the database (--url) is required")),
+  url: requiredText("the database (--url) is required"),
   state: v.optional(nonEmptyText("state")),
   tp: TABLE_PREFIX_SCHEMA,
   host: LISTEN_HOST_SCHEMA,
