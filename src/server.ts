@@ -52,7 +52,10 @@ export function createApp(deps: ServerDeps): Hono {
   app.get(
     "/openapi.json",
     describeRoute({ summary: "This document", answers: { 200: answer("OpenAPI 3.1", v.object({ openapi: v.string() })) } }),
-    (c) => c.json((document ??= openApiDocument(app, EVERY_ROUTE))),
+    (c) => {
+      document ??= openApiDocument(app, EVERY_ROUTE);
+      return c.json(document);
+    },
   );
 
   for (const route of app.routes) if (route.method !== "ALL") routePaths.add(route.path);

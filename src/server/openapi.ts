@@ -4,7 +4,7 @@
 // the routes: a route without a description is missing from it (a test walks the routes and the
 // document), and a schema changed for validation is changed in the document too.
 import { toJsonSchema } from "@valibot/to-json-schema";
-import type { Hono, MiddlewareHandler } from "hono";
+import type { Env, Hono, MiddlewareHandler } from "hono";
 import * as v from "valibot";
 
 type Schema = v.GenericSchema;
@@ -65,8 +65,8 @@ type Validated<S extends Schema> = { in: { json: v.InferInput<S> }; out: { json:
  * The request body read as JSON and checked with `schema`, for `c.req.valid("json")`; a 400 in our
  * words otherwise. The content type is not looked at: a body that parses as JSON is JSON.
  */
-export function jsonBody<S extends Schema>(schema: S): MiddlewareHandler<any, string, Validated<S>> {
-  const middleware: MiddlewareHandler<any, string, Validated<S>> = async (c, next) => {
+export function jsonBody<S extends Schema>(schema: S): MiddlewareHandler<Env, string, Validated<S>> {
+  const middleware: MiddlewareHandler<Env, string, Validated<S>> = async (c, next) => {
     let value: unknown;
     try {
       value = JSON.parse(await c.req.text());

@@ -75,7 +75,7 @@ export class CampaignActivity {
 
     const newTransactions = this.data.order.length === 0 ? 0 : this.random.int(1, burst);
     for (let i = 0; i < newTransactions; i++) {
-      const state = this.randomContact()!;
+      const state = this.someContact();
       const kind: ActivityKind = this.random.chance(0.2) ? "callInProgress" : pickActivity(this.random);
       const record = this.addActivity(state, kind, nowMs);
       summary.newTransactions.push({ contactId: state.contact.$id, fired: String(record.transaction.fired) });
@@ -84,7 +84,7 @@ export class CampaignActivity {
 
     const edits = this.data.order.length === 0 ? 0 : this.random.int(0, burst);
     for (let i = 0; i < edits; i++) {
-      const state = this.randomContact()!;
+      const state = this.someContact();
       const field = this.random.pick(this.ctx.customFields.filter((f) => !f.element.deleted));
       const value = field.value(this.random);
       this.updateFields(state, { [field.element.name]: value === undefined ? null : value }, nowMs, summary);
@@ -153,7 +153,7 @@ export class CampaignActivity {
     summary.newFields.push(field.element.name);
     const count = Math.min(this.data.order.length, this.random.int(1, 5));
     for (let i = 0; i < count; i++) {
-      const state = this.randomContact()!;
+      const state = this.someContact();
       this.updateFields(state, { [field.element.name]: field.value(this.random) }, nowMs, summary);
       changed.add(state);
     }
@@ -218,6 +218,13 @@ export class CampaignActivity {
 
   private randomContact(): ContactState | undefined {
     return this.data.order.length === 0 ? undefined : this.random.pick(this.data.order);
+  }
+
+  /** A random contact, where the caller has checked that the campaign has one. */
+  private someContact(): ContactState {
+    const state = this.randomContact();
+    if (!state) throw new Error("the simulated campaign has no contact to pick");
+    return state;
   }
 }
 

@@ -53,7 +53,9 @@ export function createTasks(random: Random): TaskDefinition[] {
 }
 
 export function taskNamed(ctx: CampaignContext, name: string): TaskDefinition {
-  return ctx.tasks.find((t) => t.name === name)!;
+  const task = ctx.tasks.find((t) => t.name === name);
+  if (!task) throw new Error(`the simulated campaign has no task named ${name}`);
+  return task;
 }
 
 export function pickActivity(random: Random): ActivityKind {

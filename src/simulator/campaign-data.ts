@@ -48,7 +48,9 @@ export class CampaignData {
     const state: ContactState = { contact, md5Valid: false, changedMs: createdMs, transactions: [] };
     this.states.set(contact.$id, state);
     this.order.push(state);
-    this.register(state, contact.$task_log![0].transactions![0], 0, 0, createdMs);
+    const creation = contact.$task_log?.[0]?.transactions?.[0];
+    if (!creation) throw new Error(`the new contact ${contact.$id} has no creating transaction in its task log`);
+    this.register(state, creation, 0, 0, createdMs);
     return state;
   }
 
@@ -93,26 +95,29 @@ export class CampaignData {
   }
 
   eventMd5(record: TransactionState): string {
-    return (record.md5 ??= this.md5(canonicalJson(record.transaction)));
+    record.md5 ??= this.md5(canonicalJson(record.transaction));
+    return record.md5;
   }
 
   contactIndex(): DayIndex<ContactState> {
-    return (this.listIndex ??= new DayIndex(
+    this.listIndex ??= new DayIndex(
       (state) => changedDay(state),
       (state) => changedDay(state) + state.contact.$md5 + state.contact.$id,
       this.order,
       (states) => {
         for (const state of states) this.withMd5(state);
       },
-    ));
+    );
+    return this.listIndex;
   }
 
   eventsIndex(): DayIndex<TransactionState> {
-    return (this.eventIndex ??= new DayIndex(
+    this.eventIndex ??= new DayIndex(
       (record) => isoTime(record.modifiedMs).slice(0, 10),
       (record) => isoTime(record.modifiedMs) + record.contactId + String(record.transaction.fired),
       this.order.flatMap((s) => s.transactions),
-    ));
+    );
+    return this.eventIndex;
   }
 
   /** See `Campaign.warmUp`. */

@@ -31,7 +31,7 @@ export class DayIndex<T> {
   upsert(item: T): void {
     const previous = this.dayOfItem.get(item);
     if (previous !== undefined) {
-      const bucket = this.buckets.get(previous)!;
+      const bucket = this.bucket(previous);
       bucket.members.delete(item);
       bucket.sorted = undefined;
     }
@@ -46,13 +46,14 @@ export class DayIndex<T> {
   *scan(from: string, exclusive = false): Generator<{ key: string; item: T }> {
     const fromDay = from.slice(0, 10);
     for (let d = lowerBound(this.days, fromDay); d < this.days.length; d++) {
-      const { keys, items } = this.sorted(this.buckets.get(this.days[d])!);
+      const { keys, items } = this.sorted(this.bucket(this.days[d]));
       let position = 0;
       if (this.days[d] === fromDay) position = exclusive ? upperBound(keys, from) : lowerBound(keys, from);
       for (; position < keys.length; position++) yield { key: keys[position], item: items[position] };
     }
   }
 
+  /** The day's bucket, made on first use; buckets are never removed, so a day once seen keeps its own. */
   private bucket(day: string): Bucket<T> {
     let bucket = this.buckets.get(day);
     if (!bucket) {

@@ -58,7 +58,8 @@ export class RequestStats {
     const out: Partial<Record<Endpoint, Partial<Record<Outcome, number>>>> = {};
     for (const [key, n] of this.counts) {
       const [endpoint, outcome] = key.split(" ") as [Endpoint, Outcome];
-      (out[endpoint] ??= {})[outcome] = n;
+      out[endpoint] ??= {};
+      out[endpoint][outcome] = n;
     }
     return out;
   }

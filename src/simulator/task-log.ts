@@ -5,7 +5,8 @@ import type { TaskDefinition } from "./campaign-context.ts";
 
 /** Adds the transaction under its task's log entry (a new entry for a task not seen before). */
 export function appendTransaction(contact: Contact, task: TaskDefinition, transaction: Transaction): [number, number] {
-  const log = (contact.$task_log ??= []);
+  contact.$task_log ??= [];
+  const log = contact.$task_log;
   let taskLogIndex = log.findIndex((entry) => entry.task_name === task.name);
   if (taskLogIndex < 0) {
     taskLogIndex = log.length;
@@ -22,7 +23,9 @@ export function appendTransaction(contact: Contact, task: TaskDefinition, transa
       transactions: [],
     });
   }
-  const transactions = (log[taskLogIndex].transactions ??= []);
+  const entry = log[taskLogIndex];
+  entry.transactions ??= [];
+  const transactions = entry.transactions;
   transactions.push(transaction);
   return [taskLogIndex, transactions.length - 1];
 }

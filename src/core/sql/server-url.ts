@@ -24,8 +24,8 @@ export interface ParsedServerUrl {
 export function parseServerUrl(url: string, fail: (message: string) => Error): ParsedServerUrl {
   const match = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/is.exec(url.trim());
   if (!match) throw fail(`"${url.split(":")[0]}:…" is not a server URL; expected SCHEME://USER:PASSWORD@HOST:PORT/DATABASE`);
-  const scheme = match[1]!.toLowerCase();
-  let rest = match[2]!;
+  const scheme = match[1].toLowerCase();
+  let rest = match[2];
   const fragment = rest.indexOf("#");
   if (fragment >= 0) rest = rest.slice(0, fragment);
 
@@ -48,7 +48,7 @@ export function parseServerUrl(url: string, fail: (message: string) => Error): P
   const hostMatch = /^(\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(hostPort);
   const shownScheme = `${scheme}://${user ? `${encodeURIComponent(user)}@` : ""}${hostPort}`;
   if (!hostMatch || hostMatch[1] === "") throw fail(`${shownScheme}…: the URL names no host`);
-  const host = hostMatch[1]!.replace(/^\[(.*)\]$/, "$1");
+  const host = hostMatch[1].replace(/^\[(.*)\]$/, "$1");
   const portText = hostMatch[2] ?? "";
   // A wrong port is named as such, not taken for a missing host.
   if (portText !== "" && !/^\d+$/.test(portText)) throw fail(`${shownScheme}…: "${portText}" is not a port number (1 to 65535)`);

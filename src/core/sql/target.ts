@@ -165,7 +165,7 @@ export class SqlTarget {
       else groups.set(signature, [row]);
     }
     return [...groups.values()].map((group) => {
-      const columns = Object.keys(group[0]!);
+      const columns = Object.keys(group[0]);
       const cells = group.map((row) => columns.map((column) => row[column] ?? null));
       return { table: spec.name, primaryKey: this.#primaryKeyColumn(key), columns, rows: cells };
     });

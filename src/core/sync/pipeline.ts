@@ -333,7 +333,7 @@ class Pipeline {
     const signature = JSON.stringify(fields.map((f) => [f.name, f.type, f.fieldType, f.deleted]));
     if (signature === this.fieldsSignature) return;
     const newFields = fields.filter((f) => !this.knownFields.has(f.name)).map((f) => f.name);
-    const added = (await this.target(() => this.sink.prepare(fields))) ?? [];
+    const added = await this.target(() => this.sink.prepare(fields));
     const line = fieldsLine({ changed: this.fieldsSignature !== "", newFields, added });
     if (line) this.log.info(line);
     this.fieldsSignature = signature;

@@ -25,7 +25,7 @@ export interface Sink {
    * Makes the target ready for this field list; called again when new fields appear. An SQL target
    * tells the columns it added to tables that were there already.
    */
-  prepare(fields: readonly CampaignField[]): Promise<readonly AddedColumn[] | void>;
+  prepare(fields: readonly CampaignField[]): Promise<readonly AddedColumn[]>;
   /** The contact md5 the target already holds, per id (absent when unknown). */
   knownMd5(ids: readonly string[]): Promise<Map<string, string | null>>;
   /**

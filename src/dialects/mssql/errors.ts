@@ -62,7 +62,7 @@ function reasonOf(error: unknown): string {
   }
   if (messages.length === 0) return String(error);
   const [first, ...rest] = messages;
-  return rest.length > 0 ? `${first} (${rest.at(-1)})` : first!;
+  return rest.length > 0 ? `${first} (${rest.at(-1)})` : first;
 }
 
 /**

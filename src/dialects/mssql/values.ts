@@ -23,8 +23,8 @@ export function decimalText(value: number): string | null {
   const match = /^(-?)(\d+)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
   if (!match) return text;
   const [, sign, whole, fraction = "", exponent] = match;
-  const digits = whole! + fraction;
-  const point = whole!.length + Number(exponent);
+  const digits = whole + fraction;
+  const point = whole.length + Number(exponent);
   if (point <= 0) return `${sign}0.${"0".repeat(-point)}${digits}`;
   if (point >= digits.length) return `${sign}${digits}${"0".repeat(point - digits.length)}`;
   return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;

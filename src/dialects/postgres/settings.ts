@@ -36,7 +36,7 @@ function connectionOptions(url: ParsedServerUrl): PostgresOptions {
   const connection: Record<string, string> = {};
   // `options=-c search_path=x -c statement_timeout=0`, as libpq takes it
   for (const match of (query.get("options") ?? "").matchAll(/(?:-c\s*|--)([A-Za-z_.]+)=(\S+)/g)) {
-    connection[match[1]!] = match[2]!.replaceAll("\\ ", " ");
+    connection[match[1]] = match[2].replaceAll("\\ ", " ");
   }
   const schema = query.get("currentSchema") ?? query.get("search_path") ?? query.get("schema");
   if (schema) connection.search_path = schema;
