@@ -413,7 +413,12 @@ async function main(argv: string[]): Promise<void> {
     const started = performance.now();
     const file = await compile(name, target, outdir, version);
     const signed = target.bun.startsWith("bun-darwin") ? await ensureMachoSignature(file) : "";
-    const checked = `${signed}${target.runsHere() ? (check(file, version), ", runs") : ""}`;
+    let runs = "";
+    if (target.runsHere()) {
+      check(file, version);
+      runs = ", runs";
+    }
+    const checked = `${signed}${runs}`;
     const size = (Bun.file(file).size / 2 ** 20).toFixed(1);
     process.stdout.write(
       `${relative(process.cwd(), file) || file}  ${size} MiB  ${Math.round(performance.now() - started)} ms${checked}\n`,

@@ -9,7 +9,7 @@ import { TABLE_KEYS, type TableKey } from "../../src/core/sync/tables.ts";
 import { createCampaign } from "../../src/simulator/campaign.ts";
 import * as v from "valibot";
 import { ceilingSeconds, type DatabaseKind } from "./ceiling.ts";
-import { CAMPAIGN, measureCli, scratch, simulatorProcess, syncArgs } from "./children.ts";
+import { CAMPAIGN, type Measured, measureCli, scratch, simulatorProcess, syncArgs } from "./children.ts";
 
 export interface LoadResult {
   database: DatabaseKind;
@@ -59,7 +59,7 @@ export async function initialLoad(
   options: { ceiling: boolean },
 ): Promise<LoadResult> {
   const simulator = await simulatorProcess(campaign.contacts, campaign.seed);
-  let run;
+  let run: Measured;
   try {
     run = await measureCli(syncArgs("db_init", simulator.url, url, `file:${scratch("state")}/state.db`));
   } finally {

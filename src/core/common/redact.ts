@@ -6,7 +6,7 @@
 const MASK = "***";
 
 /** Names whose value is a secret wherever they appear as `name=value` or `name: value`. */
-const SECRET_NAMES = String.raw`(?:auth[_-]?)?tokens?|passwords?|passwd|pwd|secrets?|api[_-]?keys?`;
+const SECRET_NAMES = "(?:auth[_-]?)?tokens?|passwords?|passwd|pwd|secrets?|api[_-]?keys?";
 
 const RULES: [RegExp, string][] = [
   // A URL's password, also when the ":" after the scheme is missing ("mysql//user:password@host").

@@ -5,6 +5,7 @@
 import { isRawJson } from "../common/exact-json.ts";
 
 /** Characters JSON.stringify would escape (and surrogates, which it may): leave those strings to it. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON.stringify escapes, so the check must match them
 const NEEDS_ESCAPING = /["\\\u0000-\u001f\ud800-\udfff]/;
 const quotedKeys = new Map<string, string>();
 
