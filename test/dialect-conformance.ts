@@ -214,7 +214,7 @@ export function runDialectConformance(name: string, open: () => Promise<Dialect>
       const row: Row = Object.fromEntries([["$id", "c1"], ...awkward.map((name, i) => [name, `value ${i}`])]);
       await target.write({ contacts: [row] });
       const [stored] = await readRows("contacts");
-      awkward.forEach((name, i) => expect(Object.getOwnPropertyDescriptor(stored, physical(name))?.value).toBe(`value ${i}`));
+      for (const [i, name] of awkward.entries()) expect(Object.getOwnPropertyDescriptor(stored, physical(name))?.value).toBe(`value ${i}`);
       expect(await target.storedMd5(["c1"])).toEqual(new Map([["c1", null]]));
     });
 

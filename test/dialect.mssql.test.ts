@@ -569,7 +569,7 @@ describe("SQL Server dialect: SqlTarget within the limits", () => {
     expect(skeleton(merge!.sql).placeholders).toHaveLength(awkward.length + 1);
     const { rows } = mergedRows(merge!);
     expect(rows).toHaveLength(1);
-    awkward.forEach((name, i) => expect(rows[0]![name === long ? fitted : name]).toBe(`value ${i}`));
+    for (const [i, name] of awkward.entries()) expect(rows[0]![name === long ? fitted : name]).toBe(`value ${i}`);
   });
 
   test("storedMd5 binds its ids, at most maxParams per statement", async () => {

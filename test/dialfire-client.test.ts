@@ -166,7 +166,7 @@ describe("failures", () => {
 
   test("an unreachable API is reported as such", async () => {
     const { url } = serve(() => new Response());
-    servers.splice(0).forEach((s) => s.stop(true));
+    for (const s of servers.splice(0)) s.stop(true);
     await expect(client(url).fields()).rejects.toThrow(/cannot reach http:\/\/127\.0\.0\.1:\d+/);
   });
 

@@ -220,7 +220,7 @@ describe("the app on Deno and on Workers answers as dbsync serve on Bun", () => 
     const expected = [...CONTACTS].sort((a, b) => `${a.$changed}${a.$id}`.localeCompare(`${b.$changed}${b.$id}`)).map((c) => String(c.$id));
     expect(ids).toEqual(expected);
     expect(pages).toHaveLength(Math.ceil(CONTACTS.length / PAGE_SIZE) + 1);
-    expect((pages.at(-1)?.body as { contacts: unknown[] }).contacts).toEqual([]);
+    expect((pages.at(-1)!.body as { contacts: unknown[] }).contacts).toEqual([]);
     expect(reference.find((a) => a.request === "GET /no/such/route")?.status).toBe(404);
     expect(reference.filter((a) => a.status >= 500)).toEqual([]);
   });

@@ -29,7 +29,10 @@ describe("parseJsonExact", () => {
 
   test("random documents: the result equals the reviver's everywhere", () => {
     let seed = 7;
-    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     for (let i = 0; i < 300; i++) {
       const digitsOf = (n: number) => Array.from({ length: n }, () => Math.floor(next() * 10)).join("");
       const whole = next() < 0.2 ? "0" : `${Math.floor(next() * 9) + 1}${digitsOf(Math.floor(next() * 19))}`;

@@ -4,7 +4,14 @@ import { networkReason } from "../src/core/common/network-errors.ts";
 
 const closing = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (socket) => void socket.end(), open: () => {} } });
 const plainHttp = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("plain") });
-const slow = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async () => (await Bun.sleep(2000), new Response("late")) });
+const slow = Bun.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  fetch: async () => {
+    await Bun.sleep(2000);
+    return new Response("late");
+  },
+});
 afterAll(() => {
   closing.stop(true);
   plainHttp.stop(true);

@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { Hono } from "hono";
 import * as v from "valibot";
 import { answer, describeRoute, errorAnswer, issueText, jsonBody, openApiDocument } from "../src/server/openapi.ts";
+import type { OpenApiDocumentShape } from "./helpers/openapi-document.ts";
 
 const Greeting = v.object({
   name: v.pipe(v.string("must be text"), v.minLength(1, "must not be empty"), v.description("Who is greeted")),
@@ -39,10 +40,7 @@ function greetings(): Hono {
   return app;
 }
 
-const doc = openApiDocument(greetings(), { 404: errorAnswer("No such route") }) as {
-  openapi: string;
-  paths: Record<string, Record<string, any>>;
-};
+const doc = openApiDocument(greetings(), { 404: errorAnswer("No such route") }) as unknown as OpenApiDocumentShape;
 
 describe("the document made from the routes", () => {
   test("a mounted sub-app's routes appear under their full path; a route without a description does not", () => {
@@ -54,7 +52,7 @@ describe("the document made from the routes", () => {
   test("the request body is the validator's schema as JSON Schema, its descriptions included", () => {
     const body = doc.paths["/greetings/hello"]?.post.requestBody;
     expect(body.required).toBe(true);
-    const schema = body.content["application/json"].schema;
+    const schema = body.content["application/json"].schema!;
     expect(schema.$schema).toBeUndefined();
     expect(schema.required).toEqual(["name"]);
     expect(schema.properties.name).toEqual({ type: "string", minLength: 1, description: "Who is greeted" });
@@ -75,7 +73,7 @@ describe("the document made from the routes", () => {
     expect(Object.keys(hello).sort()).toEqual(["200", "400", "404"]);
     expect(hello["404"].description).toBe("No such route");
     const greeting = { type: "object", properties: { text: { type: "string" } }, required: ["text"] };
-    expect(hello["200"].content["application/json"].schema).toEqual(greeting);
+    expect(hello["200"].content!["application/json"].schema).toEqual(greeting);
     expect(doc.paths["/greetings/search"]?.get.responses["200"]).toEqual({ description: "Found", content: { "text/plain": {} } });
   });
 });

@@ -172,7 +172,9 @@ describe("db_init, then db_sync", () => {
       sink,
       checkpointKey: syncKey,
       signal: controller.signal,
-      onProgress: (stats) => void (listed = stats.listed),
+      onProgress: (stats) => {
+        listed = stats.listed;
+      },
     }).catch(() => {});
     expect(await until(async () => (await h.state.getCheckpoint(syncKey)) !== undefined)).toBe(true);
     controller.abort();

@@ -751,7 +751,7 @@ test(`${WARMUP + MEASURED} random and malformed requests: no 5xx, JSON where pro
       while (i < to) {
         const request = requests[i++] as FuzzRequest;
         const outcome = await send(request);
-        const path = request.layer === "http" ? "(no HTTP)" : request.target.replace(/[?#][^]*$/, "");
+        const path = request.layer === "http" ? "(no HTTP)" : request.target.replace(/[?#][\s\S]*$/, "");
         count(`${request.method} ${path in ROUTES || request.layer === "http" ? path : "(other)"} ${outcome.status}`);
         if (outcome.status === 200 && path.startsWith("/direct/items/phonecalls/create") && /"created":true/.test(outcome.text)) created++;
         const wrong = problem(request, outcome);

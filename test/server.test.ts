@@ -16,6 +16,7 @@ import { openStateStore } from "../src/core/state/store.ts";
 import { hashToken } from "../src/core/phonecalls/tokens.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import { BODY_LIMIT, createApp } from "../src/server.ts";
+import type { OpenApiDocumentShape } from "./helpers/openapi-document.ts";
 import { tempDir } from "./helpers/run.ts";
 
 const PREFIX = "dfire_";
@@ -156,12 +157,12 @@ const requests = (samples: Sample[], route: string, status: number) =>
 // ---- the tests ----
 
 describe("/openapi.json", () => {
-  let doc: Record<string, any>;
+  let doc: OpenApiDocumentShape;
 
   beforeAll(async () => {
     const response = await app.request("/openapi.json");
     expect(response.status).toBe(200);
-    doc = await json(response);
+    doc = (await json(response)) as unknown as OpenApiDocumentShape;
   });
 
   test("is an OpenAPI 3.1 document", () => {
@@ -171,15 +172,15 @@ describe("/openapi.json", () => {
     expect(typeof doc.paths).toBe("object");
     const methods = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace"]);
     const undescribed: string[] = [];
-    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+    for (const [path, item] of Object.entries(doc.paths)) {
       expect(path).toStartWith("/");
       for (const [method, operation] of Object.entries(item)) {
         expect(methods.has(method)).toBe(true);
         expect(Object.keys(operation.responses ?? {}).length).toBeGreaterThan(0);
-        for (const [status, response] of Object.entries(operation.responses as Record<string, any>)) {
+        for (const [status, response] of Object.entries(operation.responses)) {
           expect(status).toMatch(/^([1-5]\d\d|[1-5]XX|default)$/);
           if (typeof response.description !== "string") undescribed.push(`${method.toUpperCase()} ${path} ${status}`);
-          for (const [media, content] of Object.entries((response.content ?? {}) as Record<string, any>)) {
+          for (const [media, content] of Object.entries(response.content ?? {})) {
             expect(media).toMatch(/^[a-z]+\/[a-z0-9.+-]+$/);
             expect(typeof content).toBe("object");
           }

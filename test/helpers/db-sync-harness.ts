@@ -95,7 +95,13 @@ export async function harness(seed: number): Promise<Harness> {
         maxFailedCycles: options.maxFailedCycles ?? 10_000,
         lookbackMs: options.lookbackMs,
       }).catch((error) => error);
-      const run = { stop: async () => void (controller.abort(), await done), done };
+      const run = {
+        stop: async () => {
+          controller.abort();
+          await done;
+        },
+        done,
+      };
       runs.push(run);
       return run;
     },
