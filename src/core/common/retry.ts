@@ -6,6 +6,8 @@ export interface RetryPolicy {
   attempts: number;
   baseMs: number;
   maxMs: number;
+  /** The longest wait a Retry-After may ask for (default four times maxMs): a longer one is cut to it. */
+  maxRetryAfterMs?: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseMs: 1000, maxMs: 30_000 };
@@ -14,7 +16,7 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseMs: 1000, maxMs: 30
 export function backoffMs(policy: RetryPolicy, attempt: number, retryAfterMs?: number, random = Math.random): number {
   const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** attempt);
   const jittered = ceiling / 2 + random() * (ceiling / 2);
-  return Math.max(jittered, Math.min(retryAfterMs ?? 0, policy.maxMs * 4));
+  return Math.max(jittered, Math.min(retryAfterMs ?? 0, policy.maxRetryAfterMs ?? policy.maxMs * 4));
 }
 
 /** Retry-After as seconds or as an HTTP date; undefined when absent or unreadable. */

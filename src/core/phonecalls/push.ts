@@ -81,8 +81,11 @@ export function rejectionReason(errors: Record<string, unknown>): string {
     .join("; ");
 }
 
-/** A few tries within seconds: a target restarting is back by then, and longer waits would hold up the run. */
-const SEND_RETRY: RetryPolicy = { attempts: 4, baseMs: 500, maxMs: 8_000 };
+/**
+ * A few tries within seconds: a target restarting is back by then, and longer waits would hold up the
+ * run. A service that asks for a pause (Retry-After) gets it, up to a minute.
+ */
+export const SEND_RETRY: RetryPolicy = { attempts: 4, baseMs: 500, maxMs: 8_000, maxRetryAfterMs: 60_000 };
 
 /** Tries again what may go better a moment later, a few times, waiting longer each time. */
 export async function sendWithRetries(attempt: () => Promise<SendTry>, signal: AbortSignal, policy = SEND_RETRY): Promise<PushOutcome> {
@@ -93,6 +96,12 @@ export async function sendWithRetries(attempt: () => Promise<SendTry>, signal: A
     await sleep(backoffMs(policy, n - 1, result.retryAfterMs), signal);
   }
 }
+
+/**
+ * The service's refusals as push reports them: the web service tells a caller to send an ambiguous
+ * number in full, but for push that is the PBX's CDR to fix (--rewrite), so only the fact is said.
+ */
+const PUSH_REFUSAL: typeof REFUSAL = { ...REFUSAL, ambiguous: "several contacts have this number" };
 
 /** Straight into the service's database: the same checks and the same service as the web route. */
 export function databaseSender(dialect: Dialect, prefix: string, signal: AbortSignal): Sender {
@@ -114,7 +123,7 @@ export function databaseSender(dialect: Dialect, prefix: string, signal: AbortSi
         if (outcome.kind === "created") return { kind: "created" };
         if (outcome.kind === "already-stored") return { kind: "present" };
         if (outcome.kind === "busy") return again(outcome.reason);
-        return { kind: "rejected", reason: rejectionReason({ destination: REFUSAL[outcome.kind] }) };
+        return { kind: "rejected", reason: rejectionReason({ destination: PUSH_REFUSAL[outcome.kind] }) };
       } catch (cause) {
         // A lost connection, a deadlock: worth another try, a few times.
         if (cause instanceof TargetError && cause.transient) return again(cause.message);
