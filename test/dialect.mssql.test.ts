@@ -221,7 +221,7 @@ describe("SQL Server dialect: generated SQL", () => {
     expect(sales.addColumnsSql("recordings", [{ name: "x", type: "text" }])).toEqual([
       "ALTER TABLE [sa]]les].[recordings] ADD [x] nvarchar(max)",
     ]);
-    expect(sales.upsertSql("recordings", "id", ["id"], 1)).toStartWith("MERGE INTO [sa]]les].[recordings] WITH (HOLDLOCK)");
+    expect(sales.sql.upsertSql("recordings", "id", ["id"], 1)).toStartWith("MERGE INTO [sa]]les].[recordings] WITH (HOLDLOCK)");
   });
 
   test("ALTER TABLE adds several columns in one statement", () => {
@@ -236,13 +236,13 @@ describe("SQL Server dialect: generated SQL", () => {
   });
 
   test("CREATE INDEX is idempotent: $id the key, $md5 (NVARCHAR(MAX)) included", () => {
-    expect(dialect.createIndexSql("dfire_contacts", { name: "dfire_$id|$md5", columns: ["$id", "$md5"] })).toBe(
+    expect(dialect.sql.createIndexSql("dfire_contacts", { name: "dfire_$id|$md5", columns: ["$id", "$md5"] })).toBe(
       "IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'dfire_$id|$md5' AND object_id = OBJECT_ID(N'[dbo].[dfire_contacts]')) " +
         "CREATE INDEX [dfire_$id|$md5] ON [dbo].[dfire_contacts] ([$id]) INCLUDE ([$md5])",
     );
-    expect(dialect.createIndexSql("t", { name: "i", columns: ["only"] })).toEndWith("CREATE INDEX [i] ON [dbo].[t] ([only])");
+    expect(dialect.sql.createIndexSql("t", { name: "i", columns: ["only"] })).toEndWith("CREATE INDEX [i] ON [dbo].[t] ([only])");
     // quotes in names stay inside their literals and brackets
-    const odd = skeleton(dialect.createIndexSql("it's", { name: "o'dd]", columns: ["a'", "b]"] }));
+    const odd = skeleton(dialect.sql.createIndexSql("it's", { name: "o'dd]", columns: ["a'", "b]"] }));
     expect(odd.text).toBe(
       "IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'' AND object_id = OBJECT_ID(N'')) CREATE INDEX [] ON [].[] ([]) INCLUDE ([])",
     );
@@ -251,7 +251,7 @@ describe("SQL Server dialect: generated SQL", () => {
   });
 
   test("MERGE upsert of one row", () => {
-    expect(dialect.upsertSql("dfire_contacts", "$id", ["$id", "$md5", "firstname"], 1)).toBe(
+    expect(dialect.sql.upsertSql("dfire_contacts", "$id", ["$id", "$md5", "firstname"], 1)).toBe(
       "MERGE INTO [dbo].[dfire_contacts] WITH (HOLDLOCK) AS target " +
         "USING (VALUES (@p1, @p2, @p3)) AS source ([$id], [$md5], [firstname]) " +
         "ON target.[$id] = source.[$id] " +
@@ -261,7 +261,7 @@ describe("SQL Server dialect: generated SQL", () => {
   });
 
   test("MERGE upsert of many rows numbers the placeholders row after row", () => {
-    const sql = dialect.upsertSql("t", "id", ["id", "a"], 3);
+    const sql = dialect.sql.upsertSql("t", "id", ["id", "a"], 3);
     expect(sql).toContain("USING (VALUES (@p1, @p2), (@p3, @p4), (@p5, @p6)) AS source ([id], [a])");
     expect(sql).toEndWith(";");
     const { placeholders } = skeleton(sql);
@@ -269,19 +269,19 @@ describe("SQL Server dialect: generated SQL", () => {
   });
 
   test("MERGE with only the key has no UPDATE clause; the key matches case-insensitively", () => {
-    expect(dialect.upsertSql("t", "$id", ["$id"], 2)).toBe(
+    expect(dialect.sql.upsertSql("t", "$id", ["$id"], 2)).toBe(
       "MERGE INTO [dbo].[t] WITH (HOLDLOCK) AS target USING (VALUES (@p1), (@p2)) AS source ([$id]) " +
         "ON target.[$id] = source.[$id] WHEN NOT MATCHED THEN INSERT ([$id]) VALUES (source.[$id]);",
     );
-    const sql = dialect.upsertSql("t", "id", ["ID", "x"], 1);
+    const sql = dialect.sql.upsertSql("t", "id", ["ID", "x"], 1);
     expect(sql).toContain("ON target.[ID] = source.[ID] WHEN MATCHED THEN UPDATE SET [x] = source.[x] ");
   });
 
   test("an upsert beyond SQL Server's limits is refused instead of sent", () => {
-    expect(() => dialect.upsertSql("t", "id", ["id"], 1001)).toThrow(TargetError);
-    expect(() => dialect.upsertSql("t", "id", ["id", "a", "b"], 701)).toThrow(/2100 parameters/);
-    expect(() => dialect.upsertSql("t", "id", ["id", "a", "b"], 700)).not.toThrow();
-    expect(() => dialect.upsertSql("t", "id", ["id"], 0)).toThrow(TargetError);
+    expect(() => dialect.sql.upsertSql("t", "id", ["id"], 1001)).toThrow(TargetError);
+    expect(() => dialect.sql.upsertSql("t", "id", ["id", "a", "b"], 701)).toThrow(/2100 parameters/);
+    expect(() => dialect.sql.upsertSql("t", "id", ["id", "a", "b"], 700)).not.toThrow();
+    expect(() => dialect.sql.upsertSql("t", "id", ["id"], 0)).toThrow(TargetError);
   });
 
   test("existing columns: INFORMATION_SCHEMA filtered by schema and table, both bound", async () => {
@@ -622,7 +622,7 @@ describe("SQL Server dialect: transactions and errors", () => {
     const error = await rejection(
       dialect.transaction(async (tx) => {
         await tx.run("SELECT 1");
-        await tx.run(dialect.upsertSql("t", "id", ["id"], 1), ["a"]);
+        await tx.run(dialect.sql.upsertSql("t", "id", ["id"], 1), ["a"]);
       }),
     );
     expectOneLine(error);

@@ -47,13 +47,6 @@ export interface SqlDialect extends SqlSyntax {
 
   createTableSql(spec: TableLayout): string;
   addColumnsSql(table: string, columns: readonly Column[]): string[];
-  /** The index's CREATE statement; whether running it twice is harmless is the database's matter (see createIndex). */
-  createIndexSql(table: string, index: IndexSpec): string;
-  /**
-   * One statement inserting `rowCount` rows of `columns` (placeholders row after row, column order as
-   * given) that updates every given column when the primary key exists.
-   */
-  upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number): string;
 }
 
 /** A connection (or pool) to one database: runs statements, nothing about their text. */

@@ -15,8 +15,20 @@ import {
 import type { Column, LogicalType, TableLayout } from "../../core/sync/tables.ts";
 import { name, names, sql } from "../../core/sql/template.ts";
 
-/** A database's SQL with the operations that need a connection, which they are given. */
+/**
+ * A database's SQL with the operations that need a connection, which they are given. The statements
+ * behind upsert and index creation stay here, not in the core's SqlDialect: run on their own they
+ * would skip what the operations add (MySQL's cut by packet size, its duplicate-index error taken
+ * as success).
+ */
 export interface DatabaseSql extends SqlDialect {
+  /** The index's CREATE statement; whether running it twice is harmless is the database's matter (see createIndex). */
+  createIndexSql(table: string, index: IndexSpec): string;
+  /**
+   * One statement inserting `rowCount` rows of `columns` (placeholders row after row, column order as
+   * given) that updates every given column when the primary key exists.
+   */
+  upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number): string;
   existingColumns(on: SqlExecutor, table: string): Promise<string[]>;
   widenColumnsSql(on: SqlExecutor, table: string, columns: readonly Column[]): Promise<string[]>;
   createIndex(on: SqlExecutor, table: string, index: IndexSpec): Promise<void>;
@@ -148,14 +160,6 @@ export class SessionDialect<Sql extends DatabaseSql = DatabaseSql> implements Di
 
   addColumnsSql(table: string, columns: readonly Column[]): string[] {
     return this.sql.addColumnsSql(table, columns);
-  }
-
-  createIndexSql(table: string, index: IndexSpec): string {
-    return this.sql.createIndexSql(table, index);
-  }
-
-  upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number): string {
-    return this.sql.upsertSql(table, primaryKey, columns, rowCount);
   }
 
   existingColumns(table: string): Promise<string[]> {
