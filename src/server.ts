@@ -25,12 +25,17 @@ export interface ServerDeps extends TalkdeskDeps, HealthDeps {
 /** Requests beyond this are refused with 413 before they are read. */
 export const BODY_LIMIT = 64 * 1024;
 
-/** What any route may answer besides its own answers: no such method, a body too large, a database down. */
-const EVERY_ROUTE = {
+/**
+ * What a service route (Talkdesk, phonecalls) may answer besides its own answers: no such method, a
+ * body too large, a database down. Health, metrics and this document read no body and no database.
+ */
+const SERVICE_ROUTE_ANSWERS = {
   404: errorAnswer("No such route or method"),
   413: errorAnswer(`The body is larger than ${BODY_LIMIT / 1024} KB`),
   503: errorAnswer("The database or the state store is not available"),
 };
+const SERVICE_BASES = ["/talkdesk/", `${PHONECALLS_BASE}/`];
+const answersAround = (path: string) => (SERVICE_BASES.some((base) => path.startsWith(base)) ? SERVICE_ROUTE_ANSWERS : {});
 
 export function createApp(deps: ServerDeps): Hono {
   const app = new Hono();
@@ -53,7 +58,7 @@ export function createApp(deps: ServerDeps): Hono {
     "/openapi.json",
     describeRoute({ summary: "This document", answers: { 200: answer("OpenAPI 3.1", v.object({ openapi: v.string() })) } }),
     (c) => {
-      document ??= openApiDocument(app, EVERY_ROUTE);
+      document ??= openApiDocument(app, answersAround);
       return c.json(document);
     },
   );

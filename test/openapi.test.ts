@@ -40,7 +40,7 @@ function greetings(): Hono {
   return app;
 }
 
-const doc = openApiDocument(greetings(), { 404: errorAnswer("No such route") }) as unknown as OpenApiDocumentShape;
+const doc = openApiDocument(greetings(), () => ({ 404: errorAnswer("No such route") })) as unknown as OpenApiDocumentShape;
 
 describe("the document made from the routes", () => {
   test("a mounted sub-app's routes appear under their full path; a route without a description does not", () => {

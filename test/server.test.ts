@@ -196,6 +196,20 @@ describe("/openapi.json", () => {
     expect({ responsesWithoutDescription: undescribed }).toEqual({ responsesWithoutDescription: [] });
   });
 
+  test("lists a 503, 413 or unknown-method 404 only where a route can give one: the service routes, and /readyz's 503", () => {
+    const statuses = (path: string, method: string) => Object.keys(doc.paths[path]?.[method]?.responses ?? {}).sort();
+    expect(statuses("/healthz", "get")).toEqual(["200"]);
+    expect(statuses("/metrics", "get")).toEqual(["200"]);
+    expect(statuses("/openapi.json", "get")).toEqual(["200"]);
+    expect(statuses("/readyz", "get")).toEqual(["200", "503"]);
+    for (const [path, method] of [
+      ["/talkdesk/contact_sync", "post"],
+      ["/direct/items/phonecalls/create", "get"],
+    ] as const) {
+      expect(statuses(path, method)).toEqual(expect.arrayContaining(["404", "413", "503"]));
+    }
+  });
+
   test("describes every route the app registers, and no other", () => {
     const registered = app.routes
       .filter((route) => !(route.method === "ALL" && (route.path === "*" || route.path === "/*")))

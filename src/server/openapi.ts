@@ -119,9 +119,9 @@ function operation(method: string, description: RouteDescription, json: Schema |
 
 /**
  * The document of every described route of `app` (sub-apps mounted with app.route included);
- * `everyRoute` are the answers the app gives before or around any route (404, 413, 503).
+ * `around(path)` are the answers the app gives before or around that route's own (404, 413, 503).
  */
-export function openApiDocument(app: Hono, everyRoute: Record<number, Answer> = {}): JsonObject {
+export function openApiDocument(app: Hono, around: (path: string) => Record<number, Answer> = () => ({})): JsonObject {
   const found = new Map<string, { path: string; method: string; description?: RouteDescription; json?: Schema }>();
   for (const route of app.routes) {
     const description = descriptions.get(route.handler);
@@ -135,7 +135,7 @@ export function openApiDocument(app: Hono, everyRoute: Record<number, Answer> = 
   for (const { path, method, description, json } of found.values()) {
     // A validator without a description is a route half described: the test of the document finds it missing.
     if (!description) continue;
-    const answers = { ...everyRoute, ...description.answers };
+    const answers = { ...around(path), ...description.answers };
     paths[path] = { ...paths[path], [method.toLowerCase()]: operation(method, { ...description, answers }, json) };
   }
   return { openapi: "3.1.0", info: INFO, paths };
