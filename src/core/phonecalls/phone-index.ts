@@ -230,13 +230,7 @@ export class PhoneIndex {
       [index, entries],
       [keys, keysOf],
     ] as const) {
-      await d.upsert(
-        tx,
-        spec.name,
-        spec.primaryKey,
-        spec.columns.map((c) => c.name),
-        list,
-      );
+      await d.upsert(tx, { table: spec.name, primaryKey: spec.primaryKey, columns: spec.columns.map((c) => c.name), rows: list });
     }
   }
 

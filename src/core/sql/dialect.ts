@@ -15,6 +15,14 @@ export interface SqlExecutor {
   all<T = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
 }
 
+/** Rows for one table, each with the values of `columns` in order, to insert or update by primary key. */
+export interface UpsertBatch {
+  table: string;
+  primaryKey: string;
+  columns: readonly string[];
+  rows: readonly SqlValues[];
+}
+
 /** An index as the tables declare it: its name (already fitted) and its columns in order. */
 export interface IndexSpec {
   name: string;
@@ -85,10 +93,10 @@ export interface Dialect extends SqlDialect, SqlSession {
   /** Creates the index unless it exists: runs at every start. */
   createIndex(table: string, index: IndexSpec): Promise<void>;
   /**
-   * Inserts `rows` (values in the order of `columns`) through `on`, updating every given column of a
-   * row whose primary key exists; as many statements as this database's limits ask for.
+   * Inserts the batch's rows through `on`, updating every given column of a row whose primary key
+   * exists; as many statements as this database's limits ask for.
    */
-  upsert(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: readonly SqlValues[]): Promise<void>;
+  upsert(on: SqlExecutor, batch: UpsertBatch): Promise<void>;
 }
 
 /** A connection problem, a bad URL or a failed statement, with a message fit for the user. */

@@ -1,7 +1,7 @@
 // The dialect-independent half of an SQL target: which tables and columns must exist, how a batch of
 // rows becomes a few upserts in one transaction (all of the batch or none of it), and the look-up of
 // the stored $md5 that lets unchanged contacts be skipped.
-import { TargetError, type Dialect, type Row, type SqlValue } from "./dialect.ts";
+import { TargetError, type Dialect, type Row, type SqlValue, type UpsertBatch } from "./dialect.ts";
 import { name, sql, values } from "./template.ts";
 import { md5Hex } from "../common/md5.ts";
 import type { AddedColumn } from "../sync/sink.ts";
@@ -23,13 +23,6 @@ export interface SqlTargetOptions {
 }
 
 /** Rows of one table that carry the same columns: one upsert. */
-interface Upsert {
-  table: string;
-  primaryKey: string;
-  columns: string[];
-  rows: SqlValue[][];
-}
-
 /** How one table's row keys become its columns; made by `prepare`. */
 interface Layout {
   /** Field (row key) → the column that holds it, as the database spells it. */
@@ -138,7 +131,7 @@ export class SqlTarget {
     const upserts = TABLE_KEYS.flatMap((key) => this.#upserts(key, rows[key] ?? []));
     if (upserts.length === 0) return;
     await this.#dialect.transaction(async (tx) => {
-      for (const upsert of upserts) await this.#dialect.upsert(tx, upsert.table, upsert.primaryKey, upsert.columns, upsert.rows);
+      for (const batch of upserts) await this.#dialect.upsert(tx, batch);
     });
   }
 
@@ -152,7 +145,7 @@ export class SqlTarget {
     return this.#dialect.close();
   }
 
-  #upserts(key: TableKey, rows: readonly Row[]): Upsert[] {
+  #upserts(key: TableKey, rows: readonly Row[]): UpsertBatch[] {
     if (rows.length === 0) return [];
     const spec = this.#specs[key];
     const merged = this.#mergeByPrimaryKey(spec, rows);

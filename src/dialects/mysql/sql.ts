@@ -1,7 +1,7 @@
 // MySQL's SQL: names of up to 64 characters quoted with backticks, `?` placeholders, text as
 // utf8mb4 longtext, keys of a bounded length, and statements no longer than the server's packet.
 import { Buffer } from "node:buffer";
-import type { IndexSpec, SqlExecutor, SqlValues } from "../../core/sql/dialect.ts";
+import type { IndexSpec, SqlExecutor, UpsertBatch } from "../../core/sql/dialect.ts";
 import { characters, fitIdentifier } from "../../core/sql/identifiers.ts";
 import type { Column, LogicalType, TableLayout } from "../../core/sync/tables.ts";
 import { name, names, sql } from "../../core/sql/template.ts";
@@ -119,13 +119,8 @@ export class MysqlSql extends BaseSql {
    * Cut in halves while the statement, values written in, would exceed max_allowed_packet (possible
    * with many long values in one multi-row upsert); all of them run through the same `on`.
    */
-  protected override async upsertRows(
-    on: SqlExecutor,
-    table: string,
-    primaryKey: string,
-    columns: readonly string[],
-    rows: readonly SqlValues[],
-  ): Promise<void> {
+  protected override async upsertRows(on: SqlExecutor, batch: UpsertBatch): Promise<void> {
+    const { table, primaryKey, columns, rows } = batch;
     const statement = this.upsertSql(table, primaryKey, columns, rows.length);
     const params = rows.flat();
     if (rows.length < 2 || Buffer.byteLength(format(statement, params)) <= this.server.maxStatementBytes) {
@@ -133,7 +128,7 @@ export class MysqlSql extends BaseSql {
       return;
     }
     const half = Math.ceil(rows.length / 2);
-    await this.upsertRows(on, table, primaryKey, columns, rows.slice(0, half));
-    await this.upsertRows(on, table, primaryKey, columns, rows.slice(half));
+    await this.upsertRows(on, { ...batch, rows: rows.slice(0, half) });
+    await this.upsertRows(on, { ...batch, rows: rows.slice(half) });
   }
 }

@@ -10,7 +10,7 @@ import {
   type SqlExecutor,
   type SqlSession,
   type SqlValue,
-  type SqlValues,
+  type UpsertBatch,
 } from "../../core/sql/dialect.ts";
 import type { Column, LogicalType, TableLayout } from "../../core/sync/tables.ts";
 import { name, names, sql } from "../../core/sql/template.ts";
@@ -32,7 +32,7 @@ export interface DatabaseSql extends SqlDialect {
   existingColumns(on: SqlExecutor, table: string): Promise<string[]>;
   widenColumnsSql(on: SqlExecutor, table: string, columns: readonly Column[]): Promise<string[]>;
   createIndex(on: SqlExecutor, table: string, index: IndexSpec): Promise<void>;
-  upsert(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: readonly SqlValues[]): Promise<void>;
+  upsert(on: SqlExecutor, batch: UpsertBatch): Promise<void>;
 }
 
 /** Rows one upsert of `columnCount` columns may carry within the dialect's limits (at least one). */
@@ -94,21 +94,15 @@ export abstract class BaseSql implements DatabaseSql {
     await on.run(this.createIndexSql(table, index));
   }
 
-  async upsert(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: readonly SqlValues[]): Promise<void> {
-    const perStatement = rowsPerStatement(this, columns.length);
-    for (let start = 0; start < rows.length; start += perStatement) {
-      await this.upsertRows(on, table, primaryKey, columns, rows.slice(start, start + perStatement));
+  async upsert(on: SqlExecutor, batch: UpsertBatch): Promise<void> {
+    const perStatement = rowsPerStatement(this, batch.columns.length);
+    for (let start = 0; start < batch.rows.length; start += perStatement) {
+      await this.upsertRows(on, { ...batch, rows: batch.rows.slice(start, start + perStatement) });
     }
   }
 
   /** One chunk of rows within the limits; a database with a further limit (statement bytes) cuts it more. */
-  protected async upsertRows(
-    on: SqlExecutor,
-    table: string,
-    primaryKey: string,
-    columns: readonly string[],
-    rows: readonly SqlValues[],
-  ): Promise<void> {
+  protected async upsertRows(on: SqlExecutor, { table, primaryKey, columns, rows }: UpsertBatch): Promise<void> {
     await on.run(this.upsertSql(table, primaryKey, columns, rows.length), rows.flat());
   }
 }
@@ -174,8 +168,8 @@ export class SessionDialect<Sql extends DatabaseSql = DatabaseSql> implements Di
     return this.sql.createIndex(this.connection, table, index);
   }
 
-  upsert(on: SqlExecutor, table: string, primaryKey: string, columns: readonly string[], rows: readonly SqlValues[]): Promise<void> {
-    return this.sql.upsert(on, table, primaryKey, columns, rows);
+  upsert(on: SqlExecutor, batch: UpsertBatch): Promise<void> {
+    return this.sql.upsert(on, batch);
   }
 
   run(sql: string, params?: readonly SqlValue[]): Promise<void> {
