@@ -48,18 +48,18 @@ export interface EdgeSettings extends ServeSettings {
 export function edgeSettings(env: EdgeEnv): EdgeSettings {
   const parsed = v.safeParse(EnvSchema, env);
   if (!parsed.success) throw new EdgeSettingsError(parsed.issues[0]?.message ?? "invalid settings");
-  const o = parsed.output;
-  const username = o.DBSYNC_TALKDESK_USERNAME;
-  const password = o.DBSYNC_TALKDESK_PASSWORD;
+  const settings = parsed.output;
+  const username = settings.DBSYNC_TALKDESK_USERNAME;
+  const password = settings.DBSYNC_TALKDESK_PASSWORD;
   return {
-    prefix: o.DBSYNC_TP,
+    prefix: settings.DBSYNC_TP,
     talkdesk: {
       credentials: username && password ? { username, password } : undefined,
-      mapping: mappingOf(o.DBSYNC_TALKDESK_MAPPING),
-      pageSize: o.DBSYNC_PAGE_SIZE,
-      settleMs: o.DBSYNC_SETTLE * 1000,
+      mapping: mappingOf(settings.DBSYNC_TALKDESK_MAPPING),
+      pageSize: settings.DBSYNC_PAGE_SIZE,
+      settleMs: settings.DBSYNC_SETTLE * 1000,
     },
-    tokenHashes: tokenList(o.DBSYNC_PHONECALLS_TOKENS).map(hashToken),
+    tokenHashes: tokenList(settings.DBSYNC_PHONECALLS_TOKENS).map(hashToken),
   };
 }
 

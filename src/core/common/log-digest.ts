@@ -25,9 +25,9 @@ export class LogDigest {
   private readonly periodMs: number;
   private readonly now: () => number;
 
-  constructor(private readonly o: LogDigestOptions) {
-    this.periodMs = o.periodMs ?? 60_000;
-    this.now = o.now ?? Date.now;
+  constructor(private readonly options: LogDigestOptions) {
+    this.periodMs = options.periodMs ?? 60_000;
+    this.now = options.now ?? Date.now;
   }
 
   add(line: string): void {
@@ -35,10 +35,10 @@ export class LogDigest {
     const now = this.now();
     if (this.pending === 0 && (this.lastSaid === undefined || now - this.lastSaid >= this.periodMs)) {
       this.lastSaid = now;
-      this.o.say(this.o.first(line));
+      this.options.say(this.options.first(line));
       return;
     }
-    this.o.record?.(line);
+    this.options.record?.(line);
     this.last = line;
     this.pending++;
     if (this.timer !== undefined) return;
@@ -55,7 +55,7 @@ export class LogDigest {
     const count = this.pending;
     this.pending = 0;
     this.lastSaid = this.now();
-    this.o.say(this.o.summary(count, this.total, this.last));
+    this.options.say(this.options.summary(count, this.total, this.last));
   }
 }
 
