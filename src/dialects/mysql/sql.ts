@@ -19,7 +19,6 @@ export class MysqlSql extends BaseSql {
   readonly kind = "mysql";
   /** Values are escaped into the text, so only the packet size limits a statement (see upsertRows). */
   readonly maxParams = 65535;
-  readonly maxRowsPerStatement = 1000;
   readonly indexesTextColumns = false;
   readonly caseInsensitiveColumns = true;
 

@@ -20,7 +20,6 @@ export class PostgresSql extends BaseSql {
   readonly kind = "postgres";
   /** The wire protocol counts a statement's parameters in 16 bits; postgres.js refuses 65534 and more. */
   readonly maxParams = 65533;
-  readonly maxRowsPerStatement = 1000;
   readonly indexesTextColumns = true;
   /** Quoted identifiers are case-sensitive. */
   readonly caseInsensitiveColumns = false;

@@ -48,7 +48,8 @@ export function rowsPerStatement(limits: Pick<SqlDialect, "maxParams" | "maxRows
 export abstract class BaseSql implements DatabaseSql {
   abstract readonly kind: SqlDialect["kind"];
   abstract readonly maxParams: number;
-  abstract readonly maxRowsPerStatement: number;
+  /** Keeps one statement's text and parse time moderate; a database with a limit of its own sets it. */
+  readonly maxRowsPerStatement: number = 1000;
   abstract readonly indexesTextColumns: boolean;
   abstract readonly caseInsensitiveColumns: boolean;
 
