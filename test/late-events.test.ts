@@ -2,7 +2,8 @@
 // look-back, so they are picked up by the next poll instead of the next re-listing.
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { withEnvironment } from "../src/cli/argv.ts";
-import { pipelineSettings, parseSyncConfig, SYNC_FLAGS } from "../src/cli/sync-config.ts";
+import { pipelineSettings } from "../src/campaign/settings.ts";
+import { parseSyncConfig, SYNC_FLAGS } from "../src/cli/sync-config.ts";
 import { closeHarnesses, type Harness, HOUR, harness, passed } from "./helpers/db-sync-harness.ts";
 
 setDefaultTimeout(60_000);

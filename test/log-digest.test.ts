@@ -2,7 +2,7 @@
 // keeps one line for each.
 import { describe, expect, test } from "bun:test";
 import { createConsola } from "consola";
-import { apiRetryReport, breakerReports } from "../src/cli/log-digests.ts";
+import { apiRetryReport, breakerReports } from "../src/campaign/log-digests.ts";
 import { LogDigest, oneLine } from "../src/core/common/log-digest.ts";
 
 /** A logger as the CLI's: lines tagged file-only never reach the console. */

@@ -721,7 +721,7 @@ describe("Deliverer", () => {
     return state;
   }
 
-  /** A deliverer as webhook-mode.ts builds it, with short timings. */
+  /** A deliverer as campaign/webhook.ts builds it, with short timings. */
   function deliverer(state: StateStore, overrides: Partial<DelivererOptions> = {}) {
     const warnings: string[] = [];
     const breakerEvents: string[] = [];

@@ -4,6 +4,7 @@
 import { appendFileSync } from "node:fs";
 import { type ConsolaInstance, type ConsolaReporter, createConsola, type LogObject } from "consola";
 import { formatWithOptions } from "node:util";
+import { FILE_ONLY } from "../campaign/log-digests.ts";
 import { maskSecretShapes } from "../core/common/redact.ts";
 
 const secrets = new Set<string>();
@@ -39,14 +40,6 @@ function fileReporter(path: string, level: number): ConsolaReporter {
       appendFileSync(path, line);
     },
   };
-}
-
-/** Tags lines only the log file takes: one per event that the console reports as a count. */
-const FILE_ONLY = "file-only";
-
-/** The same logger, writing to the log file only (nowhere when there is none). */
-export function fileOnly(log: ConsolaInstance): ConsolaInstance {
-  return log.withTag(FILE_ONLY);
 }
 
 function consoleReporter(stream: NodeJS.WriteStream, level: number, beforeWrite?: () => void): ConsolaReporter {

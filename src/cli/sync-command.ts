@@ -1,25 +1,21 @@
-// `dbsync sync` (and the flat flags of the original): wires config, client, target, state store
-// and pipeline, and turns every failure into one clear line and an exit code.
+// `dbsync sync` (and the flat flags of the original): the process around one campaign (log file,
+// progress bar, secrets, state store, summary), which campaign/assemble.ts builds; turns every
+// failure into one clear line and an exit code.
 import type { ConsolaInstance } from "consola";
-import { createDialfireClient, DEFAULT_API_URL, DialfireApiError, DialfireAuthError } from "../core/dialfire/client.ts";
+import { type Campaign, assembleCampaign } from "../campaign/assemble.ts";
+import { DialfireApiError, DialfireAuthError } from "../core/dialfire/client.ts";
 import { TargetError, TargetUrlError } from "../core/sql/dialect.ts";
-import type { LogDigest } from "../core/common/log-digest.ts";
-import { createSqlSink } from "../core/sql/sink.ts";
-import { SqlTarget } from "../core/sql/target.ts";
 import { StateError, type StateStore } from "../core/state/state.ts";
 import { openStateStore } from "../core/state/store.ts";
-import { runSync, SyncError, type SyncStats } from "../core/sync/pipeline.ts";
+import { SyncError, type SyncStats } from "../core/sync/pipeline.ts";
 import { TABLE_KEYS } from "../core/sync/tables.ts";
-import { openDialect } from "../dialects/index.ts";
 import { UsageError } from "./argv.ts";
-import { apiRetryReport } from "./log-digests.ts";
 import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";
 import { absoluteFileUrl } from "./file-urls.ts";
 import { createLogFile, dataDir } from "./paths.ts";
 import { createProgress } from "./progress.ts";
 import { stateStoreUrl } from "./state-option.ts";
-import { pipelineSettings, type SyncConfig } from "./sync-config.ts";
-import { runWebhookMode } from "./webhook-mode.ts";
+import type { SyncConfig } from "./sync-config.ts";
 
 export interface SyncRun {
   config: SyncConfig;
@@ -36,8 +32,7 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
   const progress = createProgress(process.stderr, !config.verbose && !run.quiet, { log: (line) => log?.info(line) });
   let log = run.logger;
   let state: StateStore | undefined;
-  let target: SqlTarget | undefined;
-  let retries: LogDigest | undefined;
+  let campaign: Campaign | undefined;
   const startedAt = Date.now();
   try {
     const fileStem = config.campaign.replace(/[^\w-]/g, "_"); // a campaign id must not steer a path
@@ -52,48 +47,24 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
     }
     if (config.dbConnections !== 32) log.debug("--d is accepted for compatibility; each target uses what suits it");
 
-    retries = apiRetryReport(log);
-    const source = createDialfireClient({
-      baseUrl: config.apiUrl ?? DEFAULT_API_URL,
-      campaign: config.campaign,
-      token: config.token,
-      timeoutMs: config.apiTimeoutSeconds * 1000,
-      retry: { attempts: config.apiAttempts, baseMs: 1000, maxMs: 30_000 },
-      onRetry: ({ path, attempt, reason, waitMs }) =>
-        retries?.add(`API ${path} attempt ${attempt} failed (${reason}); retrying in ${(waitMs / 1000).toFixed(1)} s`),
-    });
-    // Nothing is opened, and so no state or target file created, before the API accepted the token.
-    await source.fields(run.signal);
-    state = await openStateStore(stateUrl);
-    // In webhook mode --url is the receiver; there is no target database.
-    if (config.mode === "webhook") {
-      await runWebhookMode({ config, state, source, log, onProgress: (s) => progress.update(s), signal: run.signal });
-      return 0;
-    }
-    const dialect = await openDialect(absoluteFileUrl(config.url ?? `file:${dataDir()}/${fileStem}.db`));
-    target = new SqlTarget(dialect, config.tablePrefix, { onWarning: (message) => log?.warn(message) });
-    const filter = { mode: config.filterMode, taskPrefixes: config.taskPrefixes };
-    const sink = createSqlSink(target, {
-      filter,
-      onWarning: (w) => log?.debug(`contact ${w.contactId}: ${w.message}`),
-    });
-    const tables = config.tablePrefix ? ` (tables ${config.tablePrefix}*)` : "";
-    log.info(`${config.mode} of campaign ${config.campaign} into ${dialect.safeUrl}${tables}`);
-
-    const stats = await runSync({
-      mode: config.mode,
-      source,
-      sink,
-      state,
-      checkpointKey: { campaign: config.campaign, mode: config.mode, target: `${dialect.safeUrl}|${config.tablePrefix}` },
-      start: config.start,
-      ...pipelineSettings(config),
-      log: { debug: (m) => log?.debug(m), info: (m) => log?.info(m), warn: (m) => log?.warn(m) },
-      onProgress: (s) => progress.update(s),
-      signal: run.signal,
-    });
+    const url = config.mode === "webhook" || config.url === undefined ? config.url : absoluteFileUrl(config.url);
+    campaign = assembleCampaign(
+      { ...config, url },
+      {
+        state: async () => {
+          state = await openStateStore(stateUrl);
+          return state;
+        },
+        log,
+        onProgress: (s) => progress.update(s),
+        signal: run.signal,
+        defaultTargetUrl: () => absoluteFileUrl(`file:${dataDir()}/${fileStem}.db`),
+      },
+    );
+    const stats = await campaign.run();
+    if (!stats) return 0; // webhook mode, which reports its own figures
     progress.clear();
-    if (!run.quiet) log.info(await summary(config.mode, stats, target, Date.now() - startedAt));
+    if (!run.quiet) log.info(await summary(config.mode, stats, campaign, Date.now() - startedAt));
     return 0;
   } catch (error) {
     progress.clear();
@@ -105,8 +76,7 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
     report(error, log);
     return error instanceof UsageError || error instanceof TargetUrlError ? 2 : 1;
   } finally {
-    retries?.flush();
-    await target?.close().catch(() => {});
+    await campaign?.close();
     await state?.close().catch(() => {});
   }
 }
@@ -119,9 +89,9 @@ function report(error: unknown, log: ConsolaInstance | undefined): void {
   else process.stderr.write(`error: ${line}\n`);
 }
 
-async function summary(mode: string, stats: SyncStats, target: SqlTarget, ms: number): Promise<string> {
+async function summary(mode: string, stats: SyncStats, campaign: Campaign, ms: number): Promise<string> {
   const rows = TABLE_KEYS.map((key) => `${key} ${(stats.rows[key] ?? 0).toLocaleString("en")}`).join(", ");
-  const counts = await Promise.all(TABLE_KEYS.map(async (key) => `${key} ${(await target.count(key)).toLocaleString("en")}`));
+  const counts = await Promise.all(TABLE_KEYS.map(async (key) => `${key} ${(await campaign.count(key)).toLocaleString("en")}`));
   return [
     `${mode} finished in ${(ms / 1000).toFixed(1)} s: ${stats.listed.toLocaleString("en")} contacts listed, ` +
       `${stats.fetched.toLocaleString("en")} fetched, ${stats.unchanged.toLocaleString("en")} unchanged`,

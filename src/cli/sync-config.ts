@@ -1,18 +1,14 @@
-// The `sync` flags (the original's, plus ours) and their validation into one plain config object.
+// The `sync` flags (the original's, plus ours) and their validation into one plain config object:
+// the campaign's settings (campaign/settings.ts) and the process's own.
 import type { ArgsDef } from "citty";
+import type { CampaignSettings } from "../campaign/settings.ts";
 import * as v from "valibot";
 import { DEFAULT_LOOKBACK_MINUTES } from "../core/sync/pipeline.ts";
-import { SYNC_MODES, type SyncMode } from "../core/sync/options.ts";
+import { SYNC_MODES } from "../core/sync/options.ts";
 import { UsageError } from "./argv.ts";
 import { decimal, LOG_SCHEMA, nonEmptyText, parseFlags, switchFlag, TABLE_PREFIX_SCHEMA, valueFlag, wholeNumber } from "./flag-schemas.ts";
 import { stateStoreUrl } from "./state-option.ts";
-import {
-  receiverUrl,
-  WEBHOOK_DELIVERY_FLAGS,
-  WEBHOOK_DELIVERY_SCHEMA,
-  type WebhookDeliveryConfig,
-  webhookDeliveryConfig,
-} from "./webhook-config.ts";
+import { receiverUrl, WEBHOOK_DELIVERY_FLAGS, WEBHOOK_DELIVERY_SCHEMA, webhookDeliveryConfig } from "./webhook-config.ts";
 
 export const SYNC_FLAGS = {
   a: valueFlag("Mode: db_init, db_update, db_sync or webhook", "mode"),
@@ -46,29 +42,12 @@ export const SYNC_FLAGS = {
 
 export type SyncFlags = { [K in keyof typeof SYNC_FLAGS]?: (typeof SYNC_FLAGS)[K]["type"] extends "boolean" ? boolean : string };
 
-export interface SyncConfig {
-  mode: SyncMode;
-  campaign: string;
-  token: string;
-  url?: string;
-  start?: Date;
-  filterMode?: "updates_only" | "hi_updates_only";
-  taskPrefixes?: string[];
-  /** The raw `--fp` value, as the API's `tasks` parameter takes it. */
-  taskPrefixesRaw?: string;
-  tablePrefix: string;
-  workers: number;
+/** The campaign's settings and the process's own: how it logs, and where its state store is. */
+export interface SyncConfig extends CampaignSettings {
   dbConnections: number;
   logLevel: number;
   verbose: boolean;
-  apiUrl?: string;
   stateUrl?: string;
-  intervalSeconds: number;
-  relistHours: number;
-  lookbackMinutes: number;
-  apiTimeoutSeconds: number;
-  apiAttempts: number;
-  webhook: WebhookDeliveryConfig;
 }
 
 /** Timers cannot wait longer than a day here without surprises, and nobody polls less often. */
@@ -188,19 +167,4 @@ export function apiBaseUrl(raw: string): string {
   }
   if (url.hostname === "") throw new UsageError(`--api-url names no host (${expected})`);
   return raw;
-}
-
-/** The parts of the pipeline's options every mode takes straight from the flags. */
-export function pipelineSettings(config: SyncConfig) {
-  return {
-    eventFilters: {
-      type: config.filterMode ? ("update" as const) : undefined,
-      hi: config.filterMode === "hi_updates_only" || undefined,
-      tasks: config.taskPrefixesRaw,
-    },
-    workers: config.workers,
-    intervalMs: config.intervalSeconds * 1000,
-    relistEveryMs: config.relistHours * 3_600_000,
-    lookbackMs: config.lookbackMinutes * 60_000,
-  };
 }

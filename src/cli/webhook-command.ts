@@ -9,8 +9,8 @@ import { addSecret, createLogger } from "./logger.ts";
 import { onShutdown } from "./shutdown.ts";
 import { parseStartDate } from "./sync-config.ts";
 import { withStateStore } from "./state-option.ts";
-import { displayUrl, receiverUrl, WEBHOOK_DELIVERY_FLAGS, WEBHOOK_DELIVERY_SCHEMA, webhookDeliveryConfig } from "./webhook-config.ts";
-import { createDeliverer } from "./webhook-mode.ts";
+import { receiverUrl, WEBHOOK_DELIVERY_FLAGS, WEBHOOK_DELIVERY_SCHEMA, webhookDeliveryConfig } from "./webhook-config.ts";
+import { createDeliverer, displayUrl } from "../campaign/webhook.ts";
 
 const SELECT_FLAGS = {
   state: valueFlag("State store as a libSQL URL (default: the sync's)", "url"),

@@ -1,5 +1,6 @@
 // The flags of webhook delivery, shared by webhook mode (`--a webhook`) and `dbsync webhook replay`.
 import type { ArgsDef } from "citty";
+import type { WebhookDeliveryConfig } from "../campaign/settings.ts";
 import * as v from "valibot";
 import { parseWebhookSecret, WebhookSecretError } from "../core/webhook/signature.ts";
 import { UsageError } from "./argv.ts";
@@ -25,18 +26,6 @@ export const WEBHOOK_DELIVERY_SCHEMA = {
   "webhook-timeout": v.optional(decimal("webhook-timeout", "a number of seconds", 0.05, 600, { min: "more than 0" }), "30"),
   "webhook-secret": v.optional(v.string()),
 };
-
-export interface WebhookDeliveryConfig {
-  rate: number;
-  burst: number;
-  attempts: number;
-  retryWaitSeconds: number;
-  timeoutSeconds: number;
-  /** The decoded signing key. */
-  signingKey?: Uint8Array;
-  /** The secret as given, to keep it out of logs. */
-  secret?: string;
-}
 
 type DeliveryFlags = {
   wr: number;
@@ -84,15 +73,4 @@ export function receiverUrl(raw: string | undefined): string {
     throw new UsageError(`--url in webhook mode must be ${expected} (not ${url.protocol})`);
   }
   return url.href;
-}
-
-/** A URL for messages and logs: without password and query (either may carry a key). */
-export function displayUrl(raw: string): string {
-  try {
-    const url = new URL(raw);
-    const user = url.username ? `${url.username}${url.password ? ":***" : ""}@` : "";
-    return `${url.protocol}//${user}${url.host}${url.pathname}${url.search ? "?…" : ""}`;
-  } catch {
-    return "(invalid URL)";
-  }
 }

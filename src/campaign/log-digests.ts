@@ -2,7 +2,20 @@
 // file keeps one line per event (see core/common/log-digest.ts).
 import type { ConsolaInstance } from "consola";
 import { LogDigest } from "../core/common/log-digest.ts";
-import { fileOnly } from "./logger.ts";
+import type { Logger } from "../core/sync/options.ts";
+
+/** Tags lines only the log file takes: one per event that the console reports as a count. */
+export const FILE_ONLY = "file-only";
+
+/** The same logger, writing to the log file only (nowhere when there is none). */
+export function fileOnly(log: ConsolaInstance): ConsolaInstance {
+  return log.withTag(FILE_ONLY);
+}
+
+/** The pipeline's view of a campaign's logger. */
+export function pipelineLog(log: ConsolaInstance): Logger {
+  return { debug: (m) => log.debug(m), info: (m) => log.info(m), warn: (m) => log.warn(m) };
+}
 
 /** API requests tried again: with 32 workers and a flaky API, dozens a minute. */
 export function apiRetryReport(log: ConsolaInstance, periodMs?: number): LogDigest {

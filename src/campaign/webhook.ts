@@ -1,5 +1,5 @@
-// `--a webhook`: the pipeline records each transaction in the outbox (core/webhook/sink.ts) while a
-// deliverer sends them; both run until the process is stopped.
+// Webhook mode: the pipeline records each transaction in the outbox (core/webhook/sink.ts) while a
+// deliverer sends them; both run until the campaign is stopped.
 import type { ConsolaInstance } from "consola";
 import pkg from "../../package.json" with { type: "json" };
 import { CircuitBreaker } from "../core/webhook/circuit-breaker.ts";
@@ -10,16 +10,14 @@ import type { StateStore } from "../core/state/state.ts";
 import { runSync, type SyncStats } from "../core/sync/pipeline.ts";
 import { Deliverer } from "../core/webhook/delivery.ts";
 import { createWebhookSink } from "../core/webhook/sink.ts";
-import { breakerReports } from "./log-digests.ts";
-import { fileOnly } from "./logger.ts";
-import { pipelineSettings, type SyncConfig } from "./sync-config.ts";
-import { displayUrl, type WebhookDeliveryConfig } from "./webhook-config.ts";
+import { breakerReports, fileOnly, pipelineLog } from "./log-digests.ts";
+import { type CampaignSettings, contactFilter, pipelineSettings, type WebhookDeliveryConfig } from "./settings.ts";
 
 /** The longest wait between two attempts of one delivery. */
 const MAX_RETRY_WAIT_MS = 10 * 60_000;
 
 export interface WebhookModeRun {
-  config: SyncConfig;
+  settings: CampaignSettings;
   state: StateStore;
   source: DialfireSource;
   log: ConsolaInstance;
@@ -27,10 +25,10 @@ export interface WebhookModeRun {
   signal: AbortSignal;
 }
 
-export async function runWebhookMode({ config, state, source, log, onProgress, signal }: WebhookModeRun): Promise<void> {
-  const url = config.url as string; // required in webhook mode by the config
-  const scope = { campaign: config.campaign };
-  const checkpointKey = { campaign: config.campaign, mode: "webhook", target: "" };
+export async function runWebhookMode({ settings, state, source, log, onProgress, signal }: WebhookModeRun): Promise<void> {
+  const url = settings.url as string; // required in webhook mode by every entry point
+  const scope = { campaign: settings.campaign };
+  const checkpointKey = { campaign: settings.campaign, mode: "webhook", target: "" };
   const originKey = { ...checkpointKey, mode: "webhook-origin" };
 
   // Without --s only transactions fired after the first start are sent; that start is kept, so a
@@ -39,7 +37,7 @@ export async function runWebhookMode({ config, state, source, log, onProgress, s
   // state store): a failed first try does not fix it.
   const storedOrigin = await state.getCheckpoint(originKey);
   const stored = storedOrigin ? new Date(storedOrigin.value) : undefined;
-  const origin = config.start ?? stored ?? new Date();
+  const origin = settings.start ?? stored ?? new Date();
   if (!stored || origin < stored) {
     // History from before the former start was never recorded: the listing must fetch every
     // contact again instead of skipping those it has seen, and a restart that interrupts it must
@@ -50,26 +48,26 @@ export async function runWebhookMode({ config, state, source, log, onProgress, s
     }
     await state.setCheckpoint(originKey, origin.toISOString());
   }
-  const interruptedEarly = !config.start && stored !== undefined && !(await state.getCheckpoint(checkpointKey));
+  const interruptedEarly = !settings.start && stored !== undefined && !(await state.getCheckpoint(checkpointKey));
 
   const inner = new AbortController();
   const stop = () => inner.abort(signal.reason);
   signal.addEventListener("abort", stop, { once: true });
-  const deliverer = createDeliverer(config.webhook, state.outbox, { scope }, log, { concurrency: config.workers });
+  const deliverer = createDeliverer(settings.webhook, state.outbox, { scope }, log, { concurrency: settings.workers });
   const sink = createWebhookSink({
     outbox: state.outbox,
     scope,
     url,
-    filter: { mode: config.filterMode, taskPrefixes: config.taskPrefixes },
+    filter: contactFilter(settings),
     origin,
-    signed: config.webhook.signingKey !== undefined,
+    signed: settings.webhook.signingKey !== undefined,
     onRecorded: () => deliverer.wake(),
   });
 
   await state.outbox.repairLines(Date.now());
   const moved = await state.outbox.retarget(scope, url);
   if (moved > 0) log.info(`${moved} pending deliveries recorded for another receiver URL go to ${displayUrl(url)} now`);
-  if (!config.webhook.signingKey && (await state.outbox.pendingCount({ scope, signed: true })) > 0) {
+  if (!settings.webhook.signingKey && (await state.outbox.pendingCount({ scope, signed: true })) > 0) {
     log.warn(
       "deliveries recorded with a signature are pending, and no secret is given: " +
         "they are held back until they reach the dead-letter list (replay them with the secret)",
@@ -77,8 +75,8 @@ export async function runWebhookMode({ config, state, source, log, onProgress, s
   }
   const pending = await state.outbox.pendingCount({ scope });
   log.info(
-    `webhook: transactions of campaign ${config.campaign} fired since ${origin.toISOString()} to ${displayUrl(url)}` +
-      `${config.webhook.signingKey ? " (signed)" : ""}${pending > 0 ? `; ${pending} deliveries pending from before` : ""}`,
+    `webhook: transactions of campaign ${settings.campaign} fired since ${origin.toISOString()} to ${displayUrl(url)}` +
+      `${settings.webhook.signingKey ? " (signed)" : ""}${pending > 0 ? `; ${pending} deliveries pending from before` : ""}`,
   );
   const delivering = deliverer.run(inner.signal).finally(() => inner.abort());
   const syncing = runSync({
@@ -87,9 +85,9 @@ export async function runWebhookMode({ config, state, source, log, onProgress, s
     sink,
     state,
     checkpointKey,
-    start: config.start ?? (interruptedEarly ? origin : undefined),
-    ...pipelineSettings(config),
-    log: { debug: (m) => log.debug(m), info: (m) => log.info(m), warn: (m) => log.warn(m) },
+    start: settings.start ?? (interruptedEarly ? origin : undefined),
+    ...pipelineSettings(settings),
+    log: pipelineLog(log),
     onProgress,
     signal: inner.signal,
   }).finally(() => inner.abort());
@@ -133,4 +131,15 @@ export function createDeliverer(
     log: { info: (m) => log.info(m), warn: (m) => log.warn(m), record: (m) => file.warn(m) },
     onStop: () => breakerNews.flush(),
   });
+}
+
+/** A URL for messages and logs: without password and query (either may carry a key). */
+export function displayUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    const user = url.username ? `${url.username}${url.password ? ":***" : ""}@` : "";
+    return `${url.protocol}//${user}${url.host}${url.pathname}${url.search ? "?…" : ""}`;
+  } catch {
+    return "(invalid URL)";
+  }
 }
