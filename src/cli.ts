@@ -1,5 +1,6 @@
 #!/usr/bin/env bun
-// The dbsync command line: `sync` (also reached by the original's flat flags), `webhook failed|replay`,
+// The dbsync command line: `sync` (also reached by the original's flat flags), `run` (many campaigns
+// from a config file), `webhook failed|replay`,
 // `serve`, `tokens`, `phonecalls push`, `simulate`, `demo`.
 import { type ArgsDef, type CommandDef, defineCommand, parseArgs, renderUsage, runCommand } from "citty";
 import { stripAnsi } from "consola/utils";
@@ -16,6 +17,7 @@ import { tokensCommand } from "./cli/tokens-command.ts";
 import { webhookCommand } from "./cli/webhook-command.ts";
 import { parseSyncConfig, SYNC_FLAGS } from "./cli/sync-config.ts";
 import { runSyncCommand } from "./cli/sync-command.ts";
+import { runManyCommand } from "./cli/run-command.ts";
 import { onShutdown } from "./cli/shutdown.ts";
 import pkg from "../package.json" with { type: "json" };
 
@@ -81,6 +83,7 @@ const main = defineCommand({
   },
   subCommands: {
     sync: syncCommand,
+    run: runManyCommand,
     webhook: webhookCommand,
     serve: serveCommand,
     tokens: tokensCommand,
@@ -92,6 +95,7 @@ const main = defineCommand({
 
 const commands: Record<string, CommandDef<ArgsDef>> = {
   sync: syncCommand as CommandDef<ArgsDef>,
+  run: runManyCommand as CommandDef<ArgsDef>,
   webhook: webhookCommand as CommandDef<ArgsDef>,
   serve: serveCommand as CommandDef<ArgsDef>,
   tokens: tokensCommand as CommandDef<ArgsDef>,

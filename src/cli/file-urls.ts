@@ -11,12 +11,15 @@ export async function checkDatabaseFlag(flag: string, url: string): Promise<void
   });
 }
 
-/** `file:` paths are made absolute so the checkpoint of a target does not depend on the working directory. */
-export function absoluteFileUrl(url: string): string {
+/**
+ * `file:` paths are made absolute so the checkpoint of a target does not depend on the working
+ * directory; relative ones are read from `base` (a config file's folder), by default the working one.
+ */
+export function absoluteFileUrl(url: string, base = "."): string {
   if (url.startsWith("file:") && !url.startsWith("file://")) {
     const [path = "", query] = url.slice(5).split("?");
-    return `file:${resolve(path)}${query ? `?${query}` : ""}`;
+    return `file:${resolve(base, path)}${query ? `?${query}` : ""}`;
   }
-  if (/^[^:]+\.(db|sqlite|sqlite3)$/i.test(url)) return `file:${resolve(url)}`;
+  if (/^[^:]+\.(db|sqlite|sqlite3)$/i.test(url)) return `file:${resolve(base, url)}`;
   return url;
 }

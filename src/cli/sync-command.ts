@@ -3,6 +3,7 @@
 // failure into one clear line and an exit code.
 import type { ConsolaInstance } from "consola";
 import { type Campaign, assembleCampaign } from "../campaign/assemble.ts";
+import type { CampaignSettings } from "../campaign/settings.ts";
 import { DialfireApiError, DialfireAuthError } from "../core/dialfire/client.ts";
 import { TargetError, TargetUrlError } from "../core/sql/dialect.ts";
 import { StateError, type StateStore } from "../core/state/state.ts";
@@ -28,16 +29,14 @@ export interface SyncRun {
 /** Runs one sync and returns its exit code; never throws for anything the user can cause. */
 export async function runSyncCommand(run: SyncRun): Promise<number> {
   const { config } = run;
-  addSecret(config.token);
+  addCampaignSecrets(config);
   const progress = createProgress(process.stderr, !config.verbose && !run.quiet, { log: (line) => log?.info(line) });
   let log = run.logger;
   let state: StateStore | undefined;
   let campaign: Campaign | undefined;
   const startedAt = Date.now();
   try {
-    const fileStem = config.campaign.replace(/[^\w-]/g, "_"); // a campaign id must not steer a path
-    addSecret(passwordOf(config.url));
-    addSecret(config.webhook.secret);
+    const fileStem = campaignFileStem(config.campaign);
     // Checked before a log file is made: a malformed --state is the user's to fix.
     const stateUrl = stateStoreUrl(config.stateUrl);
     if (!log) {
@@ -58,7 +57,7 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
         log,
         onProgress: (s) => progress.update(s),
         signal: run.signal,
-        defaultTargetUrl: () => absoluteFileUrl(`file:${dataDir()}/${fileStem}.db`),
+        defaultTargetUrl: () => defaultTargetUrl(config.campaign),
       },
     );
     const stats = await campaign.run();
@@ -100,7 +99,24 @@ async function summary(mode: string, stats: SyncStats, campaign: Campaign, ms: n
   ].join("\n");
 }
 
-function passwordOf(url: string | undefined): string | undefined {
+/** A campaign's values that must never appear in any output, whichever entry point read them. */
+export function addCampaignSecrets(settings: CampaignSettings): void {
+  addSecret(settings.token);
+  addSecret(passwordOf(settings.url));
+  addSecret(settings.webhook.secret);
+}
+
+/** The start of a campaign's file names; a campaign id must not steer a path. */
+export function campaignFileStem(campaign: string): string {
+  return campaign.replace(/[^\w-]/g, "_");
+}
+
+/** The embedded database a campaign writes when its settings name none. */
+export function defaultTargetUrl(campaign: string): string {
+  return absoluteFileUrl(`file:${dataDir()}/${campaignFileStem(campaign)}.db`);
+}
+
+export function passwordOf(url: string | undefined): string | undefined {
   if (!url) return undefined;
   try {
     return decodeURIComponent(new URL(url).password) || undefined;
