@@ -49,7 +49,7 @@ describe("dbsync run --config: mistakes", () => {
     ],
     [
       "an unset variable",
-      file("variable.yaml", "campaigns:\n  - campaign: XYZ789\n    token: ${NOT_SET_ANYWHERE}\n    mode: db_init\n"),
+      file("variable.yaml", `campaigns:\n  - campaign: XYZ789\n    token: \${NOT_SET_ANYWHERE}\n    mode: db_init\n`),
       "variable.yaml: campaign 1: token: the environment variable NOT_SET_ANYWHERE is not set",
     ],
     [

@@ -7,13 +7,12 @@ import type { ConsolaInstance } from "consola";
 import * as v from "valibot";
 import { superviseCampaign } from "../campaign/supervise.ts";
 import { displayUrl } from "../campaign/webhook.ts";
-import type { StateStore } from "../core/state/state.ts";
 import { openStateStore } from "../core/state/store.ts";
 import { withEnvironment } from "./argv.ts";
 import { parseFlags, requiredText, valueFlag } from "./flag-schemas.ts";
 import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";
 import { createLogFile } from "./paths.ts";
-import { loadRunConfig, type RunCampaign, type RunConfig } from "./run-config.ts";
+import { inFileTerms, loadRunConfig, type RunCampaign, type RunConfig } from "./run-config.ts";
 import { onShutdown } from "./shutdown.ts";
 import { addCampaignSecrets, campaignFileStem, defaultTargetUrl, passwordOf } from "./sync-command.ts";
 
@@ -59,7 +58,8 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
     const done = superviseCampaign(campaign.config, {
       state,
       log: campaignLog(campaign),
-      say: (line) => out.info(`${label}: ${line}`),
+      // The core's messages name flags (`--ct`); this operator wrote the file's keys (`token`).
+      say: (line) => out.info(`${label}: ${inFileTerms(line)}`),
       signal: AbortSignal.any([signal, stop.signal]),
       defaultTargetUrl: () => defaultTargetUrl(campaign.config.campaign),
       backoff: { firstMs: current.failureWait.firstSeconds * 1000, maxMs: current.failureWait.maxSeconds * 1000 },

@@ -142,7 +142,7 @@ function expandVariables(value: unknown, env: Record<string, string | undefined>
       if (whole === "$$") return "$";
       const where = describePath(path);
       if (!closed || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name ?? "")) {
-        return fail(where, "${ must be followed by a variable name and } (write $$ for a literal $)");
+        return fail(where, `\${ must be followed by a variable name and } (write $$ for a literal $)`);
       }
       const found = env[name as string];
       return found ?? fail(where, `the environment variable ${name} is not set`);
@@ -246,7 +246,7 @@ const KEY_OF_FLAG = new Map<string, string>([
 ]);
 
 /** The flags' messages in the file's words: `--w must be a whole number` → `workers must be …`. */
-function inFileTerms(message: string): string {
+export function inFileTerms(message: string): string {
   return message
     .replace(/--([a-z][a-z0-9_-]*)(?![a-z0-9_-])/gi, (_, flag: string) => KEY_OF_FLAG.get(flag) ?? flag)
     .replace(/ \(or DBSYNC_[A-Z_]+\)/, "");
