@@ -54,6 +54,9 @@ Examples:
   DBSYNC_WEBHOOK_SECRET=whsec_… dbsync --a webhook --c MY_CAMPAIGN_ID --ct MY_SYNC_CLIENT_TOKEN \\
     --url https://example.com/api/transactions/
 
+  # Many campaigns in one process, from a YAML, TOML or JSON file (SIGHUP reads it again)
+  dbsync run --config /etc/dbsync/dbsync.yaml
+
   # Try it without a Dialfire account
   dbsync demo
 

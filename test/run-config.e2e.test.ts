@@ -50,7 +50,7 @@ describe("dbsync run --config: mistakes", () => {
     [
       "an unset variable",
       file("variable.yaml", `campaigns:\n  - campaign: XYZ789\n    token: \${NOT_SET_ANYWHERE}\n    mode: db_init\n`),
-      "variable.yaml: campaign 1: token: the environment variable NOT_SET_ANYWHERE is not set",
+      "variable.yaml: campaign 1 (XYZ789): token: the environment variable NOT_SET_ANYWHERE is not set",
     ],
     [
       "a bad target URL",

@@ -11,7 +11,7 @@ import { openStateStore } from "../core/state/store.ts";
 import { withEnvironment } from "./argv.ts";
 import { parseFlags, requiredText, valueFlag } from "./flag-schemas.ts";
 import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";
-import { createLogFile } from "./paths.ts";
+import { createLogFile, logDir } from "./paths.ts";
 import { inFileTerms, loadRunConfig, type RunCampaign, type RunConfig } from "./run-config.ts";
 import { onShutdown } from "./shutdown.ts";
 import { addCampaignSecrets, campaignFileStem, defaultTargetUrl, passwordOf } from "./sync-command.ts";
@@ -49,6 +49,8 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
   const signal = onShutdown();
   let current = first;
   addSecrets(current);
+  // A log folder that cannot be written stops the process here, not one campaign at a time later.
+  logDir();
   const state = await openStateStore(current.stateUrl);
   const running = new Map<string, Running>();
 
@@ -104,16 +106,16 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
     out.info(`${file} applied: ${await apply(next)}`);
   }
 
-  // Reloads one after the other: a second SIGHUP during a slow stop waits for the first.
-  let reloading = Promise.resolve();
+  out.info(`dbsync run: ${current.campaigns.length} campaigns from ${file}, state in ${displayUrl(current.stateUrl)}`);
+  if (current.leaseSeconds !== undefined) out.info("lease_seconds is read but not used yet: leases come with replicas");
+  // The first start and every reload one after the other: a SIGHUP during a slow stop waits its turn.
+  let reloading: Promise<unknown> = apply(current);
   const onHangup = () => {
     reloading = reloading.then(reload);
   };
   process.on("SIGHUP", onHangup);
   try {
-    out.info(`dbsync run: ${current.campaigns.length} campaigns from ${file}, state in ${displayUrl(current.stateUrl)}`);
-    if (current.leaseSeconds !== undefined) out.info("lease_seconds is read but not used yet: leases come with replicas");
-    await apply(current);
+    await reloading;
     if (!signal.aborted) await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
     await reloading;
     await Promise.all([...running.values()].map((run) => run.done));

@@ -7,6 +7,7 @@ import { dirname, extname } from "node:path";
 import { parseJSON5, parseTOML, parseYAML } from "confbox";
 import * as v from "valibot";
 import { TargetUrlError } from "../core/sql/dialect.ts";
+import { SYNC_MODES } from "../core/sync/options.ts";
 import { checkTargetUrl } from "../dialects/index.ts";
 import { UsageError } from "./argv.ts";
 import { absoluteFileUrl } from "./file-urls.ts";
@@ -79,7 +80,8 @@ export async function loadRunConfig(file: string, env: Record<string, string | u
   const fail = (where: string, message: string): never => {
     throw new UsageError(`${file}: ${where ? `${where}: ` : ""}${inFileTerms(message)}`);
   };
-  const document = expandVariables(readDocument(file, fail), env, fail);
+  const raw = readDocument(file, fail);
+  const document = expandVariables(raw, { env, fail, root: raw });
   if (!isPlainObject(document)) return fail("", "the file must hold keys (state, campaigns), not a list or a single value");
   const unknown = Object.keys(document).find((key) => !TOP_LEVEL_KEYS.includes(key));
   if (unknown !== undefined) fail("", `unknown key "${unknown}"${suggestion(unknown, TOP_LEVEL_KEYS)}`);
@@ -136,11 +138,12 @@ function readDocument(file: string, fail: Fail): unknown {
  * `${NAME}` in any text value becomes the variable's value; `$$` is a literal `$`. An unset variable is
  * an error: an empty token or password would fail later, and less clearly.
  */
-function expandVariables(value: unknown, env: Record<string, string | undefined>, fail: Fail, path: string[] = []): unknown {
+function expandVariables(value: unknown, context: Expansion, path: string[] = []): unknown {
+  const { env, fail } = context;
   if (typeof value === "string") {
     return value.replace(/\$\$|\$\{([^}]*)(\}?)/g, (whole, name: string | undefined, closed: string) => {
       if (whole === "$$") return "$";
-      const where = describePath(path);
+      const where = describePath(path, context.root);
       if (!closed || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name ?? "")) {
         return fail(where, `\${ must be followed by a variable name and } (write $$ for a literal $)`);
       }
@@ -148,18 +151,31 @@ function expandVariables(value: unknown, env: Record<string, string | undefined>
       return found ?? fail(where, `the environment variable ${name} is not set`);
     });
   }
-  if (Array.isArray(value)) return value.map((item, index) => expandVariables(item, env, fail, [...path, String(index)]));
+  if (Array.isArray(value)) return value.map((item, index) => expandVariables(item, context, [...path, String(index)]));
   if (isPlainObject(value)) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, expandVariables(item, env, fail, [...path, key])]));
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, expandVariables(item, context, [...path, key])]));
   }
   return value;
 }
 
+interface Expansion {
+  env: Record<string, string | undefined>;
+  fail: Fail;
+  /** The document as written, to name a campaign by its id before its values are expanded. */
+  root: unknown;
+}
+
 /** `campaign 2 (ABC123): token` for a path into the document, as the messages name places. */
-function describePath(path: string[]): string {
+function describePath(path: string[], root: unknown): string {
   const [top, index, ...rest] = path;
-  if (top !== "campaigns" || index === undefined) return path.join(".");
-  return [`campaign ${Number(index) + 1}`, ...rest].join(": ");
+  if (top !== "campaigns" || index === undefined || !isPlainObject(root) || !Array.isArray(root.campaigns)) return path.join(".");
+  return [placeOf(Number(index), root.campaigns[Number(index)]), ...rest].join(": ");
+}
+
+/** A campaign's place in the file: its position in the list, and its id as written when it has one. */
+function placeOf(index: number, entry: unknown): string {
+  const id = isPlainObject(entry) && typeof entry.campaign === "string" ? ` (${entry.campaign})` : "";
+  return `campaign ${index + 1}${id}`;
 }
 
 function readStateUrl(raw: unknown, base: string, fail: Fail): string {
@@ -182,8 +198,7 @@ function readStateUrl(raw: unknown, base: string, fail: Fail): string {
 }
 
 async function readCampaign(entry: unknown, index: number, base: string, fail: Fail): Promise<RunCampaign> {
-  const id = isPlainObject(entry) && typeof entry.campaign === "string" ? ` (${entry.campaign})` : "";
-  const place = `campaign ${index + 1}${id}`;
+  const place = placeOf(index, entry);
   if (!isPlainObject(entry)) return fail(place, "must be a set of keys (campaign, token, mode, url, …)");
   const keys = Object.keys(CAMPAIGN_KEYS) as (keyof typeof CAMPAIGN_KEYS)[];
   const unknown = Object.keys(entry).find((key) => !(key in CAMPAIGN_KEYS));
@@ -193,8 +208,9 @@ async function readCampaign(entry: unknown, index: number, base: string, fail: F
     // A number would lose its leading zeros on the way; an id or token is text.
     if (typeof entry[key] !== "string") fail(place, `${key} must be text (put it in quotes)`);
   }
-  const modes = ["db_init", "db_update", "db_sync", "webhook"];
-  if (!modes.includes(entry.mode as string)) fail(place, `mode must be ${modes.join(", ")} (not "${entry.mode}")`);
+  if (!(SYNC_MODES as readonly string[]).includes(entry.mode as string)) {
+    fail(place, `mode must be ${SYNC_MODES.join(", ")} (not "${entry.mode}")`);
+  }
   const values = textValues(entry, keys, (_, message) => fail(place, message));
   const flags = Object.fromEntries(Object.entries(values).map(([key, value]) => [CAMPAIGN_KEYS[key as keyof typeof CAMPAIGN_KEYS], value]));
   let config: SyncConfig;
