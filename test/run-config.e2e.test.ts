@@ -73,6 +73,22 @@ describe("dbsync run --config: mistakes", () => {
       "twice.yaml: campaign 2 (ABC123): the same campaign, mode and url as campaign 1 (ABC123)",
     ],
     [
+      "one campaign to two receivers",
+      file(
+        "receivers.yaml",
+        "campaigns:\n" +
+          ["https://a.example/hook", "https://b.example/hook"]
+            .map((url) => `  - campaign: XYZ789\n    token: t0ken\n    mode: webhook\n    url: ${url}\n`)
+            .join(""),
+      ),
+      "receivers.yaml: campaign 2 (XYZ789): the same campaign in webhook mode as campaign 1 (XYZ789): one state store feeds one receiver per campaign",
+    ],
+    [
+      "a key of every object",
+      file("prototype.yaml", `campaigns:\n${GOOD_CAMPAIGN}    constructor: 1\n`),
+      'prototype.yaml: campaign 1 (ABC123): unknown key "constructor"',
+    ],
+    [
       "state on PostgreSQL, not yet",
       file("state.yaml", `state: postgres://u:hunter22@db/dbsync\ncampaigns:\n${GOOD_CAMPAIGN}`),
       "state.yaml: state: a PostgreSQL or MySQL/MariaDB state store is not supported yet",
@@ -89,6 +105,12 @@ describe("dbsync run --config: mistakes", () => {
       expect(result.code).toBe(2);
     });
   }
+});
+
+test("dbsync run without --config: one line, exit 2", async () => {
+  const result = await runCli(["run"]);
+  expect(result.stderr).toBe("error: the config file (--config) is required\n");
+  expect(result.code).toBe(2);
 });
 
 describe("dbsync run --config: what a good file means", () => {

@@ -29,7 +29,8 @@ export const runManyCommand = defineCommand({
   async run({ args }) {
     const flags = parseFlags(
       v.object({ config: requiredText("the config file (--config) is required") }),
-      withEnvironment(args, RUN_FLAGS, process.env),
+      // Present-but-undefined: a missing --config gets its own message, not valibot's generic one.
+      { config: undefined, ...withEnvironment(args, RUN_FLAGS, process.env) },
     );
     // A file with a mistake stops here, before anything is opened: exit 2 with its one line.
     const config = await loadRunConfig(flags.config);

@@ -101,6 +101,9 @@ export async function loadRunConfig(file: string, env: Record<string, string | u
   for (const [index, entry] of list.entries()) {
     const campaign = await readCampaign(entry, index, base, fail);
     const earlier = campaigns.find((other) => other.key === campaign.key);
+    if (earlier?.config.mode === "webhook") {
+      fail(campaign.place, `the same campaign in webhook mode as ${earlier.place}: one state store feeds one receiver per campaign`);
+    }
     if (earlier) fail(campaign.place, `the same campaign, mode and url as ${earlier.place}`);
     campaigns.push(campaign);
   }
@@ -201,7 +204,7 @@ async function readCampaign(entry: unknown, index: number, base: string, fail: F
   const place = placeOf(index, entry);
   if (!isPlainObject(entry)) return fail(place, "must be a set of keys (campaign, token, mode, url, …)");
   const keys = Object.keys(CAMPAIGN_KEYS) as (keyof typeof CAMPAIGN_KEYS)[];
-  const unknown = Object.keys(entry).find((key) => !(key in CAMPAIGN_KEYS));
+  const unknown = Object.keys(entry).find((key) => !Object.hasOwn(CAMPAIGN_KEYS, key));
   if (unknown !== undefined) fail(place, `unknown key "${unknown}"${suggestion(unknown, keys)}`);
   for (const key of ["campaign", "token", "mode"] as const) {
     if (entry[key] === undefined) fail(place, `${key} is required`);
@@ -225,7 +228,9 @@ async function readCampaign(entry: unknown, index: number, base: string, fail: F
     if (error instanceof TargetUrlError) return fail(place, `url: ${error.message}`);
     throw error;
   }
-  const key = `${config.campaign}|${config.mode}|${config.url ?? "(the default file)"}`;
+  // Webhook mode keeps its progress and outbox per campaign, whatever the receiver: one state store
+  // can feed one receiver per campaign.
+  const key = `${config.campaign}|${config.mode}|${config.mode === "webhook" ? "" : (config.url ?? "(the default file)")}`;
   return { key, place, config, fingerprint: JSON.stringify(config) };
 }
 
