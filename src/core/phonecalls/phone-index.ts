@@ -5,7 +5,7 @@
 // (`$changed`, `$id`); contacts changed since are searched directly.
 import type { ContactPosition, ContactReader } from "../sql/contact-reader.ts";
 import type { Dialect, SqlExecutor } from "../sql/dialect.ts";
-import { name, raw, sql, values } from "../sql/template.ts";
+import { name, names, raw, sql, values } from "../sql/template.ts";
 import { MAX_DIGITS, MIN_SIGNIFICANT_DIGITS, normalisePhone, phoneNumbersIn, phoneTail, samePhone } from "../common/phone-numbers.ts";
 import { createTables, once, type ServiceTable, serviceTable } from "./service-tables.ts";
 
@@ -77,7 +77,10 @@ export class PhoneIndex {
       }),
       keys: serviceTable(dialect, `${prefix}phone_index_keys`, "contact_id", { contact_id: "short_string", keys: "text" }),
     };
-    this.prepare = once(() => createTables(dialect, [this.specs.index, this.specs.keys]));
+    this.prepare = once(async () => {
+      await createTables(dialect, [this.specs.index, this.specs.keys]);
+      await this.addProgress();
+    });
     this.now = options.now ?? Date.now;
   }
 
@@ -131,8 +134,8 @@ export class PhoneIndex {
 
   /**
    * One refresh at a time: lookups arriving together wait for it instead of writing the same rows at
-   * once (MariaDB deadlocks on that). A refresh that fails (another server process refreshing the
-   * same rows) is not the lookup's failure: contacts past the index are searched directly.
+   * once (MariaDB deadlocks on that). A refresh that fails (the database gone for a moment) is not
+   * the lookup's failure: contacts past the index are searched directly.
    */
   private refresh(): Promise<void> {
     // A refresh that has made no step for this long was cut off (on Workers, work that outlives its
@@ -182,23 +185,36 @@ export class PhoneIndex {
     // Fresh: a contact indexed without a phone column just added would stay so, its progress passed.
     const columns = this.options.phoneColumns(await this.contacts.columns(0));
     const before = changedStamp(this.now() - this.options.settleMs);
-    let after = await this.progress();
     for (;;) {
-      const page = await this.contacts.page({ after, before, limit: STEP, columns });
-      const last = page.rows.at(-1);
-      if (!last) {
-        this.built = true;
-        return;
-      }
-      after = { changed: String(last.$changed ?? ""), id: String(last.$id) };
-      const reached = after;
-      await this.dialect.transaction((tx) => this.index(tx, page.rows, columns, reached));
+      const more = await this.dialect.transaction((tx) => this.step(tx, columns, before));
       stepped();
-      if (!page.more) {
+      if (!more) {
         this.built = true;
         return;
       }
     }
+  }
+
+  /**
+   * Indexes the next contacts after the stored progress; whether more follow. Other server
+   * processes refresh the same index: a step that read contacts before a change and wrote after
+   * another process indexed the change would bring the old numbers back, and move the progress back
+   * or, with that process's next step, leave them for good. So steps take turns on the progress row
+   * and read progress, contacts and their keys only once it is theirs: each sees every earlier step.
+   */
+  private async step(tx: SqlExecutor, columns: readonly string[], before: string): Promise<boolean> {
+    const d = this.dialect;
+    // SQLite's write transaction holds the database's one write lock from its start; D1 has no
+    // transaction to hold (its writes are one batch after the reads), so there a step can still race.
+    if (d.kind !== "sqlite") {
+      const keys = name("keys");
+      await tx.run(...sql`UPDATE ${name(this.specs.keys.name)} SET ${keys} = ${keys} WHERE ${name("contact_id")} = ${PROGRESS}`.render(d));
+    }
+    const page = await this.contacts.page({ after: await this.progress(tx), before, limit: STEP, columns }, tx);
+    const last = page.rows.at(-1);
+    if (!last) return false;
+    await this.index(tx, page.rows, columns, { changed: String(last.$changed ?? ""), id: String(last.$id) });
+    return page.more;
   }
 
   private async index(tx: SqlExecutor, rows: readonly Record<string, unknown>[], columns: readonly string[], reached: ContactPosition) {
@@ -234,12 +250,26 @@ export class PhoneIndex {
     }
   }
 
-  private async progress(): Promise<ContactPosition | undefined> {
+  private async progress(on: SqlExecutor = this.dialect): Promise<ContactPosition | undefined> {
     const d = this.dialect;
     const keys = name("keys");
     const query = sql`SELECT ${keys} AS ${keys} FROM ${name(this.specs.keys.name)} WHERE ${name("contact_id")} = ${PROGRESS}`;
-    const [row] = await d.all<{ keys: string }>(...query.render(d));
+    const [row] = await on.all<{ keys: string }>(...query.render(d));
     return row ? (JSON.parse(String(row.keys)) as ContactPosition) : undefined;
+  }
+
+  /** The progress row exists from the start: the row steps take turns on. */
+  private async addProgress(): Promise<void> {
+    if (await this.progress()) return;
+    const start: ContactPosition = { changed: "", id: "" };
+    const { name: table, columns } = this.specs.keys;
+    const insert = sql`INSERT INTO ${name(table)} (${names(columns.map((c) => c.name))}) VALUES (${values([PROGRESS, JSON.stringify(start)])})`;
+    try {
+      await this.dialect.run(...insert.render(this.dialect));
+    } catch (error) {
+      // Another server process added it at the same moment.
+      if (!(await this.progress())) throw error;
+    }
   }
 
   /** Contacts written within the settle time are not indexed yet: they are few, so read directly. */
