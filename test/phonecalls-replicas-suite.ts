@@ -1,6 +1,5 @@
-// Several `dbsync serve` processes on one database refresh the same phone number index. Run by a file
-// per database with interactive transactions (phonecalls.libsql/postgres/mysql/libsql-http.test.ts;
-// D1 has none). Two PhoneIndex instances play two servers; their refreshes are paused at chosen
+// Several `dbsync serve` processes on one database refresh the same phone number index. Run by the
+// file of each database (phonecalls.<database>.test.ts). Two PhoneIndex instances play two servers; their refreshes are paused at chosen
 // reads of contacts so that the steps interleave the way two processes can: one server has read a
 // contact, the sync changes that contact's number, the other server indexes the change and goes on.
 // Whatever the order, a third server must then find the number's present owner, never the former.

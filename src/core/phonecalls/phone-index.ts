@@ -186,7 +186,19 @@ export class PhoneIndex {
     const columns = this.options.phoneColumns(await this.contacts.columns(0));
     const before = changedStamp(this.now() - this.options.settleMs);
     for (;;) {
-      const more = await this.dialect.transaction((tx) => this.step(tx, columns, before));
+      let from: string | undefined;
+      let more: boolean;
+      try {
+        more = await this.dialect.transaction(async (tx) => {
+          await this.takeTurn(tx);
+          from = await this.progressText(tx);
+          return this.step(tx, from, columns, before);
+        });
+      } catch (error) {
+        // On D1 a step whose turn another server took first fails (see `checkTurn`): go on from there.
+        if (from === undefined || (await this.progressText()) === from) throw error;
+        continue;
+      }
       stepped();
       if (!more) {
         this.built = true;
@@ -201,23 +213,53 @@ export class PhoneIndex {
    * another process indexed the change would bring the old numbers back, and move the progress back
    * or, with that process's next step, leave them for good. So steps take turns on the progress row
    * and read progress, contacts and their keys only once it is theirs: each sees every earlier step.
+   * `from` is the progress as this step read it first; a step always moves the progress on.
    */
-  private async step(tx: SqlExecutor, columns: readonly string[], before: string): Promise<boolean> {
-    const d = this.dialect;
-    // SQLite's write transaction holds the database's one write lock from its start; D1 has no
-    // transaction to hold (its writes are one batch after the reads), so there a step can still race.
-    if (d.kind !== "sqlite") {
-      const keys = name("keys");
-      await tx.run(...sql`UPDATE ${name(this.specs.keys.name)} SET ${keys} = ${keys} WHERE ${name("contact_id")} = ${PROGRESS}`.render(d));
-    }
-    const page = await this.contacts.page({ after: await this.progress(tx), before, limit: STEP, columns }, tx);
+  private async step(tx: SqlExecutor, from: string | undefined, columns: readonly string[], before: string): Promise<boolean> {
+    const page = await this.contacts.page(
+      { after: from ? (JSON.parse(from) as ContactPosition) : undefined, before, limit: STEP, columns },
+      tx,
+    );
     const last = page.rows.at(-1);
     if (!last) return false;
-    await this.index(tx, page.rows, columns, { changed: String(last.$changed ?? ""), id: String(last.$id) });
+    await this.index(tx, page.rows, columns, { changed: String(last.$changed ?? ""), id: String(last.$id) }, from);
     return page.more;
   }
 
-  private async index(tx: SqlExecutor, rows: readonly Record<string, unknown>[], columns: readonly string[], reached: ContactPosition) {
+  /**
+   * The turn of a step, taken before it reads. PostgreSQL, MySQL and SQL Server: the progress row
+   * locked until the step commits. SQLite's write transaction holds the database's one write lock
+   * from its start: nothing to take.
+   */
+  private async takeTurn(tx: SqlExecutor): Promise<void> {
+    const d = this.dialect;
+    if (d.kind === "sqlite") return;
+    const keys = name("keys");
+    await tx.run(...sql`UPDATE ${name(this.specs.keys.name)} SET ${keys} = ${keys} WHERE ${name("contact_id")} = ${PROGRESS}`.render(d));
+  }
+
+  /**
+   * D1 has no transaction to hold: its reads run at once, its writes later as one atomic batch. There
+   * the batch starts by adding the progress row a second time unless the progress is still as read:
+   * when another step came between, the key is taken and the whole batch rolls back. (A no-op
+   * wherever the turn was taken.)
+   */
+  private async checkTurn(tx: SqlExecutor, from: string | undefined): Promise<void> {
+    const d = this.dialect;
+    if (d.kind !== "sqlite" || from === undefined) return;
+    const table = name(this.specs.keys.name);
+    const [id, keys] = [name("contact_id"), name("keys")];
+    const unchanged = sql`SELECT 1 FROM ${table} WHERE ${id} = ${PROGRESS} AND ${keys} = ${from}`;
+    await tx.run(...sql`INSERT INTO ${table} (${id}, ${keys}) SELECT ${PROGRESS}, ${from} WHERE NOT EXISTS (${unchanged})`.render(d));
+  }
+
+  private async index(
+    tx: SqlExecutor,
+    rows: readonly Record<string, unknown>[],
+    columns: readonly string[],
+    reached: ContactPosition,
+    from: string | undefined,
+  ) {
     const d = this.dialect;
     const { index, keys } = this.specs;
     const ids = rows.map((row) => String(row.$id));
@@ -229,6 +271,7 @@ export class PhoneIndex {
       old.push(...(await tx.all<{ keys: string }>(...query.render(d))));
     }
     const stale = old.flatMap((row) => JSON.parse(String(row.keys)) as string[]);
+    await this.checkTurn(tx, from);
     for (let i = 0; i < stale.length; i += perList) {
       const part = stale.slice(i, i + perList);
       await tx.run(...sql`DELETE FROM ${name(index.name)} WHERE ${name("key")} IN (${values(part)})`.render(d));
@@ -250,12 +293,18 @@ export class PhoneIndex {
     }
   }
 
-  private async progress(on: SqlExecutor = this.dialect): Promise<ContactPosition | undefined> {
+  private async progress(): Promise<ContactPosition | undefined> {
+    const text = await this.progressText();
+    return text === undefined ? undefined : (JSON.parse(text) as ContactPosition);
+  }
+
+  /** How far the index reaches, as stored (the text a step compares to take its turn). */
+  private async progressText(on: SqlExecutor = this.dialect): Promise<string | undefined> {
     const d = this.dialect;
     const keys = name("keys");
     const query = sql`SELECT ${keys} AS ${keys} FROM ${name(this.specs.keys.name)} WHERE ${name("contact_id")} = ${PROGRESS}`;
     const [row] = await on.all<{ keys: string }>(...query.render(d));
-    return row ? (JSON.parse(String(row.keys)) as ContactPosition) : undefined;
+    return row ? String(row.keys) : undefined;
   }
 
   /** The progress row exists from the start: the row steps take turns on. */
