@@ -1,0 +1,187 @@
+// Three real `dbsync serve` processes on one database, as behind a load balancer, while the sync keeps
+// moving phone numbers from one contact to another: every phonecall create, whichever server gets
+// it, must name the contact that has the number at that time (allowing for the settle time and the
+// index's refresh interval), never a former owner; once the numbers stop moving, every server names
+// every number's owner. On a libSQL file and on PostgreSQL.
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import type { Row } from "../src/core/sql/dialect.ts";
+import { SqlTarget } from "../src/core/sql/target.ts";
+import { openDialect } from "../src/dialects/index.ts";
+import { type FreshDatabase, freshDatabase } from "./helpers/databases.ts";
+import { CLI, serveUrl, tempDir } from "./helpers/run.ts";
+
+setDefaultTimeout(120_000);
+
+const TOKEN = "replicas-token-0123456789";
+const SERVERS = 3;
+const CONTACTS = 40;
+const SETTLE_S = 1;
+/**
+ * How long after a write a server may still answer with the number's former owner: the settle
+ * time, the second `$changed` is cut to, the index's refresh interval (2 s) and a step.
+ */
+const ALLOWANCE_MS = SETTLE_S * 1000 + 1000 + 2000 + 1000;
+const WRITING_MS = 10_000;
+const SWAP_EVERY_MS = 400;
+const CALLERS = 6;
+
+const numberOf = (n: number) => `+49 30 5550${String(n).padStart(3, "0")}`;
+const contactId = (i: number) => `c-${String(i).padStart(2, "0")}`;
+const stamp = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+function contact(i: number, number: number, changed: string): Row {
+  return { $id: contactId(i), $md5: `md5-${i}-${number}-${changed}`, $changed: changed, $phone: numberOf(number) };
+}
+
+/** A number's owners in time: who had it from the write that gave it (begun at `from`) until the write that took it committed. */
+interface Ownership {
+  owner: string;
+  from: number;
+  until: number;
+}
+
+/** A small deterministic random sequence: the same swaps on every run. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return state / 2_147_483_648;
+  };
+}
+
+function describeReplicas(name: string, database: () => Promise<{ url: string; drop(): Promise<void> }>): void {
+  describe(`three serve processes on one ${name} database`, () => {
+    const dir = tempDir("replicas");
+    let db: { url: string; drop(): Promise<void> };
+    const servers: Subprocess<"ignore", "pipe", "pipe">[] = [];
+    const bases: string[] = [];
+    let calls = 0;
+
+    beforeAll(async () => {
+      db = await database();
+      const dialect = await openDialect(db.url);
+      const target = new SqlTarget(dialect, "");
+      await target.prepare([]);
+      await target.write({ contacts: Array.from({ length: CONTACTS }, (_, i) => contact(i, i, "2026-01-01T00:00:00Z")) });
+      await target.close();
+      for (let n = 0; n < SERVERS; n++) {
+        const server = Bun.spawn(
+          [
+            "bun",
+            CLI,
+            "serve",
+            "--url",
+            db.url,
+            "--state",
+            `file:${join(dir, `state-${n}.db`)}`,
+            "--port",
+            "0",
+            "--settle",
+            String(SETTLE_S),
+          ],
+          { env: { ...process.env, DBSYNC_PHONECALLS_TOKENS: TOKEN }, stdout: "pipe", stderr: "pipe" },
+        );
+        servers.push(server);
+        bases.push(await serveUrl(server, () => new Response(server.stderr).text()));
+      }
+    });
+
+    afterAll(async () => {
+      for (const server of servers) server.kill("SIGTERM");
+      await Promise.all(servers.map((server) => server.exited));
+      await db?.drop();
+    });
+
+    /** A new call to `number` through server `n`: the status and the contact it was stored with. */
+    async function create(n: number, number: number): Promise<{ status: number; contactId?: string }> {
+      const response = await fetch(`${bases[n]}/direct/items/phonecalls/create`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ token: TOKEN, initiated: "2026-02-01T10:00:00", source: String(++calls), destination: numberOf(number) }),
+      });
+      const body = (await response.json()) as { contactId?: string };
+      return { status: response.status, contactId: body.contactId };
+    }
+
+    test("creates spread over the servers find the number's owner at that time, never a former one", async () => {
+      // The first build of each server's view: until then a create may be answered 503.
+      for (let n = 0; n < SERVERS; n++) {
+        while ((await create(n, 0)).status === 503) await Bun.sleep(100);
+      }
+      const owner = Array.from({ length: CONTACTS }, (_, i) => i);
+      const history: Ownership[][] = owner.map((_, number) => [{ owner: contactId(number), from: 0, until: Number.POSITIVE_INFINITY }]);
+      const dialect = await openDialect(db.url);
+      const target = new SqlTarget(dialect, "");
+      await target.prepare([]);
+      const next = random(7);
+      const start = Date.now();
+      // The sync's side: every few hundred milliseconds two contacts swap their numbers, in one write.
+      const writing = (async () => {
+        while (Date.now() - start < WRITING_MS) {
+          const a = Math.floor(next() * CONTACTS);
+          const b = (a + 1 + Math.floor(next() * (CONTACTS - 1))) % CONTACTS;
+          const [numberA, numberB] = [owner.indexOf(a), owner.indexOf(b)];
+          const begun = Date.now();
+          await target.write({ contacts: [contact(a, numberB, stamp(begun)), contact(b, numberA, stamp(begun))] });
+          const committed = Date.now();
+          for (const [number, to] of [
+            [numberA, b],
+            [numberB, a],
+          ] as const) {
+            (history[number]?.at(-1) as Ownership).until = committed;
+            history[number]?.push({ owner: contactId(to), from: begun, until: Number.POSITIVE_INFINITY });
+            owner[number] = to;
+          }
+          await Bun.sleep(SWAP_EVERY_MS);
+        }
+      })();
+      // The PBX's side: calls to random numbers, each through the next server.
+      const answers: { number: number; server: number; sent: number; answered: number; status: number; contactId?: string }[] = [];
+      const callers = Array.from({ length: CALLERS }, async (_, caller) => {
+        for (let call = caller; Date.now() - start < WRITING_MS; call += CALLERS) {
+          const number = Math.floor(next() * CONTACTS);
+          const sent = Date.now();
+          const answer = await create(call % SERVERS, number);
+          answers.push({ number, server: call % SERVERS, sent, answered: Date.now(), ...answer });
+        }
+      });
+      await Promise.all([writing, ...callers]);
+      await target.close();
+
+      // Who may be named: the owners whose time overlaps the call's, the allowance added to its start.
+      const possible = (answer: (typeof answers)[number]) =>
+        (history[answer.number] as Ownership[]).filter((o) => o.from <= answer.answered && o.until + ALLOWANCE_MS >= answer.sent);
+      const wrong = answers.filter((answer) => answer.status !== 200 || !possible(answer).some((o) => o.owner === answer.contactId));
+      const certain = answers.filter((answer) => possible(answer).length === 1);
+      expect({ wrong, calls: answers.length > 100, swaps: history.flat().length - CONTACTS > 20 }).toEqual({
+        wrong: [],
+        calls: true,
+        swaps: true,
+      });
+      expect(certain.length).toBeGreaterThan(50);
+
+      // The numbers stand still: after the allowance every server names every number's owner.
+      await Bun.sleep(ALLOWANCE_MS);
+      const final: string[] = [];
+      for (let number = 0; number < CONTACTS; number++) {
+        for (let n = 0; n < SERVERS; n++) {
+          const answer = await create(n, number);
+          if (answer.status !== 200 || answer.contactId !== contactId(owner[number] as number)) {
+            final.push(
+              `${numberOf(number)} on server ${n}: ${answer.status} ${answer.contactId}, owner ${contactId(owner[number] as number)}`,
+            );
+          }
+        }
+      }
+      expect(final).toEqual([]);
+    });
+  });
+}
+
+describeReplicas("libSQL file", async () => {
+  const dir = tempDir("replicas-db");
+  return { url: `file:${join(dir, "contacts.db")}`, drop: async () => {} };
+});
+describeReplicas("PostgreSQL", (): Promise<FreshDatabase> => freshDatabase("postgres"));
