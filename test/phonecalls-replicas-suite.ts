@@ -92,10 +92,12 @@ export function describeReplicas(name: string, openDialect: () => Promise<Dialec
         ],
       });
       await Promise.race([synced, sleep(1_000)]);
+      // B indexes the new number and reads on; A, resumed, ends before B's next step. Where steps
+      // take turns, B (or A) waits for the other instead: the waits are bounded, not required.
       serverB.warmUp();
       await Promise.race([gateB.reached, sleep(1_000)]);
       gateA.open();
-      await sleep(500);
+      await Promise.race([serverA.settled(), sleep(2_000)]);
       gateB.open();
       await synced;
       await serverA.settled();

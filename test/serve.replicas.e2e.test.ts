@@ -2,7 +2,7 @@
 // moving phone numbers from one contact to another: every phonecall create, whichever server gets
 // it, must name the contact that has the number at that time (allowing for the settle time and the
 // index's refresh interval), never a former owner; once the numbers stop moving, every server names
-// every number's owner. On a libSQL file and on PostgreSQL.
+// every number's owner. On a libSQL file, PostgreSQL and MariaDB.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -185,3 +185,4 @@ describeReplicas("libSQL file", async () => {
   return { url: `file:${join(dir, "contacts.db")}`, drop: async () => {} };
 });
 describeReplicas("PostgreSQL", (): Promise<FreshDatabase> => freshDatabase("postgres"));
+describeReplicas("MariaDB", (): Promise<FreshDatabase> => freshDatabase("mysql"));
