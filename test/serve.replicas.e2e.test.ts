@@ -57,6 +57,8 @@ function describeReplicas(name: string, database: () => Promise<{ url: string; d
     let db: { url: string; drop(): Promise<void> };
     const servers: Subprocess<"ignore", "pipe", "pipe">[] = [];
     const bases: string[] = [];
+    /** What each server wrote to its console: its errors (a failed refresh among them) and warnings. */
+    const consoles: string[] = [];
     let calls = 0;
 
     beforeAll(async () => {
@@ -81,10 +83,15 @@ function describeReplicas(name: string, database: () => Promise<{ url: string; d
             "--settle",
             String(SETTLE_S),
           ],
-          { env: { ...process.env, DBSYNC_PHONECALLS_TOKENS: TOKEN }, stdout: "pipe", stderr: "pipe" },
+          { env: { ...process.env, DBSYNC_PHONECALLS_TOKENS: TOKEN, DBSYNC_LOG_DIR: join(dir, "logs") }, stdout: "pipe", stderr: "pipe" },
         );
         servers.push(server);
-        bases.push(await serveUrl(server, () => new Response(server.stderr).text()));
+        consoles.push("");
+        const decoder = new TextDecoder();
+        void (async () => {
+          for await (const chunk of server.stderr) consoles[n] += decoder.decode(chunk);
+        })();
+        bases.push(await serveUrl(server, () => consoles[n] ?? ""));
       }
     });
 
@@ -176,6 +183,7 @@ function describeReplicas(name: string, database: () => Promise<{ url: string; d
         }
       }
       expect(final).toEqual([]);
+      expect(consoles.flatMap((text) => text.split("\n").filter((line) => /error/i.test(line)))).toEqual([]);
     });
   });
 }
