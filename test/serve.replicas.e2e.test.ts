@@ -17,13 +17,17 @@ setDefaultTimeout(120_000);
 const TOKEN = "replicas-token-0123456789";
 const SERVERS = 3;
 const CONTACTS = 40;
-const SETTLE_S = 1;
+/**
+ * The contract the index relies on: a write commits within the settle time of the `$changed` it
+ * stamps. Three servers and the writer share SQLite's one write lock on a busy machine: 2 s, not 1.
+ */
+const SETTLE_S = 2;
 /**
  * How long after a write a server may still answer with the number's former owner: the settle
- * time, the second `$changed` is cut to, the index's refresh interval (2 s) and a step.
+ * time, the second `$changed` is cut to, the index's refresh interval (2 s) and a step on a busy machine.
  */
-const ALLOWANCE_MS = SETTLE_S * 1000 + 1000 + 2000 + 1000;
-const WRITING_MS = 10_000;
+const ALLOWANCE_MS = SETTLE_S * 1000 + 1000 + 2000 + 2000;
+const WRITING_MS = 12_000;
 const SWAP_EVERY_MS = 400;
 const CALLERS = 6;
 
@@ -124,6 +128,8 @@ function describeReplicas(name: string, database: () => Promise<{ url: string; d
       await target.prepare([]);
       const next = random(7);
       const start = Date.now();
+      /** The longest time from a write's `$changed` to its commit: beyond the settle time, the test broke the contract. */
+      let slowestWrite = 0;
       // The sync's side: every few hundred milliseconds two contacts swap their numbers, in one write.
       const writing = (async () => {
         while (Date.now() - start < WRITING_MS) {
@@ -133,6 +139,7 @@ function describeReplicas(name: string, database: () => Promise<{ url: string; d
           const begun = Date.now();
           await target.write({ contacts: [contact(a, numberB, stamp(begun)), contact(b, numberA, stamp(begun))] });
           const committed = Date.now();
+          slowestWrite = Math.max(slowestWrite, committed - Date.parse(stamp(begun)));
           for (const [number, to] of [
             [numberA, b],
             [numberB, a],
@@ -160,14 +167,17 @@ function describeReplicas(name: string, database: () => Promise<{ url: string; d
       // Who may be named: the owners whose time overlaps the call's, the allowance added to its start.
       const possible = (answer: (typeof answers)[number]) =>
         (history[answer.number] as Ownership[]).filter((o) => o.from <= answer.answered && o.until + ALLOWANCE_MS >= answer.sent);
-      const wrong = answers.filter((answer) => answer.status !== 200 || !possible(answer).some((o) => o.owner === answer.contactId));
+      // Each wrong answer with the number's owners, in milliseconds from the start: what a failure needs to be read.
+      const wrong = answers
+        .filter((answer) => answer.status !== 200 || !possible(answer).some((o) => o.owner === answer.contactId))
+        .map(({ sent, answered, number, ...answer }) => ({
+          ...answer,
+          number,
+          sent: sent - start,
+          answered: answered - start,
+          owners: (history[number] as Ownership[]).map((o) => `${o.owner} ${o.from && o.from - start}-${o.until - start}`),
+        }));
       const certain = answers.filter((answer) => possible(answer).length === 1);
-      expect({ wrong, calls: answers.length > 100, swaps: history.flat().length - CONTACTS > 20 }).toEqual({
-        wrong: [],
-        calls: true,
-        swaps: true,
-      });
-      expect(certain.length).toBeGreaterThan(50);
 
       // The numbers stand still: after the allowance every server names every number's owner.
       await Bun.sleep(ALLOWANCE_MS);
@@ -182,7 +192,16 @@ function describeReplicas(name: string, database: () => Promise<{ url: string; d
           }
         }
       }
-      expect(final).toEqual([]);
+      expect({ writesWithinSettle: slowestWrite < SETTLE_S * 1000 ? true : slowestWrite, wrong, final }).toEqual({
+        writesWithinSettle: true,
+        wrong: [],
+        final: [],
+      });
+      expect({ calls: answers.length > 100, swaps: history.flat().length - CONTACTS > 20, certain: certain.length > 50 }).toEqual({
+        calls: true,
+        swaps: true,
+        certain: true,
+      });
       expect(consoles.flatMap((text) => text.split("\n").filter((line) => /error/i.test(line)))).toEqual([]);
     });
   });
