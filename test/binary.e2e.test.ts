@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { openDialect } from "../src/dialects/index.ts";
-import { machoLayout, machoSignatureProblem } from "../scripts/compile.ts";
+import { machoLayout, machoSignatureProblem } from "../scripts/compile/macho-sign.ts";
 import { serveUrl, tempDir } from "./helpers/run.ts";
 
 setDefaultTimeout(120_000);
