@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { openDialect } from "../src/dialects/index.ts";
 import { machoLayout, machoSignatureProblem } from "../scripts/compile/macho-sign.ts";
-import { serveUrl, tempDir } from "./helpers/run.ts";
+import { serveUrl, tempDir, flatFlags } from "./helpers/run.ts";
 
 setDefaultTimeout(120_000);
 
@@ -231,20 +231,7 @@ for (const variant of VARIANTS) {
     if (variant.name === "linux-x64")
       test("the server database drivers are inside: each one reaches its connect", async () => {
         for (const url of ["postgres://u:p@127.0.0.1:1/db", "mysql://u:p@127.0.0.1:1/db", "sqlserver://u:p@127.0.0.1:1/db"]) {
-          const result = await run([
-            "--a",
-            "db_init",
-            "--c",
-            CAMPAIGN,
-            "--ct",
-            API_TOKEN,
-            "--api-url",
-            api,
-            "--url",
-            url,
-            "--state",
-            state,
-          ]);
+          const result = await run([...flatFlags("db_init", CAMPAIGN, API_TOKEN, api, url, state)]);
           expect(result.code).toBe(1);
           expect(result.stderr).not.toContain("Cannot find module");
           expect(result.stderr).toContain(`at ${url.replace(":p@", "@")}: connection refused (nothing listens on that host and port)`);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { OutboxCandidate } from "../src/core/webhook/outbox.ts";
 import { openStateStore } from "../src/core/state/store.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
-import { CLI, tempDir } from "./helpers/run.ts";
+import { CLI, tempDir, flatFlags } from "./helpers/run.ts";
 
 setDefaultTimeout(60_000);
 
@@ -69,46 +69,13 @@ describe("a reader that leaves", () => {
 
   test("running work stops as on SIGTERM and ends with 141, without a word on stderr", async () => {
     expectQuiet(await piped(["simulate", "--port", "0"], "true"), 141);
-    const sync = await piped(
-      [
-        "--a",
-        "db_sync",
-        "--c",
-        CAMPAIGN,
-        "--ct",
-        TOKEN,
-        "--api-url",
-        sim.url,
-        "--url",
-        `file:${dir}/t.db`,
-        "--state",
-        `file:${dir}/s.db`,
-        "--v",
-      ],
-      "head -2",
-    );
+    const sync = await piped([...flatFlags("db_sync", CAMPAIGN, TOKEN, sim.url, `file:${dir}/t.db`, `file:${dir}/s.db`), "--v"], "head -2");
     expectQuiet(sync, 141);
     expect(sync.stderr).toBe("");
   });
 
   test("a sync whose only stdout line was read goes on to the end", async () => {
-    const result = await piped(
-      [
-        "--a",
-        "db_init",
-        "--c",
-        CAMPAIGN,
-        "--ct",
-        TOKEN,
-        "--api-url",
-        sim.url,
-        "--url",
-        `file:${dir}/init.db`,
-        "--state",
-        `file:${dir}/s.db`,
-      ],
-      "head -1",
-    );
+    const result = await piped([...flatFlags("db_init", CAMPAIGN, TOKEN, sim.url, `file:${dir}/init.db`, `file:${dir}/s.db`)], "head -1");
     expectQuiet(result, 0);
     expect(result.stderr).toContain("db_init finished");
   });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
-import { runCli, tempDir } from "./helpers/run.ts";
+import { runCli, tempDir, flatFlags } from "./helpers/run.ts";
 
 setDefaultTimeout(60_000);
 
@@ -172,20 +172,7 @@ describe("malformed settings are usage errors, found before any request", () => 
 describe("files", () => {
   test("a refused token leaves no target or state file behind", async () => {
     const dir = tempDir("refused");
-    const result = await runCli([
-      "--a",
-      "db_init",
-      "--c",
-      CAMPAIGN,
-      "--ct",
-      "not-the-token",
-      "--api-url",
-      sim.url,
-      "--url",
-      `file:${dir}/t.db`,
-      "--state",
-      `file:${dir}/s.db`,
-    ]);
+    const result = await runCli([...flatFlags("db_init", CAMPAIGN, "not-the-token", sim.url, `file:${dir}/t.db`, `file:${dir}/s.db`)]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("refused the token");
     expect(readdirSync(dir)).toEqual([]);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileTimestamp } from "../src/cli/paths.ts";
 import { openStateStore } from "../src/core/state/store.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
-import { CLI, runCli, tempDir } from "./helpers/run.ts";
+import { CLI, runCli, tempDir, flatFlags } from "./helpers/run.ts";
 
 setDefaultTimeout(60_000);
 
@@ -199,22 +199,7 @@ describe("the original's ways of calling it", () => {
 
   test("--l 0 quiets the console as it quiets the log file: a run that goes well says nothing on stderr", async () => {
     const dir = tempDir("quiet");
-    const result = await runCli([
-      "--a",
-      "db_init",
-      "--c",
-      CAMPAIGN,
-      "--ct",
-      TOKEN,
-      "--api-url",
-      sim.url,
-      "--url",
-      `file:${dir}/t.db`,
-      "--state",
-      `file:${dir}/s.db`,
-      "--l",
-      "0",
-    ]);
+    const result = await runCli([...flatFlags("db_init", CAMPAIGN, TOKEN, sim.url, `file:${dir}/t.db`, `file:${dir}/s.db`), "--l", "0"]);
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: "" });
   });
 
@@ -244,22 +229,7 @@ describe("the original's ways of calling it", () => {
     try {
       const dir = tempDir("progress");
       const result = await runCli(
-        [
-          "--a",
-          "db_init",
-          "--c",
-          CAMPAIGN,
-          "--ct",
-          TOKEN,
-          "--api-url",
-          slow.url,
-          "--url",
-          `file:${dir}/t.db`,
-          "--state",
-          `file:${dir}/s.db`,
-          "--w",
-          "1",
-        ],
+        [...flatFlags("db_init", CAMPAIGN, TOKEN, slow.url, `file:${dir}/t.db`, `file:${dir}/s.db`), "--w", "1"],
         { env: { DBSYNC_LOG_DIR: join(dir, "logs") } },
       );
       expect(result.code).toBe(0);
@@ -297,24 +267,7 @@ describe("signals", () => {
   test("SIGTERM stops db_sync gracefully: exit 0, checkpoint saved", async () => {
     const dir = tempDir("sigterm");
     const child = Bun.spawn(
-      [
-        "bun",
-        CLI,
-        "--a",
-        "db_sync",
-        "--c",
-        CAMPAIGN,
-        "--ct",
-        TOKEN,
-        "--api-url",
-        sim.url,
-        "--url",
-        `file:${dir}/t.db`,
-        "--state",
-        `file:${dir}/s.db`,
-        "--interval",
-        "0.5",
-      ],
+      ["bun", CLI, ...flatFlags("db_sync", CAMPAIGN, TOKEN, sim.url, `file:${dir}/t.db`, `file:${dir}/s.db`), "--interval", "0.5"],
       { env: { ...process.env, HOME: dir, DBSYNC_LOG_DIR: join(dir, "logs") }, stdout: "pipe", stderr: "pipe" },
     );
     const state = await openStateStore(`file:${dir}/s.db`);

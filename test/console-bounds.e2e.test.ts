@@ -9,7 +9,7 @@ import { startSimulator } from "../src/simulator/serve.ts";
 import { expectedTransactions } from "./helpers/deliveries.ts";
 import { waitFor } from "./helpers/expect.ts";
 import { startReceiver } from "./helpers/receiver.ts";
-import { CLI, runCli, tempDir } from "./helpers/run.ts";
+import { CLI, runCli, tempDir, flatFlags } from "./helpers/run.ts";
 
 setDefaultTimeout(120_000);
 
@@ -33,18 +33,7 @@ test("a receiver down for good: a few console lines for dozens of dead letters, 
     [
       "bun",
       CLI,
-      "--a",
-      "webhook",
-      "--c",
-      CAMPAIGN,
-      "--ct",
-      TOKEN,
-      "--api-url",
-      sim.url,
-      "--url",
-      hook.url,
-      "--state",
-      `file:${dir}/state.db`,
+      ...flatFlags("webhook", CAMPAIGN, TOKEN, sim.url, hook.url, `file:${dir}/state.db`),
       "--s",
       since.toISOString(),
       "--interval",
@@ -101,22 +90,7 @@ test("a flaky API: a few console lines for many retries, one log file line each"
   running.push(sim);
   const dir = tempDir("api-retries");
   const result = await runCli(
-    [
-      "--a",
-      "db_init",
-      "--c",
-      CAMPAIGN,
-      "--ct",
-      TOKEN,
-      "--api-url",
-      sim.url,
-      "--url",
-      `file:${dir}/t.db`,
-      "--state",
-      `file:${dir}/s.db`,
-      "--api-retries",
-      "20",
-    ],
+    [...flatFlags("db_init", CAMPAIGN, TOKEN, sim.url, `file:${dir}/t.db`, `file:${dir}/s.db`), "--api-retries", "20"],
     { env: { DBSYNC_LOG_DIR: join(dir, "logs") } },
   );
   expect(result.code).toBe(0);

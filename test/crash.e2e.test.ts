@@ -6,7 +6,7 @@ import { openDialect } from "../src/dialects/index.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
 import { describe as describeDiff, targetDifferences } from "./helpers/compare.ts";
 import { seededRandom } from "./helpers/random.ts";
-import { CLI, tempDir } from "./helpers/run.ts";
+import { CLI, tempDir, flatFlags } from "./helpers/run.ts";
 
 setDefaultTimeout(180_000);
 
@@ -16,25 +16,7 @@ const SEED = Number(process.env.CRASH_SEED ?? 20261122);
 
 function spawnSync(sim: RunningSimulator, dir: string, mode: string, ...extra: string[]) {
   return Bun.spawn(
-    [
-      "bun",
-      CLI,
-      "--a",
-      mode,
-      "--c",
-      CAMPAIGN,
-      "--ct",
-      TOKEN,
-      "--api-url",
-      sim.url,
-      "--url",
-      `file:${dir}/target.db`,
-      "--state",
-      `file:${dir}/state.db`,
-      "--w",
-      "4",
-      ...extra,
-    ],
+    ["bun", CLI, ...flatFlags(mode, CAMPAIGN, TOKEN, sim.url, `file:${dir}/target.db`, `file:${dir}/state.db`), "--w", "4", ...extra],
     { env: { ...process.env, HOME: dir, DBSYNC_LOG_DIR: join(dir, "logs") }, stdout: "ignore", stderr: "pipe" },
   );
 }

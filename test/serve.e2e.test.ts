@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { openDialect } from "../src/dialects/index.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
-import { CLI, syncInProcess, tempDir, serveUrl } from "./helpers/run.ts";
+import { CLI, syncInProcess, tempDir, serveUrl, flatFlags } from "./helpers/run.ts";
 
 setDefaultTimeout(120_000);
 
@@ -20,23 +20,7 @@ const dir = tempDir("serve");
 const target = `file:${join(dir, "target.db")}`;
 
 function syncFlags(mode: string, ...extra: string[]): string[] {
-  return [
-    "--a",
-    mode,
-    "--c",
-    CAMPAIGN,
-    "--ct",
-    TOKEN,
-    "--api-url",
-    sim.url,
-    "--url",
-    target,
-    "--state",
-    `file:${dir}/state.db`,
-    "--w",
-    "8",
-    ...extra,
-  ];
+  return [...flatFlags(mode, CAMPAIGN, TOKEN, sim.url, target, `file:${dir}/state.db`), "--w", "8", ...extra];
 }
 
 beforeAll(async () => {

@@ -8,7 +8,7 @@ import { deliveryProblems, expectedTransactions, overlapProblems, summarise } fr
 import { waitFor } from "./helpers/expect.ts";
 import { seededRandom } from "./helpers/random.ts";
 import { type Receiver, startReceiver } from "./helpers/receiver.ts";
-import { CLI, runCli, syncInProcess, tempDir } from "./helpers/run.ts";
+import { CLI, runCli, syncInProcess, tempDir, flatFlags } from "./helpers/run.ts";
 
 setDefaultTimeout(180_000);
 
@@ -37,18 +37,7 @@ function receiver(options: Parameters<typeof startReceiver>[0]): Receiver {
 /** Webhook-mode flags; the waits are short so that tests take seconds, not the defaults' minutes. */
 function flags(sim: RunningSimulator, receiverUrl: string, dir: string, ...extra: string[]): string[] {
   return [
-    "--a",
-    "webhook",
-    "--c",
-    CAMPAIGN,
-    "--ct",
-    TOKEN,
-    "--api-url",
-    sim.url,
-    "--url",
-    receiverUrl,
-    "--state",
-    `file:${dir}/state.db`,
+    ...flatFlags("webhook", CAMPAIGN, TOKEN, sim.url, receiverUrl, `file:${dir}/state.db`),
     "--interval",
     "0.3",
     "--w",

@@ -8,6 +8,14 @@ import { runSyncCommand } from "../../src/cli/sync-command.ts";
 
 export const CLI = resolve(import.meta.dir, "../../src/cli.ts");
 
+/**
+ * The original's flat flags of one run, in the order it documents them: `--a` mode, `--c` campaign,
+ * `--ct` token, `--api-url`, `--url` target, `--state`.
+ */
+export function flatFlags(mode: string, campaign: string, token: string, apiUrl: string, url: string, state: string): string[] {
+  return ["--a", mode, "--c", campaign, "--ct", token, "--api-url", apiUrl, "--url", url, "--state", state];
+}
+
 export function tempDir(name: string): string {
   return mkdtempSync(join(tmpdir(), `dbsync-${name}-`));
 }
