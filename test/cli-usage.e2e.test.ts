@@ -46,6 +46,7 @@ describe("malformed settings are usage errors, found before any request", () => 
       [["--api-url", "ftp://x"], {}, "--api-url must be an http:// or https:// URL, not ftp:"],
       [["--api-url", "127.0.0.1:18461"], {}, "--api-url must start with http:// or https://"],
       [["--api-url", "http://h:notaport/"], {}, "--api-url is not a valid URL (check its host and port"],
+      [["--api-url", "http://127.0.0.1:0/"], {}, "--api-url names port 0, on which no server listens"],
       [["--url", "postgres://u:p@h:notaport/db"], {}, '--url: postgres://u@h:notaport…: "notaport" is not a port number'],
       [["--url", "mysql://u:p@h:70000/db"], {}, "70000 is not a port number"],
       [["--url", "postgres://u:p@h/db?sslmode=bogus"], {}, 'unknown sslmode "bogus"'],
@@ -59,6 +60,7 @@ describe("malformed settings are usage errors, found before any request", () => 
       [["--url", "sqlserver://u:p@h:1433/"], {}, "names no database"],
       [["--url", "libsql://"], {}, "the libSQL URL libsql:… has no host"],
       [["--url", "libsql://h:notaport?authToken=t"], {}, '"libsql:…" is not a valid libSQL URL (check its host and port)'],
+      [["--url", "libsql://127.0.0.1:0?authToken=t"], {}, "the libSQL URL libsql:… names port 0, on which no server listens"],
       [["--url", "redis://u:p@h/0"], {}, '"redis:…" is not a database URL dbsync knows'],
       [["--url", `file:${missing}/x.db`], {}, `the folder ${missing} does not exist`],
       [["--url", `${missing}/x.db`], {}, `the folder ${missing} does not exist`],
@@ -122,6 +124,15 @@ describe("malformed settings are usage errors, found before any request", () => 
       [["webhook", "failed", "--json=perhaps"], "--json must be true or false"],
       [["webhook", "replay", "--url", "ftp://x"], "--url in webhook mode must be the receiver's absolute http(s) URL"],
       [["--a", "webhook", "--c", CAMPAIGN, "--ct", TOKEN, "--url", "ftp://x"], "--url in webhook mode must be"],
+      [["--a", "webhook", "--c", CAMPAIGN, "--ct", TOKEN, "--url", "http://127.0.0.1:0/hook"], "--url in webhook mode names port 0"],
+      [
+        ["phonecalls", "push", "--cdr", "mysql://u:p@127.0.0.1:1/a", "--target", "http://127.0.0.1:0/", "--token", "t"],
+        "--target names port 0, on which no server listens",
+      ],
+      [
+        ["phonecalls", "push", "--cdr", "mysql://u:p@127.0.0.1:1/a", "--target", "http://calls.example:99999/", "--token", "t"],
+        "--target is not a valid URL (check its host and port",
+      ],
     ];
     for (const [argv, fault] of cases) expectUsageError(await runCli(argv), fault);
     expect(readdirSync(dir)).toEqual(["mapping.json"]);

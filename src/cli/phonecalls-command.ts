@@ -61,13 +61,18 @@ function rewriteRules(rawArgs: readonly string[]): RewriteRule[] {
   return raw.map(parseRewriteRule);
 }
 
+/** The phonecalls service's address when --target is an http(s) URL; a database URL otherwise. */
 function isHttp(target: string): URL | undefined {
+  if (!/^https?:/i.test(target)) return undefined;
+  let url: URL;
   try {
-    const url = new URL(target.endsWith("/") ? target : `${target}/`);
-    return url.protocol === "http:" || url.protocol === "https:" ? url : undefined;
+    url = new URL(target.endsWith("/") ? target : `${target}/`);
   } catch {
-    return undefined;
+    // Not echoed: it may hold a password.
+    throw new UsageError("--target is not a valid URL (check its host and port; like https://calls.example.com)");
   }
+  if (url.port === "0") throw new UsageError("--target names port 0, on which no server listens");
+  return url;
 }
 
 const pushCommand = defineCommand({

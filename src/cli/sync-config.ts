@@ -166,5 +166,6 @@ export function apiBaseUrl(raw: string): string {
     throw new UsageError(`--api-url must be an http:// or https:// URL, not ${url.protocol} (${expected})`);
   }
   if (url.hostname === "") throw new UsageError(`--api-url names no host (${expected})`);
+  if (url.port === "0") throw new UsageError(`--api-url names port 0, on which no server listens (${expected})`);
   return raw;
 }

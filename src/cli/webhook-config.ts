@@ -72,5 +72,6 @@ export function receiverUrl(raw: string | undefined): string {
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new UsageError(`--url in webhook mode must be ${expected} (not ${url.protocol})`);
   }
+  if (url.port === "0") throw new UsageError(`--url in webhook mode names port 0, on which no server listens: ${expected}`);
   return url.href;
 }

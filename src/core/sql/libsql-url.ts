@@ -38,6 +38,7 @@ export function parseLibsqlUrl(url: string, fail: (message: string) => Error): P
       throw fail(`"${scheme}:…" is not a valid libSQL URL (check its host and port); expected e.g. libsql://HOST?authToken=TOKEN`);
     }
     if (parsed.hostname === "") throw fail(`the libSQL URL ${scheme}:… has no host`);
+    if (parsed.port === "0") throw fail(`the libSQL URL ${scheme}:… names port 0, on which no server listens`);
     const authToken = parsed.searchParams.get("authToken") ?? undefined;
     parsed.searchParams.delete("authToken");
     const clientUrl = parsed.toString();
