@@ -24,9 +24,10 @@ const CONTACTS = 40;
 const SETTLE_S = 2;
 /**
  * How long after a write a server may still answer with the number's former owner: the settle
- * time, the second `$changed` is cut to, the index's refresh interval (2 s) and a step on a busy machine.
+ * time, the second `$changed` is cut to, the index's refresh interval (2 s), and the time a refresh
+ * step may wait for its turn on a busy machine (given per database below).
  */
-const ALLOWANCE_MS = SETTLE_S * 1000 + 1000 + 2000 + 2000;
+const allowanceMs = (stepWaitMs: number) => SETTLE_S * 1000 + 1000 + 2000 + stepWaitMs;
 const WRITING_MS = 12_000;
 const SWAP_EVERY_MS = 400;
 const CALLERS = 6;
@@ -55,7 +56,8 @@ function random(seed: number): () => number {
   };
 }
 
-function describeReplicas(name: string, database: () => Promise<{ url: string; drop(): Promise<void> }>): void {
+function describeReplicas(name: string, stepWaitMs: number, database: () => Promise<{ url: string; drop(): Promise<void> }>): void {
+  const ALLOWANCE_MS = allowanceMs(stepWaitMs);
   describe(`three serve processes on one ${name} database`, () => {
     const dir = tempDir("replicas");
     let db: { url: string; drop(): Promise<void> };
@@ -207,9 +209,12 @@ function describeReplicas(name: string, database: () => Promise<{ url: string; d
   });
 }
 
-describeReplicas("libSQL file", async () => {
+// On a libSQL file the three servers' refresh steps queue for SQLite's one write lock behind the
+// thousands of creates of this test: a step may wait several seconds (seen: 8 s in a full CI run). A
+// number named by a lasting wrong entry is still caught by the final check after the allowance.
+describeReplicas("libSQL file", 10_000, async () => {
   const dir = tempDir("replicas-db");
   return { url: `file:${join(dir, "contacts.db")}`, drop: async () => {} };
 });
-describeReplicas("PostgreSQL", (): Promise<FreshDatabase> => freshDatabase("postgres"));
-describeReplicas("MariaDB", (): Promise<FreshDatabase> => freshDatabase("mysql"));
+describeReplicas("PostgreSQL", 2_000, (): Promise<FreshDatabase> => freshDatabase("postgres"));
+describeReplicas("MariaDB", 2_000, (): Promise<FreshDatabase> => freshDatabase("mysql"));
