@@ -1,0 +1,119 @@
+// The state store's tables for PostgreSQL. The same tables, column names and meanings as sqlite.ts
+// and mysql.ts; only the types differ by family: epoch milliseconds need 64 bits here. Times the code compares are
+// epoch milliseconds (integers); times a person reads are ISO 8601 text.
+import { bigint, bigserial, index, integer, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
+
+export const checkpoints = pgTable(
+  "checkpoints",
+  {
+    campaign: text("campaign").notNull(),
+    mode: text("mode").notNull(),
+    target: text("target").notNull(),
+    value: text("value").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.campaign, t.mode, t.target] })],
+);
+
+export const webhookOutbox = pgTable(
+  "webhook_outbox",
+  {
+    seq: bigserial("seq", { mode: "number" }).primaryKey(),
+    id: text("id").notNull().unique(),
+    scope: text("scope").notNull(),
+    campaign: text("campaign").notNull(),
+    url: text("url").notNull(),
+    contactId: text("contact_id").notNull(),
+    transactionId: text("transaction_id").notNull(),
+    version: integer("version").notNull(),
+    fired: text("fired"),
+    state: text("state").notNull(),
+    body: text("body").notNull(),
+    signed: integer("signed").notNull(),
+    status: text("status").notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: bigint("next_attempt_at", { mode: "number" }).notNull().default(0),
+    lastError: text("last_error"),
+    floor: text("floor"),
+    replayed: integer("replayed").notNull().default(0),
+    createdAt: text("created_at").notNull(),
+    failedAt: text("failed_at"),
+  },
+  (t) => [
+    index("webhook_outbox_line").on(t.scope, t.contactId, t.status, t.seq),
+    index("webhook_outbox_due").on(t.status, t.nextAttemptAt),
+    index("webhook_outbox_scope_due").on(t.scope, t.status, t.nextAttemptAt),
+  ],
+);
+
+export const webhookVersions = pgTable(
+  "webhook_versions",
+  {
+    scope: text("scope").notNull(),
+    transactionId: text("transaction_id").notNull(),
+    hash: text("hash").notNull(),
+    version: integer("version").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.transactionId] })],
+);
+
+export const webhookContacts = pgTable(
+  "webhook_contacts",
+  {
+    scope: text("scope").notNull(),
+    contactId: text("contact_id").notNull(),
+    md5: text("md5").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.contactId] })],
+);
+
+export const phonecallTokens = pgTable("phonecall_tokens", {
+  id: text("id").notNull().primaryKey(),
+  label: text("label").notNull(),
+  hash: text("hash").notNull().unique(),
+  createdAt: text("created_at").notNull(),
+  revokedAt: text("revoked_at"),
+});
+
+/** Who runs a campaign now: one row per campaign key, its token counting every change of owner. */
+export const leases = pgTable("leases", {
+  name: text("name").notNull().primaryKey(),
+  owner: text("owner").notNull(),
+  /** The fencing token: grows with every change of owner, never goes back. */
+  token: bigint("token", { mode: "number" }).notNull(),
+  expiresAt: bigint("expires_at", { mode: "number" }).notNull(),
+});
+
+/** The `dbsync run` processes sharing the store, each renewing its heartbeat. */
+export const replicas = pgTable("replicas", {
+  id: text("id").notNull().primaryKey(),
+  host: text("host").notNull(),
+  pid: integer("pid").notNull(),
+  startedAt: bigint("started_at", { mode: "number" }).notNull(),
+  heartbeatAt: bigint("heartbeat_at", { mode: "number" }).notNull(),
+  /** 1 once it stopped cleanly (its leases handed over). */
+  stopped: integer("stopped").notNull().default(0),
+});
+
+/** What a campaign of a `dbsync run` is doing, as its owner last said: for `dbsync status`. */
+export const campaignStatus = pgTable("campaign_status", {
+  name: text("name").notNull().primaryKey(),
+  campaign: text("campaign").notNull(),
+  mode: text("mode").notNull(),
+  owner: text("owner"),
+  state: text("state").notNull(),
+  lastError: text("last_error"),
+  since: bigint("since", { mode: "number" }).notNull(),
+  updatedAt: bigint("updated_at", { mode: "number" }).notNull(),
+});
+
+/** Rows written per campaign and minute, kept for a day: rows per hour and the charts of the status page. */
+export const campaignActivity = pgTable(
+  "campaign_activity",
+  {
+    name: text("name").notNull(),
+    minute: bigint("minute", { mode: "number" }).notNull(),
+    rows: bigint("rows", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.name, t.minute] })],
+);
