@@ -16,8 +16,7 @@ export interface StateQueries {
   readonly family: StateFamily;
   /** Rows of a query, keyed by the names the database gives its columns. */
   all<T = Record<string, unknown>>(query: SQL): Promise<T[]>;
-  /** Runs a write; resolves to the number of rows it changed. */
-  run(query: SQL): Promise<number>;
+  run(query: SQL): Promise<void>;
 }
 
 export interface StateDb extends StateQueries {
@@ -25,6 +24,12 @@ export interface StateDb extends StateQueries {
   readonly safeUrl: string;
   /** The database's clock as epoch milliseconds, an expression for statements. */
   readonly nowMs: SQL;
+  /**
+   * One statement on its own, outside any transaction and never fenced; resolves to the rows it
+   * changed. For writes whose repetition by a replica that lost its lease is harmless (a claim of a
+   * delivery: sent twice, it carries the same webhook-id).
+   */
+  runCounted(query: SQL): Promise<number>;
   /**
    * One transaction, committed when `work` resolves, rolled back when it throws. When this database
    * is fenced, the lease is checked first inside it: a LeaseLostError, and nothing written, once

@@ -1,0 +1,70 @@
+// The state store's database over a session of the target dialects (dialects/): their connections
+// already read every URL form, speak TLS, survive a server's restart and name errors in words, so the
+// state store gets all of it on every family. drizzle renders the statements; the session runs them.
+import type { SQL } from "drizzle-orm";
+import { MySqlDialect } from "drizzle-orm/mysql-core";
+import { PgDialect } from "drizzle-orm/pg-core";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+import type { SqlExecutor, SqlSession, SqlValue } from "../sql/dialect.ts";
+import type { StateDb, StateFamily, StateQueries } from "./db.ts";
+import { type Fence, LeaseLostError } from "./leases.ts";
+
+type Renderer = { sqlToQuery(query: SQL): { sql: string; params: unknown[] } };
+
+const RENDERERS: Record<StateFamily, Renderer> = {
+  sqlite: new SQLiteAsyncDialect(),
+  postgres: new PgDialect(),
+  mysql: new MySqlDialect(),
+};
+
+/** Each family's clock as epoch milliseconds. */
+const NOW_MS: Record<StateFamily, SQL> = {
+  // julianday() works on every SQLite version; unixepoch('subsec') only from 3.42.
+  sqlite: sql`CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`,
+  // clock_timestamp(), not now(): now() stands still for a whole transaction.
+  postgres: sql`CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)`,
+  mysql: sql`CAST(ROUND(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000) AS SIGNED)`,
+};
+
+/** Locks the lease row for the rest of the transaction, so no change of owner slips in before the commit. */
+const LOCK_ROW: Record<StateFamily, string> = {
+  // A write transaction of SQLite holds the whole database already.
+  sqlite: "",
+  postgres: " FOR UPDATE",
+  mysql: " FOR UPDATE",
+};
+
+export function sessionStateDb(session: SqlSession, family: StateFamily, fence?: Fence): StateDb {
+  const renderer = RENDERERS[family];
+  const render = (query: SQL): [string, SqlValue[]] => {
+    const { sql: text, params } = renderer.sqlToQuery(query);
+    return [text, params as SqlValue[]];
+  };
+  const queriesOn = (on: SqlExecutor): StateQueries => ({
+    family,
+    all: <T>(query: SQL) => on.all<T>(...render(query)),
+    run: (query: SQL) => on.run(...render(query)),
+  });
+  return {
+    ...queriesOn(session),
+    safeUrl: session.safeUrl,
+    nowMs: NOW_MS[family],
+    runCounted: (query) => session.runCounted(...render(query)),
+    write: (work) =>
+      session.transaction(async (tx) => {
+        const queries = queriesOn(tx);
+        if (fence) await checkFence(queries, fence);
+        return work(queries);
+      }),
+    fenced: (next) => sessionStateDb(session, family, next),
+    close: () => session.close(),
+  };
+}
+
+async function checkFence(tx: StateQueries, fence: Fence): Promise<void> {
+  const [row] = await tx.all<{ token: unknown }>(sql`SELECT token FROM leases WHERE name = ${fence.name}${sql.raw(LOCK_ROW[tx.family])}`);
+  if (row === undefined || Number(row.token) !== fence.token) {
+    throw new LeaseLostError(`the lease of ${fence.name} went to another replica; this one writes nothing more for it`);
+  }
+}
