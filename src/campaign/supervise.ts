@@ -4,7 +4,10 @@
 // process: the host hands in the loggers and hears of every start, failure and end.
 import type { ConsolaInstance } from "consola";
 import { backoffMs, type RetryPolicy, sleep } from "../core/common/retry.ts";
+import { isLeaseLost } from "../core/state/leases.ts";
 import type { StateStore } from "../core/state/state.ts";
+import type { CampaignState } from "../core/state/status.ts";
+import type { SyncStats } from "../core/sync/pipeline.ts";
 import { assembleCampaign } from "./assemble.ts";
 import type { CampaignSettings } from "./settings.ts";
 
@@ -18,37 +21,53 @@ export interface SupervisedHost {
   defaultTargetUrl?: () => string;
   /** The waits between attempts after failures: the first and the longest, in ms. */
   backoff: { firstMs: number; maxMs: number };
+  /** Hears of every change of state, with the failure in words while it backs off. */
+  report?: (state: CampaignState, lastError?: string) => void;
+  onProgress?: (stats: SyncStats) => void;
 }
 
 /** Resolves when the campaign finished (db_init, db_update) or was stopped; never rejects. */
 export async function superviseCampaign(settings: CampaignSettings, host: SupervisedHost): Promise<void> {
   const { log, say, signal } = host;
   const policy: RetryPolicy = { attempts: Number.POSITIVE_INFINITY, baseMs: host.backoff.firstMs, maxMs: host.backoff.maxMs };
+  const report = host.report ?? (() => {});
   let failures = 0;
   say("started");
   while (!signal.aborted) {
     const startedAt = Date.now();
-    const campaign = assembleCampaign(settings, { state: host.state, log, signal, defaultTargetUrl: host.defaultTargetUrl });
+    const { state, defaultTargetUrl, onProgress } = host;
+    const campaign = assembleCampaign(settings, { state, log, signal, defaultTargetUrl, onProgress });
+    report("running");
     try {
       await campaign.run();
       if (signal.aborted) break;
       // db_sync and webhook run until stopped; a finite mode that got here is done for good.
       say("finished");
+      report("finished");
       log.info(`${settings.mode} finished; it stays finished until the config file changes it or the process restarts`);
       return;
     } catch (error) {
       if (signal.aborted) break;
+      if (isLeaseLost(error)) {
+        // Another replica runs it now; trying again here would only be refused again.
+        const reason = error instanceof Error ? error.message : String(error);
+        say(`stopped: ${reason}`);
+        log.warn(reason);
+        return;
+      }
       // A campaign that ran well for longer than the longest wait starts its waits from the first again.
       if (Date.now() - startedAt > host.backoff.maxMs) failures = 0;
       const waitMs = backoffMs(policy, failures++);
       const line = `failed (${failures} in a row): ${error instanceof Error ? error.message : String(error)}; retrying in ${(waitMs / 1000).toFixed(1)} s`;
       say(line);
       log.error(line);
+      report("backing_off", error instanceof Error ? error.message : String(error));
       await sleep(waitMs, signal).catch(() => {});
     } finally {
       await campaign.close();
     }
   }
   say("stopped");
+  report("stopped");
   log.info(`${settings.mode} stopped`);
 }

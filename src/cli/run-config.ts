@@ -63,14 +63,15 @@ export interface RunCampaign {
 
 export interface RunConfig {
   stateUrl: string;
-  /** Read and checked; leases come with replicas, in a later version. */
-  leaseSeconds?: number;
+  /** How long a replica's lease of a campaign lasts without renewal: the longest a dead replica's campaigns wait. */
+  leaseSeconds: number;
   failureWait: { firstSeconds: number; maxSeconds: number };
   campaigns: RunCampaign[];
 }
 
 const TopLevelSchema = v.object({
-  lease_seconds: v.optional(wholeNumber("lease_seconds", 5, 3600)),
+  // Under 5 s only makes sense in tests: a replica that stalls that long loses its campaigns.
+  lease_seconds: v.optional(wholeNumber("lease_seconds", 2, 3600), "30"),
   failure_wait_seconds: v.optional(decimal("failure_wait_seconds", "a number of seconds", 0.05, 3600), "5"),
   failure_wait_max_seconds: v.optional(decimal("failure_wait_max_seconds", "a number of seconds", 0.05, 86_400), "300"),
 });
@@ -230,8 +231,27 @@ async function readCampaign(entry: unknown, index: number, base: string, fail: F
   }
   // Webhook mode keeps its progress and outbox per campaign, whatever the receiver: one state store
   // can feed one receiver per campaign.
-  const key = `${config.campaign}|${config.mode}|${config.mode === "webhook" ? "" : (config.url ?? "(the default file)")}`;
+  const key = `${config.campaign}|${config.mode}|${config.mode === "webhook" ? "" : withoutSecrets(config.url ?? "(the default file)")}`;
   return { key, place, config, fingerprint: JSON.stringify(config) };
+}
+
+/**
+ * The target URL as a campaign's key holds it: the key names the campaign's lease in a shared state
+ * store, so no password or token may be in it. Anything else stays, so two schemas or databases of
+ * one server are two targets.
+ */
+function withoutSecrets(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return raw;
+  }
+  if (url.password) url.password = "***";
+  for (const name of [...url.searchParams.keys()]) {
+    if (/token|password|secret|key/i.test(name)) url.searchParams.set(name, "***");
+  }
+  return url.toString();
 }
 
 /**

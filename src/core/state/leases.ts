@@ -56,3 +56,11 @@ export interface LeaseStore {
 export class LeaseLostError extends Error {
   override name = "LeaseLostError";
 }
+
+/** Whether the error, or one it was caused by, is a LeaseLostError (stores and the pipeline wrap errors). */
+export function isLeaseLost(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 10; cause = cause.cause, depth++) {
+    if (cause instanceof LeaseLostError) return true;
+  }
+  return false;
+}

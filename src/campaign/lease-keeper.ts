@@ -1,0 +1,135 @@
+// How the replicas of `dbsync run` that share a state store share its campaigns: each keeps its
+// heartbeat and its leases fresh every third of the lease time, holds its fair share of the
+// campaigns (an even split, by the sorted ids of the live replicas: no one holds two more than
+// another), hands back what is above its share, and takes leases nobody holds or whose holder stopped
+// renewing them. It decides only which leases to hold; the host starts and stops the campaigns.
+import type { Lease, LeaseStore, ReplicaRecord } from "../core/state/leases.ts";
+
+export interface ReplicaIdentity {
+  id: string;
+  host: string;
+  pid: number;
+}
+
+/** What a round decided: the leases held now, and those to hand back once their campaigns stopped. */
+export interface LeaseRound {
+  held: ReadonlyMap<string, Lease>;
+  /** Held but above this replica's share: stop their campaigns, then `handBack` them. */
+  surplus: string[];
+  /** Held before this round and lost (another replica has them now): stop their campaigns at once. */
+  lost: string[];
+}
+
+export class LeaseKeeper {
+  readonly #store: LeaseStore;
+  readonly #replica: ReplicaIdentity;
+  readonly #ttlMs: number;
+  readonly #held = new Map<string, Lease>();
+  /** Local time of the last round that reached the store. */
+  #lastContact = Date.now();
+
+  constructor(store: LeaseStore, replica: ReplicaIdentity, ttlMs: number) {
+    this.#store = store;
+    this.#replica = replica;
+    this.#ttlMs = ttlMs;
+  }
+
+  get held(): ReadonlyMap<string, Lease> {
+    return this.#held;
+  }
+
+  /** How long between rounds: a lease is renewed three times before it would run out. */
+  get intervalMs(): number {
+    return Math.max(100, Math.floor(this.#ttlMs / 3));
+  }
+
+  /**
+   * One round over the campaigns of the config file (`names`). Throws when the store cannot be
+   * reached; see `outOfTouch`.
+   */
+  async round(names: readonly string[]): Promise<LeaseRound> {
+    await this.#store.heartbeat(this.#replica);
+    const lost = await this.#renew();
+    const now = await this.#store.now();
+    const live = liveReplicas(await this.#store.replicas(), now, this.#ttlMs);
+    const wanted = new Set(names);
+    // Leases of campaigns no longer in the file are handed back with the surplus.
+    const share = shareOf(this.#replica.id, live, wanted.size);
+    const mine = [...this.#held.keys()].filter((name) => wanted.has(name)).sort();
+    const surplus = [...[...this.#held.keys()].filter((name) => !wanted.has(name)), ...mine.slice(share)];
+    if (mine.length < share) await this.#take(wanted, share - mine.length, now);
+    this.#lastContact = Date.now();
+    return { held: this.#held, surplus, lost };
+  }
+
+  /**
+   * True once no round reached the store for a whole lease time: the leases may have gone to other
+   * replicas without this one hearing of it, so its campaigns must stop (their writes would be
+   * refused anyway, their fences checked in the store).
+   */
+  outOfTouch(): boolean {
+    return Date.now() - this.#lastContact > this.#ttlMs;
+  }
+
+  /** Forgets every lease without a word to the store (after being out of touch). */
+  dropAll(): string[] {
+    const names = [...this.#held.keys()];
+    this.#held.clear();
+    return names;
+  }
+
+  /** Ends these leases at once, so another replica takes them without waiting for them to run out. */
+  async handBack(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      const lease = this.#held.get(name);
+      if (!lease) continue;
+      this.#held.delete(name);
+      await this.#store.release(lease);
+    }
+  }
+
+  /** A clean stop: every lease handed back, the replica marked as gone. */
+  async leave(): Promise<void> {
+    await this.handBack([...this.#held.keys()]);
+    await this.#store.leave(this.#replica.id);
+  }
+
+  async #renew(): Promise<string[]> {
+    const lost: string[] = [];
+    for (const [name, lease] of this.#held) {
+      const renewed = await this.#store.renew(lease, this.#ttlMs);
+      if (renewed) this.#held.set(name, renewed);
+      else {
+        this.#held.delete(name);
+        lost.push(name);
+      }
+    }
+    return lost;
+  }
+
+  async #take(wanted: ReadonlySet<string>, count: number, now: number): Promise<void> {
+    const leases = new Map((await this.#store.list()).map((lease) => [lease.name, lease]));
+    // Free ones first in name order; a lease whose holder stopped renewing it counts as free.
+    const free = [...wanted].filter((name) => !this.#held.has(name) && !((leases.get(name)?.expiresAt ?? 0) > now)).sort();
+    for (const name of free) {
+      if (count === 0) return;
+      const lease = await this.#store.acquire(name, this.#replica.id, this.#ttlMs);
+      if (lease) {
+        this.#held.set(name, lease);
+        count--;
+      }
+    }
+  }
+}
+
+/** The replicas that renewed their heartbeat within the lease time and did not leave. */
+export function liveReplicas(replicas: readonly ReplicaRecord[], now: number, ttlMs: number): string[] {
+  return replicas.filter((replica) => !replica.stopped && replica.heartbeatAt > now - ttlMs).map((replica) => replica.id);
+}
+
+/** This replica's share of `campaigns` split evenly over the live replicas (itself among them). */
+export function shareOf(self: string, live: readonly string[], campaigns: number): number {
+  const sorted = [...new Set([...live, self])].sort();
+  const place = sorted.indexOf(self);
+  return Math.floor(campaigns / sorted.length) + (place < campaigns % sorted.length ? 1 : 0);
+}
