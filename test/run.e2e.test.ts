@@ -11,7 +11,7 @@ import { describe as describeDiff, targetDifferences, until } from "./helpers/co
 import { type FreshDatabase, freshDatabase } from "./helpers/databases.ts";
 import { deliveryProblems, expectedTransactions, summarise } from "./helpers/deliveries.ts";
 import { type Receiver, startReceiver } from "./helpers/receiver.ts";
-import { CLI, tempDir } from "./helpers/run.ts";
+import { CLI, collectOutput as collect, tempDir } from "./helpers/run.ts";
 
 setDefaultTimeout(60_000);
 
@@ -20,26 +20,6 @@ const SYNC = { id: "RUNSYNCCAMPAIGN1", token: "run-sync-token-0123456789" };
 const ADDED = { id: "RUNADDEDCAMPAIG1", token: "run-added-token-0123456789" };
 const WRONG_TOKEN = "run-wrong-token-0123456789";
 const SECRET = `whsec_${Buffer.from("a test secret of 32 bytes length").toString("base64")}`;
-
-/** A child's stderr, read as it comes, so a test can wait for a line. */
-function collect(stream: ReadableStream<Uint8Array>) {
-  let text = "";
-  const reader = stream.getReader();
-  void (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      text += new TextDecoder().decode(value);
-    }
-  })();
-  return {
-    text: () => text,
-    async waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<void> {
-      const seen = await until(async () => pattern.test(text), timeoutMs);
-      if (!seen) throw new Error(`no line matching ${pattern} within ${timeoutMs} ms; the console said:\n${text}`);
-    },
-  };
-}
 
 function campaignYaml(campaign: { id: string; token: string }, mode: string, url: string, apiUrl: string): string {
   return `  - campaign: ${campaign.id}

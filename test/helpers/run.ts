@@ -3,6 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createConsola } from "consola";
+import { until } from "./compare.ts";
 import { parseSyncConfig } from "../../src/cli/sync-config.ts";
 import { runSyncCommand } from "../../src/cli/sync-command.ts";
 
@@ -80,4 +81,24 @@ export async function serveUrl(
     for (;;) if ((await reader.read()).done) return;
   })();
   return /on (http:\/\/\S+)/.exec(text)?.[1] ?? "";
+}
+
+/** A child's output, read as it comes, so a test can wait for a line. */
+export function collectOutput(stream: ReadableStream<Uint8Array>) {
+  let text = "";
+  const reader = stream.getReader();
+  void (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      text += new TextDecoder().decode(value);
+    }
+  })();
+  return {
+    text: () => text,
+    async waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<void> {
+      const seen = await until(async () => pattern.test(text), timeoutMs);
+      if (!seen) throw new Error(`no line matching ${pattern} within ${timeoutMs} ms; the output was:\n${text}`);
+    },
+  };
 }
