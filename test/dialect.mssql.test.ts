@@ -260,6 +260,22 @@ describe("SQL Server dialect: generated SQL", () => {
     );
   });
 
+  test("MERGE with a version updates a matched row only where the guard allows", () => {
+    const fresh =
+      "(target.[$changed] IS NULL OR source.[$changed] IS NULL OR source.[$changed] >= target.[$changed] " +
+      "OR target.[$changed] NOT LIKE '____-__-__T__:__:__Z' OR source.[$changed] NOT LIKE '____-__-__T__:__:__Z')";
+    expect(dialect.sql.upsertSql("dfire_contacts", "$id", ["$id", "firstname", "$changed"], 1, "$changed")).toBe(
+      "MERGE INTO [dbo].[dfire_contacts] WITH (HOLDLOCK) AS target " +
+        "USING (VALUES (@p1, @p2, @p3)) AS source ([$id], [firstname], [$changed]) " +
+        `ON target.[$id] = source.[$id] WHEN MATCHED AND ${fresh} ` +
+        "THEN UPDATE SET [firstname] = source.[firstname], [$changed] = source.[$changed] " +
+        "WHEN NOT MATCHED THEN INSERT ([$id], [firstname], [$changed]) VALUES (source.[$id], source.[firstname], source.[$changed]);",
+    );
+    // the guard's LIKE patterns are its only literals; names stay bracketed
+    const { literals } = skeleton(dialect.sql.upsertSql("t", "id", ["id", "v"], 2, "v"));
+    expect(literals).toEqual(["____-__-__T__:__:__Z", "____-__-__T__:__:__Z"]);
+  });
+
   test("MERGE upsert of many rows numbers the placeholders row after row", () => {
     const sql = dialect.sql.upsertSql("t", "id", ["id", "a"], 3);
     expect(sql).toContain("USING (VALUES (@p1, @p2), (@p3, @p4), (@p5, @p6)) AS source ([id], [a])");

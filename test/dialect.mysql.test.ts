@@ -6,6 +6,7 @@ import { SqlTarget } from "../src/core/sql/target.ts";
 import { tableSpecs, TABLE_KEYS } from "../src/core/sync/tables.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import { createMysqlDialect } from "../src/dialects/mysql/index.ts";
+import { MysqlSql } from "../src/dialects/mysql/sql.ts";
 import { format } from "../src/dialects/mysql/values.ts";
 import {
   createOriginalTables,
@@ -370,6 +371,51 @@ describe("MySQL statements and values", () => {
     const [last] = await dialect.all<{ c: string }>("SELECT `$comment` AS c FROM `big_contacts` WHERE `$id` = ?", [`c${count - 1}`]);
     expect(last?.c).toBe(`${count - 1}:${comment}`);
     await dropTables(dialect, "big_");
+    await dialect.close();
+  });
+});
+
+describe("MySQL version guard", () => {
+  test("the version is assigned last and every assignment asks the guard, with VALUES() that MariaDB and MySQL 8 both read", () => {
+    const statement = new MysqlSql({ maxStatementBytes: 1_000_000, lowerCaseTableNames: 0 }).upsertSql(
+      "t",
+      "id",
+      ["$changed", "id", "a"],
+      1,
+      "$changed",
+    );
+    const fresh =
+      "(`$changed` IS NULL OR VALUES(`$changed`) IS NULL OR VALUES(`$changed`) >= `$changed` " +
+      "OR `$changed` NOT LIKE '____-__-__T__:__:__Z' OR VALUES(`$changed`) NOT LIKE '____-__-__T__:__:__Z')";
+    expect(statement).toBe(
+      "INSERT INTO `t` (`$changed`, `id`, `a`) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE " +
+        `\`a\` = IF(${fresh}, VALUES(\`a\`), \`a\`), \`$changed\` = IF(${fresh}, VALUES(\`$changed\`), \`$changed\`)`,
+    );
+  });
+
+  test("older rows cut into several statements by max_allowed_packet keep the newer stored ones", async () => {
+    const dialect = await createMysqlDialect(database.url);
+    const [{ packet }] = await dialect.all<{ packet: number }>("SELECT @@max_allowed_packet AS packet");
+    const target = new SqlTarget(dialect, "bigv_");
+    await target.prepare([]);
+    const comment = "Grüße 😀 ".repeat(Math.ceil(600_000 / 9));
+    const count = Math.ceil((1.5 * Number(packet)) / Buffer.byteLength(comment)) + 1;
+    const version = (changed: string, tag: string): Row[] =>
+      Array.from({ length: count }, (_, i) => ({ $id: `c${i}`, $comment: `${tag} ${i}:${comment}`, $status: tag, $changed: changed }));
+    await target.write({ contacts: version("2026-03-01T12:00:10Z", "stored") });
+    const mixed = version("2026-03-01T12:00:05Z", "older").map((row, i) =>
+      i % 2 === 0 ? row : { ...row, $status: "newer", $changed: "2026-03-01T12:00:20Z" },
+    );
+    await target.write({ contacts: mixed });
+    const rows = await dialect.all<{ id: string; status: string; head: string }>(
+      "SELECT `$id` AS id, `$status` AS status, LEFT(`$comment`, 6) AS head FROM `bigv_contacts`",
+    );
+    expect(rows).toHaveLength(count);
+    for (const row of rows) {
+      const i = Number(row.id.slice(1));
+      expect(row).toEqual({ id: row.id, ...(i % 2 === 0 ? { status: "stored", head: "stored" } : { status: "newer", head: "older " }) });
+    }
+    await dropTables(dialect, "bigv_");
     await dialect.close();
   });
 });

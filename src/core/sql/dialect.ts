@@ -21,6 +21,11 @@ export interface UpsertBatch {
   primaryKey: string;
   columns: readonly string[];
   rows: readonly SqlValues[];
+  /**
+   * One of `columns` whose value orders the versions of a row (see TableLayout.version): a stored row
+   * is kept whole when its value is newer than the incoming one. Absent: every stored row is replaced.
+   */
+  version?: string;
 }
 
 /** An index as the tables declare it: its name (already fitted) and its columns in order. */
@@ -94,7 +99,10 @@ export interface Dialect extends SqlDialect, SqlSession {
   createIndex(table: string, index: IndexSpec): Promise<void>;
   /**
    * Inserts the batch's rows through `on`, updating every given column of a row whose primary key
-   * exists; as many statements as this database's limits ask for.
+   * exists, except where the batch's `version` shows the stored row is newer: a row is kept whole when
+   * its stored version and the incoming one both have the form `YYYY-MM-DDThh:mm:ssZ` (the only form
+   * whose text order is time order) and the incoming one is earlier. Equal, later, NULL on either side
+   * or another form: replaced. As many statements as this database's limits ask for.
    */
   upsert(on: SqlExecutor, batch: UpsertBatch): Promise<void>;
 }

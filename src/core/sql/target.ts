@@ -22,7 +22,6 @@ export interface SqlTargetOptions {
   onWarning?: (message: string) => void;
 }
 
-/** Rows of one table that carry the same columns: one upsert. */
 /** How one table's row keys become its columns; made by `prepare`. */
 interface Layout {
   /** Field (row key) → the column that holds it, as the database spells it. */
@@ -157,10 +156,13 @@ export class SqlTarget {
       if (group) group.push(row);
       else groups.set(signature, [row]);
     }
+    const version = spec.version === undefined ? undefined : this.#column(key, spec.version);
     return [...groups.values()].map((group) => {
       const columns = Object.keys(group[0]);
       const cells = group.map((row) => columns.map((column) => row[column] ?? null));
-      return { table: spec.name, primaryKey: this.#primaryKeyColumn(key), columns, rows: cells };
+      const batch: UpsertBatch = { table: spec.name, primaryKey: this.#primaryKeyColumn(key), columns, rows: cells };
+      // Rows without their version carry no order: they replace the stored row, as a NULL version does.
+      return version !== undefined && columns.includes(version) ? { ...batch, version } : batch;
     });
   }
 

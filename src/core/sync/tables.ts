@@ -24,6 +24,12 @@ export interface TableLayout {
   name: string;
   primaryKey: string;
   columns: Column[];
+  /**
+   * The column whose value orders versions of one row, so that an upsert never replaces a stored row
+   * by an older version of it (a paused replica waking up after losing its campaign). Absent: a
+   * later write always wins (the server's own tables, whose rows have no version).
+   */
+  version?: string;
 }
 
 /** One of the sync's five tables. */
@@ -124,6 +130,12 @@ export function tableSpecs(prefix: string, fields: readonly CampaignField[] = []
     name: prefix + key,
     primaryKey: key === "contacts" ? "$id" : "id",
     columns,
+    // Every row of the five tables carries `$changed`: the UTC second the sync made it from what the
+    // API answered, the same for all rows of one contact. The API's own times cannot order versions:
+    // `fired` (transactions, connections) and `started` (recordings, inbound calls) are set once when
+    // the thing began and stay the same in every later version (a transaction's id is made from its
+    // `fired`), and a contact's `$version` is a random id.
+    version: "$changed",
   });
   return {
     contacts: spec("contacts", contacts),

@@ -20,6 +20,7 @@ import { fitIdentifier, utf16Units } from "../../core/sql/identifiers.ts";
 import type { Column, LogicalType, TableLayout } from "../../core/sync/tables.ts";
 import { sql } from "../../core/sql/template.ts";
 import { BaseSql } from "../shared/dialect.ts";
+import { mayReplace } from "../shared/version-guard.ts";
 import { widenColumnsSql } from "./widen.ts";
 
 /** SQL Server refuses a request with more than 2100 parameters. */
@@ -125,7 +126,7 @@ export class MssqlSql extends BaseSql {
    * key into one before it builds a statement. Under a case-insensitive collation "A1" and "a1" are the
    * same key to SQL Server, so they would collide as they would in any insert.
    */
-  override upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number): string {
+  override upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number, version?: string): string {
     const params = rowCount * columns.length;
     if (rowCount < 1 || columns.length < 1 || params > MSSQL_PARAMETER_LIMIT || rowCount > MSSQL_ROW_LIMIT) {
       throw new TargetError(
@@ -138,7 +139,8 @@ export class MssqlSql extends BaseSql {
     const updates = columns
       .filter((column) => !sameName(column, primaryKey))
       .map((column) => `${this.quote(column)} = source.${this.quote(column)}`);
-    const matched = updates.length > 0 ? ` WHEN MATCHED THEN UPDATE SET ${updates.join(", ")}` : "";
+    const guard = version === undefined ? "" : ` AND ${mayReplace(`target.${this.quote(version)}`, `source.${this.quote(version)}`)}`;
+    const matched = updates.length > 0 ? ` WHEN MATCHED${guard} THEN UPDATE SET ${updates.join(", ")}` : "";
     return (
       `MERGE INTO ${this.qualified(table)} WITH (HOLDLOCK) AS target ` +
       `USING (VALUES ${this.placeholderRows(rowCount, columns.length)}) AS source (${quoted.join(", ")}) ` +

@@ -6,6 +6,7 @@ import { characters, fitIdentifier } from "../../core/sql/identifiers.ts";
 import type { Column, LogicalType, TableLayout } from "../../core/sync/tables.ts";
 import { name, names, sql } from "../../core/sql/template.ts";
 import { BaseSql } from "../shared/dialect.ts";
+import { mayReplace } from "../shared/version-guard.ts";
 import type { MysqlServer } from "./connection.ts";
 import { serverErrno } from "./errors.ts";
 import { COLUMN_TYPES, INDEXED_CONTACT_COLUMNS, KEY_TYPE } from "./types.ts";
@@ -102,11 +103,22 @@ export class MysqlSql extends BaseSql {
     }
   }
 
-  override upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number): string {
+  /**
+   * `VALUES(c)`, not MySQL 8's row alias, which MariaDB lacks. ON DUPLICATE KEY UPDATE assigns left
+   * to right and each assignment sees the ones before it as done, so with a version the guard's
+   * column is assigned last and every assignment asks the guard itself (IF), all of them seeing the
+   * stored version.
+   */
+  override upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number, version?: string): string {
     const key = primaryKey.toLowerCase();
-    const updates = columns
-      .filter((column) => column.toLowerCase() !== key)
-      .map((column) => `${this.quote(column)} = VALUES(${this.quote(column)})`);
+    const isVersion = (column: string) => version !== undefined && column.toLowerCase() === version.toLowerCase();
+    const updated = columns.filter((column) => column.toLowerCase() !== key);
+    const ordered = [...updated.filter((column) => !isVersion(column)), ...updated.filter(isVersion)];
+    const guard = version === undefined ? undefined : mayReplace(this.quote(version), `VALUES(${this.quote(version)})`);
+    const updates = ordered.map((column) => {
+      const quoted = this.quote(column);
+      return guard === undefined ? `${quoted} = VALUES(${quoted})` : `${quoted} = IF(${guard}, VALUES(${quoted}), ${quoted})`;
+    });
     // Only the key: a no-op update (INSERT IGNORE would also swallow real errors).
     if (updates.length === 0) updates.push(`${this.quote(primaryKey)} = ${this.quote(primaryKey)}`);
     const columnList = columns.map((column) => this.quote(column)).join(", ");
@@ -119,8 +131,8 @@ export class MysqlSql extends BaseSql {
    * with many long values in one multi-row upsert); all of them run through the same `on`.
    */
   protected override async upsertRows(on: SqlExecutor, batch: UpsertBatch): Promise<void> {
-    const { table, primaryKey, columns, rows } = batch;
-    const statement = this.upsertSql(table, primaryKey, columns, rows.length);
+    const { table, primaryKey, columns, rows, version } = batch;
+    const statement = this.upsertSql(table, primaryKey, columns, rows.length, version);
     const params = rows.flat();
     if (rows.length < 2 || Buffer.byteLength(format(statement, params)) <= this.server.maxStatementBytes) {
       await on.run(statement, params);

@@ -14,6 +14,7 @@ import {
 } from "../../core/sql/dialect.ts";
 import type { Column, LogicalType, TableLayout } from "../../core/sync/tables.ts";
 import { name, names, sql } from "../../core/sql/template.ts";
+import { mayReplace } from "./version-guard.ts";
 
 /**
  * A database's SQL with the operations that need a connection, which they are given. The statements
@@ -26,9 +27,10 @@ export interface DatabaseSql extends SqlDialect {
   createIndexSql(table: string, index: IndexSpec): string;
   /**
    * One statement inserting `rowCount` rows of `columns` (placeholders row after row, column order as
-   * given) that updates every given column when the primary key exists.
+   * given) that updates every given column when the primary key exists, unless `version` (one of
+   * `columns`) shows the stored row is newer (see mayReplace in version-guard.ts).
    */
-  upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number): string;
+  upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number, version?: string): string;
   existingColumns(on: SqlExecutor, table: string): Promise<string[]>;
   widenColumnsSql(on: SqlExecutor, table: string, columns: readonly Column[]): Promise<string[]>;
   createIndex(on: SqlExecutor, table: string, index: IndexSpec): Promise<void>;
@@ -73,13 +75,15 @@ export abstract class BaseSql implements DatabaseSql {
     return sql`CREATE INDEX IF NOT EXISTS ${name(index.name)} ON ${name(table)} (${names(index.columns)})`.render(this)[0];
   }
 
-  /** Every column but the key is updated; with the key alone a conflict changes nothing. */
-  upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number): string {
+  /** Every column but the key is updated, where the guard allows; with the key alone a conflict changes nothing. */
+  upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number, version?: string): string {
     const fold = (column: string) => (this.caseInsensitiveColumns ? column.toLowerCase() : column);
     const updates = columns
       .filter((column) => fold(column) !== fold(primaryKey))
       .map((column) => `${this.quote(column)} = excluded.${this.quote(column)}`);
-    const onConflict = updates.length === 0 ? "DO NOTHING" : `DO UPDATE SET ${updates.join(", ")}`;
+    const guard =
+      version === undefined ? "" : ` WHERE ${mayReplace(`${this.quote(table)}.${this.quote(version)}`, `excluded.${this.quote(version)}`)}`;
+    const onConflict = updates.length === 0 ? "DO NOTHING" : `DO UPDATE SET ${updates.join(", ")}${guard}`;
     const columnList = columns.map((column) => this.quote(column)).join(", ");
     const rows = this.placeholderRows(rowCount, columns.length);
     return `INSERT INTO ${this.quote(table)} (${columnList}) VALUES ${rows} ON CONFLICT (${this.quote(primaryKey)}) ${onConflict}`;
@@ -103,8 +107,8 @@ export abstract class BaseSql implements DatabaseSql {
   }
 
   /** One chunk of rows within the limits; a database with a further limit (statement bytes) cuts it more. */
-  protected async upsertRows(on: SqlExecutor, { table, primaryKey, columns, rows }: UpsertBatch): Promise<void> {
-    await on.run(this.upsertSql(table, primaryKey, columns, rows.length), rows.flat());
+  protected async upsertRows(on: SqlExecutor, { table, primaryKey, columns, rows, version }: UpsertBatch): Promise<void> {
+    await on.run(this.upsertSql(table, primaryKey, columns, rows.length, version), rows.flat());
   }
 }
 
