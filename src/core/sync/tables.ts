@@ -130,8 +130,8 @@ export function tableSpecs(prefix: string, fields: readonly CampaignField[] = []
     name: prefix + key,
     primaryKey: key === "contacts" ? "$id" : "id",
     columns,
-    // Every row of the five tables carries `$changed`: the UTC second the sync made it from what the
-    // API answered, the same for all rows of one contact. The API's own times cannot order versions:
+    // Every row of the five tables carries `$changed`: the UTC second the sync stamped it, just before
+    // writing it (core/sql/sink.ts), the same for all rows of one contact. The API's own times cannot order versions:
     // `fired` (transactions, connections) and `started` (recordings, inbound calls) are set once when
     // the thing began and stay the same in every later version (a transaction's id is made from its
     // `fired`), and a contact's `$version` is a random id.

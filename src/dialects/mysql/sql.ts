@@ -104,10 +104,11 @@ export class MysqlSql extends BaseSql {
   }
 
   /**
-   * `VALUES(c)`, not MySQL 8's row alias, which MariaDB lacks. ON DUPLICATE KEY UPDATE assigns left
-   * to right and each assignment sees the ones before it as done, so with a version the guard's
-   * column is assigned last and every assignment asks the guard itself (IF), all of them seeing the
-   * stored version.
+   * `VALUES(c)`, not MySQL 8's row alias, which MariaDB lacks (MySQL 8 only warns that it is
+   * deprecated). ON DUPLICATE KEY UPDATE has no WHERE, so with a version every assignment asks the
+   * guard itself (IF). It assigns left to right, each assignment seeing the ones before it as done, so
+   * the version is assigned last: every guard sees the stored version, whether the server assigns in
+   * order or at once (MariaDB's SIMULTANEOUS_ASSIGNMENT).
    */
   override upsertSql(table: string, primaryKey: string, columns: readonly string[], rowCount: number, version?: string): string {
     const key = primaryKey.toLowerCase();
