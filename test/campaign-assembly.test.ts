@@ -7,7 +7,7 @@ import { assembleCampaign } from "../src/campaign/assemble.ts";
 import type { CampaignSettings } from "../src/campaign/settings.ts";
 import { DialfireAuthError } from "../src/core/dialfire/client.ts";
 import type { StateStore } from "../src/core/state/state.ts";
-import { openStateStore } from "../src/core/state/store.ts";
+import { openStateStore } from "../src/state/open.ts";
 import type { SyncMode } from "../src/core/sync/options.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
 import { describe as describeDiff, targetDifferences, until } from "./helpers/compare.ts";

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileTimestamp } from "../src/cli/paths.ts";
-import { openStateStore } from "../src/core/state/store.ts";
+import { openStateStore } from "../src/state/open.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
 import { CLI, runCli, tempDir, flatFlags } from "./helpers/run.ts";
 

@@ -4,7 +4,7 @@
 import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { openStateStore } from "../src/core/state/store.ts";
+import { openStateStore } from "../src/state/open.ts";
 import { startSimulator } from "../src/simulator/serve.ts";
 import { expectedTransactions } from "./helpers/deliveries.ts";
 import { waitFor } from "./helpers/expect.ts";

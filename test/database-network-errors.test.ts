@@ -1,7 +1,7 @@
 // A database that cannot be reached is told in our words, whatever driver failed: not "ECONNREFUSED",
 // "getaddrinfo", nor Bun's advice to pass `verbose: true` to fetch(). Real sockets on loopback.
 import { afterAll, expect, test } from "bun:test";
-import { openStateStore } from "../src/core/state/store.ts";
+import { openStateStore } from "../src/state/open.ts";
 import { openDialect } from "../src/dialects/index.ts";
 
 // A port that accepts and closes at once, and one where nothing listens.

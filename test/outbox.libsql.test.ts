@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import type { OutboxCandidate } from "../src/core/webhook/outbox.ts";
-import { openStateStore } from "../src/core/state/store.ts";
+import { openStateStore } from "../src/state/open.ts";
 import { runOutboxConformance } from "./outbox-conformance.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "dbsync-outbox-"));

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { openStateStore } from "../src/core/state/store.ts";
+import { openStateStore } from "../src/state/open.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
 import { describe as describeDiff, targetDifferences, until } from "./helpers/compare.ts";
 import { type FreshDatabase, freshDatabase } from "./helpers/databases.ts";

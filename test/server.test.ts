@@ -12,7 +12,7 @@ import { PhonecallService } from "../src/core/phonecalls/service.ts";
 import { PhonecallStore } from "../src/core/phonecalls/store.ts";
 import { SqlTarget } from "../src/core/sql/target.ts";
 import type { StateStore } from "../src/core/state/state.ts";
-import { openStateStore } from "../src/core/state/store.ts";
+import { openStateStore } from "../src/state/open.ts";
 import { hashToken } from "../src/core/phonecalls/tokens.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import { BODY_LIMIT, createApp } from "../src/server.ts";

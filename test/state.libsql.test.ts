@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StateError } from "../src/core/state/state.ts";
-import { openStateStore } from "../src/core/state/store.ts";
+import { openStateStore } from "../src/state/open.ts";
 import { runStateConformance } from "./state-conformance.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "dbsync-state-"));

@@ -6,7 +6,7 @@ import { createDialfireClient } from "../src/core/dialfire/client.ts";
 import { createSqlSink } from "../src/core/sql/sink.ts";
 import { SqlTarget } from "../src/core/sql/target.ts";
 import type { DialfireSource } from "../src/core/sync/source.ts";
-import { openStateStore } from "../src/core/state/store.ts";
+import { openStateStore } from "../src/state/open.ts";
 import { runSync } from "../src/core/sync/pipeline.ts";
 import { fieldsLine } from "../src/core/sync/report.ts";
 import { openDialect } from "../src/dialects/index.ts";

@@ -1,6 +1,6 @@
 // The whole sync against the simulator over real HTTP, into a real libSQL file.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { openStateStore } from "../src/core/state/store.ts";
+import { openStateStore } from "../src/state/open.ts";
 import { openDialect } from "../src/dialects/index.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
 import { describe as describeDiff, expectedRows, targetDifferences, until } from "./helpers/compare.ts";

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import type { StateStore } from "../src/core/state/state.ts";
-import { openStateStore } from "../src/core/state/store.ts";
+import { openStateStore } from "../src/state/open.ts";
 import { hashToken, newToken, tokenMatches } from "../src/core/phonecalls/tokens.ts";
 import { runCli, tempDir } from "./helpers/run.ts";
 

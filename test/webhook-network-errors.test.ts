@@ -3,7 +3,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { CircuitBreaker } from "../src/core/webhook/circuit-breaker.ts";
 import { RateLimiter } from "../src/core/webhook/rate-limit.ts";
-import { openStateStore } from "../src/core/state/store.ts";
+import { openStateStore } from "../src/state/open.ts";
 import { Deliverer } from "../src/core/webhook/delivery.ts";
 
 /** Accepts the connection and closes it on the first bytes of the request. */

@@ -11,7 +11,7 @@ import type { OutboxCandidate } from "../src/core/webhook/outbox.ts";
 import { RateLimiter } from "../src/core/webhook/rate-limit.ts";
 import type { Contact } from "../src/core/sync/source.ts";
 import type { StateStore } from "../src/core/state/state.ts";
-import { openStateStore } from "../src/core/state/store.ts";
+import { openStateStore } from "../src/state/open.ts";
 import { Deliverer, type DelivererOptions, retryWaitMs } from "../src/core/webhook/delivery.ts";
 import { parseWebhookSecret, signWebhook, WebhookSecretError } from "../src/core/webhook/signature.ts";
 import { webhookCandidates } from "../src/core/webhook/sink.ts";

@@ -1,6 +1,6 @@
 // A long replay says how far it is while it runs, not only when it ends.
 import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
-import { openStateStore } from "../src/core/state/store.ts";
+import { openStateStore } from "../src/state/open.ts";
 import { type Receiver, startReceiver } from "./helpers/receiver.ts";
 import { runCli, tempDir } from "./helpers/run.ts";
 

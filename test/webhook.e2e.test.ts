@@ -2,7 +2,7 @@
 // over real HTTP to a receiver on 127.0.0.1 that fails, hangs, throttles, dies and comes back.
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
-import { openStateStore } from "../src/core/state/store.ts";
+import { openStateStore } from "../src/state/open.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/serve.ts";
 import { deliveryProblems, expectedTransactions, overlapProblems, summarise } from "./helpers/deliveries.ts";
 import { waitFor } from "./helpers/expect.ts";

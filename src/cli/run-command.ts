@@ -7,7 +7,7 @@ import type { ConsolaInstance } from "consola";
 import * as v from "valibot";
 import { superviseCampaign } from "../campaign/supervise.ts";
 import { displayUrl } from "../campaign/webhook.ts";
-import { openStateStore } from "../core/state/store.ts";
+import { openStateStore } from "../state/open.ts";
 import { withEnvironment } from "./argv.ts";
 import { parseFlags, requiredText, valueFlag } from "./flag-schemas.ts";
 import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";

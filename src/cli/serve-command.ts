@@ -4,7 +4,7 @@ import { defineCommand } from "citty";
 import type { ConsolaInstance } from "consola";
 import * as v from "valibot";
 import { checkMappingFile, type MappingFile } from "../core/talkdesk/contact-mapping.ts";
-import { openStateStore } from "../core/state/store.ts";
+import { openStateStore } from "../state/open.ts";
 import { hashToken, tokenList } from "../core/phonecalls/tokens.ts";
 import { TargetError } from "../core/sql/dialect.ts";
 import { openDialect } from "../dialects/index.ts";

@@ -4,7 +4,7 @@ import { existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseLibsqlUrl } from "../core/sql/libsql-url.ts";
 import type { StateStore } from "../core/state/state.ts";
-import { openStateStore } from "../core/state/store.ts";
+import { openStateStore } from "../state/open.ts";
 import { UsageError } from "./argv.ts";
 import { absoluteFileUrl } from "./file-urls.ts";
 import { dataDir } from "./paths.ts";

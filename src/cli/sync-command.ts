@@ -7,7 +7,7 @@ import type { CampaignSettings } from "../campaign/settings.ts";
 import { DialfireApiError, DialfireAuthError } from "../core/dialfire/client.ts";
 import { TargetError, TargetUrlError } from "../core/sql/dialect.ts";
 import { StateError, type StateStore } from "../core/state/state.ts";
-import { openStateStore } from "../core/state/store.ts";
+import { openStateStore } from "../state/open.ts";
 import { SyncError, type SyncStats } from "../core/sync/pipeline.ts";
 import { TABLE_KEYS } from "../core/sync/tables.ts";
 import { UsageError } from "./argv.ts";

@@ -4,7 +4,7 @@ import { createDialfireClient } from "../../src/core/dialfire/client.ts";
 import { createSqlSink } from "../../src/core/sql/sink.ts";
 import { SqlTarget } from "../../src/core/sql/target.ts";
 import type { StateStore } from "../../src/core/state/state.ts";
-import { openStateStore } from "../../src/core/state/store.ts";
+import { openStateStore } from "../../src/state/open.ts";
 import type { DialfireSource } from "../../src/core/sync/source.ts";
 import { type Logger, runSync } from "../../src/core/sync/pipeline.ts";
 import { openDialect } from "../../src/dialects/index.ts";

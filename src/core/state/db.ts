@@ -22,6 +22,8 @@ export interface StateQueries {
 export interface StateDb extends StateQueries {
   /** The URL without its password, for messages. */
   readonly safeUrl: string;
+  /** This family's tables, to name in statements. */
+  readonly tables: StateTables;
   /** The database's clock as epoch milliseconds, an expression for statements. */
   readonly nowMs: SQL;
   /**

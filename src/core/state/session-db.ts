@@ -7,8 +7,11 @@ import { PgDialect } from "drizzle-orm/pg-core";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { sql } from "drizzle-orm";
 import type { SqlExecutor, SqlSession, SqlValue } from "../sql/dialect.ts";
-import type { StateDb, StateFamily, StateQueries } from "./db.ts";
+import type { StateDb, StateFamily, StateQueries, StateTables } from "./db.ts";
 import { type Fence, LeaseLostError } from "./leases.ts";
+import * as mysqlTables from "./schema/mysql.ts";
+import * as pgTables from "./schema/pg.ts";
+import * as sqliteTables from "./schema/sqlite.ts";
 
 type Renderer = { sqlToQuery(query: SQL): { sql: string; params: unknown[] } };
 
@@ -17,6 +20,8 @@ const RENDERERS: Record<StateFamily, Renderer> = {
   postgres: new PgDialect(),
   mysql: new MySqlDialect(),
 };
+
+const TABLES: Record<StateFamily, StateTables> = { sqlite: sqliteTables, postgres: pgTables, mysql: mysqlTables };
 
 /** Each family's clock as epoch milliseconds. */
 const NOW_MS: Record<StateFamily, SQL> = {
@@ -49,6 +54,7 @@ export function sessionStateDb(session: SqlSession, family: StateFamily, fence?:
   return {
     ...queriesOn(session),
     safeUrl: session.safeUrl,
+    tables: TABLES[family],
     nowMs: NOW_MS[family],
     runCounted: (query) => session.runCounted(...render(query)),
     write: (work) =>

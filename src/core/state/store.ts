@@ -1,128 +1,78 @@
-// dbsync's own progress in a libSQL database (a local file by default), never in the target; each
-// checkpoint saved at once, a failed save an error (the original saved a file once a minute and
-// ignored write errors): checkpoints here, the webhook outbox in outbox-libsql.ts.
-import { createClient, type Client } from "@libsql/client";
-import { and, eq } from "drizzle-orm";
-import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
-import { primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { libsqlReason, parseLibsqlUrl } from "../sql/libsql-url.ts";
-import { LibsqlOutbox } from "./outbox-libsql.ts";
-import { OUTBOX_DDL } from "./outbox-libsql-schema.ts";
-import { Serial } from "../common/serial.ts";
-import { LibsqlTokenStore, TOKENS_DDL } from "./tokens-libsql.ts";
-import { StateError, type Checkpoint, type CheckpointKey, type StateStore } from "./state.ts";
+// dbsync's own progress in a database of its own (a local libSQL file by default, or a libSQL server,
+// PostgreSQL or MySQL/MariaDB shared by replicas), never in the target. Each checkpoint is saved at
+// once and a failed save is an error (the original saved a file once a minute and ignored write
+// errors). The parts: checkpoints here, tokens, leases and status beside it, the outbox from the
+// factory the opener gives; src/state/open.ts opens one by URL.
+import { sql } from "drizzle-orm";
+import type { WebhookOutbox } from "../webhook/outbox.ts";
+import type { StateDb } from "./db.ts";
+import { createLeaseStore } from "./lease-store.ts";
+import type { Fence } from "./leases.ts";
+import { upsertSql } from "./statements.ts";
+import { type Checkpoint, type CheckpointKey, type StateStore, stateOperation } from "./state.ts";
+import { createStatusStore } from "./status-store.ts";
+import { createTokenStore } from "./token-store.ts";
 
-const checkpoints = sqliteTable(
-  "checkpoints",
-  {
-    campaign: text("campaign").notNull(),
-    mode: text("mode").notNull(),
-    target: text("target").notNull(),
-    value: text("value").notNull(),
-    updatedAt: text("updated_at").notNull(),
-  },
-  (table) => [primaryKey({ columns: [table.campaign, table.mode, table.target] })],
-);
+/** The webhook outbox on a store's database; called again with the fenced database for a fenced store. */
+export type OutboxFactory = (db: StateDb) => WebhookOutbox;
 
-/** Kept in step with `checkpoints` above by hand: one table does not justify a migration tool. */
-const CREATE_CHECKPOINTS = `CREATE TABLE IF NOT EXISTS checkpoints (
-  campaign TEXT NOT NULL,
-  mode TEXT NOT NULL,
-  target TEXT NOT NULL,
-  value TEXT NOT NULL,
-  updated_at TEXT NOT NULL,
-  PRIMARY KEY (campaign, mode, target)
-)`;
+/** The store on a database whose tables are ready (migrate.ts). */
+export function createStateStore(db: StateDb, outboxOf: OutboxFactory): StateStore {
+  const shared = { tokens: createTokenStore(db), leases: createLeaseStore(db), status: createStatusStore(db) };
+  const storeOn = (on: StateDb, close: () => Promise<void>): StateStore => {
+    const { checkpoints } = on.tables;
+    const keyIs = (key: CheckpointKey) =>
+      sql`${checkpoints.campaign} = ${key.campaign} AND ${checkpoints.mode} = ${key.mode} AND ${checkpoints.target} = ${key.target}`;
+    return {
+      ...shared,
+      outbox: outboxOf(on),
 
-/** Another process (the server) may hold the write lock for a moment. */
-const BUSY_TIMEOUT_MS = 10_000;
+      listCheckpoints: () =>
+        stateOperation("cannot read the checkpoints", async () => {
+          const rows = await on.all<CheckpointKey & { value: string; updated_at: string }>(
+            sql`SELECT ${checkpoints.campaign} AS campaign, ${checkpoints.mode} AS mode, ${checkpoints.target} AS target,
+                       ${checkpoints.value} AS value, ${checkpoints.updatedAt} AS updated_at FROM ${checkpoints}`,
+          );
+          return rows.map((row) => ({ campaign: row.campaign, mode: row.mode, target: row.target, ...checkpointOf(row) }));
+        }),
 
-export async function openStateStore(url: string): Promise<StateStore> {
-  const { clientUrl, authToken, safeUrl } = parseLibsqlUrl(url, (message) => new StateError(`the state store (--state): ${message}`));
-  let client: Client | undefined;
-  try {
-    client = createClient({ url: clientUrl, authToken, timeout: BUSY_TIMEOUT_MS });
-    if (/^file:/i.test(clientUrl) && !/^file::memory:/i.test(clientUrl)) {
-      await client.execute("PRAGMA journal_mode=WAL");
-    }
-    // A write transaction, so a store that can be read but not written fails here and not later.
-    await client.batch([CREATE_CHECKPOINTS, ...OUTBOX_DDL, TOKENS_DDL], "write");
-  } catch (error) {
-    client?.close();
-    throw stateError(safeUrl, "cannot open the state store", error, clientUrl);
-  }
-  return new LibsqlStateStore(client, safeUrl);
+      getCheckpoint: (key) =>
+        stateOperation("cannot read a checkpoint", async () => {
+          const [row] = await on.all<{ value: string; updated_at: string }>(
+            sql`SELECT ${checkpoints.value} AS value, ${checkpoints.updatedAt} AS updated_at FROM ${checkpoints} WHERE ${keyIs(key)}`,
+          );
+          return row && checkpointOf(row);
+        }),
+
+      setCheckpoint: (key, value) =>
+        stateOperation("cannot save a checkpoint", async () => {
+          const row = [
+            [checkpoints.campaign, key.campaign],
+            [checkpoints.mode, key.mode],
+            [checkpoints.target, key.target],
+            [checkpoints.value, value],
+            [checkpoints.updatedAt, new Date().toISOString()],
+          ] as const;
+          const primaryKey = [checkpoints.campaign, checkpoints.mode, checkpoints.target];
+          // A transaction, so that a fenced store checks its lease in it before the checkpoint moves.
+          await on.write((tx) =>
+            tx.run(upsertSql(on.family, checkpoints, row, primaryKey, { replace: [checkpoints.value, checkpoints.updatedAt] })),
+          );
+        }),
+
+      fenced: (fence: Fence) => storeOn(db.fenced(fence), async () => {}),
+
+      ping: () =>
+        stateOperation("no answer from the state store", async () => {
+          await on.all(sql`SELECT 1 AS one`);
+        }),
+
+      close,
+    };
+  };
+  return storeOn(db, () => db.close());
 }
 
-class LibsqlStateStore implements StateStore {
-  readonly #client: Client;
-  readonly #db: LibSQLDatabase;
-  readonly #safeUrl: string;
-  readonly outbox: LibsqlOutbox;
-  readonly tokens: LibsqlTokenStore;
-
-  readonly #serial = new Serial();
-
-  constructor(client: Client, safeUrl: string) {
-    this.#client = client;
-    this.#db = drizzle(client);
-    this.#safeUrl = safeUrl;
-    this.outbox = new LibsqlOutbox(client, safeUrl, this.#serial);
-    this.tokens = new LibsqlTokenStore(client, safeUrl, this.#serial);
-  }
-
-  async listCheckpoints(): Promise<(CheckpointKey & Checkpoint)[]> {
-    try {
-      return await this.#serial.run(() => this.#db.select().from(checkpoints));
-    } catch (error) {
-      throw stateError(this.#safeUrl, "cannot read the checkpoints", error);
-    }
-  }
-
-  async getCheckpoint(key: CheckpointKey): Promise<Checkpoint | undefined> {
-    try {
-      const [row] = await this.#serial.run(() =>
-        this.#db
-          .select({ value: checkpoints.value, updatedAt: checkpoints.updatedAt })
-          .from(checkpoints)
-          .where(and(eq(checkpoints.campaign, key.campaign), eq(checkpoints.mode, key.mode), eq(checkpoints.target, key.target))),
-      );
-      return row;
-    } catch (error) {
-      throw stateError(this.#safeUrl, "cannot read a checkpoint", error);
-    }
-  }
-
-  async setCheckpoint(key: CheckpointKey, value: string): Promise<void> {
-    const updatedAt = new Date().toISOString();
-    try {
-      await this.#serial.run(() =>
-        this.#db
-          .insert(checkpoints)
-          .values({ ...key, value, updatedAt })
-          .onConflictDoUpdate({
-            target: [checkpoints.campaign, checkpoints.mode, checkpoints.target],
-            set: { value, updatedAt },
-          }),
-      );
-    } catch (error) {
-      throw stateError(this.#safeUrl, "cannot save a checkpoint", error);
-    }
-  }
-
-  async ping(): Promise<void> {
-    try {
-      await this.#serial.run(() => this.#client.execute("SELECT 1"));
-    } catch (error) {
-      throw stateError(this.#safeUrl, "no answer from the state store", error);
-    }
-  }
-
-  async close(): Promise<void> {
-    this.#client.close();
-  }
-}
-
-function stateError(safeUrl: string, what: string, error: unknown, rawUrl = safeUrl): StateError {
-  return new StateError(`${what} at ${safeUrl}: ${libsqlReason(error, rawUrl, safeUrl)}`, { cause: error });
+function checkpointOf(row: { value: string; updated_at: string }): Checkpoint {
+  return { value: String(row.value), updatedAt: String(row.updated_at) };
 }

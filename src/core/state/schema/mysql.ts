@@ -1,11 +1,17 @@
 // The state store's tables for MySQL and MariaDB. The same tables, column names and meanings as
 // sqlite.ts and pg.ts; only the types differ by family: keys are bounded varchar (an index needs a
-// length) compared byte for byte (ids are case-sensitive), epoch milliseconds are 64-bit. Times the code compares are
-// epoch milliseconds (integers); times a person reads are ISO 8601 text.
-import { bigint, index, int, longtext, mysqlTable, primaryKey, serial, text, varchar } from "drizzle-orm/mysql-core";
+// length), epoch milliseconds are 64-bit. Times the code compares are epoch milliseconds (integers);
+// times a person reads are ISO 8601 text. Every text column compares byte for byte (ids are
+// case-sensitive, "a" and "a " differ): the tables are created with a binary collation (ddl.ts).
+import { bigint, index, int, longtext, mysqlTable, primaryKey, text, varchar } from "drizzle-orm/mysql-core";
 
-/** A key column: utf8mb4 takes 4 bytes a character and an InnoDB index at most 3,072 bytes. */
+/**
+ * A key column. utf8mb4 takes up to 4 bytes a character and an InnoDB index at most 3,072 bytes, so
+ * the columns of one key add up to at most 768 characters.
+ */
 const key = (name: string, length = 191) => varchar(name, { length });
+/** A campaign's key (campaign, mode and target together): the longest one index can hold beside a 64-bit minute. */
+const CAMPAIGN_KEY = 760;
 
 export const checkpoints = mysqlTable(
   "checkpoints",
@@ -13,7 +19,7 @@ export const checkpoints = mysqlTable(
     campaign: key("campaign").notNull(),
     mode: key("mode", 32).notNull(),
     target: key("target", 512).notNull(),
-    value: key("value", 64).notNull(),
+    value: text("value").notNull(),
     updatedAt: key("updated_at", 64).notNull(),
   },
   (t) => [primaryKey({ columns: [t.campaign, t.mode, t.target] })],
@@ -22,7 +28,7 @@ export const checkpoints = mysqlTable(
 export const webhookOutbox = mysqlTable(
   "webhook_outbox",
   {
-    seq: serial("seq").primaryKey(),
+    seq: bigint("seq", { mode: "number", unsigned: true }).autoincrement().primaryKey(),
     id: key("id").notNull().unique(),
     scope: key("scope").notNull(),
     campaign: key("campaign").notNull(),
@@ -81,7 +87,7 @@ export const phonecallTokens = mysqlTable("phonecall_tokens", {
 
 /** Who runs a campaign now: one row per campaign key, its token counting every change of owner. */
 export const leases = mysqlTable("leases", {
-  name: key("name", 700).notNull().primaryKey(),
+  name: key("name", CAMPAIGN_KEY).notNull().primaryKey(),
   owner: key("owner").notNull(),
   /** The fencing token: grows with every change of owner, never goes back. */
   token: bigint("token", { mode: "number" }).notNull(),
@@ -101,7 +107,7 @@ export const replicas = mysqlTable("replicas", {
 
 /** What a campaign of a `dbsync run` is doing, as its owner last said: for `dbsync status`. */
 export const campaignStatus = mysqlTable("campaign_status", {
-  name: key("name", 700).notNull().primaryKey(),
+  name: key("name", CAMPAIGN_KEY).notNull().primaryKey(),
   campaign: key("campaign").notNull(),
   mode: key("mode", 32).notNull(),
   owner: key("owner"),
@@ -115,9 +121,15 @@ export const campaignStatus = mysqlTable("campaign_status", {
 export const campaignActivity = mysqlTable(
   "campaign_activity",
   {
-    name: key("name", 700).notNull(),
+    name: key("name", CAMPAIGN_KEY).notNull(),
     minute: bigint("minute", { mode: "number" }).notNull(),
-    rows: bigint("rows", { mode: "number" }).notNull(),
+    rowsWritten: bigint("rows_written", { mode: "number" }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.name, t.minute] })],
 );
+
+/** Which version of these tables the store has: opening migrates an older one in place. */
+export const stateSchema = mysqlTable("state_schema", {
+  id: int("id").notNull().primaryKey(),
+  version: int("version").notNull(),
+});

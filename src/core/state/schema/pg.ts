@@ -113,7 +113,13 @@ export const campaignActivity = pgTable(
   {
     name: text("name").notNull(),
     minute: bigint("minute", { mode: "number" }).notNull(),
-    rows: bigint("rows", { mode: "number" }).notNull(),
+    rowsWritten: bigint("rows_written", { mode: "number" }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.name, t.minute] })],
 );
+
+/** Which version of these tables the store has: opening migrates an older one in place. */
+export const stateSchema = pgTable("state_schema", {
+  id: integer("id").notNull().primaryKey(),
+  version: integer("version").notNull(),
+});

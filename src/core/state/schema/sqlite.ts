@@ -113,7 +113,13 @@ export const campaignActivity = sqliteTable(
   {
     name: text("name").notNull(),
     minute: integer("minute").notNull(),
-    rows: integer("rows").notNull(),
+    rowsWritten: integer("rows_written").notNull(),
   },
   (t) => [primaryKey({ columns: [t.name, t.minute] })],
 );
+
+/** Which version of these tables the store has: opening migrates an older one in place. */
+export const stateSchema = sqliteTable("state_schema", {
+  id: integer("id").notNull().primaryKey(),
+  version: integer("version").notNull(),
+});

@@ -1,0 +1,169 @@
+// Leases and replicas (leases.ts) in the state store's database, the same statements on every family.
+// A lease row is never deleted, so its token only grows: it rises whenever the lease goes to an owner
+// that did not hold it a moment before (another replica, or the same one after it expired or let go).
+// Whether a replica got a lease is decided by one conditional UPDATE, which the database applies to
+// the row one writer at a time, and read back in the same transaction.
+import { type SQL, sql } from "drizzle-orm";
+import type { StateDb, StateQueries } from "./db.ts";
+import type { Fence, Lease, LeaseStore, ReplicaRecord } from "./leases.ts";
+import { bare, insertIfMissingSql, upsertSql } from "./statements.ts";
+import { stateOperation } from "./state.ts";
+
+/** A lease nobody has held yet: taken by the first acquire, which raises its token to 1. */
+const FREE = { owner: "", token: 0, expiresAt: 0 };
+
+export function createLeaseStore(db: StateDb): LeaseStore {
+  const { leases, replicas } = db.tables;
+
+  const readNow = async (on: StateQueries): Promise<number> => {
+    const [row] = await on.all<{ now_ms: unknown }>(sql`SELECT ${db.nowMs} AS now_ms`);
+    return Number(row?.now_ms);
+  };
+
+  /**
+   * Applies `set` to the lease when `where` holds (both given the database's clock), and returns the
+   * lease when its row then has this owner and expiry: the UPDATE either changed it or left it.
+   */
+  const changeLease = (name: string, owner: string, ttlMs: number, set: (now: number) => SQL, where: (now: number) => SQL) =>
+    db.write(async (tx) => {
+      const now = await readNow(tx);
+      await tx.run(sql`UPDATE ${leases} SET ${set(now)} WHERE ${leases.name} = ${name} AND (${where(now)})`);
+      const lease = await readLease(tx, name);
+      return lease?.owner === owner && lease.expiresAt === now + ttlMs ? lease : undefined;
+    });
+
+  const readLease = async (on: StateQueries, name: string): Promise<Lease | undefined> => {
+    const [row] = await on.all<LeaseRow>(
+      sql`SELECT ${leases.name} AS name, ${leases.owner} AS owner, ${leases.token} AS token, ${leases.expiresAt} AS expires_at
+          FROM ${leases} WHERE ${leases.name} = ${name}${lockRow(db)}`,
+    );
+    return row && toLease(row);
+  };
+
+  return {
+    now: () => stateOperation("cannot read the database's clock", () => readNow(db)),
+
+    acquire: (name, owner, ttlMs) =>
+      stateOperation(`cannot take the lease of ${name}`, async () => {
+        // On its own, before the transaction: MySQL's insert of an existing key would hold a shared
+        // lock on the row, and two replicas holding one each then deadlock on the UPDATE.
+        const free = [
+          [leases.name, name],
+          [leases.owner, FREE.owner],
+          [leases.token, FREE.token],
+          [leases.expiresAt, FREE.expiresAt],
+        ] as const;
+        await db.runCounted(insertIfMissingSql(db.family, leases, free, [leases.name]));
+        // MySQL applies SET left to right: the token is decided on the row as it was.
+        const held = (now: number) => sql`${leases.owner} = ${owner} AND ${leases.expiresAt} >= ${now}`;
+        return changeLease(
+          name,
+          owner,
+          ttlMs,
+          (now) =>
+            sql`${bare(leases.token)} = CASE WHEN ${held(now)} THEN ${leases.token} ELSE ${leases.token} + 1 END,
+                ${bare(leases.owner)} = ${owner}, ${bare(leases.expiresAt)} = ${now + ttlMs}`,
+          (now) => sql`${held(now)} OR ${leases.expiresAt} < ${now}`,
+        );
+      }),
+
+    renew: (lease, ttlMs) =>
+      stateOperation(`cannot renew the lease of ${lease.name}`, () =>
+        changeLease(
+          lease.name,
+          lease.owner,
+          ttlMs,
+          (now) => sql`${bare(leases.expiresAt)} = ${now + ttlMs}`,
+          (now) => sql`${stillHeld(lease)} AND ${leases.expiresAt} >= ${now}`,
+        ),
+      ),
+
+    release: (lease) =>
+      stateOperation(`cannot hand over the lease of ${lease.name}`, async () => {
+        // The owner and token stay: the next owner's token is counted from them.
+        await db.runCounted(
+          sql`UPDATE ${leases} SET ${bare(leases.expiresAt)} = 0 WHERE ${leases.name} = ${lease.name} AND ${stillHeld(lease)}`,
+        );
+      }),
+
+    list: () =>
+      stateOperation("cannot read the leases", async () => {
+        const rows = await db.all<LeaseRow>(
+          sql`SELECT ${leases.name} AS name, ${leases.owner} AS owner, ${leases.token} AS token, ${leases.expiresAt} AS expires_at
+              FROM ${leases} WHERE ${leases.token} > 0 ORDER BY ${leases.name}`,
+        );
+        return rows.map(toLease);
+      }),
+
+    heartbeat: (replica) =>
+      stateOperation(`cannot record the heartbeat of replica ${replica.id}`, async () => {
+        const now = await readNow(db);
+        const row = [
+          [replicas.id, replica.id],
+          [replicas.host, replica.host],
+          [replicas.pid, replica.pid],
+          [replicas.startedAt, now],
+          [replicas.heartbeatAt, now],
+          [replicas.stopped, 0],
+        ] as const;
+        const replace = [replicas.host, replicas.pid, replicas.heartbeatAt, replicas.stopped];
+        await db.runCounted(upsertSql(db.family, replicas, row, [replicas.id], { replace }));
+      }),
+
+    leave: (id) =>
+      stateOperation(`cannot record that replica ${id} stopped`, async () => {
+        await db.runCounted(sql`UPDATE ${replicas} SET ${bare(replicas.stopped)} = 1 WHERE ${replicas.id} = ${id}`);
+      }),
+
+    replicas: () =>
+      stateOperation("cannot read the replicas", async () => {
+        const rows = await db.all<ReplicaRow>(
+          sql`SELECT ${replicas.id} AS id, ${replicas.host} AS host, ${replicas.pid} AS pid, ${replicas.startedAt} AS started_at,
+                     ${replicas.heartbeatAt} AS heartbeat_at, ${replicas.stopped} AS stopped
+              FROM ${replicas} ORDER BY ${replicas.id}`,
+        );
+        return rows.map(toReplica);
+      }),
+  };
+
+  function stillHeld(lease: Fence & { owner: string }): SQL {
+    return sql`${leases.owner} = ${lease.owner} AND ${leases.token} = ${lease.token}`;
+  }
+}
+
+/** Reads the lease row for the rest of the transaction as it is now, not as the transaction began. */
+function lockRow(db: StateDb): SQL {
+  // A write transaction of SQLite holds the whole database already.
+  return db.family === "sqlite" ? sql`` : sql` FOR UPDATE`;
+}
+
+interface LeaseRow {
+  name: string;
+  owner: string;
+  token: unknown;
+  expires_at: unknown;
+}
+
+function toLease(row: LeaseRow): Lease {
+  return { name: String(row.name), owner: String(row.owner), token: Number(row.token), expiresAt: Number(row.expires_at) };
+}
+
+interface ReplicaRow {
+  id: string;
+  host: string;
+  pid: unknown;
+  started_at: unknown;
+  heartbeat_at: unknown;
+  stopped: unknown;
+}
+
+function toReplica(row: ReplicaRow): ReplicaRecord {
+  return {
+    id: String(row.id),
+    host: String(row.host),
+    pid: Number(row.pid),
+    startedAt: Number(row.started_at),
+    heartbeatAt: Number(row.heartbeat_at),
+    stopped: Number(row.stopped) === 1,
+  };
+}

@@ -1,0 +1,90 @@
+// The campaigns' status and rows per minute (status.ts) in the state store's database, the same
+// statements on every family. Each campaign's owner writes its own rows only, so these writes need no
+// fence: a replica that lost a lease can at worst say once more what it was doing.
+import { sql } from "drizzle-orm";
+import type { StateDb } from "./db.ts";
+import { upsertSql } from "./statements.ts";
+import type { CampaignState, CampaignStatusRecord, StatusStore } from "./status.ts";
+import { stateOperation } from "./state.ts";
+
+/** How long the rows per minute are kept. */
+const ACTIVITY_KEPT_MS = 86_400_000;
+const MINUTE_MS = 60_000;
+
+export function createStatusStore(db: StateDb): StatusStore {
+  const { campaignStatus: status, campaignActivity: activity } = db.tables;
+  return {
+    report: (record) =>
+      stateOperation(`cannot record the status of ${record.name}`, async () => {
+        const row = [
+          [status.name, record.name],
+          [status.campaign, record.campaign],
+          [status.mode, record.mode],
+          [status.owner, record.owner],
+          [status.state, record.state],
+          [status.lastError, record.lastError],
+          [status.since, record.since],
+          [status.updatedAt, record.updatedAt],
+        ] as const;
+        const replace = row.slice(1).map(([column]) => column);
+        await db.runCounted(upsertSql(db.family, status, row, [status.name], { replace }));
+      }),
+
+    list: () =>
+      stateOperation("cannot read the campaigns' status", async () => {
+        const rows = await db.all<StatusRow>(
+          sql`SELECT ${status.name} AS name, ${status.campaign} AS campaign, ${status.mode} AS mode, ${status.owner} AS owner,
+                     ${status.state} AS state, ${status.lastError} AS last_error, ${status.since} AS since, ${status.updatedAt} AS updated_at
+              FROM ${status} ORDER BY ${status.name}`,
+        );
+        return rows.map(toRecord);
+      }),
+
+    addRows: (name, minute, rows) =>
+      stateOperation(`cannot record the rows written by ${name}`, () =>
+        db.write(async (tx) => {
+          const row = [
+            [activity.name, name],
+            [activity.minute, minute],
+            [activity.rowsWritten, rows],
+          ] as const;
+          await tx.run(upsertSql(db.family, activity, row, [activity.name, activity.minute], { add: [activity.rowsWritten] }));
+          await tx.run(sql`DELETE FROM ${activity} WHERE ${activity.minute} < ${minute - ACTIVITY_KEPT_MS}`);
+        }),
+      ),
+
+    rowsSince: (sinceMs) =>
+      stateOperation("cannot read the rows written", async () => {
+        // Every minute that ends after `sinceMs`.
+        const rows = await db.all<{ name: string; total: unknown }>(
+          sql`SELECT ${activity.name} AS name, SUM(${activity.rowsWritten}) AS total FROM ${activity}
+              WHERE ${activity.minute} > ${sinceMs - MINUTE_MS} GROUP BY ${activity.name}`,
+        );
+        return new Map(rows.map((row) => [String(row.name), Number(row.total)]));
+      }),
+  };
+}
+
+interface StatusRow {
+  name: string;
+  campaign: string;
+  mode: string;
+  owner: string | null;
+  state: string;
+  last_error: string | null;
+  since: unknown;
+  updated_at: unknown;
+}
+
+function toRecord(row: StatusRow): CampaignStatusRecord {
+  return {
+    name: String(row.name),
+    campaign: String(row.campaign),
+    mode: String(row.mode),
+    owner: row.owner === null ? null : String(row.owner),
+    state: String(row.state) as CampaignState,
+    lastError: row.last_error === null ? null : String(row.last_error),
+    since: Number(row.since),
+    updatedAt: Number(row.updated_at),
+  };
+}

@@ -1,0 +1,54 @@
+// The phonecalls service's token hashes (phonecalls/tokens.ts) in the state store's database.
+import { sql } from "drizzle-orm";
+import { hashToken, newToken, type TokenRecord, type TokenStore } from "../phonecalls/tokens.ts";
+import type { StateDb } from "./db.ts";
+import { bare, insertSql } from "./statements.ts";
+import { stateOperation } from "./state.ts";
+
+export function createTokenStore(db: StateDb): TokenStore {
+  const { phonecallTokens: tokens } = db.tables;
+  return {
+    add: (label) =>
+      stateOperation("cannot add a token", async () => {
+        const token = newToken();
+        const hash = hashToken(token);
+        const record: TokenRecord = { id: `tok_${hash.slice(0, 12)}`, label, createdAt: new Date().toISOString(), revokedAt: null };
+        const row = [
+          [tokens.id, record.id],
+          [tokens.label, label],
+          [tokens.hash, hash],
+          [tokens.createdAt, record.createdAt],
+        ] as const;
+        await db.runCounted(insertSql(tokens, row));
+        return { record, token };
+      }),
+
+    list: () =>
+      stateOperation("cannot list the tokens", async () => {
+        const rows = await db.all<{ id: string; label: string; created_at: string; revoked_at: string | null }>(
+          sql`SELECT ${tokens.id} AS id, ${tokens.label} AS label, ${tokens.createdAt} AS created_at, ${tokens.revokedAt} AS revoked_at
+              FROM ${tokens} ORDER BY ${tokens.createdAt}, ${tokens.id}`,
+        );
+        return rows.map((row) => ({
+          id: String(row.id),
+          label: String(row.label),
+          createdAt: String(row.created_at),
+          revokedAt: row.revoked_at === null ? null : String(row.revoked_at),
+        }));
+      }),
+
+    revoke: (idOrLabel) =>
+      stateOperation("cannot revoke a token", () =>
+        db.runCounted(
+          sql`UPDATE ${tokens} SET ${bare(tokens.revokedAt)} = ${new Date().toISOString()}
+              WHERE (${tokens.id} = ${idOrLabel} OR ${tokens.label} = ${idOrLabel}) AND ${tokens.revokedAt} IS NULL`,
+        ),
+      ),
+
+    activeHashes: () =>
+      stateOperation("cannot read the tokens", async () => {
+        const rows = await db.all<{ hash: string }>(sql`SELECT ${tokens.hash} AS hash FROM ${tokens} WHERE ${tokens.revokedAt} IS NULL`);
+        return rows.map((row) => String(row.hash));
+      }),
+  };
+}
