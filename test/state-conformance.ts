@@ -1,7 +1,11 @@
 // One suite for every StateStore implementation. `open` must reach the same store each time it is
-// called when `persistent` is set, so that "survives reopen" can be checked.
+// called when `persistent` is set, so that "survives reopen" can be checked; with the store's `url`,
+// replicas in processes of their own race for leases, and the tables the store made are compared
+// with its drizzle schema.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { LeaseLostError } from "../src/core/state/leases.ts";
 import type { CheckpointKey, StateStore } from "../src/core/state/state.ts";
+import { runLeaseConformance, runStatusConformance, runTablesConformance } from "./state-leases-conformance.ts";
 
 let campaignCounter = 0;
 const runId = Math.random().toString(36).slice(2, 7);
@@ -9,7 +13,7 @@ const runId = Math.random().toString(36).slice(2, 7);
 export function runStateConformance(
   name: string,
   open: () => Promise<StateStore>,
-  { persistent = true }: { persistent?: boolean } = {},
+  { persistent = true, url }: { persistent?: boolean; url?: string } = {},
 ): void {
   describe(`state store conformance: ${name}`, () => {
     let store: StateStore;
@@ -58,6 +62,59 @@ export function runStateConformance(
       }
     });
 
+    test("keys that differ only in case or in a trailing space are kept apart", async () => {
+      const variants = [key.campaign, key.campaign.toUpperCase(), `${key.campaign} `];
+      for (const [i, campaign] of variants.entries()) await store.setCheckpoint({ ...key, campaign }, `2024-0${i + 1}-01T00:00:00.000Z`);
+      for (const [i, campaign] of variants.entries()) {
+        expect((await store.getCheckpoint({ ...key, campaign }))?.value).toBe(`2024-0${i + 1}-01T00:00:00.000Z`);
+      }
+    });
+
+    test("a fenced store saves checkpoints while its lease holds", async () => {
+      const lease = await store.leases.acquire(`fence-${key.campaign}`, "replica-a", 60_000);
+      if (!lease) throw new Error("the free lease was not granted");
+      await store.fenced(lease).setCheckpoint(key, "2024-07-01T00:00:00.000Z");
+      expect((await store.getCheckpoint(key))?.value).toBe("2024-07-01T00:00:00.000Z");
+    });
+
+    test("a fenced store's checkpoint after another owner took the lease: LeaseLostError, the checkpoint unchanged", async () => {
+      const name = `fence-${key.campaign}`;
+      const first = await store.leases.acquire(name, "replica-a", 50);
+      if (!first) throw new Error("the free lease was not granted");
+      const paused = store.fenced(first);
+      await paused.setCheckpoint(key, "2024-07-01T00:00:00.000Z");
+      await Bun.sleep(120);
+      const second = await store.leases.acquire(name, "replica-b", 60_000);
+      expect(second?.token).toBeGreaterThan(first.token);
+      const error = await paused.setCheckpoint(key, "2024-07-02T00:00:00.000Z").then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(LeaseLostError);
+      expect((await store.getCheckpoint(key))?.value).toBe("2024-07-01T00:00:00.000Z");
+      // The new owner's fence holds.
+      await store.fenced(second as NonNullable<typeof second>).setCheckpoint(key, "2024-07-03T00:00:00.000Z");
+      expect((await store.getCheckpoint(key))?.value).toBe("2024-07-03T00:00:00.000Z");
+    });
+
+    test("a fenced store whose lease was released and taken again by its own owner writes nothing", async () => {
+      const name = `fence-${key.campaign}`;
+      const first = await store.leases.acquire(name, "replica-a", 60_000);
+      if (!first) throw new Error("the free lease was not granted");
+      await store.leases.release({ ...first });
+      const again = await store.leases.acquire(name, "replica-a", 60_000);
+      expect(again?.token).toBeGreaterThan(first.token);
+      const error = await store
+        .fenced(first)
+        .setCheckpoint(key, "2024-07-02T00:00:00.000Z")
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(LeaseLostError);
+      expect(await store.getCheckpoint(key)).toBeUndefined();
+    });
+
     test("keys with quotes, unicode and separators are kept apart exactly", async () => {
       const odd = { campaign: `it's "odd" ü😀|${key.campaign}`, mode: "db_sync|x", target: "a|b" };
       const similar = { campaign: `it's "odd" ü😀`, mode: `${key.campaign}|db_sync`, target: "x|a|b" };
@@ -75,4 +132,7 @@ export function runStateConformance(
       });
     }
   });
+  runLeaseConformance(name, open, { url });
+  runStatusConformance(name, open);
+  if (url !== undefined) runTablesConformance(name, open, url);
 }

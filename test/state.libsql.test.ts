@@ -9,7 +9,8 @@ import { runStateConformance } from "./state-conformance.ts";
 const dir = mkdtempSync(join(tmpdir(), "dbsync-state-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-runStateConformance("libSQL file", () => openStateStore(`file:${join(dir, "state.db")}`));
+const fileUrl = `file:${join(dir, "state.db")}`;
+runStateConformance("libSQL file", () => openStateStore(fileUrl), { url: fileUrl });
 runStateConformance("libSQL :memory:", () => openStateStore(":memory:"), { persistent: false });
 
 async function openError(url: string): Promise<Error> {

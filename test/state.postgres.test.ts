@@ -1,0 +1,11 @@
+// The state store on the real PostgreSQL of scripts/databases.sh, in a database of its own: the shared
+// conformance suite (checkpoints, tokens, leases, replicas, status, fencing, the tables made).
+import { afterAll } from "bun:test";
+import { openStateStore } from "../src/state/open.ts";
+import { freshDatabase } from "./helpers/databases.ts";
+import { runStateConformance } from "./state-conformance.ts";
+
+// Fails (never skips) without the server: npm test starts it.
+const database = await freshDatabase("postgres");
+afterAll(() => database.drop());
+runStateConformance("PostgreSQL", () => openStateStore(database.url), { url: database.url });
