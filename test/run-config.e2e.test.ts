@@ -89,9 +89,14 @@ describe("dbsync run --config: mistakes", () => {
       'prototype.yaml: campaign 1 (ABC123): unknown key "constructor"',
     ],
     [
-      "state on PostgreSQL, not yet",
-      file("state.yaml", `state: postgres://u:hunter22@db/dbsync\ncampaigns:\n${GOOD_CAMPAIGN}`),
-      "state.yaml: state: a PostgreSQL or MySQL/MariaDB state store is not supported yet",
+      "state on SQL Server",
+      file("state.yaml", `state: sqlserver://u:hunter22@db/dbsync\ncampaigns:\n${GOOD_CAMPAIGN}`),
+      "state.yaml: state: SQL Server is not supported for the state store; use a libSQL file (file:PATH)",
+    ],
+    [
+      "state on a server URL without a host",
+      file("hostless.yaml", `state: postgres://u:hunter22@/dbsync\ncampaigns:\n${GOOD_CAMPAIGN}`),
+      "hostless.yaml: state: ",
     ],
     ["no campaigns", file("empty.toml", 'state = "file:s.db"\n'), "empty.toml: campaigns: must be a list of at least one campaign"],
   ];
@@ -160,6 +165,21 @@ campaigns:
       "api-retries": "3",
     });
     expect(config.campaigns.map((campaign) => campaign.config)).toEqual([flags]);
+  });
+
+  test("state on a libSQL server, PostgreSQL or MySQL/MariaDB is taken as written", async () => {
+    for (const url of [
+      "libsql://state.example.turso.io?authToken=abc",
+      "postgres://dbsync:pw@db:5432/dbsync",
+      "postgresql://dbsync@db/dbsync?sslmode=require",
+      "mysql://dbsync:pw@db:3306/dbsync",
+      "mariadb://dbsync:pw@db/dbsync",
+    ]) {
+      const config = await loadRunConfig(file("server-state.yaml", `state: ${url}\ncampaigns:\n${GOOD_CAMPAIGN}`), {
+        TOKEN_ABC: "abc-token",
+      });
+      expect(config.stateUrl).toBe(url);
+    }
   });
 
   test("relative file paths are read from the config file's folder", async () => {

@@ -186,13 +186,6 @@ function readStateUrl(raw: unknown, base: string, fail: Fail): string {
   if (raw === undefined) return stateStoreUrl(undefined);
   if (typeof raw !== "string" || raw.trim() === "")
     return fail("", "state must be the state store's URL, like file:/var/lib/dbsync/state.db");
-  if (/^(postgres|postgresql|mysql|mariadb):/i.test(raw.trim())) {
-    return fail(
-      "",
-      "state: a PostgreSQL or MySQL/MariaDB state store is not supported yet (it comes with replicas); " +
-        "use a libSQL file (file:PATH) or server (libsql://…)",
-    );
-  }
   try {
     return stateStoreUrl(absoluteFileUrl(raw.trim(), base));
   } catch (error) {

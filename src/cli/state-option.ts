@@ -1,23 +1,30 @@
-// `--state` as every command reads it: the libSQL URL of the state store, by default the file in
-// the data folder, with relative file paths made absolute.
+// `--state` as every command reads it: the URL of the state store (a libSQL file or server,
+// PostgreSQL or MySQL/MariaDB), by default the file in the data folder, with relative file paths made
+// absolute.
 import { existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseLibsqlUrl } from "../core/sql/libsql-url.ts";
-import type { StateStore } from "../core/state/state.ts";
-import { openStateStore } from "../state/open.ts";
+import { parseServerUrl } from "../core/sql/server-url.ts";
+import { StateError, type StateStore } from "../core/state/state.ts";
+import { openStateStore, stateFamilyOf } from "../state/open.ts";
 import { UsageError } from "./argv.ts";
 import { absoluteFileUrl } from "./file-urls.ts";
 import { dataDir } from "./paths.ts";
 
 /**
- * The state store's URL, checked before anything is opened: a malformed one, or a file in a folder
- * that does not exist (a typo, which would otherwise become a new, empty store), is a usage error.
- * The default location is made by dataDir.
+ * The state store's URL, checked before anything is opened: a malformed one, a database that cannot
+ * hold the store, or a file in a folder that does not exist (a typo, which would otherwise become a
+ * new, empty store), is a usage error. The default location is made by dataDir.
  */
 export function stateStoreUrl(flag: string | undefined): string {
   const given = flag?.trim();
   if (!given) return absoluteFileUrl(`file:${dataDir()}/state.db`);
   const url = absoluteFileUrl(given);
+  const family = usage(() => stateFamilyOf(url));
+  if (family !== "sqlite") {
+    parseServerUrl(url, (message) => new UsageError(`--state: ${message}`));
+    return url;
+  }
   const path = parseLibsqlUrl(url, (message) => new UsageError(`--state: ${message}`)).filePath;
   if (path === "") throw new UsageError("--state names no file; use file:PATH");
   if (path !== undefined) {
@@ -31,6 +38,14 @@ export function stateStoreUrl(flag: string | undefined): string {
     if (!statSync(folder).isDirectory()) throw new UsageError(`--state: ${folder} is a file, not a folder`);
   }
   return url;
+}
+
+function usage<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw error instanceof StateError ? new UsageError(`--state: ${error.message}`) : error;
+  }
 }
 
 /**

@@ -28,7 +28,7 @@ export const SYNC_FLAGS = {
   v: switchFlag("Log everything to stdout instead of a log file"),
   p: switchFlag("(dbsync2's pprof server; accepted and ignored)"),
   "api-url": valueFlag("Dialfire API base URL (default https://api.dialfire.com)", "url"),
-  state: valueFlag("State store (checkpoints, webhook outbox) as a libSQL URL", "url"),
+  state: valueFlag("State store (checkpoints, webhook outbox): a libSQL file or server, PostgreSQL or MySQL/MariaDB URL", "url"),
   interval: valueFlag("db_sync, webhook: seconds between polls (default 60)", "s"),
   relist: valueFlag("db_sync, webhook: hours between re-listings of the last day's changed contacts (default 12)", "h"),
   lookback: valueFlag(

@@ -7,7 +7,9 @@ import { valueFlag } from "./flag-schemas.ts";
 import { onShutdown } from "./shutdown.ts";
 import { withStateStore } from "./state-option.ts";
 
-const STATE_FLAG = { state: valueFlag("State store as a libSQL URL (default: the sync's)", "url") };
+const STATE_FLAG = {
+  state: valueFlag("State store: a libSQL file or server, PostgreSQL or MySQL/MariaDB URL (default: the sync's)", "url"),
+};
 
 /** The token commands name the server's --state; `add` may make a new store. */
 const withState = <T>(flag: unknown, work: (state: StateStore) => Promise<T>, create = false) =>

@@ -13,7 +13,7 @@ import { receiverUrl, WEBHOOK_DELIVERY_FLAGS, WEBHOOK_DELIVERY_SCHEMA, webhookDe
 import { createDeliverer, displayUrl } from "../campaign/webhook.ts";
 
 const SELECT_FLAGS = {
-  state: valueFlag("State store as a libSQL URL (default: the sync's)", "url"),
+  state: valueFlag("State store: a libSQL file or server, PostgreSQL or MySQL/MariaDB URL (default: the sync's)", "url"),
   c: valueFlag("Only deliveries of this campaign", "id"),
   since: valueFlag("Only deliveries dead-lettered at or after this time (UTC unless given)", "date"),
   id: valueFlag("Only these webhook-ids (comma separated)", "ids"),

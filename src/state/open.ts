@@ -10,8 +10,7 @@ import { createStateStore } from "../core/state/store.ts";
 import { openSessionAndOutbox } from "./outbox-bridge.ts";
 
 export const STATE_URL_FORMS =
-  "use a libSQL file (file:PATH), a libSQL server (libsql://HOST or http(s)://HOST), " +
-  "PostgreSQL (postgres://USER:PASSWORD@HOST:5432/DATABASE) or MySQL/MariaDB (mysql://USER:PASSWORD@HOST:3306/DATABASE)";
+  "use a libSQL file (file:PATH), a libSQL server (libsql://HOST or http(s)://HOST), PostgreSQL (postgres://…) or MySQL/MariaDB (mysql://…)";
 
 const FAMILIES: Record<string, StateFamily> = {
   file: "sqlite",
