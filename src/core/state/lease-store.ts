@@ -6,7 +6,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { StateDb, StateQueries } from "./db.ts";
 import type { Fence, Lease, LeaseStore, ReplicaRecord } from "./leases.ts";
-import { bare, insertIfMissingSql, upsertSql } from "./statements.ts";
+import { bare, insertIfMissingSql, selectList, upsertSql, withNumbers } from "./statements.ts";
 import { stateOperation } from "./state.ts";
 
 /** A lease nobody has held yet: taken by the first acquire, which raises its token to 1. */
@@ -14,6 +14,8 @@ const FREE = { owner: "", token: 0, expiresAt: 0 };
 
 export function createLeaseStore(db: StateDb): LeaseStore {
   const { leases, replicas } = db.tables;
+  const leaseColumns = selectList({ name: leases.name, owner: leases.owner, token: leases.token, expiresAt: leases.expiresAt });
+  const toLease = (row: Lease) => withNumbers(row, ["token", "expiresAt"]);
 
   const readNow = async (on: StateQueries): Promise<number> => {
     const [row] = await on.all<{ now_ms: unknown }>(sql`SELECT ${db.nowMs} AS now_ms`);
@@ -33,10 +35,7 @@ export function createLeaseStore(db: StateDb): LeaseStore {
     });
 
   const readLease = async (on: StateQueries, name: string): Promise<Lease | undefined> => {
-    const [row] = await on.all<LeaseRow>(
-      sql`SELECT ${leases.name} AS name, ${leases.owner} AS owner, ${leases.token} AS token, ${leases.expiresAt} AS expires_at
-          FROM ${leases} WHERE ${leases.name} = ${name}${lockRow(db)}`,
-    );
+    const [row] = await on.all<Lease>(sql`SELECT ${leaseColumns} FROM ${leases} WHERE ${leases.name} = ${name}${lockRow(db)}`);
     return row && toLease(row);
   };
 
@@ -88,10 +87,7 @@ export function createLeaseStore(db: StateDb): LeaseStore {
 
     list: () =>
       stateOperation("cannot read the leases", async () => {
-        const rows = await db.all<LeaseRow>(
-          sql`SELECT ${leases.name} AS name, ${leases.owner} AS owner, ${leases.token} AS token, ${leases.expiresAt} AS expires_at
-              FROM ${leases} WHERE ${leases.token} > 0 ORDER BY ${leases.name}`,
-        );
+        const rows = await db.all<Lease>(sql`SELECT ${leaseColumns} FROM ${leases} WHERE ${leases.token} > 0 ORDER BY ${leases.name}`);
         return rows.map(toLease);
       }),
 
@@ -117,12 +113,10 @@ export function createLeaseStore(db: StateDb): LeaseStore {
 
     replicas: () =>
       stateOperation("cannot read the replicas", async () => {
-        const rows = await db.all<ReplicaRow>(
-          sql`SELECT ${replicas.id} AS id, ${replicas.host} AS host, ${replicas.pid} AS pid, ${replicas.startedAt} AS started_at,
-                     ${replicas.heartbeatAt} AS heartbeat_at, ${replicas.stopped} AS stopped
-              FROM ${replicas} ORDER BY ${replicas.id}`,
-        );
-        return rows.map(toReplica);
+        const { id, host, pid, startedAt, heartbeatAt, stopped } = replicas;
+        const columns = selectList({ id, host, pid, startedAt, heartbeatAt, stopped });
+        const rows = await db.all<ReplicaRecord>(sql`SELECT ${columns} FROM ${replicas} ORDER BY ${replicas.id}`);
+        return rows.map((row) => ({ ...withNumbers(row, ["pid", "startedAt", "heartbeatAt"]), stopped: Number(row.stopped) === 1 }));
       }),
   };
 
@@ -135,35 +129,4 @@ export function createLeaseStore(db: StateDb): LeaseStore {
 function lockRow(db: StateDb): SQL {
   // A write transaction of SQLite holds the whole database already.
   return db.family === "sqlite" ? sql`` : sql` FOR UPDATE`;
-}
-
-interface LeaseRow {
-  name: string;
-  owner: string;
-  token: unknown;
-  expires_at: unknown;
-}
-
-function toLease(row: LeaseRow): Lease {
-  return { name: String(row.name), owner: String(row.owner), token: Number(row.token), expiresAt: Number(row.expires_at) };
-}
-
-interface ReplicaRow {
-  id: string;
-  host: string;
-  pid: unknown;
-  started_at: unknown;
-  heartbeat_at: unknown;
-  stopped: unknown;
-}
-
-function toReplica(row: ReplicaRow): ReplicaRecord {
-  return {
-    id: String(row.id),
-    host: String(row.host),
-    pid: Number(row.pid),
-    startedAt: Number(row.started_at),
-    heartbeatAt: Number(row.heartbeat_at),
-    stopped: Number(row.stopped) === 1,
-  };
 }

@@ -2,7 +2,7 @@
 // that keeps an existing row, and an upsert. A column embedded in drizzle's `sql` is printed with its
 // table ("leases"."owner"), which no database takes in an INSERT's column list or an UPDATE's SET;
 // `bare` names it alone.
-import { type SQL, sql, type Table } from "drizzle-orm";
+import { type Column, type SQL, sql, type Table } from "drizzle-orm";
 import type { StateFamily } from "./db.ts";
 
 /** A column of any family's table, as statements need it. */
@@ -67,4 +67,19 @@ function keyList(key: readonly NamedColumn[]): SQL {
     key.map((column) => bare(column)),
     sql`, `,
   );
+}
+
+/** `column AS "key", …`: rows come back keyed as the records they become. */
+export function selectList(columns: Record<string, Column>): SQL {
+  return sql.join(
+    Object.entries(columns).map(([key, column]) => sql`${column} AS ${sql.identifier(key)}`),
+    sql`, `,
+  );
+}
+
+/** The row with these fields made numbers: PostgreSQL returns 64-bit integers and sums as text. */
+export function withNumbers<T extends object>(row: T, keys: readonly (keyof T)[]): T {
+  const converted: T = { ...row };
+  for (const key of keys) converted[key] = Number(row[key]) as T[keyof T];
+  return converted;
 }

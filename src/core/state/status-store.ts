@@ -3,8 +3,8 @@
 // fence: a replica that lost a lease can at worst say once more what it was doing.
 import { sql } from "drizzle-orm";
 import type { StateDb } from "./db.ts";
-import { upsertSql } from "./statements.ts";
-import type { CampaignState, CampaignStatusRecord, StatusStore } from "./status.ts";
+import { selectList, upsertSql, withNumbers } from "./statements.ts";
+import type { CampaignStatusRecord, StatusStore } from "./status.ts";
 import { stateOperation } from "./state.ts";
 
 /** How long the rows per minute are kept. */
@@ -32,12 +32,10 @@ export function createStatusStore(db: StateDb): StatusStore {
 
     list: () =>
       stateOperation("cannot read the campaigns' status", async () => {
-        const rows = await db.all<StatusRow>(
-          sql`SELECT ${status.name} AS name, ${status.campaign} AS campaign, ${status.mode} AS mode, ${status.owner} AS owner,
-                     ${status.state} AS state, ${status.lastError} AS last_error, ${status.since} AS since, ${status.updatedAt} AS updated_at
-              FROM ${status} ORDER BY ${status.name}`,
-        );
-        return rows.map(toRecord);
+        const { name, campaign, mode, owner, state, lastError, since, updatedAt } = status;
+        const columns = selectList({ name, campaign, mode, owner, state, lastError, since, updatedAt });
+        const rows = await db.all<CampaignStatusRecord>(sql`SELECT ${columns} FROM ${status} ORDER BY ${status.name}`);
+        return rows.map((row) => withNumbers(row, ["since", "updatedAt"]));
       }),
 
     addRows: (name, minute, rows) =>
@@ -62,29 +60,5 @@ export function createStatusStore(db: StateDb): StatusStore {
         );
         return new Map(rows.map((row) => [String(row.name), Number(row.total)]));
       }),
-  };
-}
-
-interface StatusRow {
-  name: string;
-  campaign: string;
-  mode: string;
-  owner: string | null;
-  state: string;
-  last_error: string | null;
-  since: unknown;
-  updated_at: unknown;
-}
-
-function toRecord(row: StatusRow): CampaignStatusRecord {
-  return {
-    name: String(row.name),
-    campaign: String(row.campaign),
-    mode: String(row.mode),
-    owner: row.owner === null ? null : String(row.owner),
-    state: String(row.state) as CampaignState,
-    lastError: row.last_error === null ? null : String(row.last_error),
-    since: Number(row.since),
-    updatedAt: Number(row.updated_at),
   };
 }

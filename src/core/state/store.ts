@@ -8,7 +8,7 @@ import type { WebhookOutbox } from "../webhook/outbox.ts";
 import type { StateDb } from "./db.ts";
 import { createLeaseStore } from "./lease-store.ts";
 import type { Fence } from "./leases.ts";
-import { upsertSql } from "./statements.ts";
+import { selectList, upsertSql } from "./statements.ts";
 import { type Checkpoint, type CheckpointKey, type StateStore, stateOperation } from "./state.ts";
 import { createStatusStore } from "./status-store.ts";
 import { createTokenStore } from "./token-store.ts";
@@ -21,6 +21,7 @@ export function createStateStore(db: StateDb, outboxOf: OutboxFactory): StateSto
   const shared = { tokens: createTokenStore(db), leases: createLeaseStore(db), status: createStatusStore(db) };
   const storeOn = (on: StateDb, close: () => Promise<void>): StateStore => {
     const { checkpoints } = on.tables;
+    const checkpoint = { value: checkpoints.value, updatedAt: checkpoints.updatedAt };
     const keyIs = (key: CheckpointKey) =>
       sql`${checkpoints.campaign} = ${key.campaign} AND ${checkpoints.mode} = ${key.mode} AND ${checkpoints.target} = ${key.target}`;
     return {
@@ -29,19 +30,14 @@ export function createStateStore(db: StateDb, outboxOf: OutboxFactory): StateSto
 
       listCheckpoints: () =>
         stateOperation("cannot read the checkpoints", async () => {
-          const rows = await on.all<CheckpointKey & { value: string; updated_at: string }>(
-            sql`SELECT ${checkpoints.campaign} AS campaign, ${checkpoints.mode} AS mode, ${checkpoints.target} AS target,
-                       ${checkpoints.value} AS value, ${checkpoints.updatedAt} AS updated_at FROM ${checkpoints}`,
-          );
-          return rows.map((row) => ({ campaign: row.campaign, mode: row.mode, target: row.target, ...checkpointOf(row) }));
+          const { campaign, mode, target } = checkpoints;
+          return on.all(sql`SELECT ${selectList({ campaign, mode, target, ...checkpoint })} FROM ${checkpoints}`);
         }),
 
       getCheckpoint: (key) =>
         stateOperation("cannot read a checkpoint", async () => {
-          const [row] = await on.all<{ value: string; updated_at: string }>(
-            sql`SELECT ${checkpoints.value} AS value, ${checkpoints.updatedAt} AS updated_at FROM ${checkpoints} WHERE ${keyIs(key)}`,
-          );
-          return row && checkpointOf(row);
+          const [row] = await on.all<Checkpoint>(sql`SELECT ${selectList(checkpoint)} FROM ${checkpoints} WHERE ${keyIs(key)}`);
+          return row;
         }),
 
       setCheckpoint: (key, value) =>
@@ -71,8 +67,4 @@ export function createStateStore(db: StateDb, outboxOf: OutboxFactory): StateSto
     };
   };
   return storeOn(db, () => db.close());
-}
-
-function checkpointOf(row: { value: string; updated_at: string }): Checkpoint {
-  return { value: String(row.value), updatedAt: String(row.updated_at) };
 }

@@ -2,7 +2,7 @@
 import { sql } from "drizzle-orm";
 import { hashToken, newToken, type TokenRecord, type TokenStore } from "../phonecalls/tokens.ts";
 import type { StateDb } from "./db.ts";
-import { bare, insertSql } from "./statements.ts";
+import { bare, insertSql, selectList } from "./statements.ts";
 import { stateOperation } from "./state.ts";
 
 export function createTokenStore(db: StateDb): TokenStore {
@@ -25,16 +25,9 @@ export function createTokenStore(db: StateDb): TokenStore {
 
     list: () =>
       stateOperation("cannot list the tokens", async () => {
-        const rows = await db.all<{ id: string; label: string; created_at: string; revoked_at: string | null }>(
-          sql`SELECT ${tokens.id} AS id, ${tokens.label} AS label, ${tokens.createdAt} AS created_at, ${tokens.revokedAt} AS revoked_at
-              FROM ${tokens} ORDER BY ${tokens.createdAt}, ${tokens.id}`,
-        );
-        return rows.map((row) => ({
-          id: String(row.id),
-          label: String(row.label),
-          createdAt: String(row.created_at),
-          revokedAt: row.revoked_at === null ? null : String(row.revoked_at),
-        }));
+        const { id, label, createdAt, revokedAt } = tokens;
+        const columns = selectList({ id, label, createdAt, revokedAt });
+        return db.all<TokenRecord>(sql`SELECT ${columns} FROM ${tokens} ORDER BY ${tokens.createdAt}, ${tokens.id}`);
       }),
 
     revoke: (idOrLabel) =>
@@ -47,8 +40,10 @@ export function createTokenStore(db: StateDb): TokenStore {
 
     activeHashes: () =>
       stateOperation("cannot read the tokens", async () => {
-        const rows = await db.all<{ hash: string }>(sql`SELECT ${tokens.hash} AS hash FROM ${tokens} WHERE ${tokens.revokedAt} IS NULL`);
-        return rows.map((row) => String(row.hash));
+        const rows = await db.all<{ hash: string }>(
+          sql`SELECT ${selectList({ hash: tokens.hash })} FROM ${tokens} WHERE ${tokens.revokedAt} IS NULL`,
+        );
+        return rows.map((row) => row.hash);
       }),
   };
 }
