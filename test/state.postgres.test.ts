@@ -3,7 +3,7 @@
 import { afterAll } from "bun:test";
 import { openStateStore } from "../src/state/open.ts";
 import { freshDatabase } from "./helpers/databases.ts";
-import { runStateCliChecks } from "./state-cli.ts";
+import { runStateCliChecks, runStateServeChecks } from "./state-cli.ts";
 import { runStateConformance } from "./state-conformance.ts";
 
 // Fails (never skips) without the server: npm test starts it.
@@ -11,3 +11,4 @@ const database = await freshDatabase("postgres");
 afterAll(() => database.drop());
 runStateConformance("PostgreSQL", () => openStateStore(database.url), { url: database.url });
 runStateCliChecks("PostgreSQL", database.url, new URL(database.url).password);
+runStateServeChecks("PostgreSQL", database.url);
