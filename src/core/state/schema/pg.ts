@@ -1,6 +1,7 @@
 // The state store's tables for PostgreSQL. The same tables, column names and meanings as sqlite.ts
-// and mysql.ts; only the types differ by family: epoch milliseconds need 64 bits here. Times the code compares are
-// epoch milliseconds (integers); times a person reads are ISO 8601 text.
+// and mysql.ts; only the types differ by family: epoch milliseconds need 64 bits here. Times the code
+// compares are epoch milliseconds (integers); times a person reads are ISO 8601 text. ddl.ts makes
+// the CREATE statements from these declarations.
 import { bigint, bigserial, index, integer, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
 
 export const checkpoints = pgTable(
