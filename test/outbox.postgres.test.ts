@@ -1,0 +1,11 @@
+// The webhook outbox (src/core/state/outbox.ts) with its state store on PostgreSQL: the shared
+// conformance suite, in a database of its own.
+import { afterAll } from "bun:test";
+import { freshDatabase } from "./helpers/databases.ts";
+import { openOutboxStore } from "./helpers/outbox-store.ts";
+import { runOutboxConformance } from "./outbox-conformance.ts";
+
+const database = await freshDatabase("postgres");
+afterAll(() => database.drop());
+
+runOutboxConformance("PostgreSQL", () => openOutboxStore(database.url));
