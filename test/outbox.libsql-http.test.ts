@@ -4,8 +4,10 @@ import { afterAll } from "bun:test";
 import { openOutboxStore } from "./helpers/outbox-store.ts";
 import { startSqld } from "./helpers/sqld.ts";
 import { runOutboxConformance } from "./outbox-conformance.ts";
+import { runOutboxSharing } from "./outbox-sharing.ts";
 
 const sqld = await startSqld();
 afterAll(() => sqld.stop());
 
 runOutboxConformance("libSQL over HTTP (sqld)", () => openOutboxStore(`${sqld.url}?authToken=${sqld.token}`));
+runOutboxSharing("libSQL over HTTP (sqld)", () => openOutboxStore(`${sqld.url}?authToken=${sqld.token}`));

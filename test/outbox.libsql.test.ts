@@ -1,6 +1,7 @@
-// The webhook outbox of the libSQL state store (src/core/state/outbox-libsql.ts): the shared conformance
-// suite for a file database and for ":memory:", the ids being the same in two separate stores, two
-// stores on one file, and repairLines healing lines broken behind the outbox's back.
+// The webhook outbox (src/core/state/outbox.ts) on libSQL: the shared conformance suite for a file
+// database and for ":memory:", also through the state store as it opens today; the ids being the same
+// in two separate stores, two stores on one file, and repairLines healing lines broken behind the
+// outbox's back.
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,13 +9,17 @@ import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import type { OutboxCandidate } from "../src/core/webhook/outbox.ts";
 import { openStateStore } from "../src/core/state/store.ts";
+import { openOutboxStore } from "./helpers/outbox-store.ts";
 import { runOutboxConformance } from "./outbox-conformance.ts";
+import { runOutboxSharing } from "./outbox-sharing.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "dbsync-outbox-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-runOutboxConformance("libSQL file", () => openStateStore(`file:${join(dir, "state.db")}`));
-runOutboxConformance("libSQL :memory:", () => openStateStore(":memory:"), { persistent: false });
+runOutboxConformance("libSQL file", () => openOutboxStore(`file:${join(dir, "state.db")}`));
+runOutboxConformance("libSQL :memory:", () => openOutboxStore(":memory:"), { persistent: false });
+runOutboxConformance("libSQL file of the state store", () => openStateStore(`file:${join(dir, "store.db")}`));
+runOutboxSharing("libSQL file", () => openOutboxStore(`file:${join(dir, "state.db")}`));
 
 describe("libSQL outbox", () => {
   const scope = { campaign: "C" };
@@ -29,7 +34,7 @@ describe("libSQL outbox", () => {
 
   /** The ids a fresh store gives the versions A, B, A of one transaction, in order. */
   async function idsInFreshStore(url: string): Promise<string[]> {
-    const store = await openStateStore(url);
+    const store = await openOutboxStore(url);
     try {
       for (const hash of ["A", "B", "A"]) await store.outbox.enqueue(scope, [version(hash)], [], options);
       const ids: string[] = [];
@@ -59,8 +64,8 @@ describe("libSQL outbox", () => {
 
   test("two stores opened on one file share the outbox", async () => {
     const url = `file:${join(dir, "shared.db")}`;
-    const a = await openStateStore(url);
-    const b = await openStateStore(url);
+    const a = await openOutboxStore(url);
+    const b = await openOutboxStore(url);
     try {
       await a.outbox.enqueue(scope, [version("A")], [{ id: "c1", md5: "m" }], { ...options, floor: "2026-01-01T00:00:00.000Z" });
       const [entry] = await b.outbox.due({ scope }, Date.now(), 10);
@@ -91,7 +96,7 @@ describe("libSQL outbox", () => {
      */
     async function brokenLines(name: string) {
       const url = `file:${join(dir, `${name}.db`)}`;
-      const store = await openStateStore(url);
+      const store = await openOutboxStore(url);
       await store.outbox.enqueue(
         scope,
         [version("h", "t1", "c1"), version("h", "t2", "c1"), version("h", "t3", "c1"), version("h", "t4", "c2")],
@@ -154,7 +159,7 @@ describe("libSQL outbox", () => {
 
     test("lines of the same contact in another campaign are repaired on their own", async () => {
       const url = `file:${join(dir, "repair-3.db")}`;
-      const store = await openStateStore(url);
+      const store = await openOutboxStore(url);
       try {
         await store.outbox.enqueue({ campaign: "A" }, [version("h", "a1", "c1"), version("h", "a2", "c1")], [], options);
         await store.outbox.enqueue({ campaign: "B" }, [version("h", "b1", "c1"), version("h", "b2", "c1")], [], options);

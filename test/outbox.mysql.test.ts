@@ -4,8 +4,10 @@ import { afterAll } from "bun:test";
 import { freshDatabase } from "./helpers/databases.ts";
 import { openOutboxStore } from "./helpers/outbox-store.ts";
 import { runOutboxConformance } from "./outbox-conformance.ts";
+import { runOutboxSharing } from "./outbox-sharing.ts";
 
 const database = await freshDatabase("mysql");
 afterAll(() => database.drop());
 
 runOutboxConformance("MySQL/MariaDB", () => openOutboxStore(database.url));
+runOutboxSharing("MySQL/MariaDB", () => openOutboxStore(database.url));

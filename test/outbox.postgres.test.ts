@@ -4,8 +4,10 @@ import { afterAll } from "bun:test";
 import { freshDatabase } from "./helpers/databases.ts";
 import { openOutboxStore } from "./helpers/outbox-store.ts";
 import { runOutboxConformance } from "./outbox-conformance.ts";
+import { runOutboxSharing } from "./outbox-sharing.ts";
 
 const database = await freshDatabase("postgres");
 afterAll(() => database.drop());
 
 runOutboxConformance("PostgreSQL", () => openOutboxStore(database.url));
+runOutboxSharing("PostgreSQL", () => openOutboxStore(database.url));

@@ -23,20 +23,38 @@ export function repairLinesSql(o: OutboxTable, nowMs: number): SQL {
 }
 
 /**
- * After a delivery of the contact settled, inside the same transaction: its oldest pending one is
- * next, unless one already is. Read, then written: MySQL cannot read the table an UPDATE changes;
- * the reads lock what they find, so an enqueue of the same contact waits for this commit and then
- * sees the line as it is.
+ * Locks the pending deliveries of one contact until the commit, taken before a delivery of it
+ * settles. They are locked through the same index and in the same order as an enqueue locks the
+ * lines of its contacts, so the two wait for each other instead of each holding what the other
+ * needs (MySQL would otherwise end one of them as a deadlock). SQLite's write transaction holds the
+ * whole database already.
+ */
+export async function lockLine(tx: StateQueries, scope: string, contactId: string): Promise<void> {
+  if (tx.family === "sqlite") return;
+  const o = tablesOf(tx.family).webhookOutbox;
+  await tx.all(sql`SELECT ${o.seq} AS seq FROM ${o} WHERE ${lineOf(o, scope, contactId)} ORDER BY ${o.seq}${lockRows(tx.family)}`);
+}
+
+/**
+ * After a delivery of the contact settled, inside the same transaction and with its line locked:
+ * its oldest pending one is next, unless one already is. Read, then written: MySQL cannot read the
+ * table an UPDATE changes. Locking reads, because only they see what an enqueue committed while this
+ * transaction waited for the line (MySQL's plain reads see the transaction's first snapshot).
  */
 export async function nextInLine(tx: StateQueries, scope: string, contactId: string, nowMs: number): Promise<void> {
   const o = tablesOf(tx.family).webhookOutbox;
-  const line = sql`${o.scope} = ${scope} AND ${o.contactId} = ${contactId} AND ${o.status} = 'pending'`;
+  const line = lineOf(o, scope, contactId);
   const lock = lockRows(tx.family);
   const [next] = await tx.all(sql`SELECT ${o.seq} AS seq FROM ${o} WHERE ${line} AND ${o.nextAttemptAt} < ${WAITING} LIMIT 1${lock}`);
   if (next !== undefined) return;
   const [first] = await tx.all(sql`SELECT ${o.seq} AS seq FROM ${o} WHERE ${line} ORDER BY ${o.seq} LIMIT 1${lock}`);
   if (first === undefined) return;
   await tx.run(sql`UPDATE ${o} SET ${sql.identifier(o.nextAttemptAt.name)} = ${nowMs} WHERE ${o.seq} = ${Number(first.seq)}`);
+}
+
+/** The pending deliveries of one contact. */
+function lineOf(o: OutboxTable, scope: string, contactId: string): SQL {
+  return sql`${o.scope} = ${scope} AND ${o.contactId} = ${contactId} AND ${o.status} = 'pending'`;
 }
 
 /** The time a new delivery of a contact waits until: due at once when nothing of its contact is pending. */

@@ -20,12 +20,14 @@ import type { CheckpointLimit } from "../sync/sink.ts";
 import type { StateDb, StateQueries } from "./db.ts";
 import { LeaseLostError } from "./leases.ts";
 import { recordDeliveries } from "./outbox-enqueue.ts";
-import { isDueTime, nextInLine, repairLinesSql, supersededSql, WAITING_IN_LINE } from "./outbox-line.ts";
+import { isDueTime, lockLine, nextInLine, repairLinesSql, supersededSql, WAITING_IN_LINE } from "./outbox-line.ts";
 import { bare, failedSql, inLists, leaseSql, literal, lockRows, selectionSql, tablesOf, toEntry } from "./outbox-sql.ts";
 import { StateError } from "./state.ts";
 
 const UPDATE_FAILED = "cannot update the webhook outbox";
 const READ_FAILED = "cannot read the webhook outbox";
+/** Attempts of a transaction that the database keeps ending to break deadlocks. */
+const CONFLICT_ATTEMPTS = 5;
 
 export function createOutbox(db: StateDb): WebhookOutbox {
   const o = tablesOf(db.family).webhookOutbox;
@@ -47,22 +49,36 @@ export function createOutbox(db: StateDb): WebhookOutbox {
     }
   }
 
+  /**
+   * One transaction, begun again when the database ended it to break a deadlock with another
+   * writer (MySQL's gap locks make an enqueue and a delivery of the same contacts collide now and
+   * then): rolled back whole, it changed nothing, and the next attempt finds the other one done.
+   */
+  function transaction<T>(what: string, work: (tx: StateQueries) => Promise<T>): Promise<T> {
+    return guard(what, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await db.write(work);
+        } catch (error) {
+          if (attempt >= CONFLICT_ATTEMPTS || !endedByConflict(error)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+        }
+      }
+    });
+  }
+
   const read = (what: string, query: SQL) => guard(what, () => db.all(query));
-  const write = (what: string, query: SQL) => guard(what, () => db.write((tx) => tx.run(query)));
+  const write = (what: string, query: SQL) => transaction(what, (tx) => tx.run(query));
 
   /** Settles a delivery and makes the next of its contact due, in one transaction. */
   const settle = (id: string, change: SQL, nowMs: number) =>
-    guard(UPDATE_FAILED, () =>
-      db.write(async (tx) => {
-        // Locked first, before the change: the same order an enqueue locks a contact's line in.
-        const [row] = await tx.all(
-          sql`SELECT ${o.scope} AS scope, ${o.contactId} AS contact_id FROM ${o} WHERE ${o.id} = ${id}${lockRows(tx.family)}`,
-        );
-        if (row === undefined) return;
-        await tx.run(change);
-        await nextInLine(tx, String(row.scope), String(row.contact_id), nowMs);
-      }),
-    );
+    transaction(UPDATE_FAILED, async (tx) => {
+      const [row] = await tx.all(sql`SELECT ${o.scope} AS scope, ${o.contactId} AS contact_id FROM ${o} WHERE ${o.id} = ${id}`);
+      if (row === undefined) return;
+      await lockLine(tx, String(row.scope), String(row.contact_id));
+      await tx.run(change);
+      await nextInLine(tx, String(row.scope), String(row.contact_id), nowMs);
+    });
 
   const countPending = async (on: StateQueries, where: SQL) => {
     const [row] = await on.all(sql`SELECT COUNT(*) AS n FROM ${o} WHERE ${o.status} = 'pending'${where}`);
@@ -78,8 +94,8 @@ export function createOutbox(db: StateDb): WebhookOutbox {
     ): Promise<EnqueueResult> {
       if (candidates.length === 0 && known.length === 0) return Promise.resolve({ new: 0, updated: 0, skipped: 0 });
       const createdAt = new Date().toISOString();
-      return guard("cannot record webhook deliveries", () =>
-        db.write((tx) => recordDeliveries(tx, scope, candidates, known, { ...options, createdAt })),
+      return transaction("cannot record webhook deliveries", (tx) =>
+        recordDeliveries(tx, scope, candidates, known, { ...options, createdAt }),
       );
     },
 
@@ -103,14 +119,14 @@ export function createOutbox(db: StateDb): WebhookOutbox {
 
     retarget(scope: OutboxScope, url: string): Promise<number> {
       const moving = sql` AND ${o.scope} = ${scopeKey(scope)} AND ${o.replayed} = 0 AND ${o.url} <> ${url}`;
-      return guard(UPDATE_FAILED, () =>
-        db.write(async (tx) => {
-          // Counted in the transaction that moves them: a fenced write's count must be its own.
-          const moved = await countPending(tx, moving);
-          if (moved > 0) await tx.run(sql`UPDATE ${o} SET ${set([[o.url, url]])} WHERE ${o.status} = 'pending'${moving}`);
-          return moved;
-        }),
-      );
+      return transaction(UPDATE_FAILED, async (tx) => {
+        // Counted in the transaction that moves them, as they are now (locked: MySQL's plain
+        // reads would see the transaction's first snapshot).
+        const ids = await tx.all(sql`SELECT ${o.id} AS id FROM ${o} WHERE ${o.status} = 'pending'${moving}${lockRows(tx.family)}`);
+        if (ids.length > 0) await tx.run(sql`UPDATE ${o} SET ${set([[o.url, url]])} WHERE ${o.status} = 'pending'${moving}`);
+        const moved = ids.length;
+        return moved;
+      });
     },
 
     async due(selection: DeliverySelection, nowMs: number, limit: number): Promise<OutboxEntry[]> {
@@ -174,29 +190,27 @@ export function createOutbox(db: StateDb): WebhookOutbox {
 
     revive(filter: FailedFilter, nowMs: number, options: ReviveOptions = {}): Promise<string[]> {
       const notSuperseded = options.includeSuperseded ? sql.empty() : sql` AND ${supersededSql(db.family)} = 0`;
-      return guard("cannot put dead letters back in line", () =>
-        db.write(async (tx) => {
-          // Chosen first, then changed: whether one is superseded depends on the others' status.
-          const chosen = await tx.all(
-            sql`SELECT ${o.id} AS id FROM ${o} WHERE ${o.status} = 'failed'${failedSql(o, filter)}${notSuperseded}`,
-          );
-          const ids = chosen.map((row) => String(row.id));
-          // Dead letters were already past the checkpoint; sending them again must not hold it back.
-          const revived = set([
-            [o.status, "pending"],
-            [o.attempts, 0],
-            [o.nextAttemptAt, WAITING_IN_LINE],
-            [o.failedAt, null],
-            [o.replayed, 1],
-          ]);
-          const url = options.url === undefined ? sql.empty() : sql`, ${bare(o.url)} = ${options.url}`;
-          for (const list of inLists(ids)) {
-            await tx.run(sql`UPDATE ${o} SET ${revived}${url} WHERE ${o.status} = 'failed' AND ${o.id} IN ${list}`);
-          }
-          if (ids.length > 0) await tx.run(repairLinesSql(o, nowMs));
-          return ids;
-        }),
-      );
+      return transaction("cannot put dead letters back in line", async (tx) => {
+        // Chosen first, then changed: whether one is superseded depends on the others' status.
+        const chosen = await tx.all(
+          sql`SELECT ${o.id} AS id FROM ${o} WHERE ${o.status} = 'failed'${failedSql(o, filter)}${notSuperseded}`,
+        );
+        const ids = chosen.map((row) => String(row.id));
+        // Dead letters were already past the checkpoint; sending them again must not hold it back.
+        const revived = set([
+          [o.status, "pending"],
+          [o.attempts, 0],
+          [o.nextAttemptAt, WAITING_IN_LINE],
+          [o.failedAt, null],
+          [o.replayed, 1],
+        ]);
+        const url = options.url === undefined ? sql.empty() : sql`, ${bare(o.url)} = ${options.url}`;
+        for (const list of inLists(ids)) {
+          await tx.run(sql`UPDATE ${o} SET ${revived}${url} WHERE ${o.status} = 'failed' AND ${o.id} IN ${list}`);
+        }
+        if (ids.length > 0) await tx.run(repairLinesSql(o, nowMs));
+        return ids;
+      });
     },
 
     settled(ids: readonly string[]): Promise<{ delivered: number; failed: number; pending: number }> {
@@ -245,4 +259,16 @@ export function createOutbox(db: StateDb): WebhookOutbox {
       return write(UPDATE_FAILED, repairLinesSql(o, nowMs));
     },
   };
+}
+
+/** Driver codes of a transaction the database rolled back for a deadlock or a serialization conflict. */
+const CONFLICT_CODES = new Set(["40001", "40P01", "ER_LOCK_DEADLOCK"]);
+
+/** Whether the database rolled the transaction back to break a deadlock (the driver's error is a cause). */
+function endedByConflict(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const { code, sqlState } = e as { code?: unknown; sqlState?: unknown };
+    if (CONFLICT_CODES.has(String(code)) || sqlState === "40001") return true;
+  }
+  return false;
 }
