@@ -3,7 +3,7 @@
 // index range, however long the queue behind it. And which dead letters a newer version superseded.
 import { type Column, type SQL, sql } from "drizzle-orm";
 import type { StateFamily, StateQueries } from "./db.ts";
-import { aliased, literal, lockRows, type OutboxTable, tablesOf } from "./outbox-sql.ts";
+import { aliased, bare, literal, lockRows, type OutboxTable, tablesOf } from "./outbox-sql.ts";
 
 /** `next_attempt_at` of a pending delivery waiting behind an earlier one of its contact. */
 export const WAITING_IN_LINE = 8_640_000_000_000_000;
@@ -15,7 +15,7 @@ const WAITING = literal(WAITING_IN_LINE);
  * the table it changes, unless that subquery is materialized first (as a grouping always is).
  */
 export function repairLinesSql(o: OutboxTable, nowMs: number): SQL {
-  return sql`UPDATE ${o} SET ${sql.identifier(o.nextAttemptAt.name)} = ${nowMs} WHERE ${o.seq} IN (
+  return sql`UPDATE ${o} SET ${bare(o.nextAttemptAt)} = ${nowMs} WHERE ${o.seq} IN (
   SELECT first_seq FROM (
     SELECT MIN(${o.seq}) AS first_seq FROM ${o} WHERE ${o.status} = 'pending'
       GROUP BY ${o.scope}, ${o.contactId} HAVING MIN(${o.nextAttemptAt}) >= ${WAITING}
@@ -49,7 +49,7 @@ export async function nextInLine(tx: StateQueries, scope: string, contactId: str
   if (next !== undefined) return;
   const [first] = await tx.all(sql`SELECT ${o.seq} AS seq FROM ${o} WHERE ${line} ORDER BY ${o.seq} LIMIT 1${lock}`);
   if (first === undefined) return;
-  await tx.run(sql`UPDATE ${o} SET ${sql.identifier(o.nextAttemptAt.name)} = ${nowMs} WHERE ${o.seq} = ${Number(first.seq)}`);
+  await tx.run(sql`UPDATE ${o} SET ${bare(o.nextAttemptAt)} = ${nowMs} WHERE ${o.seq} = ${Number(first.seq)}`);
 }
 
 /** The pending deliveries of one contact. */

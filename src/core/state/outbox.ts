@@ -4,7 +4,7 @@
 // checks the campaign's lease first; only a claim is a lone statement (a delivery sent twice by a
 // replica that lost its lease carries the same webhook-id, which the receiver drops). The waiting in
 // line is in outbox-line.ts, recording new deliveries in outbox-enqueue.ts.
-import { type SQL, sql } from "drizzle-orm";
+import { type Column, type SQL, sql } from "drizzle-orm";
 import {
   type DeliverySelection,
   type EnqueueResult,
@@ -32,9 +32,9 @@ const CONFLICT_ATTEMPTS = 5;
 export function createOutbox(db: StateDb): WebhookOutbox {
   const o = tablesOf(db.family).webhookOutbox;
   const contacts = tablesOf(db.family).webhookContacts;
-  const set = (assignments: [{ name: string }, unknown][]) =>
+  const set = (assignments: [Column, unknown][]) =>
     sql.join(
-      assignments.map(([column, value]) => sql`${sql.identifier(column.name)} = ${value}`),
+      assignments.map(([column, value]) => sql`${bare(column)} = ${value}`),
       sql`, `,
     );
 
@@ -45,7 +45,9 @@ export function createOutbox(db: StateDb): WebhookOutbox {
     } catch (error) {
       if (error instanceof LeaseLostError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
-      throw new StateError(`${what} in the state store ${db.safeUrl}: ${reason}`, { cause: error });
+      // The database's own errors name its URL already.
+      const where = reason.includes(db.safeUrl) ? "" : ` ${db.safeUrl}`;
+      throw new StateError(`${what} in the state store${where}: ${reason}`, { cause: error });
     }
   }
 
