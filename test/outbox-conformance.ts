@@ -53,13 +53,16 @@ const plain: EnqueueOptions = { url: URL_A, floor: undefined, signed: false };
 const bySeq = (entries: readonly OutboxEntry[]) => [...entries].sort((a, b) => a.seq - b.seq);
 const sorted = (values: readonly string[]) => [...values].sort();
 
+/** What the suite uses of a state store: its outbox, and checkpoints saved alongside. */
+export type OutboxStoreUnderTest = Pick<StateStore, "outbox" | "getCheckpoint" | "setCheckpoint" | "close">;
+
 export function runOutboxConformance(
   name: string,
-  open: () => Promise<StateStore>,
+  open: () => Promise<OutboxStoreUnderTest>,
   { persistent = true }: { persistent?: boolean } = {},
 ): void {
   describe(`webhook outbox conformance: ${name}`, () => {
-    let store: StateStore;
+    let store: OutboxStoreUnderTest;
     let outbox: WebhookOutbox;
     let scope: OutboxScope;
     /** Another campaign. */

@@ -1,6 +1,7 @@
-// The webhook outbox of the libSQL state store (src/core/state/outbox-libsql.ts): the shared conformance
-// suite for a file database and for ":memory:", the ids being the same in two separate stores, two
-// stores on one file, and repairLines healing lines broken behind the outbox's back.
+// The webhook outbox (src/core/state/outbox.ts) on libSQL: the shared conformance suite for a file
+// database and for ":memory:", also through the state store as it opens today; the ids being the same
+// in two separate stores, two stores on one file, and repairLines healing lines broken behind the
+// outbox's back.
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,12 +10,15 @@ import { createClient } from "@libsql/client";
 import type { OutboxCandidate } from "../src/core/webhook/outbox.ts";
 import { openStateStore } from "../src/state/open.ts";
 import { runOutboxConformance } from "./outbox-conformance.ts";
+import { runOutboxSharing } from "./outbox-sharing.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "dbsync-outbox-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 runOutboxConformance("libSQL file", () => openStateStore(`file:${join(dir, "state.db")}`));
 runOutboxConformance("libSQL :memory:", () => openStateStore(":memory:"), { persistent: false });
+runOutboxConformance("libSQL file of the state store", () => openStateStore(`file:${join(dir, "store.db")}`));
+runOutboxSharing("libSQL file", () => openStateStore(`file:${join(dir, "state.db")}`));
 
 describe("libSQL outbox", () => {
   const scope = { campaign: "C" };

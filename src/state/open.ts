@@ -6,8 +6,9 @@ import type { StateFamily } from "../core/state/db.ts";
 import { prepareStateTables } from "../core/state/migrate.ts";
 import { sessionStateDb } from "../core/state/session-db.ts";
 import { StateError, type StateStore } from "../core/state/state.ts";
+import { createOutbox } from "../core/state/outbox.ts";
 import { createStateStore } from "../core/state/store.ts";
-import { openSessionAndOutbox } from "./outbox-bridge.ts";
+import { openDialect } from "../dialects/index.ts";
 
 export const STATE_URL_FORMS =
   "use a libSQL file (file:PATH), a libSQL server (libsql://HOST or http(s)://HOST), PostgreSQL (postgres://…) or MySQL/MariaDB (mysql://…)";
@@ -39,7 +40,7 @@ export function stateFamilyOf(url: string): StateFamily {
 
 export async function openStateStore(url: string): Promise<StateStore> {
   const family = stateFamilyOf(url);
-  const { session, outboxOf } = await openSessionAndOutbox(url, family).catch((error: unknown) => {
+  const session = await openDialect(url).catch((error: unknown) => {
     throw inStateTerms(error);
   });
   const db = sessionStateDb(session, family);
@@ -49,7 +50,7 @@ export async function openStateStore(url: string): Promise<StateStore> {
     await db.close().catch(() => undefined);
     throw inStateTerms(error);
   }
-  return createStateStore(db, outboxOf);
+  return createStateStore(db, createOutbox);
 }
 
 /** The dialects' errors already name the URL without its password and the reason in words. */

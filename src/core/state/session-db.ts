@@ -7,11 +7,9 @@ import { PgDialect } from "drizzle-orm/pg-core";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { sql } from "drizzle-orm";
 import type { SqlExecutor, SqlSession, SqlValue } from "../sql/dialect.ts";
-import type { StateDb, StateFamily, StateQueries, StateTables } from "./db.ts";
+import type { StateDb, StateFamily, StateQueries } from "./db.ts";
+import { tablesOf } from "./schema/index.ts";
 import { type Fence, LeaseLostError } from "./leases.ts";
-import * as mysqlTables from "./schema/mysql.ts";
-import * as pgTables from "./schema/pg.ts";
-import * as sqliteTables from "./schema/sqlite.ts";
 
 type Renderer = { sqlToQuery(query: SQL): { sql: string; params: unknown[] } };
 
@@ -20,8 +18,6 @@ const RENDERERS: Record<StateFamily, Renderer> = {
   postgres: new PgDialect(),
   mysql: new MySqlDialect(),
 };
-
-const TABLES: Record<StateFamily, StateTables> = { sqlite: sqliteTables, postgres: pgTables, mysql: mysqlTables };
 
 /** Each family's clock as epoch milliseconds. */
 const NOW_MS: Record<StateFamily, SQL> = {
@@ -54,7 +50,7 @@ export function sessionStateDb(session: SqlSession, family: StateFamily, fence?:
   return {
     ...queriesOn(session),
     safeUrl: session.safeUrl,
-    tables: TABLES[family],
+    tables: tablesOf(family),
     nowMs: NOW_MS[family],
     runCounted: (query) => session.runCounted(...render(query)),
     write: (work) =>

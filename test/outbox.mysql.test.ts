@@ -1,0 +1,13 @@
+// The webhook outbox (src/core/state/outbox.ts) with its state store on MySQL/MariaDB: the shared
+// conformance suite, in a database of its own.
+import { afterAll } from "bun:test";
+import { freshDatabase } from "./helpers/databases.ts";
+import { openStateStore } from "../src/state/open.ts";
+import { runOutboxConformance } from "./outbox-conformance.ts";
+import { runOutboxSharing } from "./outbox-sharing.ts";
+
+const database = await freshDatabase("mysql");
+afterAll(() => database.drop());
+
+runOutboxConformance("MySQL/MariaDB", () => openStateStore(database.url));
+runOutboxSharing("MySQL/MariaDB", () => openStateStore(database.url));
