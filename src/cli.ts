@@ -18,6 +18,7 @@ import { webhookCommand } from "./cli/webhook-command.ts";
 import { parseSyncConfig, SYNC_FLAGS } from "./cli/sync-config.ts";
 import { runSyncCommand } from "./cli/sync-command.ts";
 import { runManyCommand } from "./cli/run-command.ts";
+import { statusCommand } from "./cli/status-command.ts";
 import { onShutdown } from "./cli/shutdown.ts";
 import pkg from "../package.json" with { type: "json" };
 
@@ -87,6 +88,7 @@ const main = defineCommand({
   subCommands: {
     sync: syncCommand,
     run: runManyCommand,
+    status: statusCommand,
     webhook: webhookCommand,
     serve: serveCommand,
     tokens: tokensCommand,
@@ -99,6 +101,7 @@ const main = defineCommand({
 const commands: Record<string, CommandDef<ArgsDef>> = {
   sync: syncCommand as CommandDef<ArgsDef>,
   run: runManyCommand as CommandDef<ArgsDef>,
+  status: statusCommand as CommandDef<ArgsDef>,
   webhook: webhookCommand as CommandDef<ArgsDef>,
   serve: serveCommand as CommandDef<ArgsDef>,
   tokens: tokensCommand as CommandDef<ArgsDef>,

@@ -171,6 +171,7 @@ export function runStatusConformance(name: string, open: () => Promise<StateStor
       owner: "replica-a",
       state: "running",
       lastError: null,
+      settings: "5e1c0ffee",
       since: 1_700_000_000_000,
       updatedAt: 1_700_000_001_000,
       ...over,

@@ -29,6 +29,8 @@ export interface CampaignHost {
   signal: AbortSignal;
   /** The target database when the settings name none; asked for once the API accepted the token. */
   defaultTargetUrl?: () => string;
+  /** Throws when this process may no longer write the campaign's rows (see SqlSinkOptions.beforeWrite). */
+  beforeWrite?: () => void;
 }
 
 export interface Campaign {
@@ -75,6 +77,7 @@ export function assembleCampaign(settings: CampaignSettings, host: CampaignHost)
     const sink = createSqlSink(target, {
       filter: contactFilter(settings),
       onWarning: (w) => log.debug(`contact ${w.contactId}: ${w.message}`),
+      beforeWrite: host.beforeWrite,
     });
     const tables = settings.tablePrefix ? ` (tables ${settings.tablePrefix}*)` : "";
     log.info(`${settings.mode} of campaign ${settings.campaign} into ${dialect.safeUrl}${tables}`);

@@ -25,6 +25,8 @@ export class LeaseKeeper {
   readonly #replica: ReplicaIdentity;
   readonly #ttlMs: number;
   readonly #held = new Map<string, Lease>();
+  /** When (this process's monotonic clock) the last grant or renewal of each held lease was asked for. */
+  readonly #grantedAt = new Map<string, number>();
   /** Local time of the last round that reached the store. */
   #lastContact = Date.now();
 
@@ -71,10 +73,27 @@ export class LeaseKeeper {
     return Date.now() - this.#lastContact > this.#ttlMs;
   }
 
+  /**
+   * Whether the lease is surely still this replica's: held, and asked for or renewed less than the
+   * lease time ago, less a margin for the clocks of the machines, by this process's monotonic clock
+   * (which a stall, a paused VM or SIGSTOP, moves on like the database's). The store's clock only
+   * ends it later: the grant is dated there after it was asked for here.
+   */
+  mayWrite(name: string): boolean {
+    const grantedAt = this.#grantedAt.get(name);
+    return this.#held.has(name) && grantedAt !== undefined && performance.now() - grantedAt < this.#ttlMs - this.#marginMs;
+  }
+
+  /** Stamps of different machines are compared: a second for the stamp's precision plus their clocks' drift. */
+  get #marginMs(): number {
+    return Math.max(1000, this.#ttlMs / 6);
+  }
+
   /** Forgets every lease without a word to the store (after being out of touch). */
   dropAll(): string[] {
     const names = [...this.#held.keys()];
     this.#held.clear();
+    this.#grantedAt.clear();
     return names;
   }
 
@@ -84,6 +103,7 @@ export class LeaseKeeper {
       const lease = this.#held.get(name);
       if (!lease) continue;
       this.#held.delete(name);
+      this.#grantedAt.delete(name);
       await this.#store.release(lease);
     }
   }
@@ -97,10 +117,14 @@ export class LeaseKeeper {
   async #renew(): Promise<string[]> {
     const lost: string[] = [];
     for (const [name, lease] of this.#held) {
+      const askedAt = performance.now();
       const renewed = await this.#store.renew(lease, this.#ttlMs);
-      if (renewed) this.#held.set(name, renewed);
-      else {
+      if (renewed) {
+        this.#held.set(name, renewed);
+        this.#grantedAt.set(name, askedAt);
+      } else {
         this.#held.delete(name);
+        this.#grantedAt.delete(name);
         lost.push(name);
       }
     }
@@ -113,9 +137,11 @@ export class LeaseKeeper {
     const free = [...wanted].filter((name) => !this.#held.has(name) && !((leases.get(name)?.expiresAt ?? 0) > now)).sort();
     for (const name of free) {
       if (count === 0) return;
+      const askedAt = performance.now();
       const lease = await this.#store.acquire(name, this.#replica.id, this.#ttlMs);
       if (lease) {
         this.#held.set(name, lease);
+        this.#grantedAt.set(name, askedAt);
         count--;
       }
     }

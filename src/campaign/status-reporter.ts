@@ -13,6 +13,7 @@ export class StatusReporter {
   readonly #campaign: string;
   readonly #mode: string;
   readonly #owner: string;
+  readonly #settings: string;
   readonly #onError: (error: unknown) => void;
   #state: CampaignState | undefined;
   #since = Date.now();
@@ -23,7 +24,7 @@ export class StatusReporter {
 
   constructor(
     store: StatusStore,
-    { name, campaign, mode, owner }: { name: string; campaign: string; mode: string; owner: string },
+    { name, campaign, mode, owner, settings }: { name: string; campaign: string; mode: string; owner: string; settings: string },
     onError: (error: unknown) => void,
   ) {
     this.#store = store;
@@ -31,6 +32,7 @@ export class StatusReporter {
     this.#campaign = campaign;
     this.#mode = mode;
     this.#owner = owner;
+    this.#settings = settings;
     this.#onError = onError;
   }
 
@@ -45,6 +47,7 @@ export class StatusReporter {
       owner: this.#owner,
       state,
       lastError: lastError ?? null,
+      settings: this.#settings,
       since: this.#since,
       updatedAt: Date.now(),
     };

@@ -24,10 +24,14 @@ export interface SupervisedHost {
   /** Hears of every change of state, with the failure in words while it backs off. */
   report?: (state: CampaignState, lastError?: string) => void;
   onProgress?: (stats: SyncStats) => void;
+  beforeWrite?: () => void;
 }
 
-/** Resolves when the campaign finished (db_init, db_update) or was stopped; never rejects. */
-export async function superviseCampaign(settings: CampaignSettings, host: SupervisedHost): Promise<void> {
+/** How a supervised campaign ended. */
+export type SupervisedEnd = "finished" | "stopped" | "lease-lost";
+
+/** Resolves when the campaign finished (db_init, db_update), was stopped or lost its lease; never rejects. */
+export async function superviseCampaign(settings: CampaignSettings, host: SupervisedHost): Promise<SupervisedEnd> {
   const { log, say, signal } = host;
   const policy: RetryPolicy = { attempts: Number.POSITIVE_INFINITY, baseMs: host.backoff.firstMs, maxMs: host.backoff.maxMs };
   const report = host.report ?? (() => {});
@@ -35,8 +39,8 @@ export async function superviseCampaign(settings: CampaignSettings, host: Superv
   say("started");
   while (!signal.aborted) {
     const startedAt = Date.now();
-    const { state, defaultTargetUrl, onProgress } = host;
-    const campaign = assembleCampaign(settings, { state, log, signal, defaultTargetUrl, onProgress });
+    const { state, defaultTargetUrl, onProgress, beforeWrite } = host;
+    const campaign = assembleCampaign(settings, { state, log, signal, defaultTargetUrl, onProgress, beforeWrite });
     report("running");
     try {
       await campaign.run();
@@ -45,7 +49,7 @@ export async function superviseCampaign(settings: CampaignSettings, host: Superv
       say("finished");
       report("finished");
       log.info(`${settings.mode} finished; it stays finished until the config file changes it or the process restarts`);
-      return;
+      return "finished";
     } catch (error) {
       if (signal.aborted) break;
       if (isLeaseLost(error)) {
@@ -53,7 +57,7 @@ export async function superviseCampaign(settings: CampaignSettings, host: Superv
         const reason = error instanceof Error ? error.message : String(error);
         say(`stopped: ${reason}`);
         log.warn(reason);
-        return;
+        return "lease-lost";
       }
       // A campaign that ran well for longer than the longest wait starts its waits from the first again.
       if (Date.now() - startedAt > host.backoff.maxMs) failures = 0;
@@ -70,4 +74,5 @@ export async function superviseCampaign(settings: CampaignSettings, host: Superv
   say("stopped");
   report("stopped");
   log.info(`${settings.mode} stopped`);
+  return "stopped";
 }

@@ -1,12 +1,22 @@
-// `dbsync run --config FILE`: every campaign of the file in one process, over one state store, each
-// with its own log file, until SIGTERM/SIGINT. A failing campaign backs off and is retried without
-// disturbing the others (campaign/supervise.ts). SIGHUP reads the file again and starts, stops or
-// restarts only the campaigns that were added, removed or changed.
+// `dbsync run --config FILE`: the campaigns of the file in one process, over one state store, each
+// with its own log file, until SIGTERM/SIGINT. Several processes with the same state store share the
+// campaigns through leases (campaign/lease-keeper.ts); alone, a process holds them all. A failing
+// campaign backs off and is retried without disturbing the others (campaign/supervise.ts). SIGHUP
+// reads the file again and starts, stops or restarts only the campaigns that were added, removed or
+// changed.
+import { createHash, randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { defineCommand } from "citty";
 import type { ConsolaInstance } from "consola";
 import * as v from "valibot";
+import { LeaseKeeper, type LeaseRound } from "../campaign/lease-keeper.ts";
+import { StatusReporter } from "../campaign/status-reporter.ts";
 import { superviseCampaign } from "../campaign/supervise.ts";
 import { displayUrl } from "../campaign/webhook.ts";
+import { Serial } from "../core/common/serial.ts";
+import { sleep } from "../core/common/retry.ts";
+import { isLeaseLost, type Lease, LeaseLostError } from "../core/state/leases.ts";
+import type { CampaignStatusRecord } from "../core/state/status.ts";
 import { openStateStore } from "../state/open.ts";
 import { withEnvironment } from "./argv.ts";
 import { parseFlags, requiredText, valueFlag } from "./flag-schemas.ts";
@@ -23,7 +33,8 @@ const RUN_FLAGS = {
 export const runManyCommand = defineCommand({
   meta: {
     name: "run",
-    description: "Run every campaign of a config file in one process until stopped; SIGHUP reads the file again",
+    description:
+      "Run the campaigns of a config file until stopped, sharing them with other replicas of the same state; SIGHUP reads the file again",
   },
   args: RUN_FLAGS,
   async run({ args }) {
@@ -40,8 +51,10 @@ export const runManyCommand = defineCommand({
 
 interface Running {
   campaign: RunCampaign;
+  lease: Lease;
   stop: AbortController;
   done: Promise<void>;
+  reporter: StatusReporter;
 }
 
 async function runCampaigns(file: string, first: RunConfig): Promise<number> {
@@ -53,39 +66,128 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
   // A log folder that cannot be written stops the process here, not one campaign at a time later.
   logDir();
   const state = await openStateStore(current.stateUrl);
+  const replica = { id: `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`, host: hostname(), pid: process.pid };
+  const keeper = new LeaseKeeper(state.leases, replica, current.leaseSeconds * 1000);
   const running = new Map<string, Running>();
+  const warn = (what: string) => (error: unknown) => out.warn(redact(`${what}: ${error instanceof Error ? error.message : String(error)}`));
 
-  function start(campaign: RunCampaign): void {
+  function start(campaign: RunCampaign, lease: Lease): void {
     const stop = new AbortController();
     const label = labelOf(campaign);
-    const done = superviseCampaign(campaign.config, {
-      state,
+    const { config } = campaign;
+    // Every checkpoint, outbox and status write checks that this replica still holds the lease.
+    const fenced = state.fenced({ name: lease.name, token: lease.token });
+    const reporter = new StatusReporter(
+      fenced.status,
+      { name: campaign.key, campaign: config.campaign, mode: config.mode, owner: replica.id, settings: settingsHash(campaign) },
+      (error) => {
+        // Its new owner reports from now on.
+        if (!isLeaseLost(error)) warn(`${label}: cannot record its status in the state store`)(error);
+      },
+    );
+    const done = superviseCampaign(config, {
+      state: fenced,
       log: campaignLog(campaign),
       // The core's messages name flags (`--ct`); this operator wrote the file's keys (`token`).
       say: (line) => out.info(`${label}: ${inFileTerms(line)}`),
       signal: AbortSignal.any([signal, stop.signal]),
-      defaultTargetUrl: () => defaultTargetUrl(campaign.config.campaign),
+      defaultTargetUrl: () => defaultTargetUrl(config.campaign),
       backoff: { firstMs: current.failureWait.firstSeconds * 1000, maxMs: current.failureWait.maxSeconds * 1000 },
+      report: reporter.report,
+      onProgress: reporter.progress,
+      beforeWrite: () => {
+        if (!keeper.mayWrite(campaign.key)) {
+          throw new LeaseLostError(`the lease of ${campaign.key} may have run out (no renewal in time); its rows are not written here`);
+        }
+      },
     });
-    running.set(campaign.key, { campaign, stop, done });
+    const run = { campaign, lease, stop, done: done.then(() => {}), reporter };
+    running.set(campaign.key, run);
+    // Stopped by a lost lease while the keeper still holds it (a stall ended its certainty): the next
+    // round starts it again if the lease is still this replica's.
+    void done.then((end) => {
+      if (end === "lease-lost" && running.get(campaign.key) === run) running.delete(campaign.key);
+    });
   }
 
-  /** Stops what left or changed, then starts what is new or changed; the rest runs on untouched. */
+  /**
+   * A db_init or db_update that some replica finished with the same settings: taken over (a replica
+   * left, or the campaigns were spread again), it is not run again.
+   */
+  async function finishedEarlier(campaign: RunCampaign): Promise<CampaignStatusRecord | undefined> {
+    if (campaign.config.mode !== "db_init" && campaign.config.mode !== "db_update") return undefined;
+    const record = (await state.status.list()).find((status) => status.name === campaign.key);
+    return record?.state === "finished" && record.settings === settingsHash(campaign) ? record : undefined;
+  }
+
+  function keepFinished(campaign: RunCampaign, lease: Lease, record: CampaignStatusRecord): void {
+    const when = new Date(record.since).toISOString();
+    out.info(
+      `${labelOf(campaign)}: finished at ${when}${record.owner ? ` by replica ${record.owner}` : ""}; not run again until its keys change`,
+    );
+    const reporter = new StatusReporter(state.status, { ...record, owner: replica.id, settings: settingsHash(campaign) }, () => {});
+    running.set(campaign.key, { campaign, lease, stop: new AbortController(), done: Promise.resolve(), reporter });
+  }
+
+  /** Stops these campaigns and waits until they have; what they counted is written. */
+  async function stopAll(names: readonly string[], why: string): Promise<void> {
+    const stopping = names.flatMap((name) => running.get(name) ?? []);
+    for (const run of stopping) {
+      out.info(`${labelOf(run.campaign)}: ${why}`);
+      run.stop.abort(new Error(why));
+    }
+    await Promise.all(stopping.map((run) => run.done));
+    for (const run of stopping) {
+      running.delete(run.campaign.key);
+      await run.reporter.flush();
+    }
+  }
+
+  /** One round of the leases: stops what this replica no longer holds, starts what it newly holds. */
+  async function balance(): Promise<void> {
+    let round: LeaseRound;
+    try {
+      round = await keeper.round(current.campaigns.map((campaign) => campaign.key));
+    } catch (error) {
+      warn("cannot renew the leases in the state store")(error);
+      if (keeper.outOfTouch()) await stopAll(keeper.dropAll(), "stopping: out of touch with the state store for a whole lease time");
+      return;
+    }
+    if (round.lost.length > 0) await stopAll(round.lost, "stopping: its lease went to another replica");
+    if (round.surplus.length > 0) {
+      await stopAll(round.surplus, "handing over to another replica");
+      await keeper.handBack(round.surplus).catch(warn("cannot hand the leases back"));
+    }
+    const byKey = new Map(current.campaigns.map((campaign) => [campaign.key, campaign]));
+    for (const [name, lease] of round.held) {
+      const campaign = byKey.get(name);
+      if (!campaign || running.has(name)) continue;
+      const finished = await finishedEarlier(campaign).catch(() => undefined);
+      if (finished) keepFinished(campaign, lease, finished);
+      else start(campaign, lease);
+    }
+    await Promise.all([...running.values()].map((run) => run.reporter.flush()));
+  }
+
+  /** Stops what left or changed; the next round starts what is new or changed; the rest runs on untouched. */
   async function apply(next: RunConfig): Promise<string> {
     const wanted = new Map(next.campaigns.map((campaign) => [campaign.key, campaign]));
     const ending = [...running.values()].filter((run) => wanted.get(run.campaign.key)?.fingerprint !== run.campaign.fingerprint);
-    for (const run of ending) {
-      out.info(
-        `${labelOf(run.campaign)}: ${wanted.has(run.campaign.key) ? "changed in the file: restarting" : "removed from the file: stopping"}`,
-      );
-      run.stop.abort(new Error("the config file changed"));
-    }
-    await Promise.all(ending.map((run) => run.done));
-    for (const run of ending) running.delete(run.campaign.key);
-    const added = next.campaigns.filter((campaign) => !running.has(campaign.key));
-    for (const campaign of added) start(campaign);
-    const restarted = ending.filter((run) => wanted.has(run.campaign.key)).length;
-    return `${added.length - restarted} added, ${ending.length - restarted} removed, ${restarted} restarted, ${running.size - added.length} unchanged`;
+    const changed = ending.filter((run) => wanted.has(run.campaign.key));
+    await stopAll(
+      changed.map((run) => run.campaign.key),
+      "changed in the file: restarting",
+    );
+    await stopAll(
+      ending.filter((run) => !wanted.has(run.campaign.key)).map((run) => run.campaign.key),
+      "removed from the file: stopping",
+    );
+    const before = new Set(current.campaigns.map((campaign) => campaign.key));
+    current = next;
+    await balance();
+    const added = next.campaigns.filter((campaign) => !before.has(campaign.key)).length;
+    const removed = [...before].filter((key) => !wanted.has(key)).length;
+    return `${added} added, ${removed} removed, ${changed.length} restarted, ${next.campaigns.length - added - changed.length} unchanged`;
   }
 
   async function reload(): Promise<void> {
@@ -103,28 +205,30 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
       return;
     }
     addSecrets(next);
-    current = next;
     out.info(`${file} applied: ${await apply(next)}`);
   }
 
-  out.info(`dbsync run: ${current.campaigns.length} campaigns from ${file}, state in ${displayUrl(current.stateUrl)}`);
-  if (current.leaseSeconds !== undefined) out.info("lease_seconds is read but not used yet: leases come with replicas");
-  // The first start and every reload one after the other: a SIGHUP during a slow stop waits its turn.
-  let reloading: Promise<unknown> = apply(current);
-  const onHangup = () => {
-    reloading = reloading.then(reload);
-  };
+  out.info(
+    `dbsync run: ${current.campaigns.length} campaigns from ${file}, state in ${displayUrl(current.stateUrl)}, replica ${replica.id}`,
+  );
+  // Rounds and reloads one after the other: a SIGHUP during a slow stop waits its turn.
+  const turns = new Serial();
+  const onHangup = () => void turns.run(reload);
   process.on("SIGHUP", onHangup);
   try {
-    await reloading;
-    if (!signal.aborted) await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
-    await reloading;
-    await Promise.all([...running.values()].map((run) => run.done));
+    while (!signal.aborted) {
+      await turns.run(balance);
+      await sleep(keeper.intervalMs, signal).catch(() => {});
+    }
+    await turns.idle();
+    await stopAll([...running.keys()], "stopping");
+    // Handed over at once: the other replicas need not wait for the leases to run out.
+    await keeper.leave().catch(warn("cannot hand the leases back (they run out by themselves)"));
     out.info("dbsync run: every campaign stopped");
     return 0;
   } finally {
     process.off("SIGHUP", onHangup);
-    await state.close().catch((error: unknown) => out.warn(redact(`closing the state store: ${String(error)}`)));
+    await state.close().catch(warn("closing the state store"));
   }
 }
 
@@ -138,6 +242,12 @@ function campaignLog({ config }: RunCampaign): ConsolaInstance {
   const logFile = createLogFile(`${campaignFileStem(config.campaign)}_${config.mode}`);
   // Nothing to the console: the process says one line per start, failure and end for every campaign.
   return createLogger({ verbose: false, level: consolaLevel(config.logLevel), logFile, consoleLevel: -1 });
+}
+
+/** The campaign's settings, its token left out (a new token is no reason to load everything again). */
+function settingsHash({ config }: RunCampaign): string {
+  const { token: _token, ...settings } = config;
+  return createHash("sha256").update(JSON.stringify(settings)).digest("hex");
 }
 
 function addSecrets(config: RunConfig): void {

@@ -9,6 +9,14 @@ export interface SqlSinkOptions {
   filter: TransactionFilter;
   now?: () => Date;
   onWarning?: (warning: RowWarning) => void;
+  /**
+   * Called once the rows' `$changed` stamp is taken, before they are written; throws to write nothing.
+   * A replica of `dbsync run` checks here that its lease cannot have run out yet: the stamp is then
+   * older than any a later owner gives, and the target's upsert keeps the later owner's rows even if
+   * this process stalls between here and the commit. Checked before the stamp, a stall in between
+   * would give stale contents a fresh stamp.
+   */
+  beforeWrite?: () => void;
 }
 
 export function createSqlSink(target: SqlTarget, options: SqlSinkOptions): Sink {
@@ -24,8 +32,9 @@ export function createSqlSink(target: SqlTarget, options: SqlSinkOptions): Sink 
   return {
     prepare: (fields: readonly CampaignField[]) => target.prepare(fields),
     knownMd5: (ids) => target.storedMd5(ids),
-    writeContacts(contacts: readonly Contact[]) {
+    async writeContacts(contacts: readonly Contact[]) {
       const at = now();
+      options.beforeWrite?.();
       const rows: Required<Omit<RowSet, "inbound_calls">> = { contacts: [], transactions: [], connections: [], recordings: [] };
       for (const contact of contacts) {
         const split = contactRows(contact, options.filter, at);
@@ -34,8 +43,9 @@ export function createSqlSink(target: SqlTarget, options: SqlSinkOptions): Sink 
       }
       return write(rows);
     },
-    writeInboundCalls(calls: readonly InboundCall[]) {
+    async writeInboundCalls(calls: readonly InboundCall[]) {
       const at = now();
+      options.beforeWrite?.();
       return write({ inbound_calls: calls.map((call) => inboundCallRow(call, at)) });
     },
     close: () => target.close(),

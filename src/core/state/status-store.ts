@@ -1,6 +1,7 @@
 // The campaigns' status and rows per minute (status.ts) in the state store's database, the same
-// statements on every family. Each campaign's owner writes its own rows only, so these writes need no
-// fence: a replica that lost a lease can at worst say once more what it was doing.
+// statements on every family. A campaign's state is written in a transaction a fenced database checks:
+// a replica that lost the campaign (woken from a stall, say) must not report over its new owner.
+// The rows per minute are only added up, so whoever wrote them counts.
 import { sql } from "drizzle-orm";
 import type { StateDb } from "./db.ts";
 import { selectList, upsertSql, withNumbers } from "./statements.ts";
@@ -23,17 +24,18 @@ export function createStatusStore(db: StateDb): StatusStore {
           [status.owner, record.owner],
           [status.state, record.state],
           [status.lastError, record.lastError],
+          [status.settings, record.settings],
           [status.since, record.since],
           [status.updatedAt, record.updatedAt],
         ] as const;
         const replace = row.slice(1).map(([column]) => column);
-        await db.runCounted(upsertSql(db.family, status, row, [status.name], { replace }));
+        await db.write((tx) => tx.run(upsertSql(db.family, status, row, [status.name], { replace })));
       }),
 
     list: () =>
       stateOperation("cannot read the campaigns' status", async () => {
-        const { name, campaign, mode, owner, state, lastError, since, updatedAt } = status;
-        const columns = selectList({ name, campaign, mode, owner, state, lastError, since, updatedAt });
+        const { name, campaign, mode, owner, state, lastError, settings, since, updatedAt } = status;
+        const columns = selectList({ name, campaign, mode, owner, state, lastError, settings, since, updatedAt });
         const rows = await db.all<CampaignStatusRecord>(sql`SELECT ${columns} FROM ${status} ORDER BY ${status.name}`);
         return rows.map((row) => withNumbers(row, ["since", "updatedAt"]));
       }),

@@ -12,6 +12,8 @@ export interface CampaignStatusRecord {
   state: CampaignState;
   /** In words, without secrets. */
   lastError: string | null;
+  /** A hash of the settings it runs with (no secret can be read from it). */
+  settings: string | null;
   /** Epoch ms, when it entered this state. */
   since: number;
   updatedAt: number;

@@ -18,7 +18,7 @@ export type OutboxFactory = (db: StateDb) => WebhookOutbox;
 
 /** The store on a database whose tables are ready (migrate.ts). */
 export function createStateStore(db: StateDb, outboxOf: OutboxFactory): StateStore {
-  const shared = { tokens: createTokenStore(db), leases: createLeaseStore(db), status: createStatusStore(db) };
+  const shared = { tokens: createTokenStore(db), leases: createLeaseStore(db) };
   const storeOn = (on: StateDb, close: () => Promise<void>): StateStore => {
     const { checkpoints } = on.tables;
     const checkpoint = { value: checkpoints.value, updatedAt: checkpoints.updatedAt };
@@ -27,6 +27,8 @@ export function createStateStore(db: StateDb, outboxOf: OutboxFactory): StateSto
     return {
       ...shared,
       outbox: outboxOf(on),
+      // Fenced too: a replica that lost a campaign must not report over what its new owner says.
+      status: createStatusStore(on),
 
       listCheckpoints: () =>
         stateOperation("cannot read the checkpoints", async () => {

@@ -113,6 +113,8 @@ export const campaignStatus = mysqlTable("campaign_status", {
   owner: key("owner"),
   state: key("state", 16).notNull(),
   lastError: text("last_error"),
+  /** A hash of the settings it ran with: a finished db_init is not run again by another replica unless they changed. */
+  settings: key("settings", 64),
   since: bigint("since", { mode: "number" }).notNull(),
   updatedAt: bigint("updated_at", { mode: "number" }).notNull(),
 });

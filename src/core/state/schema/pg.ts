@@ -104,6 +104,8 @@ export const campaignStatus = pgTable("campaign_status", {
   owner: text("owner"),
   state: text("state").notNull(),
   lastError: text("last_error"),
+  /** A hash of the settings it ran with: a finished db_init is not run again by another replica unless they changed. */
+  settings: text("settings"),
   since: bigint("since", { mode: "number" }).notNull(),
   updatedAt: bigint("updated_at", { mode: "number" }).notNull(),
 });

@@ -103,6 +103,8 @@ export const campaignStatus = sqliteTable("campaign_status", {
   owner: text("owner"),
   state: text("state").notNull(),
   lastError: text("last_error"),
+  /** A hash of the settings it ran with: a finished db_init is not run again by another replica unless they changed. */
+  settings: text("settings"),
   since: integer("since").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });

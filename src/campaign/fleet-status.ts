@@ -1,0 +1,104 @@
+// Where every campaign of a config file stands, read from the state store its replicas share: who
+// runs it, in which state, how far its checkpoint is, how many rows it wrote in the last hour, what
+// its webhook outbox holds; and the replicas with their heartbeats. What `dbsync status` prints.
+import { parseLibsqlUrl } from "../core/sql/libsql-url.ts";
+import { parseServerUrl } from "../core/sql/server-url.ts";
+import type { Lease, ReplicaRecord } from "../core/state/leases.ts";
+import type { StateStore } from "../core/state/state.ts";
+import type { CampaignState } from "../core/state/status.ts";
+import type { CampaignSettings } from "./settings.ts";
+
+export interface CampaignOverview {
+  campaign: string;
+  mode: string;
+  /** The target without password, or the receiver in webhook mode. */
+  target: string | null;
+  /** The replica holding the lease now; null when none does (it waits for one). */
+  owner: string | null;
+  /** As its owner last reported it; "waiting" when no replica has run it yet. */
+  state: CampaignState | "waiting";
+  lastError: string | null;
+  /** ISO 8601: everything before it is in the target (or recorded for delivery). */
+  checkpoint: string | null;
+  /** Seconds from the checkpoint to now. */
+  lagSeconds: number | null;
+  rowsLastHour: number;
+  /** Webhook deliveries waiting (webhook mode only). */
+  outboxDepth: number | null;
+  deadLetters: number | null;
+}
+
+export interface ReplicaOverview extends ReplicaRecord {
+  /** Heartbeat within the lease time and not stopped. */
+  live: boolean;
+  campaigns: number;
+}
+
+export interface FleetOverview {
+  /** Epoch ms, the state store's clock. */
+  now: number;
+  campaigns: CampaignOverview[];
+  replicas: ReplicaOverview[];
+}
+
+/** One campaign of the file: its lease name (the key) and its settings. */
+export interface FleetCampaign {
+  key: string;
+  settings: CampaignSettings;
+}
+
+const HOUR_MS = 3_600_000;
+
+export async function fleetOverview(state: StateStore, campaigns: readonly FleetCampaign[], leaseMs: number): Promise<FleetOverview> {
+  const now = await state.leases.now();
+  const leases = new Map<string, Lease>((await state.leases.list()).map((lease) => [lease.name, lease]));
+  const statuses = new Map((await state.status.list()).map((status) => [status.name, status]));
+  const rows = await state.status.rowsSince(now - HOUR_MS);
+  const checkpoints = await state.listCheckpoints();
+  const overviews: CampaignOverview[] = [];
+  for (const { key, settings } of campaigns) {
+    const lease = leases.get(key);
+    const status = statuses.get(key);
+    const target = targetOf(settings);
+    const checkpoint = checkpoints.find(
+      (c) => c.campaign === settings.campaign && c.mode === settings.mode && c.target === checkpointTarget(settings, target),
+    );
+    const webhook = settings.mode === "webhook";
+    overviews.push({
+      campaign: settings.campaign,
+      mode: settings.mode,
+      target,
+      owner: lease && lease.expiresAt > now ? lease.owner : null,
+      state: status?.state ?? "waiting",
+      lastError: status?.state === "backing_off" ? status.lastError : null,
+      checkpoint: checkpoint?.value ?? null,
+      lagSeconds: checkpoint ? Math.max(0, Math.round((now - Date.parse(checkpoint.value)) / 1000)) : null,
+      rowsLastHour: rows.get(key) ?? 0,
+      outboxDepth: webhook ? await state.outbox.pendingCount({ campaigns: [settings.campaign] }) : null,
+      deadLetters: webhook ? (await state.outbox.failed({ campaign: settings.campaign })).length : null,
+    });
+  }
+  const replicas = (await state.leases.replicas()).map((replica) => ({
+    ...replica,
+    live: !replica.stopped && replica.heartbeatAt > now - leaseMs,
+    campaigns: [...leases.values()].filter((lease) => lease.owner === replica.id && lease.expiresAt > now).length,
+  }));
+  return { now, campaigns: overviews, replicas };
+}
+
+/** The target as the messages show it: without password. */
+function targetOf(settings: CampaignSettings): string | null {
+  if (!settings.url) return null;
+  try {
+    return /^(postgres|postgresql|mysql|mariadb|sqlserver|mssql):/i.test(settings.url)
+      ? parseServerUrl(settings.url, (message) => new Error(message)).safeUrl
+      : parseLibsqlUrl(settings.url, (message) => new Error(message)).safeUrl;
+  } catch {
+    return null;
+  }
+}
+
+/** The checkpoint's target as the sync keys it: the database without password and the table prefix. */
+function checkpointTarget(settings: CampaignSettings, target: string | null): string {
+  return settings.mode === "webhook" ? "" : `${target}|${settings.tablePrefix}`;
+}
