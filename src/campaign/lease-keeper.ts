@@ -27,13 +27,17 @@ export class LeaseKeeper {
   readonly #held = new Map<string, Lease>();
   /** When (this process's monotonic clock) the last grant or renewal of each held lease was asked for. */
   readonly #grantedAt = new Map<string, number>();
-  /** Local time of the last round that reached the store. */
-  #lastContact = Date.now();
+  /** This process's monotonic clock, in ms. */
+  readonly #clock: () => number;
+  /** When the last round reached the store. */
+  #lastContact: number;
 
-  constructor(store: LeaseStore, replica: ReplicaIdentity, ttlMs: number) {
+  constructor(store: LeaseStore, replica: ReplicaIdentity, ttlMs: number, clock: () => number = () => performance.now()) {
     this.#store = store;
     this.#replica = replica;
     this.#ttlMs = ttlMs;
+    this.#clock = clock;
+    this.#lastContact = clock();
   }
 
   get held(): ReadonlyMap<string, Lease> {
@@ -60,7 +64,7 @@ export class LeaseKeeper {
     const mine = [...this.#held.keys()].filter((name) => wanted.has(name)).sort();
     const surplus = [...[...this.#held.keys()].filter((name) => !wanted.has(name)), ...mine.slice(share)];
     if (mine.length < share) await this.#take(wanted, share - mine.length, now);
-    this.#lastContact = Date.now();
+    this.#lastContact = this.#clock();
     return { held: this.#held, surplus, lost };
   }
 
@@ -70,7 +74,7 @@ export class LeaseKeeper {
    * refused anyway, their fences checked in the store).
    */
   outOfTouch(): boolean {
-    return Date.now() - this.#lastContact > this.#ttlMs;
+    return this.#clock() - this.#lastContact > this.#ttlMs;
   }
 
   /**
@@ -81,7 +85,7 @@ export class LeaseKeeper {
    */
   mayWrite(name: string): boolean {
     const grantedAt = this.#grantedAt.get(name);
-    return this.#held.has(name) && grantedAt !== undefined && performance.now() - grantedAt < this.#ttlMs - this.#marginMs;
+    return this.#held.has(name) && grantedAt !== undefined && this.#clock() - grantedAt < this.#ttlMs - this.#marginMs;
   }
 
   /** Stamps of different machines are compared: a second for the stamp's precision plus their clocks' drift. */
@@ -117,7 +121,7 @@ export class LeaseKeeper {
   async #renew(): Promise<string[]> {
     const lost: string[] = [];
     for (const [name, lease] of this.#held) {
-      const askedAt = performance.now();
+      const askedAt = this.#clock();
       const renewed = await this.#store.renew(lease, this.#ttlMs);
       if (renewed) {
         this.#held.set(name, renewed);
@@ -137,7 +141,7 @@ export class LeaseKeeper {
     const free = [...wanted].filter((name) => !this.#held.has(name) && !((leases.get(name)?.expiresAt ?? 0) > now)).sort();
     for (const name of free) {
       if (count === 0) return;
-      const askedAt = performance.now();
+      const askedAt = this.#clock();
       const lease = await this.#store.acquire(name, this.#replica.id, this.#ttlMs);
       if (lease) {
         this.#held.set(name, lease);
