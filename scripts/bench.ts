@@ -10,6 +10,7 @@ import { resolve } from "node:path";
 import { freshDatabase } from "../test/helpers/databases.ts";
 import { binaryBench } from "./bench/binary.ts";
 import { scratch } from "./bench/children.ts";
+import { daemonMemory } from "./bench/daemon-memory.ts";
 import { campaignRows, initialLoad, type LoadResult } from "./bench/initial-load.ts";
 import { liveLag } from "./bench/lag.ts";
 import { budgets, printReport } from "./bench/report.ts";
@@ -20,6 +21,8 @@ const quick = process.argv.includes("--quick");
 const SIZES = quick
   ? { load: 5_000, memory: [2_000, 20_000], lag: 60, serverContacts: 100_000, serverSeconds: 3, helpRuns: 10 }
   : { load: 50_000, memory: [10_000, 200_000], lag: 300, serverContacts: 1_000_000, serverSeconds: 10, helpRuns: 20 };
+/** The daemon's budget names 20 campaigns of 2,000 contacts; a quick run keeps the 20 campaigns. */
+const DAEMON = { campaigns: 20, contacts: quick ? 500 : 2_000 };
 
 const step = (what: string) => process.stderr.write(`bench: ${what}\n`);
 const startedAt = Date.now();
@@ -66,6 +69,9 @@ const server = await serverBench(SIZES.serverContacts, SIZES.serverSeconds);
 step("binary: size and --help start-up");
 const binary = binaryBench(SIZES.helpRuns);
 
+step(`daemon memory: dbsync run with 1, then ${DAEMON.campaigns} db_init campaigns of ${DAEMON.contacts.toLocaleString("en")} contacts`);
+const daemon = await daemonMemory(DAEMON.campaigns, DAEMON.contacts);
+
 const results = {
   date: new Date().toISOString(),
   quick,
@@ -76,6 +82,7 @@ const results = {
   lag,
   server,
   binary,
+  daemonMemory: daemon,
 };
 const checked = budgets(results);
 mkdirSync(resolve(ROOT, "bench"), { recursive: true });

@@ -1,5 +1,6 @@
 // The speed and memory budgets checked against one run's figures, and the table printed at its end.
 import type { BinaryResult } from "./binary.ts";
+import type { DaemonMemoryResult } from "./daemon-memory.ts";
 import type { LoadResult } from "./initial-load.ts";
 import type { LagResult } from "./lag.ts";
 import type { ServerResult } from "./server.ts";
@@ -11,6 +12,7 @@ export interface Results {
   lag: LagResult;
   server: ServerResult;
   binary: BinaryResult;
+  daemonMemory: DaemonMemoryResult;
 }
 
 export interface Budget {
@@ -60,6 +62,13 @@ export function budgets(r: Results): Budget[] {
     budget: "< 50 ms",
     measured: `${r.server.talkdeskSequential.p99Ms.toFixed(1)} ms (8 at once: ${r.server.talkdeskPage.p99Ms.toFixed(1)} ms)`,
     met: r.server.talkdeskSequential.p99Ms < 50,
+  });
+  const [one, all] = r.daemonMemory.runs;
+  list.push({
+    name: `dbsync run peak RSS, ${all?.campaigns} campaigns vs one`,
+    budget: "≤ 1.5 × one",
+    measured: `${r.daemonMemory.ratio.toFixed(2)} × (${mb(all?.peakRssMb ?? 0)} vs ${mb(one?.peakRssMb ?? 0)})`,
+    met: r.daemonMemory.ratio <= 1.5,
   });
   return list;
 }
@@ -143,6 +152,13 @@ export function printReport(r: Results, checked: Budget[]): void {
   );
   out(
     `\nBinary linux-x64 ${r.binary.version}: ${r.binary.sizeMb.toFixed(0)} MB, --help median ${r.binary.helpMedianMs.toFixed(0)} ms (p90 ${r.binary.helpP90Ms.toFixed(0)} ms, ${r.binary.runs} runs)`,
+  );
+  out(`\nDaemon memory (dbsync run, db_init of ${n(r.daemonMemory.contacts)} contacts per campaign, each into its own libSQL file)`);
+  out(
+    table(
+      ["campaigns", "wall s", "peak RSS"],
+      r.daemonMemory.runs.map((run) => [run.campaigns, run.seconds.toFixed(1), mb(run.peakRssMb)]),
+    ),
   );
   out(`\nBudgets${r.quick ? " (quick run: smaller sizes than the budgets name)" : ""}`);
   out(
