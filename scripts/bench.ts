@@ -11,6 +11,7 @@ import { freshDatabase } from "../test/helpers/databases.ts";
 import { binaryBench } from "./bench/binary.ts";
 import { scratch } from "./bench/children.ts";
 import { daemonMemory } from "./bench/daemon-memory.ts";
+import { failover } from "./bench/failover.ts";
 import { campaignRows, initialLoad, type LoadResult } from "./bench/initial-load.ts";
 import { liveLag } from "./bench/lag.ts";
 import { budgets, printReport } from "./bench/report.ts";
@@ -21,8 +22,8 @@ const quick = process.argv.includes("--quick");
 const SIZES = quick
   ? { load: 5_000, memory: [2_000, 20_000], lag: 60, serverContacts: 100_000, serverSeconds: 3, helpRuns: 10 }
   : { load: 50_000, memory: [10_000, 200_000], lag: 300, serverContacts: 1_000_000, serverSeconds: 10, helpRuns: 20 };
-/** The daemon's budget names 20 campaigns of 2,000 contacts; a quick run keeps the 20 campaigns. */
-const DAEMON = { campaigns: 20, contacts: quick ? 500 : 2_000 };
+/** The daemon's budgets name 20 campaigns of 2,000 contacts; a quick run keeps the 20 campaigns. */
+const DAEMON = { campaigns: 20, contacts: quick ? 500 : 2_000, failovers: quick ? 1 : 3 };
 
 const step = (what: string) => process.stderr.write(`bench: ${what}\n`);
 const startedAt = Date.now();
@@ -72,6 +73,9 @@ const binary = binaryBench(SIZES.helpRuns);
 step(`daemon memory: dbsync run with 1, then ${DAEMON.campaigns} db_init campaigns of ${DAEMON.contacts.toLocaleString("en")} contacts`);
 const daemon = await daemonMemory(DAEMON.campaigns, DAEMON.contacts);
 
+step(`failover: SIGKILL of a campaign's owner among two dbsync run replicas, ${DAEMON.failovers} times`);
+const failovers = await failover(DAEMON.failovers);
+
 const results = {
   date: new Date().toISOString(),
   quick,
@@ -83,6 +87,7 @@ const results = {
   server,
   binary,
   daemonMemory: daemon,
+  failover: failovers,
 };
 const checked = budgets(results);
 mkdirSync(resolve(ROOT, "bench"), { recursive: true });

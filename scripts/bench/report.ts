@@ -1,6 +1,7 @@
 // The speed and memory budgets checked against one run's figures, and the table printed at its end.
 import type { BinaryResult } from "./binary.ts";
 import type { DaemonMemoryResult } from "./daemon-memory.ts";
+import type { FailoverResult } from "./failover.ts";
 import type { LoadResult } from "./initial-load.ts";
 import type { LagResult } from "./lag.ts";
 import type { ServerResult } from "./server.ts";
@@ -13,6 +14,7 @@ export interface Results {
   server: ServerResult;
   binary: BinaryResult;
   daemonMemory: DaemonMemoryResult;
+  failover: FailoverResult;
 }
 
 export interface Budget {
@@ -69,6 +71,13 @@ export function budgets(r: Results): Budget[] {
     budget: "≤ 1.5 × one",
     measured: `${r.daemonMemory.ratio.toFixed(2)} × (${mb(all?.peakRssMb ?? 0)} vs ${mb(one?.peakRssMb ?? 0)})`,
     met: r.daemonMemory.ratio <= 1.5,
+  });
+  const failoverBudget = r.failover.leaseSeconds + 2;
+  list.push({
+    name: `failover: SIGKILL to the new owner's first row, median of ${r.failover.seconds.length}`,
+    budget: `≤ ${failoverBudget} s (lease_seconds + 2)`,
+    measured: `${r.failover.medianSeconds.toFixed(1)} s`,
+    met: r.failover.medianSeconds <= failoverBudget,
   });
   return list;
 }
@@ -159,6 +168,10 @@ export function printReport(r: Results, checked: Budget[]): void {
       ["campaigns", "wall s", "peak RSS"],
       r.daemonMemory.runs.map((run) => [run.campaigns, run.seconds.toFixed(1), mb(run.peakRssMb)]),
     ),
+  );
+  out(
+    `\nFailover (2 replicas, ${r.failover.campaigns} db_sync campaigns, lease_seconds ${r.failover.leaseSeconds}, state on PostgreSQL): ` +
+      `${r.failover.seconds.map((s) => `${s.toFixed(1)} s`).join(", ")} from SIGKILL to the new owner's first row`,
   );
   out(`\nBudgets${r.quick ? " (quick run: smaller sizes than the budgets name)" : ""}`);
   out(
