@@ -3,6 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { until } from "../../test/helpers/compare.ts";
+import { collectOutput } from "../../test/helpers/run.ts";
 import { CLI } from "./children.ts";
 
 export interface Daemon {
@@ -25,23 +26,19 @@ export function startDaemon(dir: string, configYaml: string, name = "dbsync"): D
     stderr: "pipe",
   });
   void new Response(child.stdout).text();
-  let text = "";
-  void (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stderr) text += decoder.decode(chunk, { stream: true });
-  })();
+  const output = collectOutput(child.stderr);
   return {
     pid: child.pid,
     exited: child.exited,
-    console: () => text,
+    console: output.text,
     async waitFor(pattern, timeoutMs) {
       const ended = () => child.exitCode !== null || child.signalCode !== null;
-      await until(async () => pattern.test(text) || ended(), timeoutMs);
-      const match = pattern.exec(text);
+      await until(async () => pattern.test(output.text()) || ended(), timeoutMs);
+      const match = pattern.exec(output.text());
       if (match) return match;
       const why = ended() ? `dbsync run ended (${child.exitCode ?? child.signalCode})` : `not within ${timeoutMs / 1000} s`;
       throw new Error(
-        `${name}: no console line matching ${pattern}: ${why}; its console said:\n${text.trim().split("\n").slice(-15).join("\n")}`,
+        `${name}: no console line matching ${pattern}: ${why}; its console said:\n${output.text().trim().split("\n").slice(-15).join("\n")}`,
       );
     },
     async stop() {
