@@ -104,11 +104,11 @@ async function killAnOwner(simulators: RunningSimulator[]): Promise<number> {
 
     // What is measured: from the SIGKILL to the moment this process first sees the campaign's
     // transactions table hold more rows than it held 0.3 s after the kill. By then any commit the dead
-    // replica had in flight has landed, and the new owner cannot have written yet: the dead one's lease
-    // was renewed at most a third of lease_seconds before the kill. Calls kept coming in meanwhile, so
-    // the new owner's first poll from the checkpoint writes them at once: the figure is the lease
-    // running out, the survivor's next lease round, the campaign's start and first poll, and this
-    // process's polling every 25 ms.
+    // replica had in flight has landed, and the new owner cannot have written yet: it may only take
+    // the lease once the dead one's last renewal ran out, seconds after the kill. Calls kept coming in
+    // meanwhile, so the new owner's first poll from the checkpoint writes them at once: the figure is
+    // the rest of the lease, the survivor's next lease round, the campaign's start and first poll, and
+    // this process's polling every 25 ms.
     victim.kill("SIGKILL");
     const killedAt = performance.now();
     await victim.exited;

@@ -74,7 +74,7 @@ export function budgets(r: Results): Budget[] {
   });
   const failoverBudget = r.failover.leaseSeconds + 2;
   list.push({
-    name: `failover: SIGKILL to the new owner's first row, median of ${r.failover.seconds.length}`,
+    name: `failover after SIGKILL, median of ${r.failover.seconds.length}`,
     budget: `≤ ${failoverBudget} s (lease_seconds + 2)`,
     measured: `${r.failover.medianSeconds.toFixed(1)} s`,
     met: r.failover.medianSeconds <= failoverBudget,
