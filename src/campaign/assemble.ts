@@ -9,7 +9,7 @@ import { createDialfireClient, DEFAULT_API_URL } from "../core/dialfire/client.t
 import { createSqlSink } from "../core/sql/sink.ts";
 import { SqlTarget } from "../core/sql/target.ts";
 import type { StateStore } from "../core/state/state.ts";
-import { runSync, type SyncStats } from "../core/sync/pipeline.ts";
+import { runSync, type SyncOptions, type SyncStats } from "../core/sync/pipeline.ts";
 import type { TableKey } from "../core/sync/tables.ts";
 import { openDialect } from "../dialects/index.ts";
 import { apiRetryReport, pipelineLog } from "./log-digests.ts";
@@ -31,6 +31,8 @@ export interface CampaignHost {
   defaultTargetUrl?: () => string;
   /** Throws when this process may no longer write the campaign's rows (see SqlSinkOptions.beforeWrite). */
   beforeWrite?: () => void;
+  /** Waits for this campaign's turn to list (see SyncOptions.listingTurn). */
+  listingTurn?: SyncOptions["listingTurn"];
 }
 
 export interface Campaign {
@@ -67,7 +69,7 @@ export function assembleCampaign(settings: CampaignSettings, host: CampaignHost)
     const state = typeof host.state === "function" ? await host.state() : host.state;
     // In webhook mode the URL is the receiver's; there is no target database.
     if (settings.mode === "webhook") {
-      await runWebhookMode({ settings, state, source, log, onProgress, signal });
+      await runWebhookMode({ settings, state, source, log, onProgress, signal, listingTurn: host.listingTurn });
       return undefined;
     }
     const url = settings.url ?? host.defaultTargetUrl?.();
@@ -91,6 +93,7 @@ export function assembleCampaign(settings: CampaignSettings, host: CampaignHost)
       ...pipelineSettings(settings),
       log: pipelineLog(log),
       onProgress,
+      listingTurn: host.listingTurn,
       signal,
     });
   }

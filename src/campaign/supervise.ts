@@ -7,7 +7,7 @@ import { backoffMs, type RetryPolicy, sleep } from "../core/common/retry.ts";
 import { isLeaseLost } from "../core/state/leases.ts";
 import type { StateStore } from "../core/state/state.ts";
 import type { CampaignState } from "../core/state/status.ts";
-import type { SyncStats } from "../core/sync/pipeline.ts";
+import type { SyncOptions, SyncStats } from "../core/sync/pipeline.ts";
 import { assembleCampaign } from "./assemble.ts";
 import type { CampaignSettings } from "./settings.ts";
 
@@ -25,6 +25,7 @@ export interface SupervisedHost {
   report?: (state: CampaignState, lastError?: string) => void;
   onProgress?: (stats: SyncStats) => void;
   beforeWrite?: () => void;
+  listingTurn?: SyncOptions["listingTurn"];
 }
 
 /** How a supervised campaign ended. */
@@ -39,8 +40,8 @@ export async function superviseCampaign(settings: CampaignSettings, host: Superv
   say("started");
   while (!signal.aborted) {
     const startedAt = Date.now();
-    const { state, defaultTargetUrl, onProgress, beforeWrite } = host;
-    const campaign = assembleCampaign(settings, { state, log, signal, defaultTargetUrl, onProgress, beforeWrite });
+    const { state, defaultTargetUrl, onProgress, beforeWrite, listingTurn } = host;
+    const campaign = assembleCampaign(settings, { state, log, signal, defaultTargetUrl, onProgress, beforeWrite, listingTurn });
     report("running");
     try {
       await campaign.run();

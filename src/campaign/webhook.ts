@@ -7,7 +7,7 @@ import type { DeliverySelection, WebhookOutbox } from "../core/webhook/outbox.ts
 import { RateLimiter } from "../core/webhook/rate-limit.ts";
 import type { DialfireSource } from "../core/sync/source.ts";
 import type { StateStore } from "../core/state/state.ts";
-import { runSync, type SyncStats } from "../core/sync/pipeline.ts";
+import { runSync, type SyncOptions, type SyncStats } from "../core/sync/pipeline.ts";
 import { Deliverer } from "../core/webhook/delivery.ts";
 import { createWebhookSink } from "../core/webhook/sink.ts";
 import { breakerReports, fileOnly, pipelineLog } from "./log-digests.ts";
@@ -23,9 +23,10 @@ export interface WebhookModeRun {
   log: ConsolaInstance;
   onProgress: (stats: SyncStats) => void;
   signal: AbortSignal;
+  listingTurn?: SyncOptions["listingTurn"];
 }
 
-export async function runWebhookMode({ settings, state, source, log, onProgress, signal }: WebhookModeRun): Promise<void> {
+export async function runWebhookMode({ settings, state, source, log, onProgress, signal, listingTurn }: WebhookModeRun): Promise<void> {
   const url = settings.url as string; // required in webhook mode by every entry point
   const scope = { campaign: settings.campaign };
   const checkpointKey = { campaign: settings.campaign, mode: "webhook", target: "" };
@@ -89,6 +90,7 @@ export async function runWebhookMode({ settings, state, source, log, onProgress,
     ...pipelineSettings(settings),
     log: pipelineLog(log),
     onProgress,
+    listingTurn,
     signal: inner.signal,
   }).finally(() => inner.abort());
   const [synced, delivered] = await Promise.allSettled([syncing, delivering]);

@@ -14,6 +14,7 @@ import { StatusReporter } from "../campaign/status-reporter.ts";
 import { superviseCampaign } from "../campaign/supervise.ts";
 import { displayUrl } from "../campaign/webhook.ts";
 import { Serial } from "../core/common/serial.ts";
+import { Turns } from "../core/common/turns.ts";
 import { sleep } from "../core/common/retry.ts";
 import { isLeaseLost, type Lease, LeaseLostError } from "../core/state/leases.ts";
 import type { CampaignStatusRecord } from "../core/state/status.ts";
@@ -25,6 +26,14 @@ import { createLogFile, logDir } from "./paths.ts";
 import { inFileTerms, loadRunConfig, type RunCampaign, type RunConfig } from "./run-config.ts";
 import { onShutdown } from "./shutdown.ts";
 import { addCampaignSecrets, campaignFileStem, defaultTargetUrl, passwordOf } from "./sync-command.ts";
+
+/**
+ * Campaigns listing at the same time (a db_init, a catch-up, a re-listing): a listing holds many
+ * contacts in memory, so twenty db_init at once peaked at 6.8 times the memory of one; one at a time,
+ * with a collection after each, at 1.2 times, and all twenty finished in about the same time. A
+ * campaign waiting for its turn does not poll meanwhile; the polls of the others go on.
+ */
+const LISTINGS_AT_ONCE = 1;
 
 const RUN_FLAGS = {
   config: valueFlag("The config file: YAML (.yaml, .yml), TOML (.toml) or JSON (.json); see the README", "file"),
@@ -69,10 +78,12 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
   const replica = { id: `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`, host: hostname(), pid: process.pid };
   const keeper = new LeaseKeeper(state.leases, replica, current.leaseSeconds * 1000);
   const running = new Map<string, Running>();
+  const listings = new Turns(LISTINGS_AT_ONCE);
   const warn = (what: string) => (error: unknown) => out.warn(redact(`${what}: ${error instanceof Error ? error.message : String(error)}`));
 
   function start(campaign: RunCampaign, lease: Lease): void {
     const stop = new AbortController();
+    const stopped = AbortSignal.any([signal, stop.signal]);
     const label = labelOf(campaign);
     const { config } = campaign;
     // Every checkpoint, outbox and status write checks that this replica still holds the lease.
@@ -90,11 +101,12 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
       log: campaignLog(campaign),
       // The core's messages name flags (`--ct`); this operator wrote the file's keys (`token`).
       say: (line) => out.info(`${label}: ${inFileTerms(line)}`),
-      signal: AbortSignal.any([signal, stop.signal]),
+      signal: stopped,
       defaultTargetUrl: () => defaultTargetUrl(config.campaign),
       backoff: { firstMs: current.failureWait.firstSeconds * 1000, maxMs: current.failureWait.maxSeconds * 1000 },
       report: reporter.report,
       onProgress: reporter.progress,
+      listingTurn: (listing) => listings.run(() => listing().finally(collectGarbage), stopped),
       beforeWrite: () => {
         if (!keeper.mayWrite(campaign.key)) {
           throw new LeaseLostError(`the lease of ${campaign.key} may have run out (no renewal in time); its rows are not written here`);
@@ -248,6 +260,14 @@ function campaignLog({ config }: RunCampaign): ConsolaInstance {
 function settingsHash({ config }: RunCampaign): string {
   const { token: _token, ...settings } = config;
   return createHash("sha256").update(JSON.stringify(settings)).digest("hex");
+}
+
+/**
+ * After a listing, so that the next campaign's listing reuses the memory this one held instead of
+ * growing the process further: listings are rare (at the start, then every few hours).
+ */
+function collectGarbage(): void {
+  globalThis.Bun?.gc(true);
 }
 
 function addSecrets(config: RunConfig): void {

@@ -66,6 +66,12 @@ export interface SyncOptions {
   maxFailedCycles?: number;
   /** How long an unreachable target database is waited for before the sync fails. */
   targetPatienceMs?: number;
+  /**
+   * Runs a whole listing (db_init, db_update, a catch-up or a re-listing) when it is this campaign's
+   * turn: a listing holds many contacts in memory, and a process running many campaigns lets only a
+   * few list at once. Without it every listing runs at once.
+   */
+  listingTurn?: <T>(listing: () => Promise<T>) => Promise<T>;
   now?: () => Date;
   log: Logger;
   onProgress?: (stats: SyncStats) => void;

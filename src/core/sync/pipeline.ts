@@ -46,6 +46,7 @@ class Pipeline {
   private readonly workers: number;
   private readonly intervalMs: number;
   private readonly relistEveryMs: number;
+  private readonly listingTurn: NonNullable<SyncOptions["listingTurn"]>;
   private readonly log: Logger;
   private readonly onProgress: (stats: SyncStats) => void;
   private readonly signal: AbortSignal;
@@ -86,6 +87,7 @@ class Pipeline {
     } = options);
     this.onProgress = options.onProgress ?? (() => {});
     this.now = options.now ?? (() => new Date());
+    this.listingTurn = options.listingTurn ?? ((listing) => listing());
     this.relistEveryMs = options.relistEveryMs ?? 12 * 60 * 60_000;
     this.fetchBatch = options.fetchBatch ?? 20;
     this.writeBatch = options.writeBatch ?? 500;
@@ -201,7 +203,11 @@ class Pipeline {
   }
 
   /** Listed contacts whose md5 differs from the stored one are fetched and written. */
-  private async listing(since: Date | undefined): Promise<void> {
+  private listing(since: Date | undefined): Promise<void> {
+    return this.listingTurn(() => this.listAndWrite(since));
+  }
+
+  private async listAndWrite(since: Date | undefined): Promise<void> {
     const progress: ListingProgress = { listed: 0, done: 0, complete: false };
     this.stats.listing = progress;
     this.onProgress(this.stats);
