@@ -195,4 +195,33 @@ ${campaignYaml(INIT, "db_init", "file:init.db", simInit.url)}${campaignYaml(SYNC
     expect(lines.some((line) => /kept\.db: changed in the file: restarting$/.test(line))).toBe(true);
     expect(lines.some((line) => /removed\.db: removed from the file: stopping$/.test(line))).toBe(true);
   });
+
+  test("a change of the file is applied at the next round without SIGHUP", async () => {
+    const config = join(dir, "watched.yaml");
+    const into = (name: string) => campaignYaml(SYNC, "db_sync", `file:${name}.db`, simSync.url);
+    // Short leases: a round every second.
+    const head = "state: file:watched-state.db\nlease_seconds: 3\ncampaigns:\n";
+    writeFileSync(config, `${head}${into("first")}`);
+    const child = Bun.spawn(["bun", CLI, "run", "--config", config], {
+      env: { PATH: process.env.PATH ?? "", HOME: dir, DBSYNC_DATA_DIR: join(dir, "data"), DBSYNC_LOG_DIR: join(dir, "watched-logs") },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const console = collect(child.stderr);
+    void new Response(child.stdout).text();
+    try {
+      const equal = (name: string) => () => targetDifferences(`file:${dir}/${name}.db`, simSync.campaign).then((d) => d.length === 0);
+      expect(await until(equal("first"), 20_000)).toBe(true);
+      writeFileSync(config, `${head}${into("first")}${into("second")}`);
+      await console.waitFor(/the file changed: reading \S+watched\.yaml again/);
+      await console.waitFor(/applied: 1 added, 0 removed, 0 restarted, 1 unchanged/);
+      expect(await until(equal("second"), 20_000)).toBe(true);
+      child.kill("SIGTERM");
+      expect(await child.exited).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+    // Read once per change, not once per round.
+    expect(console.text().match(/the file changed/g)).toHaveLength(1);
+  });
 });

@@ -1,10 +1,11 @@
 // `dbsync run --config FILE`: the campaigns of the file in one process, over one state store, each
 // with its own log file, until SIGTERM/SIGINT. Several processes with the same state store share the
 // campaigns through leases (campaign/lease-keeper.ts); alone, a process holds them all. A failing
-// campaign backs off and is retried without disturbing the others (campaign/supervise.ts). SIGHUP
-// reads the file again and starts, stops or restarts only the campaigns that were added, removed or
-// changed.
+// campaign backs off and is retried without disturbing the others (campaign/supervise.ts). SIGHUP,
+// or a change of the file seen at the next round, reads it again and starts, stops or restarts only
+// the campaigns that were added, removed or changed.
 import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { defineCommand } from "citty";
 import type { ConsolaInstance } from "consola";
@@ -202,9 +203,13 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
     return `${added} added, ${removed} removed, ${changed.length} restarted, ${next.campaigns.length - added - changed.length} unchanged`;
   }
 
-  async function reload(): Promise<void> {
+  // What the file held when it was last read: a round that finds it changed reads it again.
+  let seen = fileVersion(file);
+
+  async function reload(why: string): Promise<void> {
     if (signal.aborted) return;
-    out.info(`SIGHUP: reading ${file} again`);
+    seen = fileVersion(file);
+    out.info(`${why}: reading ${file} again`);
     let next: RunConfig;
     try {
       next = await loadRunConfig(file);
@@ -225,11 +230,14 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
   );
   // Rounds and reloads one after the other: a SIGHUP during a slow stop waits its turn.
   const turns = new Serial();
-  const onHangup = () => void turns.run(reload);
+  const onHangup = () => void turns.run(() => reload("SIGHUP"));
   process.on("SIGHUP", onHangup);
   try {
     while (!signal.aborted) {
-      await turns.run(balance);
+      await turns.run(async () => {
+        if (fileVersion(file) !== seen) await reload("the file changed");
+        await balance();
+      });
       await sleep(keeper.intervalMs, signal).catch(() => {});
     }
     await turns.idle();
@@ -260,6 +268,15 @@ function campaignLog({ config }: RunCampaign): ConsolaInstance {
 function settingsHash({ config }: RunCampaign): string {
   const { token: _token, ...settings } = config;
   return createHash("sha256").update(JSON.stringify(settings)).digest("hex");
+}
+
+/** The file's content as a hash; "" when it cannot be read (reading it again says why). */
+function fileVersion(file: string): string {
+  try {
+    return createHash("sha256").update(readFileSync(file)).digest("hex");
+  } catch {
+    return "";
+  }
 }
 
 /**
