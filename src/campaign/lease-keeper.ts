@@ -56,6 +56,8 @@ export class LeaseKeeper {
   async round(names: readonly string[]): Promise<LeaseRound> {
     await this.#store.heartbeat(this.#replica);
     const lost = await this.#renew();
+    // In touch once the leases held are renewed: taking more may fail lease by lease.
+    this.#lastContact = this.#clock();
     const now = await this.#store.now();
     const live = liveReplicas(await this.#store.replicas(), now, this.#ttlMs);
     const wanted = new Set(names);
@@ -64,7 +66,6 @@ export class LeaseKeeper {
     const mine = [...this.#held.keys()].filter((name) => wanted.has(name)).sort();
     const surplus = [...[...this.#held.keys()].filter((name) => !wanted.has(name)), ...mine.slice(share)];
     if (mine.length < share) await this.#take(wanted, share - mine.length, now);
-    this.#lastContact = this.#clock();
     return { held: this.#held, surplus, lost };
   }
 
@@ -122,7 +123,10 @@ export class LeaseKeeper {
     const lost: string[] = [];
     for (const [name, lease] of this.#held) {
       const askedAt = this.#clock();
-      const renewed = await this.#store.renew(lease, this.#ttlMs);
+      // Not renewed this round (a lock held too long, a hiccup): still held, but writing stops being
+      // safe when its grant gets old (mayWrite), and the next round tries again.
+      const renewed = await this.#store.renew(lease, this.#ttlMs).catch(() => "not now" as const);
+      if (renewed === "not now") continue;
       if (renewed) {
         this.#held.set(name, renewed);
         this.#grantedAt.set(name, askedAt);
@@ -142,7 +146,9 @@ export class LeaseKeeper {
     for (const name of free) {
       if (count === 0) return;
       const askedAt = this.#clock();
-      const lease = await this.#store.acquire(name, this.#replica.id, this.#ttlMs);
+      // One lease that cannot be taken now (its row locked by a stalled replica's transaction, say)
+      // is tried again next round; the others are taken meanwhile.
+      const lease = await this.#store.acquire(name, this.#replica.id, this.#ttlMs).catch(() => undefined);
       if (lease) {
         this.#held.set(name, lease);
         this.#grantedAt.set(name, askedAt);

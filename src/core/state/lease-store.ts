@@ -26,8 +26,21 @@ export function createLeaseStore(db: StateDb): LeaseStore {
    * Applies `set` to the lease when `where` holds (both given the database's clock), and returns the
    * lease when its row then has this owner and expiry: the UPDATE either changed it or left it.
    */
-  const changeLease = (name: string, owner: string, ttlMs: number, set: (now: number) => SQL, where: (now: number) => SQL) =>
+  const changeLease = (
+    name: string,
+    owner: string,
+    ttlMs: number,
+    set: (now: number) => SQL,
+    where: (now: number) => SQL,
+    { wait }: { wait: boolean },
+  ) =>
     db.write(async (tx) => {
+      // Taking a lease never waits for its row: a replica stalled inside one of its fenced
+      // transactions holds that row locked until it wakes, and waiting for it would stall this
+      // replica's whole round. Renewing waits: only the owner renews, behind its own short writes.
+      if (!wait && db.family !== "sqlite") {
+        await tx.all(sql`SELECT ${leases.name} FROM ${leases} WHERE ${leases.name} = ${name} FOR UPDATE NOWAIT`);
+      }
       const now = await readNow(tx);
       await tx.run(sql`UPDATE ${leases} SET ${set(now)} WHERE ${leases.name} = ${name} AND (${where(now)})`);
       const lease = await readLease(tx, name);
@@ -45,14 +58,16 @@ export function createLeaseStore(db: StateDb): LeaseStore {
     acquire: (name, owner, ttlMs) =>
       stateOperation(`cannot take the lease of ${name}`, async () => {
         // On its own, before the transaction: MySQL's insert of an existing key would hold a shared
-        // lock on the row, and two replicas holding one each then deadlock on the UPDATE.
+        // lock on the row, and two replicas holding one each then deadlock on the UPDATE. Only when a
+        // plain read finds no row: MySQL's insert of an existing key also waits for a lock on it.
         const free = [
           [leases.name, name],
           [leases.owner, FREE.owner],
           [leases.token, FREE.token],
           [leases.expiresAt, FREE.expiresAt],
         ] as const;
-        await db.runCounted(insertIfMissingSql(db.family, leases, free, [leases.name]));
+        const [known] = await db.all(sql`SELECT ${leases.name} FROM ${leases} WHERE ${leases.name} = ${name}`);
+        if (!known) await db.runCounted(insertIfMissingSql(db.family, leases, free, [leases.name]));
         // MySQL applies SET left to right: the token is decided on the row as it was.
         const held = (now: number) => sql`${leases.owner} = ${owner} AND ${leases.expiresAt} >= ${now}`;
         return changeLease(
@@ -63,6 +78,7 @@ export function createLeaseStore(db: StateDb): LeaseStore {
             sql`${bare(leases.token)} = CASE WHEN ${held(now)} THEN ${leases.token} ELSE ${leases.token} + 1 END,
                 ${bare(leases.owner)} = ${owner}, ${bare(leases.expiresAt)} = ${now + ttlMs}`,
           (now) => sql`${held(now)} OR ${leases.expiresAt} < ${now}`,
+          { wait: false },
         );
       }),
 
@@ -74,6 +90,7 @@ export function createLeaseStore(db: StateDb): LeaseStore {
           ttlMs,
           (now) => sql`${bare(leases.expiresAt)} = ${now + ttlMs}`,
           (now) => sql`${stillHeld(lease)} AND ${leases.expiresAt} >= ${now}`,
+          { wait: true },
         ),
       ),
 
