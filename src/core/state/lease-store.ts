@@ -70,7 +70,7 @@ export function createLeaseStore(db: StateDb): LeaseStore {
         if (!known) await db.runCounted(insertIfMissingSql(db.family, leases, free, [leases.name]));
         // MySQL applies SET left to right: the token is decided on the row as it was.
         const held = (now: number) => sql`${leases.owner} = ${owner} AND ${leases.expiresAt} >= ${now}`;
-        return changeLease(
+        const taken = changeLease(
           name,
           owner,
           ttlMs,
@@ -80,6 +80,8 @@ export function createLeaseStore(db: StateDb): LeaseStore {
           (now) => sql`${held(now)} OR ${leases.expiresAt} < ${now}`,
           { wait: false },
         );
+        // Its row locked by another replica's transaction: that one holds it or is taking it now.
+        return taken.catch((error: unknown) => (isLockBusy(error) ? undefined : Promise.reject(error)));
       }),
 
     renew: (lease, ttlMs) =>
@@ -146,4 +148,13 @@ export function createLeaseStore(db: StateDb): LeaseStore {
 function lockRow(db: StateDb): SQL {
   // A write transaction of SQLite holds the whole database already.
   return db.family === "sqlite" ? sql`` : sql` FOR UPDATE`;
+}
+
+/** PostgreSQL's lock_not_available, MySQL's NOWAIT refusal, MariaDB's lock wait ended: anywhere in the error's causes. */
+function isLockBusy(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 10; cause = cause.cause, depth++) {
+    const { code, errno } = cause as { code?: unknown; errno?: unknown };
+    if (code === "55P03" || code === "ER_LOCK_NOWAIT" || code === "ER_LOCK_WAIT_TIMEOUT" || errno === 3572 || errno === 1205) return true;
+  }
+  return false;
 }
