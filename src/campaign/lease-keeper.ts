@@ -44,6 +44,10 @@ export class LeaseKeeper {
     return this.#held;
   }
 
+  get ttlMs(): number {
+    return this.#ttlMs;
+  }
+
   /** How long between rounds: a lease is renewed three times before it would run out. */
   get intervalMs(): number {
     return Math.max(100, Math.floor(this.#ttlMs / 3));
@@ -113,9 +117,12 @@ export class LeaseKeeper {
     }
   }
 
-  /** A clean stop: every lease handed back, the replica marked as gone. */
-  async leave(): Promise<void> {
-    await this.handBack([...this.#held.keys()]);
+  /**
+   * A clean stop: every lease handed back but those of campaigns still running (`keep`: they run out
+   * by themselves), the replica marked as gone.
+   */
+  async leave(keep: readonly string[] = []): Promise<void> {
+    await this.handBack([...this.#held.keys()].filter((name) => !keep.includes(name)));
     await this.#store.leave(this.#replica.id);
   }
 

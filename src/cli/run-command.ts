@@ -65,6 +65,8 @@ interface Running {
   stop: AbortController;
   done: Promise<void>;
   reporter: StatusReporter;
+  /** Told to stop; it stays here until it has, so that it is not started twice meanwhile. */
+  stopping: boolean;
 }
 
 async function runCampaigns(file: string, first: RunConfig): Promise<number> {
@@ -114,7 +116,7 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
         }
       },
     });
-    const run = { campaign, lease, stop, done: done.then(() => {}), reporter };
+    const run: Running = { campaign, lease, stop, done: done.then(() => {}), reporter, stopping: false };
     running.set(campaign.key, run);
     // Stopped by a lost lease while the keeper still holds it (a stall ended its certainty): the next
     // round starts it again if the lease is still this replica's.
@@ -139,20 +141,30 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
       `${labelOf(campaign)}: finished at ${when}${record.owner ? ` by replica ${record.owner}` : ""}; not run again until its keys change`,
     );
     const reporter = new StatusReporter(state.status, { ...record, owner: replica.id, settings: settingsHash(campaign) }, () => {});
-    running.set(campaign.key, { campaign, lease, stop: new AbortController(), done: Promise.resolve(), reporter });
+    running.set(campaign.key, { campaign, lease, stop: new AbortController(), done: Promise.resolve(), reporter, stopping: false });
   }
 
-  /** Stops these campaigns and waits until they have; what they counted is written. */
-  async function stopAll(names: readonly string[], why: string): Promise<void> {
-    const stopping = names.flatMap((name) => running.get(name) ?? []);
-    for (const run of stopping) {
+  /**
+   * Tells these campaigns to stop, without waiting for them: a campaign stuck on a silent target
+   * must not hold up the rounds that renew every other lease. Once one has stopped, what it counted
+   * is written, `then` runs (handing its lease back, say) and a round follows at once (to start it
+   * again where it is still held: a changed campaign).
+   */
+  function stopAll(names: readonly string[], why: string, then?: (name: string) => Promise<void>): void {
+    for (const name of names) {
+      const run = running.get(name);
+      if (!run || run.stopping) continue;
+      run.stopping = true;
       out.info(`${labelOf(run.campaign)}: ${why}`);
       run.stop.abort(new Error(why));
-    }
-    await Promise.all(stopping.map((run) => run.done));
-    for (const run of stopping) {
-      running.delete(run.campaign.key);
-      await run.reporter.flush();
+      void run.done.then(async () => {
+        await run.reporter.flush();
+        if (running.get(name) === run) running.delete(name);
+        await turns.run(async () => {
+          await then?.(name);
+          await balance();
+        });
+      });
     }
   }
 
@@ -163,19 +175,21 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
       round = await keeper.round(current.campaigns.map((campaign) => campaign.key));
     } catch (error) {
       warn("cannot renew the leases in the state store")(error);
-      if (keeper.outOfTouch()) await stopAll(keeper.dropAll(), "stopping: out of touch with the state store for a whole lease time");
+      if (keeper.outOfTouch()) stopAll(keeper.dropAll(), "stopping: out of touch with the state store for a whole lease time");
       return;
     }
-    if (round.lost.length > 0) await stopAll(round.lost, "stopping: its lease went to another replica");
-    if (round.surplus.length > 0) {
-      await stopAll(round.surplus, "handing over to another replica");
-      await keeper.handBack(round.surplus).catch(warn("cannot hand the leases back"));
-    }
+    stopAll(round.lost, "stopping: its lease went to another replica");
+    // Handed back only once stopped: until then this replica keeps renewing it, so that nobody else
+    // runs the campaign while it still writes.
+    stopAll(round.surplus, "handing over to another replica", (name) => keeper.handBack([name]).catch(warn("cannot hand the lease back")));
+    for (const name of round.surplus) if (!running.has(name)) await keeper.handBack([name]).catch(warn("cannot hand the lease back"));
     const byKey = new Map(current.campaigns.map((campaign) => [campaign.key, campaign]));
     for (const [name, lease] of round.held) {
       const campaign = byKey.get(name);
-      if (!campaign || running.has(name)) continue;
-      const finished = await finishedEarlier(campaign).catch(() => undefined);
+      if (!campaign || running.has(name) || signal.aborted) continue;
+      // Unknown whether it finished (the store did not answer): decided next round, not run again blindly.
+      const finished = await finishedEarlier(campaign).catch(() => "unknown" as const);
+      if (finished === "unknown") continue;
       if (finished) keepFinished(campaign, lease, finished);
       else start(campaign, lease);
     }
@@ -187,11 +201,12 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
     const wanted = new Map(next.campaigns.map((campaign) => [campaign.key, campaign]));
     const ending = [...running.values()].filter((run) => wanted.get(run.campaign.key)?.fingerprint !== run.campaign.fingerprint);
     const changed = ending.filter((run) => wanted.has(run.campaign.key));
-    await stopAll(
+    stopAll(
       changed.map((run) => run.campaign.key),
       "changed in the file: restarting",
     );
-    await stopAll(
+    // Handed back by the next rounds, once stopped: no longer in the file, they are surplus.
+    stopAll(
       ending.filter((run) => !wanted.has(run.campaign.key)).map((run) => run.campaign.key),
       "removed from the file: stopping",
     );
@@ -221,6 +236,10 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
       out.error(`${file}: state: another state store needs a restart of dbsync run; the running campaigns are kept as they are`);
       return;
     }
+    if (next.leaseSeconds !== current.leaseSeconds) {
+      out.warn(`${file}: lease_seconds: a new lease time takes a restart of dbsync run; ${current.leaseSeconds} s stays until then`);
+      next = { ...next, leaseSeconds: current.leaseSeconds };
+    }
     addSecrets(next);
     out.info(`${file} applied: ${await apply(next)}`);
   }
@@ -241,9 +260,26 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
       await sleep(keeper.intervalMs, signal).catch(() => {});
     }
     await turns.idle();
-    await stopAll([...running.keys()], "stopping");
+    // The campaigns stop by the process's signal; a campaign stuck on a silent target is not waited
+    // for longer than a lease: its lease then runs out by itself, while the others are handed over.
+    const runs = [...running.values()];
+    for (const run of runs) if (!run.stopping) out.info(`${labelOf(run.campaign)}: stopping`);
+    const stopped = new Set<string>();
+    const waited = new AbortController();
+    const deadline = sleep(Math.max(keeper.ttlMs, 10_000), waited.signal).catch(() => {});
+    await Promise.race([Promise.all(runs.map((run) => run.done.then(() => stopped.add(run.campaign.key)))), deadline]);
+    // A pending timer would keep the process alive until it fired.
+    waited.abort();
+    await Promise.all(runs.filter((run) => stopped.has(run.campaign.key)).map((run) => run.reporter.flush()));
+    const stuck = runs.map((run) => run.campaign.key).filter((name) => !stopped.has(name));
     // Handed over at once: the other replicas need not wait for the leases to run out.
-    await keeper.leave().catch(warn("cannot hand the leases back (they run out by themselves)"));
+    await keeper.leave(stuck).catch(warn("cannot hand the leases back (they run out by themselves)"));
+    if (stuck.length > 0) {
+      out.warn(
+        `dbsync run: ${stuck.length} campaigns did not stop in time (a target that does not answer?); their leases run out by themselves`,
+      );
+      return 1;
+    }
     out.info("dbsync run: every campaign stopped");
     return 0;
   } finally {
