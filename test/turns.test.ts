@@ -43,4 +43,20 @@ describe("turns", () => {
     await first;
     expect(await third).toBe("third");
   });
+
+  test("work stopped while it runs gives its turn to the next at once, even if it hangs", async () => {
+    const turns = new Turns(1);
+    const stop = new AbortController();
+    let started = () => {};
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const hanging = turns.run(() => {
+      started();
+      return new Promise<void>(() => {});
+    }, stop.signal);
+    const next = turns.run(async () => "next");
+    await running;
+    stop.abort(new Error("stopped"));
+    expect(await next).toBe("next");
+    void hanging;
+  });
 });

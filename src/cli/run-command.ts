@@ -31,8 +31,9 @@ import { addCampaignSecrets, campaignFileStem, defaultTargetUrl, passwordOf } fr
 /**
  * Campaigns listing at the same time (a db_init, a catch-up, a re-listing): a listing holds many
  * contacts in memory, so twenty db_init at once peaked at 6.8 times the memory of one; one at a time,
- * with a collection after each, at 1.2 times, and all twenty finished in about the same time. A
- * campaign waiting for its turn does not poll meanwhile; the polls of the others go on.
+ * with a collection after each, at 1.2 times, and all twenty finished in about the same time. Only
+ * the big listings wait for a turn (a db_init, a db_update, a db_sync's first catch-up), before which
+ * the campaign has nothing to poll; the daily re-listings of running db_sync campaigns do not.
  */
 const LISTINGS_AT_ONCE = 1;
 

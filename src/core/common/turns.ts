@@ -10,14 +10,30 @@ export class Turns {
     this.#free = Math.max(1, size);
   }
 
+  /**
+   * Runs `work` in its turn. Stopped while it runs, it gives its turn to the next at once: work told
+   * to stop may still hang (on a target that does not answer), and the line must not wait for it.
+   */
   async run<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     await this.#take(signal);
-    try {
-      return await work();
-    } finally {
+    let given = false;
+    const giveTurn = () => {
+      if (given) return;
+      given = true;
+      signal?.removeEventListener("abort", giveTurn);
       const next = this.#waiting.shift();
       if (next) next();
       else this.#free++;
+    };
+    if (signal?.aborted) {
+      giveTurn();
+      throw signal.reason;
+    }
+    signal?.addEventListener("abort", giveTurn, { once: true });
+    try {
+      return await work();
+    } finally {
+      giveTurn();
     }
   }
 
