@@ -465,85 +465,99 @@ export function runDialectConformance(name: string, open: () => Promise<Dialect>
       }
     }
 
-    test("an older version upserted over a newer one leaves the newer row whole, in every table and column", async () => {
-      await target.prepare([field("firstname"), field("age", "number")]);
-      await target.write(contactVersion("c1", "2026-03-01T12:00:01Z", "newer"));
-      const newer = await storedTables();
-      await target.write(contactVersion("c1", "2026-03-01T12:00:00Z", "older"));
-      // nulls and absent keys of the older version change nothing either
-      await target.write({ contacts: [{ $id: "c1", $changed: "2025-12-31T23:59:59Z", firstname: null, $status: "oldest" }] });
-      expect(await storedTables()).toEqual(newer);
-      await expectVersion("c1", "2026-03-01T12:00:01Z", "newer");
-      expect(await readRow("contacts", "c1")).toMatchObject({ firstname: "Ann newer" });
+    describe("replicas sharing a campaign: a stored row newer than the incoming one stays (keepNewerRows)", () => {
+      beforeEach(() => {
+        target = new SqlTarget(dialect, prefix, { keepNewerRows: true });
+      });
+
+      test("an older version upserted over a newer one leaves the newer row whole, in every table and column", async () => {
+        await target.prepare([field("firstname"), field("age", "number")]);
+        await target.write(contactVersion("c1", "2026-03-01T12:00:01Z", "newer"));
+        const newer = await storedTables();
+        await target.write(contactVersion("c1", "2026-03-01T12:00:00Z", "older"));
+        // nulls and absent keys of the older version change nothing either
+        await target.write({ contacts: [{ $id: "c1", $changed: "2025-12-31T23:59:59Z", firstname: null, $status: "oldest" }] });
+        expect(await storedTables()).toEqual(newer);
+        await expectVersion("c1", "2026-03-01T12:00:01Z", "newer");
+        expect(await readRow("contacts", "c1")).toMatchObject({ firstname: "Ann newer" });
+      });
+
+      test("a newer version replaces the stored row, and so does an equal one", async () => {
+        await target.prepare([field("firstname"), field("age", "number")]);
+        await target.write(contactVersion("c1", "2026-03-01T12:00:00Z", "older"));
+        await target.write(contactVersion("c1", "2026-03-01T12:00:01Z", "newer"));
+        await expectVersion("c1", "2026-03-01T12:00:01Z", "newer");
+        // equal: a batch written again (after a crash, or twice in one second) still repairs its rows
+        await target.write(contactVersion("c1", "2026-03-01T12:00:01Z", "same second"));
+        await expectVersion("c1", "2026-03-01T12:00:01Z", "same second");
+        expect(await Promise.all(TABLE_KEYS.map((key) => target.count(key)))).toEqual([1, 1, 1, 1, 1]);
+      });
+
+      test("a stored row without version is replaced, and an incoming row without one replaces", async () => {
+        await target.prepare([field("firstname"), field("age", "number")]);
+        await target.write(contactVersion("c1", null, "unversioned"));
+        await target.write(contactVersion("c1", "2020-01-01T00:00:00Z", "versioned"));
+        await expectVersion("c1", "2020-01-01T00:00:00Z", "versioned");
+        await target.write(contactVersion("c1", null, "null again"));
+        await expectVersion("c1", null, "null again");
+        // rows that carry no version at all (another writer) replace as before
+        await target.write(contactVersion("c1", "2026-01-01T00:00:00Z", "versioned"));
+        await target.write({ contacts: [{ $id: "c1", firstname: "without" }] });
+        expect(await readRow("contacts", "c1")).toMatchObject({ firstname: "without", $changed: "2026-01-01T00:00:00Z" });
+      });
+
+      test("a stored version of another form is replaced, not compared as text", async () => {
+        await target.prepare([field("firstname")]);
+        const table = q(tableName("contacts"));
+        const others = ["2027-01-01 00:00:00", "2027-01-01T00:00:00.000Z", "2027-01-01T01:00:00+01:00", "zzz", ""];
+        for (const [i, other] of others.entries()) {
+          await target.write({ contacts: [{ $id: `c${i}`, firstname: "stored", $changed: "2026-01-01T00:00:00Z" }] });
+          await dialect.run(
+            `UPDATE ${table} SET ${q("$changed")} = ${dialect.placeholder(1)} WHERE ${q("$id")} = ${dialect.placeholder(2)}`,
+            [other, `c${i}`],
+          );
+        }
+        await target.write({ contacts: others.map((_, i) => ({ $id: `c${i}`, firstname: "incoming", $changed: "2026-06-01T00:00:00Z" })) });
+        for (const row of await readRows("contacts"))
+          expect(row).toMatchObject({ firstname: "incoming", $changed: "2026-06-01T00:00:00Z" });
+        // and an incoming version of another form replaces a stored one of ours
+        await target.write({ contacts: [{ $id: "c0", firstname: "other form", $changed: "2026-01-01 00:00:00" }] });
+        expect(await readRow("contacts", "c0")).toMatchObject({ firstname: "other form" });
+      });
+
+      test("one batch mixing older and newer rows keeps the newer stored ones and replaces the older ones", async () => {
+        await target.prepare([field("firstname"), field("age", "number")]);
+        const at = (second: number) => `2026-03-01T12:00:${String(second).padStart(2, "0")}Z`;
+        const ids = Array.from({ length: 40 }, (_, i) => `c${i}`);
+        // stored: even ids at second 30, odd ids at second 10
+        const stored: RowSet = {};
+        for (const [i, id] of ids.entries()) mergeInto(stored, contactVersion(id, at(i % 2 === 0 ? 30 : 10), `stored ${id}`));
+        await target.write(stored);
+        // incoming at second 20, in two column sets (so two statements per table), plus new rows
+        const incoming: RowSet = {};
+        for (const [i, id] of [...ids, "new1", "new2"].entries()) {
+          const version = contactVersion(id, at(20), `incoming ${id}`);
+          if (i % 3 === 0) delete version.contacts![0]!.firstname;
+          mergeInto(incoming, version);
+        }
+        await target.write(incoming);
+        for (const [i, id] of ids.entries()) {
+          const newerStored = i % 2 === 0;
+          await expectVersion(id, at(newerStored ? 30 : 20), `${newerStored ? "stored" : "incoming"} ${id}`);
+          // a key the incoming row lacks keeps its stored value
+          const firstname = newerStored || i % 3 === 0 ? `Ann stored ${id}` : `Ann incoming ${id}`;
+          expect(await readRow("contacts", id)).toMatchObject({ firstname });
+        }
+        await expectVersion("new2", at(20), "incoming new2");
+        expect(await target.count("contacts")).toBe(42);
+      });
     });
 
-    test("a newer version replaces the stored row, and so does an equal one", async () => {
+    test("a single sync (without keepNewerRows) writes what it is given: after its clock went back, nothing is lost", async () => {
       await target.prepare([field("firstname"), field("age", "number")]);
-      await target.write(contactVersion("c1", "2026-03-01T12:00:00Z", "older"));
-      await target.write(contactVersion("c1", "2026-03-01T12:00:01Z", "newer"));
-      await expectVersion("c1", "2026-03-01T12:00:01Z", "newer");
-      // equal: a batch written again (after a crash, or twice in one second) still repairs its rows
-      await target.write(contactVersion("c1", "2026-03-01T12:00:01Z", "same second"));
-      await expectVersion("c1", "2026-03-01T12:00:01Z", "same second");
-      expect(await Promise.all(TABLE_KEYS.map((key) => target.count(key)))).toEqual([1, 1, 1, 1, 1]);
-    });
-
-    test("a stored row without version is replaced, and an incoming row without one replaces", async () => {
-      await target.prepare([field("firstname"), field("age", "number")]);
-      await target.write(contactVersion("c1", null, "unversioned"));
-      await target.write(contactVersion("c1", "2020-01-01T00:00:00Z", "versioned"));
-      await expectVersion("c1", "2020-01-01T00:00:00Z", "versioned");
-      await target.write(contactVersion("c1", null, "null again"));
-      await expectVersion("c1", null, "null again");
-      // rows that carry no version at all (another writer) replace as before
-      await target.write(contactVersion("c1", "2026-01-01T00:00:00Z", "versioned"));
-      await target.write({ contacts: [{ $id: "c1", firstname: "without" }] });
-      expect(await readRow("contacts", "c1")).toMatchObject({ firstname: "without", $changed: "2026-01-01T00:00:00Z" });
-    });
-
-    test("a stored version of another form is replaced, not compared as text", async () => {
-      await target.prepare([field("firstname")]);
-      const table = q(tableName("contacts"));
-      const others = ["2027-01-01 00:00:00", "2027-01-01T00:00:00.000Z", "2027-01-01T01:00:00+01:00", "zzz", ""];
-      for (const [i, other] of others.entries()) {
-        await target.write({ contacts: [{ $id: `c${i}`, firstname: "stored", $changed: "2026-01-01T00:00:00Z" }] });
-        await dialect.run(
-          `UPDATE ${table} SET ${q("$changed")} = ${dialect.placeholder(1)} WHERE ${q("$id")} = ${dialect.placeholder(2)}`,
-          [other, `c${i}`],
-        );
-      }
-      await target.write({ contacts: others.map((_, i) => ({ $id: `c${i}`, firstname: "incoming", $changed: "2026-06-01T00:00:00Z" })) });
-      for (const row of await readRows("contacts")) expect(row).toMatchObject({ firstname: "incoming", $changed: "2026-06-01T00:00:00Z" });
-      // and an incoming version of another form replaces a stored one of ours
-      await target.write({ contacts: [{ $id: "c0", firstname: "other form", $changed: "2026-01-01 00:00:00" }] });
-      expect(await readRow("contacts", "c0")).toMatchObject({ firstname: "other form" });
-    });
-
-    test("one batch mixing older and newer rows keeps the newer stored ones and replaces the older ones", async () => {
-      await target.prepare([field("firstname"), field("age", "number")]);
-      const at = (second: number) => `2026-03-01T12:00:${String(second).padStart(2, "0")}Z`;
-      const ids = Array.from({ length: 40 }, (_, i) => `c${i}`);
-      // stored: even ids at second 30, odd ids at second 10
-      const stored: RowSet = {};
-      for (const [i, id] of ids.entries()) mergeInto(stored, contactVersion(id, at(i % 2 === 0 ? 30 : 10), `stored ${id}`));
-      await target.write(stored);
-      // incoming at second 20, in two column sets (so two statements per table), plus new rows
-      const incoming: RowSet = {};
-      for (const [i, id] of [...ids, "new1", "new2"].entries()) {
-        const version = contactVersion(id, at(20), `incoming ${id}`);
-        if (i % 3 === 0) delete version.contacts![0]!.firstname;
-        mergeInto(incoming, version);
-      }
-      await target.write(incoming);
-      for (const [i, id] of ids.entries()) {
-        const newerStored = i % 2 === 0;
-        await expectVersion(id, at(newerStored ? 30 : 20), `${newerStored ? "stored" : "incoming"} ${id}`);
-        // a key the incoming row lacks keeps its stored value
-        const firstname = newerStored || i % 3 === 0 ? `Ann stored ${id}` : `Ann incoming ${id}`;
-        expect(await readRow("contacts", id)).toMatchObject({ firstname });
-      }
-      await expectVersion("new2", at(20), "incoming new2");
-      expect(await target.count("contacts")).toBe(42);
+      await target.write(contactVersion("c1", "2026-03-01T12:00:05Z", "written first"));
+      await target.write(contactVersion("c1", "2026-03-01T12:00:01Z", "written later"));
+      await expectVersion("c1", "2026-03-01T12:00:01Z", "written later");
     });
 
     test("runCounted answers the rows its own statement changed", async () => {

@@ -75,7 +75,10 @@ export function assembleCampaign(settings: CampaignSettings, host: CampaignHost)
     const url = settings.url ?? host.defaultTargetUrl?.();
     if (url === undefined) throw new Error(`campaign ${settings.campaign}: no target database URL`);
     const dialect = await openDialect(url);
-    target = new SqlTarget(dialect, settings.tablePrefix, { onWarning: (message) => log.warn(message) });
+    // A replica writes its rows only while its lease surely holds (beforeWrite); one that stalled
+    // between that check and its commit must not write over a newer row of the next owner.
+    const keepNewerRows = host.beforeWrite !== undefined;
+    target = new SqlTarget(dialect, settings.tablePrefix, { onWarning: (message) => log.warn(message), keepNewerRows });
     const sink = createSqlSink(target, {
       filter: contactFilter(settings),
       onWarning: (w) => log.debug(`contact ${w.contactId}: ${w.message}`),

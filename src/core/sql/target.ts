@@ -20,6 +20,12 @@ export type RowSet = Partial<Record<TableKey, Row[]>>;
 export interface SqlTargetOptions {
   /** Told once per column about values the column cannot hold (stored as NULL instead). */
   onWarning?: (message: string) => void;
+  /**
+   * Keep a stored row whose `$changed` is newer than the incoming one's. For replicas sharing a
+   * campaign, where one that stalled may write late; off for a single sync, where it would only
+   * drop updates after the machine's clock went back.
+   */
+  keepNewerRows?: boolean;
 }
 
 /** How one table's row keys become its columns; made by `prepare`. */
@@ -156,7 +162,7 @@ export class SqlTarget {
       if (group) group.push(row);
       else groups.set(signature, [row]);
     }
-    const version = spec.version === undefined ? undefined : this.#column(key, spec.version);
+    const version = spec.version === undefined || !this.#options.keepNewerRows ? undefined : this.#column(key, spec.version);
     return [...groups.values()].map((group) => {
       const columns = Object.keys(group[0]);
       const cells = group.map((row) => columns.map((column) => row[column] ?? null));

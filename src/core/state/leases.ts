@@ -3,6 +3,7 @@
 // checks it in the same transaction, so a replica that was paused past its lease's end and wakes up
 // moves nothing. Times are epoch milliseconds of the database's clock, which every replica shares
 // (the machines' own clocks may differ).
+import { FatalError } from "../common/fatal-error.ts";
 
 export interface Lease {
   /** The campaign's key (campaign, mode and target). */
@@ -52,8 +53,12 @@ export interface LeaseStore {
   replicas(): Promise<ReplicaRecord[]>;
 }
 
-/** A write was refused: the campaign's lease went to another owner (or ended) since it was granted. */
-export class LeaseLostError extends Error {
+/**
+ * A write was refused: the campaign's lease went to another owner (or ended) since it was granted.
+ * Fatal: trying again can only be refused again, and a db_sync must stop at once, not after its
+ * failed polls add up.
+ */
+export class LeaseLostError extends FatalError {
   override name = "LeaseLostError";
 }
 
