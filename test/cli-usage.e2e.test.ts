@@ -66,6 +66,9 @@ describe("malformed settings are usage errors, found before any request", () => 
       [["--url", `${missing}/x.db`], {}, `the folder ${missing} does not exist`],
       [["--state", `file:${missing}/state.db`], {}, `--state: the folder ${missing} does not exist`],
       [["--state", "ftp://x"], {}, '--state: "ftp:…" is not a state store URL'],
+      // No scheme that can be read, and a login: nothing of it is quoted.
+      [["--state", "pg_sql://user:S3cretPw@db/x"], {}, "--state: the URL given is not a state store URL"],
+      [["--url", "pg_sql://user:S3cretPw@db/x"], {}, "--url: the URL given is not a database URL dbsync knows"],
       [["--url", `file:${dir}`], {}, `--url: file:${dir} is a folder; name the database file in it`],
       [["--url", `file:${dir}/t.db?mode=ro`], {}, `--url: file: URLs take no parameters ("mode")`],
       [["--url", "file://host/tmp/t.db"], {}, `--url: file:// URLs name a local file, not a host ("host")`],
@@ -83,6 +86,7 @@ describe("malformed settings are usage errors, found before any request", () => 
       const result = await runCli([...base, ...target, ...apiUrl, ...flags], { env });
       expectUsageError(result, fault);
       expect(result.stderr).not.toContain("names no host");
+      expect(result.stderr).not.toContain("S3cretPw");
     }
     expect(requests).toBe(0);
     expect(existsSync(join(dir, "missing"))).toBe(false);

@@ -188,4 +188,18 @@ campaigns:
     );
     expect(config.campaigns[0]?.config.url).toBe(`file:${dir}/calls.db`);
   });
+
+  test("a campaign's key, the name of its lease in a shared state store, holds no password or token", async () => {
+    const campaign = (url: string) => `  - campaign: ABC123\n    token: t0ken\n    mode: db_sync\n    url: "${url}"\n`;
+    const config = await loadRunConfig(
+      file(
+        "keys.yaml",
+        `campaigns:\n${campaign("postgres://u:pa/ss@127.0.0.1/db?currentSchema=calls")}${campaign("libsql://db.example?authToken=tok3n")}`,
+      ),
+    );
+    expect(config.campaigns.map((c) => c.key)).toEqual([
+      "ABC123|db_sync|postgres://u@127.0.0.1/db?currentSchema=calls",
+      "ABC123|db_sync|libsql://db.example",
+    ]);
+  });
 });

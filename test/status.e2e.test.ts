@@ -12,7 +12,7 @@ const config = join(dir, "dbsync.yaml");
 const SYNCED = "STATUSCAMPAIGN01";
 const FAILING = "STATUSCAMPAIGN02";
 const NEVER = "STATUSCAMPAIGN03";
-const keyOf = (campaign: string) => `${campaign}|db_sync|file://${dir}/${campaign}.db`;
+const keyOf = (campaign: string) => `${campaign}|db_sync|file:${dir}/${campaign}.db`;
 
 beforeAll(async () => {
   const campaign = (id: string) => `  - campaign: ${id}\n    token: secret-token-of-${id}\n    mode: db_sync\n    url: file:${id}.db\n`;

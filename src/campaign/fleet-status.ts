@@ -1,12 +1,12 @@
 // Where every campaign of a config file stands, read from the state store its replicas share: who
 // runs it, in which state, how far its checkpoint is, how many rows it wrote in the last hour, what
 // its webhook outbox holds; and the replicas with their heartbeats. What `dbsync status` prints.
-import { parseLibsqlUrl } from "../core/sql/libsql-url.ts";
-import { parseServerUrl } from "../core/sql/server-url.ts";
 import type { Lease, ReplicaRecord } from "../core/state/leases.ts";
 import type { StateStore } from "../core/state/state.ts";
 import type { CampaignState } from "../core/state/status.ts";
 import type { CampaignSettings } from "./settings.ts";
+import { safeTargetUrl } from "./target-url.ts";
+import { displayUrl } from "./webhook.ts";
 
 export interface CampaignOverview {
   campaign: string;
@@ -86,16 +86,10 @@ export async function fleetOverview(state: StateStore, campaigns: readonly Fleet
   return { now, campaigns: overviews, replicas };
 }
 
-/** The target as the messages show it: without password. */
+/** The target as the messages show it: without password; the receiver without its query in webhook mode. */
 function targetOf(settings: CampaignSettings): string | null {
   if (!settings.url) return null;
-  try {
-    return /^(postgres|postgresql|mysql|mariadb|sqlserver|mssql):/i.test(settings.url)
-      ? parseServerUrl(settings.url, (message) => new Error(message)).safeUrl
-      : parseLibsqlUrl(settings.url, (message) => new Error(message)).safeUrl;
-  } catch {
-    return null;
-  }
+  return (settings.mode === "webhook" ? displayUrl(settings.url) : safeTargetUrl(settings.url)) ?? null;
 }
 
 /** The checkpoint's target as the sync keys it: the database without password and the table prefix. */

@@ -302,9 +302,14 @@ function campaignLog({ config }: RunCampaign): ConsolaInstance {
 }
 
 /** The campaign's settings, its token left out (a new token is no reason to load everything again). */
-function settingsHash({ config }: RunCampaign): string {
-  const { token: _token, ...settings } = config;
-  return createHash("sha256").update(JSON.stringify(settings)).digest("hex");
+function settingsHash({ key, config }: RunCampaign): string {
+  // No secret goes in, not even hashed: the hash lies in a database others may read. The key stands
+  // for the target without its password.
+  const { token: _token, url: _url, webhook, ...settings } = config;
+  const { secret: _secret, signingKey: _signingKey, ...delivery } = webhook;
+  return createHash("sha256")
+    .update(JSON.stringify({ key, settings, delivery, signed: webhook.secret !== undefined }))
+    .digest("hex");
 }
 
 /** The file's content as a hash; "" when it cannot be read (reading it again says why). */

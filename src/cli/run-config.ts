@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { dirname, extname } from "node:path";
 import { parseJSON5, parseTOML, parseYAML } from "confbox";
 import * as v from "valibot";
+import { safeTargetUrl } from "../campaign/target-url.ts";
 import { TargetUrlError } from "../core/sql/dialect.ts";
 import { SYNC_MODES } from "../core/sync/options.ts";
 import { checkTargetUrl } from "../dialects/index.ts";
@@ -224,27 +225,10 @@ async function readCampaign(entry: unknown, index: number, base: string, fail: F
   }
   // Webhook mode keeps its progress and outbox per campaign, whatever the receiver: one state store
   // can feed one receiver per campaign.
-  const key = `${config.campaign}|${config.mode}|${config.mode === "webhook" ? "" : withoutSecrets(config.url ?? "(the default file)")}`;
+  // The key names the campaign's lease in a shared state store: no password or token may be in it.
+  const target = config.url === undefined ? "(the default file)" : (safeTargetUrl(config.url) ?? "(a URL that cannot be read)");
+  const key = `${config.campaign}|${config.mode}|${config.mode === "webhook" ? "" : target}`;
   return { key, place, config, fingerprint: JSON.stringify(config) };
-}
-
-/**
- * The target URL as a campaign's key holds it: the key names the campaign's lease in a shared state
- * store, so no password or token may be in it. Anything else stays, so two schemas or databases of
- * one server are two targets.
- */
-function withoutSecrets(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return raw;
-  }
-  if (url.password) url.password = "***";
-  for (const name of [...url.searchParams.keys()]) {
-    if (/token|password|secret|key/i.test(name)) url.searchParams.set(name, "***");
-  }
-  return url.toString();
 }
 
 /**

@@ -1,5 +1,6 @@
 // Picks the dialect for a target URL. Only the scheme decides; each dialect parses the rest itself.
 import { type Dialect, TargetUrlError } from "../core/sql/dialect.ts";
+import { unreadableUrlShown } from "../core/sql/server-url.ts";
 import { checkLibsqlUrl, createLibsqlDialect, requireFolder } from "./sqlite/libsql-node.ts";
 
 const ACCEPTED_FORMS =
@@ -48,9 +49,7 @@ async function choose(url: string): Promise<Choice> {
   const server = scheme === undefined ? undefined : SERVER_DIALECTS[scheme];
   if (server) return { server: await server(), url: trimmed };
   if (isBareDatabasePath(trimmed)) return { libsql: fileUrl(trimmed) };
-  // Only the scheme is shown: whatever follows it may hold a password.
-  const shown = scheme !== undefined ? `${scheme}:…` : trimmed;
-  throw new TargetUrlError(`"${shown}" is not a database URL dbsync knows; ${ACCEPTED_FORMS}`);
+  throw new TargetUrlError(`${unreadableUrlShown(trimmed)} is not a database URL dbsync knows; ${ACCEPTED_FORMS}`);
 }
 
 export async function openDialect(url: string): Promise<Dialect> {

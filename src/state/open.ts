@@ -7,6 +7,7 @@ import { prepareStateTables } from "../core/state/migrate.ts";
 import { sessionStateDb } from "../core/state/session-db.ts";
 import { StateError, type StateStore } from "../core/state/state.ts";
 import { createOutbox } from "../core/state/outbox.ts";
+import { unreadableUrlShown } from "../core/sql/server-url.ts";
 import { createStateStore } from "../core/state/store.ts";
 import { openDialect } from "../dialects/index.ts";
 
@@ -34,8 +35,7 @@ export function stateFamilyOf(url: string): StateFamily {
   if (trimmed === ":memory:" || (trimmed !== "" && !trimmed.includes("://"))) return "sqlite";
   if (scheme === "sqlserver" || scheme === "mssql")
     throw new StateError(`SQL Server is not supported for the state store; ${STATE_URL_FORMS}`);
-  // Only the scheme is shown: whatever follows it may hold a password.
-  throw new StateError(`"${scheme === undefined ? trimmed : `${scheme}:…`}" is not a state store URL; ${STATE_URL_FORMS}`);
+  throw new StateError(`${unreadableUrlShown(trimmed)} is not a state store URL; ${STATE_URL_FORMS}`);
 }
 
 export async function openStateStore(url: string): Promise<StateStore> {

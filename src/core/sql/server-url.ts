@@ -104,3 +104,14 @@ export function scrub(text: string, url: ParsedServerUrl): string {
 export function serverLogin(url: ParsedServerUrl, defaultPort: number) {
   return { host: url.host, port: url.port ?? defaultPort, user: url.user, password: url.password, database: url.path.join("/") };
 }
+
+/**
+ * What of a URL no reader understood may be quoted in a message: its scheme, or, without one that
+ * can be read, the text only when it has no login or query (`pg_sql://user:password@db` has both);
+ * quoted, ready for a message.
+ */
+export function unreadableUrlShown(text: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1];
+  if (scheme !== undefined) return `"${scheme.toLowerCase()}:…"`;
+  return /[@?]/.test(text) ? "the URL given" : `"${text}"`;
+}
