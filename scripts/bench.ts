@@ -12,6 +12,7 @@ import { binaryBench } from "./bench/binary.ts";
 import { scratch } from "./bench/children.ts";
 import { daemonMemory } from "./bench/daemon-memory.ts";
 import { failover } from "./bench/failover.ts";
+import { fleet } from "./bench/fleet.ts";
 import { campaignRows, initialLoad, type LoadResult } from "./bench/initial-load.ts";
 import { liveLag } from "./bench/lag.ts";
 import { budgets, printReport } from "./bench/report.ts";
@@ -24,6 +25,8 @@ const SIZES = quick
   : { load: 50_000, memory: [10_000, 200_000], lag: 300, serverContacts: 1_000_000, serverSeconds: 10, helpRuns: 20 };
 /** The daemon's budgets name 20 campaigns of 2,000 contacts; a quick run keeps the 20 campaigns. */
 const DAEMON = { campaigns: 20, contacts: quick ? 500 : 2_000, failovers: quick ? 1 : 3 };
+/** The issue's fleet: 200 campaigns on four replicas (50 each); a quick run, 40 (10 each). */
+const FLEET = { campaigns: quick ? 40 : 200, contacts: 20 };
 
 const step = (what: string) => process.stderr.write(`bench: ${what}\n`);
 const startedAt = Date.now();
@@ -76,6 +79,9 @@ const daemon = await daemonMemory(DAEMON.campaigns, DAEMON.contacts);
 step(`failover: SIGKILL of a campaign's owner among two dbsync run replicas, ${DAEMON.failovers} times`);
 const failovers = await failover(DAEMON.failovers);
 
+step(`fleet: four dbsync run replicas, ${FLEET.campaigns} db_sync campaigns from one simulator server, a kill and a fifth replica`);
+const fleetResult = await fleet(FLEET.campaigns, FLEET.contacts);
+
 const results = {
   date: new Date().toISOString(),
   quick,
@@ -88,6 +94,7 @@ const results = {
   binary,
   daemonMemory: daemon,
   failover: failovers,
+  fleet: fleetResult,
 };
 const checked = budgets(results);
 mkdirSync(resolve(ROOT, "bench"), { recursive: true });

@@ -128,7 +128,8 @@ async function killAnOwner(simulators: RunningSimulator[]): Promise<number> {
   }
 }
 
-async function stopReplica(replica: Daemon): Promise<void> {
+/** SIGTERM, and SIGKILL after 10 s: a replica that hangs on its way out does not hold up the bench. */
+export async function stopReplica(replica: Daemon): Promise<void> {
   replica.kill("SIGTERM");
   const timer = setTimeout(() => replica.kill("SIGKILL"), 10_000);
   await replica.exited;

@@ -2,6 +2,7 @@
 import type { BinaryResult } from "./binary.ts";
 import type { DaemonMemoryResult } from "./daemon-memory.ts";
 import type { FailoverResult } from "./failover.ts";
+import type { FleetResult } from "./fleet.ts";
 import type { LoadResult } from "./initial-load.ts";
 import type { LagResult } from "./lag.ts";
 import type { ServerResult } from "./server.ts";
@@ -15,6 +16,7 @@ export interface Results {
   binary: BinaryResult;
   daemonMemory: DaemonMemoryResult;
   failover: FailoverResult;
+  fleet: FleetResult;
 }
 
 export interface Budget {
@@ -78,6 +80,15 @@ export function budgets(r: Results): Budget[] {
     budget: `≤ ${failoverBudget} s (lease_seconds + 2)`,
     measured: `${r.failover.medianSeconds.toFixed(1)} s`,
     met: r.failover.medianSeconds <= failoverBudget,
+  });
+  // The issue asks the killed replica's campaigns to resume elsewhere within lease_seconds and one
+  // interval, for the fleet too; here all of them at once, each started by its new owner.
+  const takeOverBudget = r.fleet.leaseSeconds + r.fleet.intervalSeconds;
+  list.push({
+    name: `fleet: all ${r.fleet.killSeconds.campaignsOfTheKilled} campaigns of a killed replica resumed`,
+    budget: `≤ ${takeOverBudget} s (lease_seconds + interval)`,
+    measured: `${r.fleet.killSeconds.resumed.toFixed(1)} s`,
+    met: r.fleet.killSeconds.resumed <= takeOverBudget,
   });
   return list;
 }
@@ -172,6 +183,16 @@ export function printReport(r: Results, checked: Budget[]): void {
   out(
     `\nFailover (2 replicas, ${r.failover.campaigns} db_sync campaigns, lease_seconds ${r.failover.leaseSeconds}, state on PostgreSQL): ` +
       `${r.failover.seconds.map((s) => `${s.toFixed(1)} s`).join(", ")} from SIGKILL to the new owner's first row`,
+  );
+  out(
+    `\nFleet (${r.fleet.replicas} dbsync run replicas, ${n(r.fleet.campaigns)} db_sync campaigns of ${r.fleet.contactsPerCampaign} contacts ` +
+      `from one simulator server, each into a libSQL file; lease_seconds ${r.fleet.leaseSeconds}, state on PostgreSQL)`,
+  );
+  out(
+    table(
+      ["", "measured"],
+      r.fleet.figures.map((figure) => [figure.name, figure.value]),
+    ),
   );
   out(`\nBudgets${r.quick ? " (quick run: smaller sizes than the budgets name)" : ""}`);
   out(
