@@ -19,14 +19,7 @@ import type { Campaign } from "../../src/simulator/campaign.ts";
 import { type CampaignServer, serveCampaigns } from "./campaign-server.ts";
 import { peakRss, scratch, TOKEN } from "./children.ts";
 import { type Daemon, startDaemon } from "./daemon.ts";
-import { stopReplica } from "./failover.ts";
-
-const REPLICAS = 4;
-const LEASE_SECONDS = 5;
-const INTERVAL_SECONDS = 1;
-/** New calls in one campaign after the other while replicas die and join; none while the first load is timed. */
-const ACTIVITY_MS = 100;
-const POLL_MS = 100;
+import { LEASE_SECONDS, stopReplica } from "./failover.ts";
 
 export interface FleetResult {
   campaigns: number;
@@ -34,7 +27,7 @@ export interface FleetResult {
   replicas: number;
   leaseSeconds: number;
   intervalSeconds: number;
-  /** Seconds, each from the event that starts it; `figures` lists them with their names. */
+  /** The figures below, named and formatted for the report (times in seconds from the event that starts each). */
   figures: { name: string; value: string }[];
   /** Start of four replicas → leases even, → every target holding its contacts. */
   startSeconds: { spread: number; loaded: number };
@@ -46,6 +39,12 @@ export interface FleetResult {
   peakRssMb: number;
   mostCampaignsHeld: number;
 }
+
+const REPLICAS = 4;
+const INTERVAL_SECONDS = 1;
+/** New calls in one campaign after the other while replicas die and join; none while the first load is timed. */
+const ACTIVITY_MS = 100;
+const POLL_MS = 100;
 
 const campaignId = (index: number) => `BENCHFLEET${String(index + 1).padStart(6, "0")}`;
 
