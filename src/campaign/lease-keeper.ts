@@ -1,5 +1,5 @@
 // How the replicas of `dbsync run` that share a state store share its campaigns: each keeps its
-// heartbeat and its leases fresh every third of the lease time, holds its fair share of the
+// heartbeat and its leases fresh every quarter of the lease time, holds its fair share of the
 // campaigns (an even split, by the sorted ids of the live replicas: no one holds two more than
 // another), hands back what is above its share, and takes leases nobody holds or whose holder stopped
 // renewing them. It decides only which leases to hold; the host starts and stops the campaigns.
@@ -48,9 +48,13 @@ export class LeaseKeeper {
     return this.#ttlMs;
   }
 
-  /** How long between rounds: a lease is renewed three times before it would run out. */
+  /**
+   * How long between rounds: a quarter of the lease, so that a lease is renewed well before it runs
+   * out, and a dead replica's campaigns are taken within the lease and a third of it more, even with
+   * the round's own work and a start on top.
+   */
   get intervalMs(): number {
-    return Math.max(100, Math.floor(this.#ttlMs / 3));
+    return Math.max(100, Math.floor(this.#ttlMs / 4));
   }
 
   /**
