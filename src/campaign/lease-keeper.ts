@@ -89,8 +89,9 @@ export class LeaseKeeper {
   /**
    * Whether the lease is surely still this replica's: held, and asked for or renewed less than the
    * lease time ago, less a margin for the clocks of the machines, by this process's monotonic clock
-   * (which a stall, a paused VM or SIGSTOP, moves on like the database's). The store's clock only
-   * ends it later: the grant is dated there after it was asked for here.
+   * (which a stall, a long collection or SIGSTOP moves on like the database's; a suspended virtual
+   * machine's may not: there only the fences and the stamps' order protect the data). The store's
+   * clock only ends it later: the grant is dated there after it was asked for here.
    */
   mayWrite(name: string): boolean {
     const grantedAt = this.#grantedAt.get(name);

@@ -25,7 +25,9 @@ const NOW_MS: Record<StateFamily, SQL> = {
   sqlite: sql`CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`,
   // clock_timestamp(), not now(): now() stands still for a whole transaction.
   postgres: sql`CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)`,
-  mysql: sql`CAST(ROUND(UNIX_TIMESTAMP(CURRENT_TIMESTAMP(3)) * 1000) AS SIGNED)`,
+  // From UTC on both sides: UNIX_TIMESTAMP(NOW()) reads a local time, twice the same in the hour a
+  // time zone with daylight saving turns back.
+  mysql: sql`TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000`,
 };
 
 /** Locks the lease row for the rest of the transaction, so no change of owner slips in before the commit. */
