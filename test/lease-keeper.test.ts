@@ -32,12 +32,24 @@ describe("sharing campaigns between replicas", () => {
     expect(shareOf("new", ["a", "b"], 12)).toBe(4);
   });
 
-  test("a replica is live while its heartbeat is younger than the lease and it did not leave", () => {
+  test("a replica is live while its heartbeat is younger than the lease, it did not leave, and it runs the same campaigns", () => {
     const now = 100_000;
-    const replica = (id: string, heartbeatAt: number, stopped = false) => ({ id, host: "h", pid: 1, startedAt: 0, heartbeatAt, stopped });
-    expect(liveReplicas([replica("fresh", now - 1000), replica("old", now - 31_000), replica("gone", now, true)], now, 30_000)).toEqual([
-      "fresh",
-    ]);
+    const replica = (id: string, heartbeatAt: number, stopped = false, campaigns = "file-a") => ({
+      id,
+      host: "h",
+      pid: 1,
+      startedAt: 0,
+      heartbeatAt,
+      stopped,
+      campaigns,
+    });
+    const all = [
+      replica("fresh", now - 1000),
+      replica("old", now - 31_000),
+      replica("gone", now, true),
+      replica("other", now, false, "file-b"),
+    ];
+    expect(liveReplicas(all, now, 30_000, "file-a")).toEqual(["fresh"]);
   });
 });
 
@@ -65,6 +77,30 @@ describe("a replica's lease keeper on a real state store", () => {
       await a.handBack(round.surplus);
       expect((await b.round(names)).held.size).toBe(3);
       expect((await a.round(names)).surplus).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("replicas running other files do not count: each file's campaigns all find an owner", async () => {
+    const store = await openStateStore(`file:${join(dir, "files.db")}`);
+    try {
+      const a = keeper(store, "a").keeper;
+      const b = keeper(store, "b").keeper;
+      const fileA = names.slice(0, 2);
+      const fileB = names.slice(2, 4);
+      await a.round(fileA);
+      await b.round(fileB);
+      // Counted together they would each give up half of their own file's campaigns, which the
+      // other never takes.
+      for (const [replica, file] of [
+        [a, fileA],
+        [b, fileB],
+      ] as const) {
+        const round = await replica.round(file);
+        expect([...round.held.keys()].sort()).toEqual(file);
+        expect(round.surplus).toEqual([]);
+      }
     } finally {
       await store.close();
     }

@@ -108,19 +108,24 @@ export function runLeaseConformance(name: string, open: () => Promise<StateStore
 
     test("replicas: a heartbeat registers and refreshes, leave marks it stopped, a new heartbeat clears that", async () => {
       const id = unique("replica");
-      await store.leases.heartbeat({ id, host: "host-1", pid: 101 });
+      await store.leases.heartbeat({ id, host: "host-1", pid: 101, campaigns: "file-a" });
       const first = (await store.leases.replicas()).find((r) => r.id === id);
-      expect(first).toMatchObject({ id, host: "host-1", pid: 101, stopped: false });
+      expect(first).toMatchObject({ id, host: "host-1", pid: 101, stopped: false, campaigns: "file-a" });
       expect(first?.heartbeatAt).toBe(first?.startedAt as number);
       await Bun.sleep(20);
-      await store.leases.heartbeat({ id, host: "host-1", pid: 101 });
+      await store.leases.heartbeat({ id, host: "host-1", pid: 101, campaigns: "file-a" });
       const second = (await store.leases.replicas()).find((r) => r.id === id);
       expect(second?.startedAt).toBe(first?.startedAt as number);
       expect(second?.heartbeatAt).toBeGreaterThan(first?.heartbeatAt as number);
       await store.leases.leave(id);
       expect((await store.leases.replicas()).find((r) => r.id === id)?.stopped).toBe(true);
-      await store.leases.heartbeat({ id, host: "host-2", pid: 202 });
-      expect((await store.leases.replicas()).find((r) => r.id === id)).toMatchObject({ host: "host-2", pid: 202, stopped: false });
+      await store.leases.heartbeat({ id, host: "host-2", pid: 202, campaigns: "file-b" });
+      expect((await store.leases.replicas()).find((r) => r.id === id)).toMatchObject({
+        host: "host-2",
+        pid: 202,
+        stopped: false,
+        campaigns: "file-b",
+      });
     });
 
     if (url !== undefined) {

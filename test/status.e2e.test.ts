@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { campaignsHash } from "../src/campaign/lease-keeper.ts";
 import { openStateStore } from "../src/state/open.ts";
 import { runCli, tempDir } from "./helpers/run.ts";
 
@@ -19,7 +20,8 @@ beforeAll(async () => {
   writeFileSync(config, `state: file:state.db\nlease_seconds: 30\ncampaigns:\n${campaign(SYNCED)}${campaign(FAILING)}${campaign(NEVER)}`);
   const store = await openStateStore(`file:${join(dir, "state.db")}`);
   try {
-    await store.leases.heartbeat({ id: "host-1-a", host: "host", pid: 1 });
+    await store.leases.heartbeat({ id: "host-1-a", host: "host", pid: 1, campaigns: campaignsHash([SYNCED, FAILING, NEVER].map(keyOf)) });
+    await store.leases.heartbeat({ id: "host-2-b", host: "other", pid: 2, campaigns: "another file" });
     const now = Date.now();
     for (const [id, state, lastError] of [
       [SYNCED, "running", null],
@@ -59,7 +61,10 @@ describe("dbsync status", () => {
     expect(line(FAILING)).toMatch(/db_sync\s+backing off\s+host-1-a\s+-\s+-\s+0/);
     expect(line(NEVER)).toMatch(/db_sync\s+waiting\s+-\s+-\s+-\s+0/);
     expect(stdout).toContain(`${FAILING} db_sync: the API refused the token (401): check token`);
-    expect(stdout).toMatch(/REPLICAS\nhost-1-a\s+live\s+heartbeat \d+ s ago\s+2 campaigns/);
+    expect(stdout).toMatch(/REPLICAS\nhost-1-a\s+live\s+heartbeat \d+ s ago\s+2 campaigns\s*\n/);
+    expect(stdout).toMatch(
+      /host-2-b\s+live\s+heartbeat \d+ s ago\s+0 campaigns\s+another config file: shares with none of this file's replicas/,
+    );
     expect(stdout).not.toContain("secret-token");
   });
 
@@ -76,8 +81,9 @@ describe("dbsync status", () => {
     ]);
     expect(overview.campaigns[0].rowsLastHour).toBe(1234);
     expect(overview.campaigns[0].lagSeconds).toBeGreaterThanOrEqual(89);
-    expect(overview.replicas).toHaveLength(1);
-    expect(overview.replicas[0]).toMatchObject({ id: "host-1-a", live: true, campaigns: 2 });
+    expect(overview.replicas).toHaveLength(2);
+    expect(overview.replicas[0]).toMatchObject({ id: "host-1-a", live: true, campaigns: 2, sameFile: true });
+    expect(overview.replicas[1]).toMatchObject({ id: "host-2-b", sameFile: false });
   });
 
   test("mistakes: no --config, a file with an error, a state store not made yet; one line each, exit 2", async () => {

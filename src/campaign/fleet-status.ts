@@ -4,6 +4,7 @@
 import type { Lease, ReplicaRecord } from "../core/state/leases.ts";
 import type { StateStore } from "../core/state/state.ts";
 import type { CampaignState } from "../core/state/status.ts";
+import { campaignsHash } from "./lease-keeper.ts";
 import type { CampaignSettings } from "./settings.ts";
 import { safeTargetUrl } from "./target-url.ts";
 import { displayUrl } from "./webhook.ts";
@@ -28,10 +29,13 @@ export interface CampaignOverview {
   deadLetters: number | null;
 }
 
-export interface ReplicaOverview extends ReplicaRecord {
+export interface ReplicaOverview extends Omit<ReplicaRecord, "campaigns"> {
   /** Heartbeat within the lease time and not stopped. */
   live: boolean;
+  /** Leases it holds now. */
   campaigns: number;
+  /** It runs the campaigns of this file (another file's replicas do not share with this one's). */
+  sameFile: boolean;
 }
 
 export interface FleetOverview {
@@ -78,10 +82,12 @@ export async function fleetOverview(state: StateStore, campaigns: readonly Fleet
       deadLetters: webhook ? (await state.outbox.failed({ campaign: settings.campaign })).length : null,
     });
   }
-  const replicas = (await state.leases.replicas()).map((replica) => ({
+  const file = campaignsHash(campaigns.map((campaign) => campaign.key));
+  const replicas = (await state.leases.replicas()).map(({ campaigns: theirs, ...replica }) => ({
     ...replica,
     live: !replica.stopped && replica.heartbeatAt > now - leaseMs,
     campaigns: [...leases.values()].filter((lease) => lease.owner === replica.id && lease.expiresAt > now).length,
+    sameFile: theirs === file,
   }));
   return { now, campaigns: overviews, replicas };
 }

@@ -3,6 +3,8 @@
 // campaigns (an even split, by the sorted ids of the live replicas: no one holds two more than
 // another), hands back what is above its share, and takes leases nobody holds or whose holder stopped
 // renewing them. It decides only which leases to hold; the host starts and stops the campaigns.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import type { Lease, LeaseStore, ReplicaRecord } from "../core/state/leases.ts";
 
 export interface ReplicaIdentity {
@@ -62,12 +64,15 @@ export class LeaseKeeper {
    * reached; see `outOfTouch`.
    */
   async round(names: readonly string[]): Promise<LeaseRound> {
-    await this.#store.heartbeat(this.#replica);
+    const campaigns = campaignsHash(names);
+    await this.#store.heartbeat({ ...this.#replica, campaigns });
     const lost = await this.#renew();
     // In touch once the leases held are renewed: taking more may fail lease by lease.
     this.#lastContact = this.#clock();
     const now = await this.#store.now();
-    const live = liveReplicas(await this.#store.replicas(), now, this.#ttlMs);
+    // Shared only with the replicas running the same campaigns: one with another file (a rolling
+    // change, a mistake) would be counted for campaigns it never takes.
+    const live = liveReplicas(await this.#store.replicas(), now, this.#ttlMs, campaigns);
     const wanted = new Set(names);
     // Leases of campaigns no longer in the file are handed back with the surplus.
     const share = shareOf(this.#replica.id, live, wanted.size);
@@ -170,9 +175,16 @@ export class LeaseKeeper {
   }
 }
 
-/** The replicas that renewed their heartbeat within the lease time and did not leave. */
-export function liveReplicas(replicas: readonly ReplicaRecord[], now: number, ttlMs: number): string[] {
-  return replicas.filter((replica) => !replica.stopped && replica.heartbeatAt > now - ttlMs).map((replica) => replica.id);
+/** The replicas that renewed their heartbeat within the lease time, did not leave, and run these campaigns. */
+export function liveReplicas(replicas: readonly ReplicaRecord[], now: number, ttlMs: number, campaigns: string): string[] {
+  return replicas
+    .filter((replica) => !replica.stopped && replica.heartbeatAt > now - ttlMs && replica.campaigns === campaigns)
+    .map((replica) => replica.id);
+}
+
+/** Which campaigns a replica runs, as one short text: the same for the same campaigns in any order. */
+export function campaignsHash(names: readonly string[]): string {
+  return bytesToHex(sha256(utf8ToBytes([...names].sort().join("\n")))).slice(0, 32);
 }
 
 /** This replica's share of `campaigns` split evenly over the live replicas (itself among them). */

@@ -71,7 +71,8 @@ function stateOf(c: CampaignOverview): string {
 
 function replicaRow(r: ReplicaOverview, now: number): string[] {
   const heartbeat = `heartbeat ${duration(Math.max(0, Math.round((now - r.heartbeatAt) / 1000)))} ago`;
-  return [r.id, r.stopped ? "stopped" : r.live ? "live" : "silent", heartbeat, `${r.campaigns} campaigns`];
+  const file = r.sameFile ? "" : "another config file: shares with none of this file's replicas";
+  return [r.id, r.stopped ? "stopped" : r.live ? "live" : "silent", heartbeat, `${r.campaigns} campaigns`, file];
 }
 
 function duration(seconds: number): string {

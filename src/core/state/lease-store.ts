@@ -119,9 +119,10 @@ export function createLeaseStore(db: StateDb): LeaseStore {
           [replicas.pid, replica.pid],
           [replicas.startedAt, now],
           [replicas.heartbeatAt, now],
+          [replicas.campaigns, replica.campaigns],
           [replicas.stopped, 0],
         ] as const;
-        const replace = [replicas.host, replicas.pid, replicas.heartbeatAt, replicas.stopped];
+        const replace = [replicas.host, replicas.pid, replicas.heartbeatAt, replicas.stopped, replicas.campaigns];
         await db.runCounted(upsertSql(db.family, replicas, row, [replicas.id], { replace }));
       }),
 
@@ -132,8 +133,8 @@ export function createLeaseStore(db: StateDb): LeaseStore {
 
     replicas: () =>
       stateOperation("cannot read the replicas", async () => {
-        const { id, host, pid, startedAt, heartbeatAt, stopped } = replicas;
-        const columns = selectList({ id, host, pid, startedAt, heartbeatAt, stopped });
+        const { id, host, pid, startedAt, heartbeatAt, stopped, campaigns } = replicas;
+        const columns = selectList({ id, host, pid, startedAt, heartbeatAt, stopped, campaigns });
         const rows = await db.all<ReplicaRecord>(sql`SELECT ${columns} FROM ${replicas} ORDER BY ${replicas.id}`);
         return rows.map((row) => ({ ...withNumbers(row, ["pid", "startedAt", "heartbeatAt"]), stopped: Number(row.stopped) === 1 }));
       }),

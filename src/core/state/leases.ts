@@ -30,6 +30,8 @@ export interface ReplicaRecord {
   heartbeatAt: number;
   /** It stopped cleanly and handed its leases over. */
   stopped: boolean;
+  /** A hash of the campaigns of its config file. */
+  campaigns: string;
 }
 
 export interface LeaseStore {
@@ -47,7 +49,7 @@ export interface LeaseStore {
   release(lease: Fence & { owner: string }): Promise<void>;
   list(): Promise<Lease[]>;
   /** Registers the replica or refreshes its heartbeat (and clears `stopped`). */
-  heartbeat(replica: { id: string; host: string; pid: number }): Promise<void>;
+  heartbeat(replica: { id: string; host: string; pid: number; campaigns: string }): Promise<void>;
   /** Marks the replica as stopped cleanly. */
   leave(id: string): Promise<void>;
   replicas(): Promise<ReplicaRecord[]>;

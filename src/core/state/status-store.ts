@@ -49,7 +49,8 @@ export function createStatusStore(db: StateDb): StatusStore {
             [activity.rowsWritten, rows],
           ] as const;
           await tx.run(upsertSql(db.family, activity, row, [activity.name, activity.minute], { add: [activity.rowsWritten] }));
-          await tx.run(sql`DELETE FROM ${activity} WHERE ${activity.minute} < ${minute - ACTIVITY_KEPT_MS}`);
+          // Its own rows only: replicas pruning all at once deadlocked on MariaDB's range locks.
+          await tx.run(sql`DELETE FROM ${activity} WHERE ${activity.name} = ${name} AND ${activity.minute} < ${minute - ACTIVITY_KEPT_MS}`);
         }),
       ),
 

@@ -103,6 +103,8 @@ export const replicas = mysqlTable("replicas", {
   heartbeatAt: bigint("heartbeat_at", { mode: "number" }).notNull(),
   /** 1 once it stopped cleanly (its leases handed over). */
   stopped: int("stopped").notNull().default(0),
+  /** A hash of the campaigns of its config file: replicas share only with those running the same file. */
+  campaigns: key("campaigns", 64).notNull().default(""),
 });
 
 /** What a campaign of a `dbsync run` is doing, as its owner last said: for `dbsync status`. */

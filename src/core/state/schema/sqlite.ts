@@ -93,6 +93,8 @@ export const replicas = sqliteTable("replicas", {
   heartbeatAt: integer("heartbeat_at").notNull(),
   /** 1 once it stopped cleanly (its leases handed over). */
   stopped: integer("stopped").notNull().default(0),
+  /** A hash of the campaigns of its config file: replicas share only with those running the same file. */
+  campaigns: text("campaigns").notNull().default(""),
 });
 
 /** What a campaign of a `dbsync run` is doing, as its owner last said: for `dbsync status`. */
