@@ -6,7 +6,8 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { StateDb, StateQueries } from "./db.ts";
 import type { Fence, Lease, LeaseStore, ReplicaRecord } from "./leases.ts";
-import { bare, insertIfMissingSql, selectList, upsertSql, withNumbers } from "./statements.ts";
+import { lockBusy } from "./conflicts.ts";
+import { bare, insertIfMissingSql, lockRows, selectList, upsertSql, withNumbers } from "./statements.ts";
 import { stateOperation } from "./state.ts";
 
 /** A lease nobody has held yet: taken by the first acquire, which raises its token to 1. */
@@ -48,7 +49,7 @@ export function createLeaseStore(db: StateDb): LeaseStore {
     });
 
   const readLease = async (on: StateQueries, name: string): Promise<Lease | undefined> => {
-    const [row] = await on.all<Lease>(sql`SELECT ${leaseColumns} FROM ${leases} WHERE ${leases.name} = ${name}${lockRow(db)}`);
+    const [row] = await on.all<Lease>(sql`SELECT ${leaseColumns} FROM ${leases} WHERE ${leases.name} = ${name}${lockRows(db.family)}`);
     return row && toLease(row);
   };
 
@@ -81,7 +82,7 @@ export function createLeaseStore(db: StateDb): LeaseStore {
           { wait: false },
         );
         // Its row locked by another replica's transaction: that one holds it or is taking it now.
-        return taken.catch((error: unknown) => (isLockBusy(error) ? undefined : Promise.reject(error)));
+        return taken.catch((error: unknown) => (lockBusy(error) ? undefined : Promise.reject(error)));
       }),
 
     renew: (lease, ttlMs) =>
@@ -143,19 +144,4 @@ export function createLeaseStore(db: StateDb): LeaseStore {
   function stillHeld(lease: Fence & { owner: string }): SQL {
     return sql`${leases.owner} = ${lease.owner} AND ${leases.token} = ${lease.token}`;
   }
-}
-
-/** Reads the lease row for the rest of the transaction as it is now, not as the transaction began. */
-function lockRow(db: StateDb): SQL {
-  // A write transaction of SQLite holds the whole database already.
-  return db.family === "sqlite" ? sql`` : sql` FOR UPDATE`;
-}
-
-/** PostgreSQL's lock_not_available, MySQL's NOWAIT refusal, MariaDB's lock wait ended: anywhere in the error's causes. */
-function isLockBusy(error: unknown): boolean {
-  for (let cause = error, depth = 0; cause instanceof Error && depth < 10; cause = cause.cause, depth++) {
-    const { code, errno } = cause as { code?: unknown; errno?: unknown };
-    if (code === "55P03" || code === "ER_LOCK_NOWAIT" || code === "ER_LOCK_WAIT_TIMEOUT" || errno === 3572 || errno === 1205) return true;
-  }
-  return false;
 }

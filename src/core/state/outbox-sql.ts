@@ -4,10 +4,10 @@
 import { type Column, type SQL, sql, type Table } from "drizzle-orm";
 import { type DeliverySelection, type FailedFilter, type OutboxEntry, scopeKey } from "../webhook/outbox.ts";
 import type { StateFamily, StateTables } from "./db.ts";
-import { bare } from "./statements.ts";
+import { bare, lockRows } from "./statements.ts";
 
 export { tablesOf } from "./schema/index.ts";
-export { bare };
+export { bare, lockRows };
 
 export type OutboxTable = StateTables["webhookOutbox"];
 
@@ -29,15 +29,6 @@ export function aliased(alias: string, column: Column): SQL {
 /** A count or limit written into the statement: MySQL takes no text where LIMIT wants a number. */
 export function literal(n: number): SQL {
   return sql.raw(String(Math.max(0, Math.trunc(n))));
-}
-
-/**
- * What ends a read inside a write that another writer could race: the rows are locked until the
- * commit and read as committed now (not as the transaction's first snapshot, which is what MySQL's
- * plain reads return). SQLite's write transaction holds the whole database already.
- */
-export function lockRows(family: StateFamily): SQL {
-  return family === "sqlite" ? sql.empty() : sql` FOR UPDATE`;
 }
 
 /** What ends an INSERT whose row may exist already under `key`: then nothing happens. */

@@ -26,8 +26,6 @@ import { StateError } from "./state.ts";
 
 const UPDATE_FAILED = "cannot update the webhook outbox";
 const READ_FAILED = "cannot read the webhook outbox";
-/** Attempts of a transaction that the database keeps ending to break deadlocks. */
-const CONFLICT_ATTEMPTS = 5;
 
 export function createOutbox(db: StateDb): WebhookOutbox {
   const o = tablesOf(db.family).webhookOutbox;
@@ -51,22 +49,9 @@ export function createOutbox(db: StateDb): WebhookOutbox {
     }
   }
 
-  /**
-   * One transaction, begun again when the database ended it to break a deadlock with another
-   * writer (MySQL's gap locks make an enqueue and a delivery of the same contacts collide now and
-   * then): rolled back whole, it changed nothing, and the next attempt finds the other one done.
-   */
+  /** One transaction (begun again by the database seam after a deadlock). */
   function transaction<T>(what: string, work: (tx: StateQueries) => Promise<T>): Promise<T> {
-    return guard(what, async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await db.write(work);
-        } catch (error) {
-          if (attempt >= CONFLICT_ATTEMPTS || !endedByConflict(error)) throw error;
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
-        }
-      }
-    });
+    return guard(what, () => db.write(work));
   }
 
   const read = (what: string, query: SQL) => guard(what, () => db.all(query));
@@ -261,16 +246,4 @@ export function createOutbox(db: StateDb): WebhookOutbox {
       return write(UPDATE_FAILED, repairLinesSql(o, nowMs));
     },
   };
-}
-
-/** Driver codes of a transaction the database rolled back for a deadlock or a serialization conflict. */
-const CONFLICT_CODES = new Set(["40001", "40P01", "ER_LOCK_DEADLOCK"]);
-
-/** Whether the database rolled the transaction back to break a deadlock (the driver's error is a cause). */
-function endedByConflict(error: unknown): boolean {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    const { code, sqlState } = e as { code?: unknown; sqlState?: unknown };
-    if (CONFLICT_CODES.has(String(code)) || sqlState === "40001") return true;
-  }
-  return false;
 }

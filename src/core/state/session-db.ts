@@ -8,7 +8,9 @@ import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import { sql } from "drizzle-orm";
 import type { SqlExecutor, SqlSession, SqlValue } from "../sql/dialect.ts";
 import type { StateDb, StateFamily, StateQueries } from "./db.ts";
+import { endedByConflict } from "./conflicts.ts";
 import { tablesOf } from "./schema/index.ts";
+import { lockRows } from "./statements.ts";
 import { type Fence, LeaseLostError } from "./leases.ts";
 
 type Renderer = { sqlToQuery(query: SQL): { sql: string; params: unknown[] } };
@@ -30,13 +32,8 @@ const NOW_MS: Record<StateFamily, SQL> = {
   mysql: sql`TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000`,
 };
 
-/** Locks the lease row for the rest of the transaction, so no change of owner slips in before the commit. */
-const LOCK_ROW: Record<StateFamily, string> = {
-  // A write transaction of SQLite holds the whole database already.
-  sqlite: "",
-  postgres: " FOR UPDATE",
-  mysql: " FOR UPDATE",
-};
+/** Attempts of a transaction that the database keeps ending to break deadlocks. */
+const CONFLICT_ATTEMPTS = 5;
 
 export function sessionStateDb(session: SqlSession, family: StateFamily, fence?: Fence): StateDb {
   const renderer = RENDERERS[family];
@@ -55,19 +52,29 @@ export function sessionStateDb(session: SqlSession, family: StateFamily, fence?:
     tables: tablesOf(family),
     nowMs: NOW_MS[family],
     runCounted: (query) => session.runCounted(...render(query)),
-    write: (work) =>
-      session.transaction(async (tx) => {
-        const queries = queriesOn(tx);
-        if (fence) await checkFence(queries, fence);
-        return work(queries);
-      }),
+    write: async (work) => {
+      // Begun again when the database ended it to break a deadlock with another writer (MySQL's gap
+      // locks make two replicas' writes collide now and then): rolled back whole, it changed nothing.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await session.transaction(async (tx) => {
+            const queries = queriesOn(tx);
+            if (fence) await checkFence(queries, fence);
+            return work(queries);
+          });
+        } catch (error) {
+          if (attempt >= CONFLICT_ATTEMPTS || !endedByConflict(error)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+        }
+      }
+    },
     fenced: (next) => sessionStateDb(session, family, next),
     close: () => session.close(),
   };
 }
 
 async function checkFence(tx: StateQueries, fence: Fence): Promise<void> {
-  const [row] = await tx.all<{ token: unknown }>(sql`SELECT token FROM leases WHERE name = ${fence.name}${sql.raw(LOCK_ROW[tx.family])}`);
+  const [row] = await tx.all<{ token: unknown }>(sql`SELECT token FROM leases WHERE name = ${fence.name}${lockRows(tx.family)}`);
   if (row === undefined || Number(row.token) !== fence.token) {
     throw new LeaseLostError(`the lease of ${fence.name} went to another replica; this one writes nothing more for it`);
   }

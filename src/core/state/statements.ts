@@ -83,3 +83,12 @@ export function withNumbers<T extends object>(row: T, keys: readonly (keyof T)[]
   for (const key of keys) converted[key] = Number(row[key]) as T[keyof T];
   return converted;
 }
+
+/**
+ * `FOR UPDATE`: rows read for a change are locked until the commit and read as committed now (not as
+ * the transaction's first snapshot, which is what MySQL's plain reads return). SQLite's write
+ * transaction holds the whole database already.
+ */
+export function lockRows(family: StateFamily): SQL {
+  return family === "sqlite" ? sql.empty() : sql` FOR UPDATE`;
+}
