@@ -153,21 +153,28 @@ ${campaignYaml(INIT, "db_init", "file:init.db", simInit.url)}${campaignYaml(SYNC
     }
   });
 
+  /** `dbsync run` on the file, its console read as it comes, its log files in a folder of its own. */
+  function startRun(config: string, logs: string) {
+    const child = Bun.spawn(["bun", CLI, "run", "--config", config], {
+      env: { PATH: process.env.PATH ?? "", HOME: dir, DBSYNC_DATA_DIR: join(dir, "data"), DBSYNC_LOG_DIR: join(dir, logs) },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    void new Response(child.stdout).text();
+    return { child, console: collect(child.stderr) };
+  }
+
+  /** Whether the libSQL file `name` holds the sync campaign as it is now. */
+  const equal = (name: string) => () => targetDifferences(`file:${dir}/${name}.db`, simSync.campaign).then((d) => d.length === 0);
+
   test("SIGHUP: a file that no longer validates keeps the running set; a changed campaign restarts, a removed one stops", async () => {
     const config = join(dir, "reload.yaml");
     const syncInto = (name: string, interval: string) =>
       campaignYaml(SYNC, "db_sync", `file:${name}.db`, simSync.url).replace("interval: 0.3", `interval: ${interval}`);
     const both = `state: file:reload-state.db\ncampaigns:\n${syncInto("kept", "0.3")}${syncInto("removed", "0.3")}`;
     writeFileSync(config, both);
-    const child = Bun.spawn(["bun", CLI, "run", "--config", config], {
-      env: { PATH: process.env.PATH ?? "", HOME: dir, DBSYNC_DATA_DIR: join(dir, "data"), DBSYNC_LOG_DIR: join(dir, "reload-logs") },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const console = collect(child.stderr);
-    void new Response(child.stdout).text();
+    const { child, console } = startRun(config, "reload-logs");
     try {
-      const equal = (name: string) => () => targetDifferences(`file:${dir}/${name}.db`, simSync.campaign).then((d) => d.length === 0);
       expect(await until(equal("kept"), 20_000)).toBe(true);
       expect(await until(equal("removed"), 20_000)).toBe(true);
 
@@ -202,15 +209,8 @@ ${campaignYaml(INIT, "db_init", "file:init.db", simInit.url)}${campaignYaml(SYNC
     // Short leases: a round every second.
     const head = "state: file:watched-state.db\nlease_seconds: 3\ncampaigns:\n";
     writeFileSync(config, `${head}${into("first")}`);
-    const child = Bun.spawn(["bun", CLI, "run", "--config", config], {
-      env: { PATH: process.env.PATH ?? "", HOME: dir, DBSYNC_DATA_DIR: join(dir, "data"), DBSYNC_LOG_DIR: join(dir, "watched-logs") },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const console = collect(child.stderr);
-    void new Response(child.stdout).text();
+    const { child, console } = startRun(config, "watched-logs");
     try {
-      const equal = (name: string) => () => targetDifferences(`file:${dir}/${name}.db`, simSync.campaign).then((d) => d.length === 0);
       expect(await until(equal("first"), 20_000)).toBe(true);
       writeFileSync(config, `${head}${into("first")}${into("second")}`);
       await console.waitFor(/the file changed: reading \S+watched\.yaml again/);
