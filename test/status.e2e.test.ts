@@ -5,7 +5,9 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { campaignsHash } from "../src/campaign/lease-keeper.ts";
+import { openDialect } from "../src/dialects/index.ts";
 import { openStateStore } from "../src/state/open.ts";
+import { freshDatabase } from "./helpers/databases.ts";
 import { runCli, tempDir } from "./helpers/run.ts";
 
 const dir = tempDir("status");
@@ -100,5 +102,28 @@ describe("dbsync status", () => {
     expect(none.code).toBe(2);
     expect(none.stderr.trim()).toBe(`error: no state store at ${join(dir, "nothing-yet.db")} yet: dbsync run has not run with ${fresh}`);
     for (const result of [missing, invalid, none]) expect(result.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+  });
+
+  test("it only reads: on a database without the state tables it says so and creates none", async () => {
+    const empty = await freshDatabase("postgres");
+    try {
+      const file = join(dir, "empty-state.yaml");
+      writeFileSync(file, `state: ${empty.url}\ncampaigns:\n  - campaign: X\n    token: t\n    mode: db_sync\n`);
+      const result = await runCli(["status", "--config", file]);
+      expect(result.code).toBe(1);
+      expect(result.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+      expect(result.stderr).toContain("cannot read");
+      const dialect = await openDialect(empty.url);
+      try {
+        const [row] = await dialect.all<{ n: unknown }>(
+          "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema()",
+        );
+        expect(Number(row?.n)).toBe(0);
+      } finally {
+        await dialect.close();
+      }
+    } finally {
+      await empty.drop();
+    }
   });
 });

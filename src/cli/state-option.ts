@@ -56,14 +56,14 @@ function usage<T>(read: () => T): T {
 export async function withStateStore<T>(
   flag: string | undefined,
   work: (state: StateStore) => Promise<T>,
-  { mustExist = true, whose = "the sync's" }: { mustExist?: boolean; whose?: string } = {},
+  { mustExist = true, whose = "the sync's", readOnly = false }: { mustExist?: boolean; whose?: string; readOnly?: boolean } = {},
 ): Promise<T> {
   // A store that must be there is named as missing before its folder is.
   const wanted = flag?.trim() ? absoluteFileUrl(flag.trim()) : stateStoreUrl(undefined);
   const path = wanted.startsWith("file:") ? wanted.slice(5).split("?")[0] : undefined;
   if (mustExist && path && !existsSync(path)) throw new UsageError(`no state store at ${path} (give ${whose} --state)`);
   const url = stateStoreUrl(flag);
-  const state = await openStateStore(url);
+  const state = await openStateStore(url, { readOnly });
   try {
     return await work(state);
   } finally {

@@ -35,7 +35,10 @@ export const statusCommand = defineCommand({
     if (file !== undefined && !existsSync(file)) {
       throw new UsageError(`no state store at ${file} yet: dbsync run has not run with ${flags.config}`);
     }
-    const overview = await withStateStore(config.stateUrl, (state) => fleetOverview(state, campaigns, config.leaseSeconds * 1000));
+    // Read only: a monitoring user need not be allowed to create tables.
+    const overview = await withStateStore(config.stateUrl, (state) => fleetOverview(state, campaigns, config.leaseSeconds * 1000), {
+      readOnly: true,
+    });
     process.stdout.write(flags.json ? `${JSON.stringify(overview, null, 2)}\n` : formatOverview(overview));
   },
 });

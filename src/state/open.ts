@@ -38,14 +38,18 @@ export function stateFamilyOf(url: string): StateFamily {
   throw new StateError(`${unreadableUrlShown(trimmed)} is not a state store URL; ${STATE_URL_FORMS}`);
 }
 
-export async function openStateStore(url: string): Promise<StateStore> {
+/**
+ * With `readOnly`, the tables are taken as they are, neither created nor brought up to date: for
+ * `dbsync status`, which a monitoring user without the right to create tables may run.
+ */
+export async function openStateStore(url: string, { readOnly = false }: { readOnly?: boolean } = {}): Promise<StateStore> {
   const family = stateFamilyOf(url);
   const session = await openDialect(url).catch((error: unknown) => {
     throw inStateTerms(error);
   });
   const db = sessionStateDb(session, family);
   try {
-    await prepareStateTables(db);
+    if (!readOnly) await prepareStateTables(db);
   } catch (error) {
     await db.close().catch(() => undefined);
     throw inStateTerms(error);
