@@ -103,6 +103,26 @@ describe("db_sync checkpoint", () => {
     expect(await h.differences()).toBe("");
   });
 
+  test("a first listing of everything waits for its turn; the catch-up after a short stop does not", async () => {
+    const h = await harness(59);
+    let turns = 0;
+    const listingTurn = <T>(listing: () => Promise<T>) => {
+      turns++;
+      return listing();
+    };
+    const first = h.start({ listingTurn });
+    expect(await passed(h, h.clock.ms())).toBe(true);
+    await first.stop();
+    expect(turns).toBe(1);
+    h.clock.jump(HOUR);
+    h.sim.campaign.tick();
+    const activity = h.clock.ms();
+    h.start({ listingTurn });
+    expect(await passed(h, activity)).toBe(true);
+    expect(turns).toBe(1);
+    expect(await h.differences()).toBe("");
+  });
+
   test("a restart two days later resumes from the checkpoint and loses nothing", async () => {
     const h = await harness(53);
     const first = h.start();

@@ -34,7 +34,17 @@ export class LeaseKeeper {
   /** When the last round reached the store. */
   #lastContact: number;
 
-  constructor(store: LeaseStore, replica: ReplicaIdentity, ttlMs: number, clock: () => number = () => performance.now()) {
+  /** Hears why a lease could not be taken (the store refused, not another replica holding it). */
+  readonly #onError: (error: unknown) => void;
+
+  constructor(
+    store: LeaseStore,
+    replica: ReplicaIdentity,
+    ttlMs: number,
+    clock: () => number = () => performance.now(),
+    onError: (error: unknown) => void = () => {},
+  ) {
+    this.#onError = onError;
     this.#store = store;
     this.#replica = replica;
     this.#ttlMs = ttlMs;
@@ -165,7 +175,10 @@ export class LeaseKeeper {
       const askedAt = this.#clock();
       // One lease that cannot be taken now (its row locked by a stalled replica's transaction, say)
       // is tried again next round; the others are taken meanwhile.
-      const lease = await this.#store.acquire(name, this.#replica.id, this.#ttlMs).catch(() => undefined);
+      const lease = await this.#store.acquire(name, this.#replica.id, this.#ttlMs).catch((error: unknown) => {
+        this.#onError(error);
+        return undefined;
+      });
       if (lease) {
         this.#held.set(name, lease);
         this.#grantedAt.set(name, askedAt);

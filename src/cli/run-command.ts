@@ -78,12 +78,12 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
   addSecrets(current);
   // A log folder that cannot be written stops the process here, not one campaign at a time later.
   logDir();
+  const warn = (what: string) => (error: unknown) => out.warn(redact(`${what}: ${error instanceof Error ? error.message : String(error)}`));
   const state = await openStateStore(current.stateUrl);
   const replica = { id: `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`, host: hostname(), pid: process.pid };
-  const keeper = new LeaseKeeper(state.leases, replica, current.leaseSeconds * 1000);
+  const keeper = new LeaseKeeper(state.leases, replica, current.leaseSeconds * 1000, undefined, once(warn("cannot take a lease")));
   const running = new Map<string, Running>();
   const listings = new Turns(LISTINGS_AT_ONCE);
-  const warn = (what: string) => (error: unknown) => out.warn(redact(`${what}: ${error instanceof Error ? error.message : String(error)}`));
 
   function start(campaign: RunCampaign, lease: Lease): void {
     const stop = new AbortController();
@@ -160,9 +160,12 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
       run.stop.abort(new Error(why));
       void run.done.then(async () => {
         await run.reporter.flush();
-        if (running.get(name) === run) running.delete(name);
+        // In the queue, between rounds: a round in progress must not see it gone and start it anew
+        // while its lease is about to be handed back. Once the process stops, leave() hands back.
         await turns.run(async () => {
-          await then?.(name);
+          if (running.get(name) === run) running.delete(name);
+          if (signal.aborted) return;
+          if (!running.has(name)) await then?.(name);
           await balance();
         });
       });
@@ -171,6 +174,8 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
 
   /** One round of the leases: stops what this replica no longer holds, starts what it newly holds. */
   async function balance(): Promise<void> {
+    // Stopping: no more rounds, which would register this replica as live again and take leases.
+    if (signal.aborted) return;
     let round: LeaseRound;
     try {
       round = await keeper.round(current.campaigns.map((campaign) => campaign.key));
@@ -191,8 +196,13 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
       // Unknown whether it finished (the store did not answer): decided next round, not run again blindly.
       const finished = await finishedEarlier(campaign).catch(() => "unknown" as const);
       if (finished === "unknown") continue;
-      if (finished) keepFinished(campaign, lease, finished);
-      else start(campaign, lease);
+      try {
+        if (finished) keepFinished(campaign, lease, finished);
+        else start(campaign, lease);
+      } catch (error) {
+        // One campaign that cannot start (its log file cannot be made, say) leaves the others be.
+        warn(`${labelOf(campaign)}: cannot start`)(error);
+      }
     }
     await Promise.all([...running.values()].map((run) => run.reporter.flush()));
   }
@@ -279,7 +289,9 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
       out.warn(
         `dbsync run: ${stuck.length} campaigns did not stop in time (a target that does not answer?); their leases run out by themselves`,
       );
-      return 1;
+      // Their hanging connections would keep the process alive.
+      await state.close().catch(() => {});
+      process.exit(1);
     }
     out.info("dbsync run: every campaign stopped");
     return 0;
@@ -327,6 +339,17 @@ function fileVersion(file: string): string {
  */
 function collectGarbage(): void {
   globalThis.Bun?.gc(true);
+}
+
+/** Says each different message once: a failure repeated every round is news only the first time. */
+function once(say: (error: unknown) => void): (error: unknown) => void {
+  const said = new Set<string>();
+  return (error) => {
+    const text = error instanceof Error ? error.message : String(error);
+    if (said.has(text)) return;
+    said.add(text);
+    say(error);
+  };
 }
 
 function addSecrets(config: RunConfig): void {

@@ -6,7 +6,7 @@ import { SqlTarget } from "../../src/core/sql/target.ts";
 import type { StateStore } from "../../src/core/state/state.ts";
 import { openStateStore } from "../../src/state/open.ts";
 import type { DialfireSource } from "../../src/core/sync/source.ts";
-import { type Logger, runSync } from "../../src/core/sync/pipeline.ts";
+import { type Logger, runSync, type SyncOptions } from "../../src/core/sync/pipeline.ts";
 import { openDialect } from "../../src/dialects/index.ts";
 import { type RunningSimulator, startSimulator } from "../../src/simulator/serve.ts";
 import { describe as describeDiff, targetDifferences, until } from "./compare.ts";
@@ -35,7 +35,10 @@ export interface Harness {
   /** While true, every transaction-event request fails (an API outage of that endpoint), with `error` if given. */
   outage: { events: boolean; error?: Error };
   state: StateStore;
-  start(options?: { maxFailedCycles?: number; lookbackMs?: number; log?: Logger }): { stop(): Promise<void>; done: Promise<unknown> };
+  start(options?: { maxFailedCycles?: number; lookbackMs?: number; log?: Logger; listingTurn?: SyncOptions["listingTurn"] }): {
+    stop(): Promise<void>;
+    done: Promise<unknown>;
+  };
   /** Contact ids asked for by fetchContacts so far. */
   fetched: string[];
   differences(): Promise<string>;
@@ -94,6 +97,7 @@ export async function harness(seed: number): Promise<Harness> {
         signal: controller.signal,
         maxFailedCycles: options.maxFailedCycles ?? 10_000,
         lookbackMs: options.lookbackMs,
+        listingTurn: options.listingTurn,
       }).catch((error) => error);
       const run = {
         stop: async () => {

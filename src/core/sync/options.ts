@@ -67,10 +67,9 @@ export interface SyncOptions {
   /** How long an unreachable target database is waited for before the sync fails. */
   targetPatienceMs?: number;
   /**
-   * Runs a whole listing (db_init, db_update, the first catch-up of db_sync) when it is this
-   * campaign's turn: a listing holds many contacts in memory, and a process running many campaigns
-   * lets only a few list at once. The periodic re-listing of one day does not wait. Without it every
-   * listing runs at once.
+   * Runs a big listing (of everything, or of more than the last two days) when it is this
+   * campaign's turn: such a listing holds many contacts in memory, and a process running many
+   * campaigns lets only a few list at once. Without it every listing runs at once.
    */
   listingTurn?: <T>(listing: () => Promise<T>) => Promise<T>;
   now?: () => Date;

@@ -154,8 +154,7 @@ class Pipeline {
           const since = new Date(now.getTime() - DAY_MS);
           this.log.info(`periodic re-listing of contacts changed since ${day(since)}`);
           this.floor = since.toISOString();
-          // A day's changes, a small listing: not worth waiting behind other campaigns' big ones.
-          await this.listing(since, { small: true });
+          await this.listing(since);
           await this.inbound({ from: since.toISOString(), to: now.toISOString() });
           lastRelist = now.getTime();
         }
@@ -204,8 +203,14 @@ class Pipeline {
   }
 
   /** Listed contacts whose md5 differs from the stored one are fetched and written. */
-  private listing(since: Date | undefined, { small = false } = {}): Promise<void> {
-    return small ? this.listAndWrite(since) : this.listingTurn(() => this.listAndWrite(since));
+  /**
+   * A listing of everything, or of more than the last two days, holds many contacts and waits for
+   * its turn; one of the last days (the daily re-listing, a catch-up after a short stop, a takeover
+   * by another replica) is small and does not wait behind another campaign's big one.
+   */
+  private listing(since: Date | undefined): Promise<void> {
+    const big = since === undefined || this.now().getTime() - since.getTime() > 2 * DAY_MS;
+    return big ? this.listingTurn(() => this.listAndWrite(since)) : this.listAndWrite(since);
   }
 
   private async listAndWrite(since: Date | undefined): Promise<void> {
