@@ -2,7 +2,7 @@
 // runs it, in which state, how far its checkpoint is, how many rows it wrote in the last hour, what
 // its webhook outbox holds; and the replicas with their heartbeats. What `dbsync status` prints.
 import type { Lease, ReplicaRecord } from "../core/state/leases.ts";
-import type { StateStore } from "../core/state/state.ts";
+import type { CheckpointKey, StateStore } from "../core/state/state.ts";
 import type { CampaignState } from "../core/state/status.ts";
 import { campaignsHash } from "./lease-keeper.ts";
 import type { CampaignSettings } from "./settings.ts";
@@ -64,9 +64,7 @@ export async function fleetOverview(state: StateStore, campaigns: readonly Fleet
     const lease = leases.get(key);
     const status = statuses.get(key);
     const target = targetOf(settings);
-    const checkpoint = checkpoints.find(
-      (c) => c.campaign === settings.campaign && c.mode === settings.mode && c.target === checkpointTarget(settings, target),
-    );
+    const checkpoint = checkpointOf(settings, checkpoints);
     const webhook = settings.mode === "webhook";
     overviews.push({
       campaign: settings.campaign,
@@ -96,6 +94,12 @@ export async function fleetOverview(state: StateStore, campaigns: readonly Fleet
 function targetOf(settings: CampaignSettings): string | null {
   if (!settings.url) return null;
   return (settings.mode === "webhook" ? displayUrl(settings.url) : safeTargetUrl(settings.url)) ?? null;
+}
+
+/** The campaign's checkpoint among all of the store's: everything before its value is in the target. */
+export function checkpointOf<T extends CheckpointKey>(settings: CampaignSettings, checkpoints: readonly T[]): T | undefined {
+  const target = checkpointTarget(settings, targetOf(settings));
+  return checkpoints.find((c) => c.campaign === settings.campaign && c.mode === settings.mode && c.target === target);
 }
 
 /** The checkpoint's target as the sync keys it: the database without password and the table prefix. */

@@ -10,6 +10,7 @@ import { hostname } from "node:os";
 import { defineCommand } from "citty";
 import type { ConsolaInstance } from "consola";
 import * as v from "valibot";
+import { DaemonAlerts } from "../campaign/alerts-daemon.ts";
 import { LeaseKeeper, type LeaseRound } from "../campaign/lease-keeper.ts";
 import { StatusReporter } from "../campaign/status-reporter.ts";
 import { superviseCampaign } from "../campaign/supervise.ts";
@@ -84,6 +85,7 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
   const keeper = new LeaseKeeper(state.leases, replica, current.leaseSeconds * 1000, undefined, once(warn("cannot take a lease")));
   const running = new Map<string, Running>();
   const listings = new Turns(LISTINGS_AT_ONCE);
+  const alerts = new DaemonAlerts({ state, replica: replica.id, settings: () => current.alerts, warn: (line) => out.warn(redact(line)) });
 
   function start(campaign: RunCampaign, lease: Lease): void {
     const stop = new AbortController();
@@ -108,7 +110,10 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
       signal: stopped,
       defaultTargetUrl: () => defaultTargetUrl(config.campaign),
       backoff: { firstMs: current.failureWait.firstSeconds * 1000, maxMs: current.failureWait.maxSeconds * 1000 },
-      report: reporter.report,
+      report: (state, lastError) => {
+        reporter.report(state, lastError);
+        alerts.report(campaign.key, state, lastError);
+      },
       onProgress: reporter.progress,
       listingTurn: (listing) => listings.run(() => listing().finally(collectGarbage), stopped),
       beforeWrite: () => {
@@ -267,6 +272,8 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
       await turns.run(async () => {
         if (fileVersion(file) !== seen) await reload("the file changed");
         await balance();
+        const held = current.campaigns.filter((campaign) => keeper.held.has(campaign.key));
+        await alerts.check(held.map((campaign) => ({ key: campaign.key, label: labelOf(campaign), settings: campaign.config })));
       });
       await sleep(keeper.intervalMs, signal).catch(() => {});
     }
@@ -285,6 +292,7 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
     const stuck = runs.map((run) => run.campaign.key).filter((name) => !stopped.has(name));
     // Handed over at once: the other replicas need not wait for the leases to run out.
     await keeper.leave(stuck).catch(warn("cannot hand the leases back (they run out by themselves)"));
+    await alerts.close();
     if (stuck.length > 0) {
       out.warn(
         `dbsync run: ${stuck.length} campaigns did not stop in time (a target that does not answer?); their leases run out by themselves`,
@@ -354,5 +362,6 @@ function once(say: (error: unknown) => void): (error: unknown) => void {
 
 function addSecrets(config: RunConfig): void {
   addSecret(passwordOf(config.stateUrl));
+  addSecret(config.alerts?.url);
   for (const campaign of config.campaigns) addCampaignSecrets(campaign.config);
 }

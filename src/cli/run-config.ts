@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { dirname, extname } from "node:path";
 import { parseJSON5, parseTOML, parseYAML } from "confbox";
 import * as v from "valibot";
+import type { AlertSettings } from "../campaign/alerts.ts";
 import { safeTargetUrl } from "../campaign/target-url.ts";
 import { TargetUrlError } from "../core/sql/dialect.ts";
 import { SYNC_MODES } from "../core/sync/options.ts";
@@ -50,7 +51,7 @@ export const FLAGS_OF_THE_PROCESS = {
   p: "dbsync2's pprof server, ignored by the flags too",
 } as const satisfies Partial<Record<keyof typeof SYNC_FLAGS, string>>;
 
-const TOP_LEVEL_KEYS = ["state", "lease_seconds", "failure_wait_seconds", "failure_wait_max_seconds", "campaigns"];
+const TOP_LEVEL_KEYS = ["state", "lease_seconds", "failure_wait_seconds", "failure_wait_max_seconds", "alerts", "campaigns"];
 
 export interface RunCampaign {
   /** Campaign, mode and target: no two campaigns of a file share it. */
@@ -67,6 +68,8 @@ export interface RunConfig {
   /** How long a replica's lease of a campaign lasts without renewal: the longest a dead replica's campaigns wait. */
   leaseSeconds: number;
   failureWait: { firstSeconds: number; maxSeconds: number };
+  /** Where and when to send alerts; none without an `alerts:` key. */
+  alerts?: AlertSettings;
   campaigns: RunCampaign[];
 }
 
@@ -113,6 +116,7 @@ export async function loadRunConfig(file: string, env: Record<string, string | u
     stateUrl,
     leaseSeconds: top.lease_seconds,
     failureWait: { firstSeconds: top.failure_wait_seconds, maxSeconds: top.failure_wait_max_seconds },
+    alerts: document.alerts === undefined ? undefined : readAlerts(document.alerts, fail),
     campaigns,
   };
 }
@@ -193,6 +197,40 @@ function readStateUrl(raw: unknown, base: string, fail: Fail): string {
     if (!(error instanceof UsageError)) throw error;
     return fail("", error.message);
   }
+}
+
+const ALERT_KEYS = ["url", "failing_minutes", "lag_minutes", "for_minutes"];
+
+/** Minutes may be fractions (0.05 is 3 s): tests wait seconds, not minutes. A week is surely a mistake. */
+const minutes = (key: string, fallback: string) => v.optional(decimal(key, "a number of minutes", 0.01, 10_080), fallback);
+
+const AlertsSchema = v.object({
+  failing_minutes: minutes("failing_minutes", "10"),
+  lag_minutes: minutes("lag_minutes", "30"),
+  for_minutes: minutes("for_minutes", "5"),
+});
+
+function readAlerts(raw: unknown, fail: Fail): AlertSettings {
+  if (!isPlainObject(raw)) return fail("alerts", "must be a set of keys (url, failing_minutes, lag_minutes, for_minutes)");
+  const unknown = Object.keys(raw).find((key) => !ALERT_KEYS.includes(key));
+  if (unknown !== undefined) fail("alerts", `unknown key "${unknown}"${suggestion(unknown, ALERT_KEYS)}`);
+  // The URL itself is never repeated: a Slack hook's path is its secret.
+  const url = typeof raw.url === "string" ? raw.url.trim() : "";
+  if (url === "") fail("alerts", "url is required: the webhook that gets the alerts (a Slack incoming webhook or any JSON receiver)");
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) fail("alerts", "url must be an http:// or https:// URL");
+  const keys = ["failing_minutes", "lag_minutes", "for_minutes"];
+  const values = parseOrFail(
+    AlertsSchema,
+    textValues(raw, keys, (_, message) => fail("alerts", message)),
+    "alerts",
+    fail,
+  );
+  return {
+    url,
+    failingMs: values.failing_minutes * 60_000,
+    lagMs: values.lag_minutes * 60_000,
+    forMs: values.for_minutes * 60_000,
+  };
 }
 
 async function readCampaign(entry: unknown, index: number, base: string, fail: Fail): Promise<RunCampaign> {
