@@ -12,7 +12,7 @@ export interface AlertSenderOptions {
   attempts?: number;
   /** The wait after the first failed attempt; doubled after each next one. */
   retryWaitMs?: number;
-  /** Messages waiting behind the one being sent beyond this are dropped. */
+  /** Messages queued beyond this many are dropped (a dead receiver must not grow the process). */
   maxWaiting?: number;
 }
 
