@@ -45,7 +45,11 @@ describe("alerts: in the file", () => {
   });
 
   const cases: [string, string, string][] = [
-    ["no url", "  failing_minutes: 5\n", "alerts: url is required"],
+    [
+      "no url",
+      "  failing_minutes: 5\n",
+      "alerts: url is required: the webhook that gets the alerts (a Slack incoming webhook or any JSON receiver)",
+    ],
     ["a url that is not http(s)", `  url: ftp://hooks.example/${SECRET_PATH}\n`, "alerts: url must be an http:// or https:// URL"],
     ["a url that is no URL", `  url: hooks.example/${SECRET_PATH}\n`, "alerts: url must be an http:// or https:// URL"],
     ["an unknown key", "  url: https://hooks.example/x\n  lag_minute: 5\n", 'alerts: unknown key "lag_minute" (did you mean lag_minutes?)'],
