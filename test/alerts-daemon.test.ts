@@ -103,3 +103,21 @@ test("lag from the state store: one alert, one recovery; what this replica does 
   expect(received[3]?.text).toContain("NO LONGER WATCHED HERE: LAGGING1 db_sync");
   expect(warnings).toEqual([]);
 });
+
+test("what a message quotes of an error goes through the process's mask", async () => {
+  let now = 0;
+  received.length = 0;
+  const settings: AlertSettings = { url: `http://127.0.0.1:${receiver.port}/hook`, failingMs: MINUTE, lagMs: 30 * MINUTE, forMs: MINUTE };
+  const mask = (text: string) => text.replaceAll("s3cret-password", "***");
+  const alerts = new DaemonAlerts({ state, replica: "r1", settings: () => settings, mask, warn: () => {}, clock: () => now });
+  const failing = campaign("FAILING1", "db_init");
+  alerts.report(failing.key, "backing_off", "cannot connect to postgres://sync:s3cret-password@db/calls");
+  now += 2 * MINUTE;
+  await alerts.check([failing]);
+  await alerts.close();
+  expect(received).toHaveLength(2);
+  expect(received[0]?.text).toContain(
+    "FAILING: FAILING1 db_init: failing since 1970-01-01 00:00:00 UTC: cannot connect to postgres://sync:***@db/calls",
+  );
+  expect(JSON.stringify(received)).not.toContain("s3cret-password");
+});

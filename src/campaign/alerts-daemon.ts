@@ -23,6 +23,8 @@ export interface DaemonAlertsOptions {
   replica: string;
   /** Read at every check: a changed file changes them without a restart; none, no messages. */
   settings: () => AlertSettings | undefined;
+  /** Hides the secrets the process knows (a token, a password) in what a message quotes of an error. */
+  mask?: (text: string) => string;
   /** One line about a message that could not be sent. */
   warn: (line: string) => void;
   clock?: () => number;
@@ -67,7 +69,10 @@ export class DaemonAlerts {
   }
 
   #send(settings: AlertSettings, watched: ReadonlyMap<string, string>): void {
-    const changes = this.#watcher.check(watched, settings);
+    const mask = this.#options.mask ?? ((text: string) => text);
+    const changes = this.#watcher
+      .check(watched, settings)
+      .map((change) => ({ ...change, label: mask(change.label), lastError: change.lastError && mask(change.lastError) }));
     if (changes.length > 0) this.#sender.send(settings.url, alertMessage(changes, this.#options.replica));
   }
 

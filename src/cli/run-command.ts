@@ -85,7 +85,13 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
   const keeper = new LeaseKeeper(state.leases, replica, current.leaseSeconds * 1000, undefined, once(warn("cannot take a lease")));
   const running = new Map<string, Running>();
   const listings = new Turns(LISTINGS_AT_ONCE);
-  const alerts = new DaemonAlerts({ state, replica: replica.id, settings: () => current.alerts, warn: (line) => out.warn(redact(line)) });
+  const alerts = new DaemonAlerts({
+    state,
+    replica: replica.id,
+    settings: () => current.alerts,
+    mask: redact,
+    warn: (line) => out.warn(redact(line)),
+  });
 
   function start(campaign: RunCampaign, lease: Lease): void {
     const stop = new AbortController();
