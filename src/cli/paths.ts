@@ -1,9 +1,10 @@
 // Where dbsync keeps its files when the user names none: the system location of the original
 // (/var/opt, /var/log), else the user's home. Writability is checked, not assumed (the original
 // did not notice an existing folder it could not write, and lost its progress).
-import { accessSync, closeSync, constants, mkdirSync, openSync } from "node:fs";
+import { accessSync, closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, unlinkSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { SYNC_MODES } from "../core/sync/options.ts";
 
 function usableDir(dir: string): boolean {
   try {
@@ -52,4 +53,42 @@ export function createLogFile(stem: string, date: Date = new Date(), dir: string
       if ((error as { code?: string }).code !== "EEXIST" || n >= 10_000) throw error;
     }
   }
+}
+
+export const DEFAULT_LOG_KEEP_DAYS = 30;
+
+/**
+ * The names createLogFile gives: `{campaign}_{mode}_{timestamp}.log` of a sync and `serve_{port}_…`
+ * of the server, with `_2`, `_3` … after the timestamp. A folder shared with other programs keeps their files.
+ */
+const OWN_LOG_FILE = new RegExp(String.raw`^(?:[\w-]+_(?:${SYNC_MODES.join("|")})|serve_\d+)_\d{14}(?:_\d+)?\.log$`);
+
+/**
+ * Deletes dbsync's log files in `dir` last written more than `keepDays` days ago, never `current`
+ * nor anything not named as dbsync names its files; 0 days keeps everything. Returns how many went.
+ * A file that cannot be deleted (another user's) is left: a run does not fail over old logs.
+ */
+export function pruneLogFiles(dir: string, keepDays: number, current?: string, now: number = Date.now()): number {
+  if (keepDays <= 0) return 0;
+  const oldest = now - keepDays * 86_400_000;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const path = join(dir, name);
+    if (!OWN_LOG_FILE.test(name) || path === current) continue;
+    try {
+      const stat = lstatSync(path);
+      if (!stat.isFile() || stat.mtimeMs >= oldest) continue;
+      unlinkSync(path);
+      removed++;
+    } catch {
+      // Gone meanwhile (another run pruned it) or not ours to delete.
+    }
+  }
+  return removed;
 }

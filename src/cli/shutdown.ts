@@ -2,13 +2,20 @@
 // checkpoint); a second signal ends the process at once.
 let controller: AbortController | undefined;
 
+let notice: (line: string) => void = (line) => process.stderr.write(`\n${line}\n`);
+
+/** How the signal's line is written: a JSON log says it as one of its lines. */
+export function setShutdownNotice(write: (line: string) => void): void {
+  notice = write;
+}
+
 export function onShutdown(): AbortSignal {
   if (controller) return controller.signal;
   const current = new AbortController();
   controller = current;
   const stop = (signal: NodeJS.Signals) => {
     if (current.signal.aborted) process.exit(signal === "SIGINT" ? 130 : 143);
-    process.stderr.write(`\n${signal} received: stopping after the current step (again to force)\n`);
+    notice(`${signal} received: stopping after the current step (again to force)`);
     current.abort(new Error(`stopped by ${signal}`));
   };
   process.on("SIGINT", stop);
