@@ -2,6 +2,7 @@
 // the environment) and leave as numbers or trimmed text, or as one clear message naming the flag.
 import * as v from "valibot";
 import { UsageError } from "./argv.ts";
+import { LOG_FORMATS } from "./logger.ts";
 
 /** A flag that takes a value; numbers come as text too, for the schemas below to check. */
 export function valueFlag(description: string, valueHint: string) {
@@ -39,10 +40,46 @@ export const TABLE_PREFIX_SCHEMA = v.optional(
 /** `--host` of a command that listens: loopback unless told otherwise. */
 export const LISTEN_HOST_SCHEMA = v.optional(nonEmptyText("host"), "127.0.0.1");
 
-/** `--l` (0 = critical … 4 = info, the default … 5 = debug) and `--v` of the commands that log. */
+/** How the commands that log write their lines, and how long their log files are kept. */
+export const LOG_OUTPUT_FLAGS = {
+  "log-format": valueFlag("Log lines as text (default) or json, one object per line for journald, Loki and the like", "text|json"),
+  "log-keep-days": valueFlag(
+    "Days log files are kept: dbsync's older ones in the log folder are deleted when a run starts (default 30; 0 keeps all)",
+    "days",
+  ),
+} as const;
+
+/** `--log-format` as written in a flag, a variable or `dbsync run`'s file (`name` says which). */
+export function logFormat(name: string) {
+  return v.pipe(
+    v.string(),
+    v.trim(),
+    v.toLowerCase(),
+    v.picklist(LOG_FORMATS, (issue) => `${name} must be text or json (not "${String(issue.input)}")`),
+  );
+}
+
+/** `--log-keep-days` as written in a flag, a variable or `dbsync run`'s file; ten years at most. */
+export function logKeepDays(name: string) {
+  return v.pipe(
+    v.string(),
+    v.trim(),
+    v.regex(/^\d+$/, `${name} must be a whole number of days (0 keeps every log file)`),
+    v.transform(Number),
+    v.maxValue(3650, `${name} must be at most 3650 (ten years)`),
+  );
+}
+
+/**
+ * `--l` (0 = critical … 4 = info, the default … 5 = debug), `--v`, `--log-format` and `--log-keep-days`
+ * of the commands that log. The last two stay undefined unless given (the logger's defaults apply), so
+ * that settings compared between runs do not change with them.
+ */
 export const LOG_SCHEMA = {
   l: v.optional(wholeNumber("l", 0, 5), "4"),
   v: v.optional(v.boolean(), false),
+  "log-format": v.optional(logFormat("--log-format")),
+  "log-keep-days": v.optional(logKeepDays("--log-keep-days")),
 };
 
 export function wholeNumber(flag: string, min: number, max: number) {

@@ -73,7 +73,7 @@ interface Running {
 
 async function runCampaigns(file: string, first: RunConfig): Promise<number> {
   // The console: the campaigns' starts, stops and failures, one line each; their details go to their files.
-  const out = createLogger({ verbose: false, level: 4 });
+  const out = createLogger({ verbose: false, level: 4, format: first.logFormat, context: { mode: "run" } });
   const signal = onShutdown();
   let current = first;
   addSecrets(current);
@@ -110,9 +110,9 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
     );
     const done = superviseCampaign(config, {
       state: fenced,
-      log: campaignLog(campaign),
+      log: campaignLog(campaign, first),
       // The core's messages name flags (`--ct`); this operator wrote the file's keys (`token`).
-      say: (line) => out.info(`${label}: ${inFileTerms(line)}`),
+      say: (line) => out.info(`${label}: ${inFileTerms(line)}`, aboutCampaign(campaign)),
       signal: stopped,
       defaultTargetUrl: () => defaultTargetUrl(config.campaign),
       backoff: { firstMs: current.failureWait.firstSeconds * 1000, maxMs: current.failureWait.maxSeconds * 1000 },
@@ -151,6 +151,7 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
     const when = new Date(record.since).toISOString();
     out.info(
       `${labelOf(campaign)}: finished at ${when}${record.owner ? ` by replica ${record.owner}` : ""}; not run again until its keys change`,
+      aboutCampaign(campaign),
     );
     const reporter = new StatusReporter(state.status, { ...record, owner: replica.id, settings: settingsHash(campaign) }, () => {});
     running.set(campaign.key, { campaign, lease, stop: new AbortController(), done: Promise.resolve(), reporter, stopping: false });
@@ -167,7 +168,7 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
       const run = running.get(name);
       if (!run || run.stopping) continue;
       run.stopping = true;
-      out.info(`${labelOf(run.campaign)}: ${why}`);
+      out.info(`${labelOf(run.campaign)}: ${why}`, aboutCampaign(run.campaign));
       run.stop.abort(new Error(why));
       void run.done.then(async () => {
         await run.reporter.flush();
@@ -287,7 +288,7 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
     // The campaigns stop by the process's signal; a campaign stuck on a silent target is not waited
     // for longer than a lease: its lease then runs out by itself, while the others are handed over.
     const runs = [...running.values()];
-    for (const run of runs) if (!run.stopping) out.info(`${labelOf(run.campaign)}: stopping`);
+    for (const run of runs) if (!run.stopping) out.info(`${labelOf(run.campaign)}: stopping`, aboutCampaign(run.campaign));
     const stopped = new Set<string>();
     const waited = new AbortController();
     const deadline = sleep(Math.max(keeper.ttlMs, 10_000), waited.signal).catch(() => {});
@@ -321,10 +322,23 @@ function labelOf({ config }: RunCampaign): string {
 }
 
 /** Its own file, named as `sync` names it, so an operator reads or tails one campaign at a time. */
-function campaignLog({ config }: RunCampaign): ConsolaInstance {
+function campaignLog({ config }: RunCampaign, { logFormat, logKeepDays }: RunConfig): ConsolaInstance {
   const logFile = createLogFile(`${campaignFileStem(config.campaign)}_${config.mode}`);
   // Nothing to the console: the process says one line per start, failure and end for every campaign.
-  return createLogger({ verbose: false, level: consolaLevel(config.logLevel), logFile, consoleLevel: -1 });
+  return createLogger({
+    verbose: false,
+    level: consolaLevel(config.logLevel),
+    logFile,
+    consoleLevel: -1,
+    format: logFormat,
+    context: { campaign: config.campaign, mode: config.mode },
+    keepDays: logKeepDays,
+  });
+}
+
+/** A console line's fields naming its campaign, for the JSON log format. */
+function aboutCampaign({ config }: RunCampaign): { campaign: string; mode: string } {
+  return { campaign: config.campaign, mode: config.mode };
 }
 
 /** The campaign's settings, its token left out (a new token is no reason to load everything again). */

@@ -13,7 +13,9 @@ import { SYNC_MODES } from "../core/sync/options.ts";
 import { checkTargetUrl } from "../dialects/index.ts";
 import { UsageError } from "./argv.ts";
 import { absoluteFileUrl } from "./file-urls.ts";
-import { decimal, parseFlags, wholeNumber } from "./flag-schemas.ts";
+import { decimal, logFormat, logKeepDays, parseFlags, wholeNumber } from "./flag-schemas.ts";
+import type { LogFormat } from "./logger.ts";
+import { DEFAULT_LOG_KEEP_DAYS } from "./paths.ts";
 import { stateStoreUrl } from "./state-option.ts";
 import { parseSyncConfig, type SYNC_FLAGS, type SyncConfig } from "./sync-config.ts";
 
@@ -49,9 +51,20 @@ export const FLAGS_OF_THE_PROCESS = {
   state: "the top-level state: (one store for every campaign)",
   v: "not in a daemon: each campaign logs to its own file, the console gets the campaigns' starts, stops and failures",
   p: "dbsync2's pprof server, ignored by the flags too",
+  "log-format": "the top-level log_format (one format for the console and every campaign's file)",
+  "log-keep-days": "the top-level log_keep_days (the campaigns share one log folder)",
 } as const satisfies Partial<Record<keyof typeof SYNC_FLAGS, string>>;
 
-const TOP_LEVEL_KEYS = ["state", "lease_seconds", "failure_wait_seconds", "failure_wait_max_seconds", "alerts", "campaigns"];
+const TOP_LEVEL_KEYS = [
+  "state",
+  "lease_seconds",
+  "failure_wait_seconds",
+  "failure_wait_max_seconds",
+  "log_format",
+  "log_keep_days",
+  "alerts",
+  "campaigns",
+];
 
 export interface RunCampaign {
   /** Campaign, mode and target: no two campaigns of a file share it. */
@@ -70,6 +83,9 @@ export interface RunConfig {
   failureWait: { firstSeconds: number; maxSeconds: number };
   /** Where and when to send alerts; none without an `alerts:` key. */
   alerts?: AlertSettings;
+  /** Of the console and every campaign's file; read when the process starts. */
+  logFormat: LogFormat;
+  logKeepDays: number;
   campaigns: RunCampaign[];
 }
 
@@ -78,6 +94,8 @@ const TopLevelSchema = v.object({
   lease_seconds: v.optional(wholeNumber("lease_seconds", 2, 3600), "30"),
   failure_wait_seconds: v.optional(decimal("failure_wait_seconds", "a number of seconds", 0.05, 3600), "5"),
   failure_wait_max_seconds: v.optional(decimal("failure_wait_max_seconds", "a number of seconds", 0.05, 86_400), "300"),
+  log_format: v.optional(logFormat("log_format"), "text"),
+  log_keep_days: v.optional(logKeepDays("log_keep_days"), String(DEFAULT_LOG_KEEP_DAYS)),
 });
 
 /** Reads, expands and checks the file; every mistake is a UsageError of one line. */
@@ -92,10 +110,11 @@ export async function loadRunConfig(file: string, env: Record<string, string | u
   if (unknown !== undefined) fail("", `unknown key "${unknown}"${suggestion(unknown, TOP_LEVEL_KEYS)}`);
   const top = parseOrFail(
     TopLevelSchema,
-    textValues(document, ["lease_seconds", "failure_wait_seconds", "failure_wait_max_seconds"], fail),
+    textValues(document, ["lease_seconds", "failure_wait_seconds", "failure_wait_max_seconds", "log_format", "log_keep_days"], fail),
     "",
     fail,
   );
+  const logging = loggingOf(document, top, env);
   if (top.failure_wait_max_seconds < top.failure_wait_seconds)
     fail("", "failure_wait_max_seconds must not be less than failure_wait_seconds");
   const base = dirname(file);
@@ -117,7 +136,26 @@ export async function loadRunConfig(file: string, env: Record<string, string | u
     leaseSeconds: top.lease_seconds,
     failureWait: { firstSeconds: top.failure_wait_seconds, maxSeconds: top.failure_wait_max_seconds },
     alerts: document.alerts === undefined ? undefined : readAlerts(document.alerts, fail),
+    ...logging,
     campaigns,
+  };
+}
+
+/**
+ * The file's log_format and log_keep_days; where it has none, DBSYNC_LOG_FORMAT and
+ * DBSYNC_LOG_KEEP_DAYS as for the flags (a unit file's `Environment=` covers every command alike).
+ */
+function loggingOf(
+  document: Record<string, unknown>,
+  top: { log_format: LogFormat; log_keep_days: number },
+  env: Record<string, string | undefined>,
+): Pick<RunConfig, "logFormat" | "logKeepDays"> {
+  const fromEnv = (key: string, variable: string) => (document[key] === undefined ? env[variable] : undefined);
+  const format = fromEnv("log_format", "DBSYNC_LOG_FORMAT");
+  const days = fromEnv("log_keep_days", "DBSYNC_LOG_KEEP_DAYS");
+  return {
+    logFormat: format === undefined ? top.log_format : parseFlags(logFormat("DBSYNC_LOG_FORMAT"), format),
+    logKeepDays: days === undefined ? top.log_keep_days : parseFlags(logKeepDays("DBSYNC_LOG_KEEP_DAYS"), days),
   };
 }
 

@@ -10,12 +10,13 @@ import { TargetError } from "../core/sql/dialect.ts";
 import { openDialect } from "../dialects/index.ts";
 import { parseLibsqlUrl } from "../dialects/sqlite/libsql.ts";
 import { createApp } from "../server.ts";
-import { accessLine } from "../server/access.ts";
+import { accessFields, accessLine } from "../server/access.ts";
 import { serverDeps } from "../server/deps.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
 import {
   decimal,
   LISTEN_HOST_SCHEMA,
+  LOG_OUTPUT_FLAGS,
   LOG_SCHEMA,
   nonEmptyText,
   parseFlags,
@@ -43,6 +44,7 @@ const SERVE_FLAGS = {
   settle: valueFlag("Seconds a contact must have been written before Talkdesk gets it (default 60)", "s"),
   l: valueFlag("Log level 0=critical … 4=info, one line per request (default) … 5=debug", "0-5"),
   v: switchFlag("Log everything to stdout instead of a log file"),
+  ...LOG_OUTPUT_FLAGS,
 } as const;
 
 const ServeSchema = v.object({
@@ -129,7 +131,7 @@ export const serveCommand = defineCommand({
         onError: report,
       },
     );
-    const app = createApp({ ...deps, onAccess: (entry) => log?.info(accessLine(entry)) });
+    const app = createApp({ ...deps, onAccess: (entry) => log?.info(accessLine(entry), accessFields(entry)) });
     let server: ReturnType<typeof Bun.serve>;
     try {
       server = Bun.serve({
@@ -157,7 +159,15 @@ export const serveCommand = defineCommand({
       await Promise.allSettled([dialect.close(), state.close()]);
       throw error;
     }
-    const logger = createLogger({ verbose: flags.v, level: consolaLevel(flags.l), logFile, consoleLevel: 1 });
+    const logger = createLogger({
+      verbose: flags.v,
+      level: consolaLevel(flags.l),
+      logFile,
+      consoleLevel: 1,
+      format: flags["log-format"],
+      context: { mode: "serve" },
+      keepDays: flags["log-keep-days"],
+    });
     log = logger;
     process.stdout.write(`Logfile: ${logFile ?? "stdout"}\n`);
     if (!username || !password) {

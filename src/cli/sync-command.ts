@@ -41,7 +41,15 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
     const stateUrl = stateStoreUrl(config.stateUrl);
     if (!log) {
       const logFile = config.verbose ? undefined : createLogFile(`${fileStem}_${config.mode}`);
-      log = createLogger({ verbose: config.verbose, level: consolaLevel(config.logLevel), logFile, beforeConsoleWrite: progress.clear });
+      log = createLogger({
+        verbose: config.verbose,
+        level: consolaLevel(config.logLevel),
+        logFile,
+        beforeConsoleWrite: progress.clear,
+        format: config.logFormat,
+        context: { campaign: config.campaign, mode: config.mode },
+        keepDays: config.logKeepDays,
+      });
       if (!run.quiet) process.stdout.write(`Logfile: ${logFile ?? "stdout"}\n`);
     }
     if (config.dbConnections !== 32) log.debug("--d is accepted for compatibility; each target uses what suits it");

@@ -6,7 +6,18 @@ import * as v from "valibot";
 import { DEFAULT_LOOKBACK_MINUTES } from "../core/sync/pipeline.ts";
 import { SYNC_MODES } from "../core/sync/options.ts";
 import { UsageError } from "./argv.ts";
-import { decimal, LOG_SCHEMA, nonEmptyText, parseFlags, switchFlag, TABLE_PREFIX_SCHEMA, valueFlag, wholeNumber } from "./flag-schemas.ts";
+import {
+  decimal,
+  LOG_OUTPUT_FLAGS,
+  LOG_SCHEMA,
+  nonEmptyText,
+  parseFlags,
+  switchFlag,
+  TABLE_PREFIX_SCHEMA,
+  valueFlag,
+  wholeNumber,
+} from "./flag-schemas.ts";
+import type { LogFormat } from "./logger.ts";
 import { stateStoreUrl } from "./state-option.ts";
 import { receiverUrl, WEBHOOK_DELIVERY_FLAGS, WEBHOOK_DELIVERY_SCHEMA, webhookDeliveryConfig } from "./webhook-config.ts";
 
@@ -26,6 +37,7 @@ export const SYNC_FLAGS = {
   d: valueFlag("Database connections (default 32; SQLite uses one writer)", "n"),
   l: valueFlag("Log level 0=critical … 4=info (default) … 5=debug", "0-5"),
   v: switchFlag("Log everything to stdout instead of a log file"),
+  ...LOG_OUTPUT_FLAGS,
   p: switchFlag("(dbsync2's pprof server; accepted and ignored)"),
   "api-url": valueFlag("Dialfire API base URL (default https://api.dialfire.com)", "url"),
   state: valueFlag("State store (checkpoints, webhook outbox): a libSQL file or server, PostgreSQL or MySQL/MariaDB URL", "url"),
@@ -47,6 +59,10 @@ export interface SyncConfig extends CampaignSettings {
   dbConnections: number;
   logLevel: number;
   verbose: boolean;
+  /** Unset: text. */
+  logFormat?: LogFormat;
+  /** Unset: the default of 30 days. */
+  logKeepDays?: number;
   stateUrl?: string;
 }
 
@@ -138,6 +154,8 @@ export function parseSyncConfig(flags: Record<string, unknown>): SyncConfig {
     dbConnections: f.d,
     logLevel: f.l,
     verbose: f.v,
+    logFormat: f["log-format"],
+    logKeepDays: f["log-keep-days"],
     apiUrl: f["api-url"] === undefined ? undefined : apiBaseUrl(f["api-url"]),
     stateUrl: f.state === undefined ? undefined : stateStoreUrl(f.state),
     intervalSeconds: f.interval,

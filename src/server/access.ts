@@ -63,3 +63,8 @@ export function accessLine(entry: AccessEntry): string {
     ? `${entry.method} ${entry.route} aborted: the client closed the connection after ${ms} ms`
     : `${entry.method} ${entry.route} ${entry.status} ${ms} ms`;
 }
+
+/** The same as fields, for logs read by machines: the duration rounded to a tenth of a millisecond. */
+export function accessFields(entry: AccessEntry): Record<string, string | number | boolean> {
+  return { ...entry, ms: Math.round(entry.ms * 10) / 10 };
+}
