@@ -74,6 +74,8 @@ describe("--log-format json of a sync", () => {
     expect(result.code).toBe(0);
     const file = jsonLines(readFileSync(onlyFile(logs), "utf8"));
     const console = jsonLines(result.stderr);
+    expect(result.stdout).toBe("");
+    expect(console[0]?.message).toBe(`log file: ${onlyFile(logs)}`);
     for (const line of [...file, ...console])
       expect({ campaign: line.campaign, mode: line.mode }).toEqual({ campaign: CAMPAIGN, mode: "db_init" });
     expect(file.some((line) => line.level === "debug")).toBe(true);
@@ -88,10 +90,9 @@ describe("--log-format json of a sync", () => {
       env: { DBSYNC_LOG_FORMAT: "json" },
     });
     expect(result.code).toBe(0);
-    // The first line names the log file for a person; the log lines follow.
-    const [first, ...rest] = result.stdout.split("\n");
-    expect(first).toBe("Logfile: stdout");
-    const lines = jsonLines(rest.join("\n"));
+    // Nothing but JSON lines, the one naming where the log goes included.
+    const lines = jsonLines(result.stdout);
+    expect(lines[0]).toMatchObject({ level: "info", campaign: CAMPAIGN, mode: "db_init", message: "log file: stdout" });
     expect(lines.some((line) => line.message.startsWith("db_init finished") && line.mode === "db_init")).toBe(true);
   });
 
@@ -195,7 +196,11 @@ describe("--log-keep-days", () => {
     const left = readdirSync(folder.logs);
     for (const name of folder.ownOld) expect(left).not.toContain(name);
     for (const name of [...folder.ownRecent, ...folder.foreign]) expect(left).toContain(name);
-    const own = /Logfile: (\S+)/.exec(result.stdout)?.[1] ?? "";
+    expect(result.stdout).toBe("");
+    const own =
+      jsonLines(result.stderr)
+        .find((line) => line.message.startsWith("log file: "))
+        ?.message.slice(10) ?? "";
     expect(existsSync(own)).toBe(true);
     expect(left).toHaveLength(folder.ownRecent.length + folder.foreign.length + 1);
     const said = jsonLines(readFileSync(own, "utf8")).find((line) => line.message.startsWith("removed "));

@@ -152,3 +152,12 @@ export function createLogger(setup: LoggerSetup): ConsolaInstance {
   }
   return logger;
 }
+
+/**
+ * Where the log goes, said at the start: on stdout as `Logfile: …` in text, as the original did; as a
+ * log line in JSON, so that a JSON reader of the output meets nothing else.
+ */
+export function announceLogFile(log: ConsolaInstance, format: LogFormat | undefined, logFile: string | undefined): void {
+  if (format === "json") log.info(`log file: ${logFile ?? "stdout"}`);
+  else process.stdout.write(`Logfile: ${logFile ?? "stdout"}\n`);
+}

@@ -27,7 +27,7 @@ import {
   wholeNumber,
 } from "./flag-schemas.ts";
 import { listenError } from "./listen-errors.ts";
-import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";
+import { addSecret, announceLogFile, consolaLevel, createLogger, redact } from "./logger.ts";
 import { createLogFile } from "./paths.ts";
 import { onShutdown } from "./shutdown.ts";
 import { stateStoreUrl } from "./state-option.ts";
@@ -169,7 +169,7 @@ export const serveCommand = defineCommand({
       keepDays: flags["log-keep-days"],
     });
     log = logger;
-    process.stdout.write(`Logfile: ${logFile ?? "stdout"}\n`);
+    announceLogFile(logger, flags["log-format"], logFile);
     if (!username || !password) {
       logger.warn("DBSYNC_TALKDESK_USERNAME and DBSYNC_TALKDESK_PASSWORD are not set: Talkdesk requests are refused");
     }

@@ -11,7 +11,7 @@ import { openStateStore } from "../state/open.ts";
 import { SyncError, type SyncStats } from "../core/sync/pipeline.ts";
 import { TABLE_KEYS } from "../core/sync/tables.ts";
 import { UsageError } from "./argv.ts";
-import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";
+import { addSecret, announceLogFile, consolaLevel, createLogger, redact } from "./logger.ts";
 import { absoluteFileUrl } from "./file-urls.ts";
 import { createLogFile, dataDir } from "./paths.ts";
 import { createProgress } from "./progress.ts";
@@ -50,7 +50,7 @@ export async function runSyncCommand(run: SyncRun): Promise<number> {
         context: { campaign: config.campaign, mode: config.mode },
         keepDays: config.logKeepDays,
       });
-      if (!run.quiet) process.stdout.write(`Logfile: ${logFile ?? "stdout"}\n`);
+      if (!run.quiet) announceLogFile(log, config.logFormat, logFile);
     }
     if (config.dbConnections !== 32) log.debug("--d is accepted for compatibility; each target uses what suits it");
 
