@@ -1,6 +1,8 @@
 // One campaign's settings as plain data: what every entry point (the flat flags, `sync`, the webhook
 // flags, a config file) produces and what the assembly builds a pipeline from. Nothing here belongs
 // to a process (log file, console, state store location): those stay with the entry point.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import type { SyncMode } from "../core/sync/options.ts";
 
 export interface WebhookDeliveryConfig {
@@ -55,4 +57,17 @@ export function pipelineSettings(settings: CampaignSettings) {
 /** The row filter of both sinks. */
 export function contactFilter(settings: CampaignSettings) {
   return { mode: settings.filterMode, taskPrefixes: settings.taskPrefixes };
+}
+
+/**
+ * The campaign's settings as one hash, to tell whether a finished db_init ran with the same ones. Its
+ * token is left out (a new token is no reason to load everything again), and no secret goes in, not
+ * even hashed: the hash lies in a database others may read. The key stands for the target without
+ * its password.
+ */
+export function settingsFingerprint(key: string, config: CampaignSettings): string {
+  const { token: _token, url: _url, webhook, ...settings } = config;
+  const { secret: _secret, signingKey: _signingKey, ...delivery } = webhook;
+  const text = JSON.stringify({ key, settings, delivery, signed: webhook.secret !== undefined });
+  return bytesToHex(sha256(utf8ToBytes(text)));
 }

@@ -4,15 +4,14 @@
 // campaign backs off and is retried without disturbing the others (campaign/supervise.ts). SIGHUP,
 // or a change of the file seen at the next round, reads it again and starts, stops or restarts only
 // the campaigns that were added, removed or changed.
-import { createHash, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { defineCommand } from "citty";
-import type { ConsolaInstance } from "consola";
 import * as v from "valibot";
 import { DaemonAlerts } from "../campaign/alerts-daemon.ts";
 import { LeaseKeeper, type LeaseRound } from "../campaign/lease-keeper.ts";
 import { StatusReporter } from "../campaign/status-reporter.ts";
+import { settingsFingerprint } from "../campaign/settings.ts";
 import { superviseCampaign } from "../campaign/supervise.ts";
 import { displayUrl } from "../campaign/webhook.ts";
 import { Serial } from "../core/common/serial.ts";
@@ -23,11 +22,12 @@ import type { CampaignStatusRecord } from "../core/state/status.ts";
 import { openStateStore } from "../state/open.ts";
 import { withEnvironment } from "./argv.ts";
 import { parseFlags, requiredText, valueFlag } from "./flag-schemas.ts";
-import { addSecret, consolaLevel, createLogger, redact } from "./logger.ts";
-import { createLogFile, logDir } from "./paths.ts";
-import { inFileTerms, loadRunConfig, type RunCampaign, type RunConfig } from "./run-config.ts";
+import { addSecret, createLogger, redact } from "./logger.ts";
+import { logDir } from "./paths.ts";
+import { aboutCampaign, campaignLog, labelOf } from "./run-campaign-log.ts";
+import { configFileVersion, inFileTerms, loadRunConfig, type RunCampaign, type RunConfig } from "./run-config.ts";
 import { onShutdown } from "./shutdown.ts";
-import { addCampaignSecrets, campaignFileStem, defaultTargetUrl, passwordOf } from "./sync-command.ts";
+import { addCampaignSecrets, defaultTargetUrl, passwordOf } from "./sync-command.ts";
 
 /**
  * Campaigns listing at the same time (a db_init, a catch-up, a re-listing): a listing holds many
@@ -102,7 +102,13 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
     const fenced = state.fenced({ name: lease.name, token: lease.token });
     const reporter = new StatusReporter(
       fenced.status,
-      { name: campaign.key, campaign: config.campaign, mode: config.mode, owner: replica.id, settings: settingsHash(campaign) },
+      {
+        name: campaign.key,
+        campaign: config.campaign,
+        mode: config.mode,
+        owner: replica.id,
+        settings: settingsFingerprint(campaign.key, campaign.config),
+      },
       (error) => {
         // Its new owner reports from now on.
         if (!isLeaseLost(error)) warn(`${label}: cannot record its status in the state store`)(error);
@@ -144,7 +150,7 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
   async function finishedEarlier(campaign: RunCampaign): Promise<CampaignStatusRecord | undefined> {
     if (campaign.config.mode !== "db_init" && campaign.config.mode !== "db_update") return undefined;
     const record = (await state.status.list()).find((status) => status.name === campaign.key);
-    return record?.state === "finished" && record.settings === settingsHash(campaign) ? record : undefined;
+    return record?.state === "finished" && record.settings === settingsFingerprint(campaign.key, campaign.config) ? record : undefined;
   }
 
   function keepFinished(campaign: RunCampaign, lease: Lease, record: CampaignStatusRecord): void {
@@ -153,7 +159,11 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
       `${labelOf(campaign)}: finished at ${when}${record.owner ? ` by replica ${record.owner}` : ""}; not run again until its keys change`,
       aboutCampaign(campaign),
     );
-    const reporter = new StatusReporter(state.status, { ...record, owner: replica.id, settings: settingsHash(campaign) }, () => {});
+    const reporter = new StatusReporter(
+      state.status,
+      { ...record, owner: replica.id, settings: settingsFingerprint(campaign.key, campaign.config) },
+      () => {},
+    );
     running.set(campaign.key, { campaign, lease, stop: new AbortController(), done: Promise.resolve(), reporter, stopping: false });
   }
 
@@ -242,11 +252,11 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
   }
 
   // What the file held when it was last read: a round that finds it changed reads it again.
-  let seen = fileVersion(file);
+  let seen = configFileVersion(file);
 
   async function reload(why: string): Promise<void> {
     if (signal.aborted) return;
-    seen = fileVersion(file);
+    seen = configFileVersion(file);
     out.info(`${why}: reading ${file} again`);
     let next: RunConfig;
     try {
@@ -277,7 +287,7 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
   try {
     while (!signal.aborted) {
       await turns.run(async () => {
-        if (fileVersion(file) !== seen) await reload("the file changed");
+        if (configFileVersion(file) !== seen) await reload("the file changed");
         await balance();
         const held = current.campaigns.filter((campaign) => keeper.held.has(campaign.key));
         await alerts.check(held.map((campaign) => ({ key: campaign.key, label: labelOf(campaign), settings: campaign.config })));
@@ -313,51 +323,6 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
   } finally {
     process.off("SIGHUP", onHangup);
     await state.close().catch(warn("closing the state store"));
-  }
-}
-
-/** `ABC123 db_sync → postgres://dbsync@db/calls`: which campaign a console line is about. */
-function labelOf({ config }: RunCampaign): string {
-  return `${config.campaign} ${config.mode}${config.url ? ` → ${displayUrl(config.url)}` : ""}`;
-}
-
-/** Its own file, named as `sync` names it, so an operator reads or tails one campaign at a time. */
-function campaignLog({ config }: RunCampaign, { logFormat, logKeepDays }: RunConfig): ConsolaInstance {
-  const logFile = createLogFile(`${campaignFileStem(config.campaign)}_${config.mode}`);
-  // Nothing to the console: the process says one line per start, failure and end for every campaign.
-  return createLogger({
-    verbose: false,
-    level: consolaLevel(config.logLevel),
-    logFile,
-    consoleLevel: -1,
-    format: logFormat,
-    context: { campaign: config.campaign, mode: config.mode },
-    keepDays: logKeepDays,
-  });
-}
-
-/** A console line's fields naming its campaign, for the JSON log format. */
-function aboutCampaign({ config }: RunCampaign): { campaign: string; mode: string } {
-  return { campaign: config.campaign, mode: config.mode };
-}
-
-/** The campaign's settings, its token left out (a new token is no reason to load everything again). */
-function settingsHash({ key, config }: RunCampaign): string {
-  // No secret goes in, not even hashed: the hash lies in a database others may read. The key stands
-  // for the target without its password.
-  const { token: _token, url: _url, webhook, ...settings } = config;
-  const { secret: _secret, signingKey: _signingKey, ...delivery } = webhook;
-  return createHash("sha256")
-    .update(JSON.stringify({ key, settings, delivery, signed: webhook.secret !== undefined }))
-    .digest("hex");
-}
-
-/** The file's content as a hash; "" when it cannot be read (reading it again says why). */
-function fileVersion(file: string): string {
-  try {
-    return createHash("sha256").update(readFileSync(file)).digest("hex");
-  } catch {
-    return "";
   }
 }
 

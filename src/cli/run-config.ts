@@ -2,6 +2,7 @@
 // and per campaign the same settings as the `sync` flags under spelled-out names. Each campaign's keys
 // become the flags they stand for and go through the flags' own parsing (sync-config.ts), so a value
 // is checked the same way in both. Every mistake is one line naming the file, the campaign and the key.
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, extname } from "node:path";
 import { parseJSON5, parseTOML, parseYAML } from "confbox";
@@ -366,4 +367,13 @@ function editDistance(a: string, b: string): number {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The config file's content as a hash, to notice a change; "" when it cannot be read (reading it again says why). */
+export function configFileVersion(file: string): string {
+  try {
+    return createHash("sha256").update(readFileSync(file)).digest("hex");
+  } catch {
+    return "";
+  }
 }
