@@ -239,7 +239,8 @@ export class Deliverer {
     const waitMs = retryWaitMs(this.options.backoff, attempts - 1, verdict.retryAfterMs);
     // While the breaker is open a delivery spends at most one attempt per probe period, so a short
     // outage does not use up its attempts.
-    const nextAt = Math.max(this.now() + waitMs, this.options.breaker.retryAt + Math.random() * 1000);
+    // Whole milliseconds: a server state store keeps them in a BIGINT, which refuses a fraction.
+    const nextAt = Math.round(Math.max(this.now() + waitMs, this.options.breaker.retryAt + Math.random() * 1000));
     await this.options.outbox.retryLater(entry.id, attempts, nextAt, verdict.error, lease);
   }
 
