@@ -630,6 +630,8 @@ export function runOutboxConformance(
         expect(await outbox.pendingCount({ scope })).toBe(0);
         const [dead, ...rest] = await outbox.failed({ campaign: scope.campaign });
         expect(rest).toEqual([]);
+        expect(await outbox.failedCount({ campaign: scope.campaign })).toBe(1);
+        expect(await outbox.failedCount({ campaign: `${scope.campaign}-other` })).toBe(0);
         expect(dead).toMatchObject({
           id: entry.id,
           status: "failed",

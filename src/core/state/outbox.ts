@@ -175,6 +175,14 @@ export function createOutbox(db: StateDb): WebhookOutbox {
       return rows.map(toEntry);
     },
 
+    async failedCount(filter: FailedFilter): Promise<number> {
+      const [row] = await read(
+        "cannot count the dead letters",
+        sql`SELECT COUNT(*) AS n FROM ${o} WHERE ${o.status} = 'failed'${failedSql(o, filter)}`,
+      );
+      return Number(row?.n ?? 0);
+    },
+
     revive(filter: FailedFilter, nowMs: number, options: ReviveOptions = {}): Promise<string[]> {
       const notSuperseded = options.includeSuperseded ? sql.empty() : sql` AND ${supersededSql(db.family)} = 0`;
       return transaction("cannot put dead letters back in line", async (tx) => {

@@ -135,6 +135,8 @@ export interface WebhookOutbox {
   /** The last attempt failed: into the dead-letter list; the contact's next is due. */
   deadLetter(id: string, attempts: number, error: string, at: Date, lease?: number): Promise<void>;
   failed(filter: FailedFilter): Promise<OutboxEntry[]>;
+  /** How many dead letters match, without reading them (for metrics). */
+  failedCount(filter: FailedFilter): Promise<number>;
   /**
    * Puts matching dead letters back in line with fresh attempts, marked as replayed (they no longer
    * hold the checkpoint back: they were past it already). Superseded ones stay unless asked for.
