@@ -38,6 +38,17 @@ export interface DialfireClientOptions {
   fetch?: typeof fetch;
   /** Told about every failed attempt that will be retried. */
   onRetry?: (info: { path: string; attempt: number; reason: string; waitMs: number }) => void;
+  /** Told about every attempt that ended other than by the caller's abort, answered or not (for metrics). */
+  onAttempt?: (attempt: ApiAttempt) => void;
+}
+
+export interface ApiAttempt {
+  /** Method and path below the campaign, without ids: `GET /contacts/list`. */
+  endpoint: string;
+  /** The answer's HTTP status; undefined when none came (unreachable, timeout). */
+  status: number | undefined;
+  /** From the request's start to its answer read whole (or to the failure). */
+  durationMs: number;
 }
 
 /** The token was refused (403): retrying cannot help, the user must fix `--ct`. */
@@ -71,13 +82,14 @@ export function createDialfireClient(options: DialfireClientOptions): DialfireSo
     const url = new URL(base.pathname.replace(/\/$/, "") + path, base);
     for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, value);
     const where = `${method} ${url.pathname}`;
+    const endpoint = `${method} ${path.startsWith(campaignPath) ? path.slice(campaignPath.length) : path}`;
 
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
       let reason: string;
       let retryAfterMs: number | undefined;
       try {
-        return await attemptOnce(url, method, body, schema, signal);
+        return await attemptOnce(url, method, endpoint, body, schema, signal);
       } catch (error) {
         if (signal?.aborted) throw signal.reason;
         if (error instanceof DialfireAuthError) throw error;
@@ -97,11 +109,14 @@ export function createDialfireClient(options: DialfireClientOptions): DialfireSo
   async function attemptOnce<T>(
     url: URL,
     method: string,
+    endpoint: string,
     body: unknown,
     schema: v.GenericSchema<unknown, T>,
     signal?: AbortSignal,
   ): Promise<T> {
     const timeout = AbortSignal.timeout(timeoutMs);
+    const began = performance.now();
+    const ended = (status: number | undefined) => options.onAttempt?.({ endpoint, status, durationMs: performance.now() - began });
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let response: Response;
     let text: string;
@@ -119,9 +134,11 @@ export function createDialfireClient(options: DialfireClientOptions): DialfireSo
       });
       text = await response.text();
     } catch (error) {
+      if (!signal?.aborted) ended(undefined);
       if (timeout.aborted && !signal?.aborted) throw new Error(`no answer within ${timeoutMs / 1000} s`);
       throw new Error(`cannot reach ${base.origin}: ${networkReason(error)}`);
     }
+    ended(response.status);
     if (response.status === 403 || response.status === 401) {
       throw new DialfireAuthError(
         `the Dialfire API refused the token for campaign ${options.campaign} (${response.status}): ` +

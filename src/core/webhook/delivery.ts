@@ -40,6 +40,11 @@ export interface DelivererOptions {
   reportEveryMs?: number;
   /** The run ended: reports still held back are said now. */
   onStop?: () => void;
+  /**
+   * Told about every outcome as it is counted in `stats` (for metrics). `answered`: the receiver gave
+   * an answer (true), did not or failed with 5xx (false), or was not asked (held back; undefined).
+   */
+  onOutcome?: (outcome: DeliveryOutcome, answered: boolean | undefined) => void;
   now?: () => number;
 }
 
@@ -49,7 +54,10 @@ export interface DeliveryStats {
   deadLettered: number;
 }
 
-type Verdict = { ok: true } | { ok: false; error: string; retryAfterMs?: number; receiverFault: boolean };
+export type DeliveryOutcome = "delivered" | "failed" | "dead_lettered";
+
+/** `asked`: the receiver was sent the delivery and answered (a refusal, not a fault). */
+type Verdict = { ok: true } | { ok: false; error: string; retryAfterMs?: number; receiverFault: boolean; asked?: boolean };
 
 /** Bodies of error answers are kept only this long in the outbox's last error. */
 const ERROR_TEXT = 200;
@@ -206,6 +214,7 @@ export class Deliverer {
       breaker.success();
       await outbox.delivered(entry.id, this.now(), lease);
       this.stats.delivered++;
+      this.options.onOutcome?.("delivered", true);
       return;
     }
     if (signal.aborted) {
@@ -227,15 +236,18 @@ export class Deliverer {
   private async failed(entry: OutboxEntry, lease: number, verdict: Extract<Verdict, { ok: false }>): Promise<void> {
     const attempts = entry.attempts + 1;
     this.stats.failedAttempts++;
+    const answered = verdict.receiverFault ? false : verdict.asked;
     if (attempts >= this.options.attempts) {
       await this.options.outbox.deadLetter(entry.id, attempts, verdict.error, new Date(this.now()), lease);
       this.stats.deadLettered++;
+      this.options.onOutcome?.("dead_lettered", answered);
       this.deadLetters.add(
         `delivery ${entry.id} (contact ${entry.contactId}, transaction fired ${entry.fired ?? "?"}) ` +
           `is in the dead-letter list after ${attempts} attempts: ${oneLine(verdict.error)}`,
       );
       return;
     }
+    this.options.onOutcome?.("failed", answered);
     const waitMs = retryWaitMs(this.options.backoff, attempts - 1, verdict.retryAfterMs);
     // While the breaker is open a delivery spends at most one attempt per probe period, so a short
     // outage does not use up its attempts.
@@ -298,6 +310,7 @@ function refusal(response: Response, text: string): Extract<Verdict, { ok: false
       ok: false,
       error: `the receiver redirects${location ? ` to ${withoutSecrets(location)}` : ""} (HTTP ${response.status}); give that URL`,
       receiverFault: false,
+      asked: true,
     };
   }
   const status = `HTTP ${response.status}${text ? `: ${text}` : ""}`;
@@ -308,6 +321,7 @@ function refusal(response: Response, text: string): Extract<Verdict, { ok: false
     retryAfterMs: busy ? parseRetryAfter(response.headers.get("retry-after")) : undefined,
     // 429 means the receiver is up and wants us slower (Retry-After does that), not that it is down.
     receiverFault: response.status >= 500 || response.status === 408,
+    asked: true,
   };
 }
 
