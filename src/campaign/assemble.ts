@@ -11,8 +11,10 @@ import { SqlTarget } from "../core/sql/target.ts";
 import type { StateStore } from "../core/state/state.ts";
 import { runSync, type SyncOptions, type SyncStats } from "../core/sync/pipeline.ts";
 import type { TableKey } from "../core/sync/tables.ts";
+import type { DeliveryOutcome } from "../core/webhook/delivery.ts";
 import { openDialect } from "../dialects/index.ts";
 import { apiRetryReport, pipelineLog } from "./log-digests.ts";
+import { type CampaignObserver, isUnreachable, watchCheckpoints, watchSink, watchTurn } from "./metrics-observer.ts";
 import { type CampaignSettings, contactFilter, pipelineSettings } from "./settings.ts";
 import { runWebhookMode } from "./webhook.ts";
 
@@ -33,6 +35,8 @@ export interface CampaignHost {
   beforeWrite?: () => void;
   /** Waits for this campaign's turn to list (see SyncOptions.listingTurn). */
   listingTurn?: SyncOptions["listingTurn"];
+  /** Hears of the campaign's requests, answers, checkpoints and deliveries (for metrics and readiness). */
+  observer?: CampaignObserver;
 }
 
 export interface Campaign {
@@ -49,7 +53,7 @@ export interface Campaign {
 }
 
 export function assembleCampaign(settings: CampaignSettings, host: CampaignHost): Campaign {
-  const { log, signal } = host;
+  const { log, signal, observer } = host;
   const retries: LogDigest = apiRetryReport(log);
   const source = createDialfireClient({
     baseUrl: settings.apiUrl ?? DEFAULT_API_URL,
@@ -57,33 +61,51 @@ export function assembleCampaign(settings: CampaignSettings, host: CampaignHost)
     token: settings.token,
     timeoutMs: settings.apiTimeoutSeconds * 1000,
     retry: { attempts: settings.apiAttempts, baseMs: 1000, maxMs: 30_000 },
-    onRetry: ({ path, attempt, reason, waitMs }) =>
-      retries.add(`API ${path} attempt ${attempt} failed (${reason}); retrying in ${(waitMs / 1000).toFixed(1)} s`),
+    onRetry: ({ path, attempt, reason, waitMs }) => {
+      observer?.apiRetry();
+      retries.add(`API ${path} attempt ${attempt} failed (${reason}); retrying in ${(waitMs / 1000).toFixed(1)} s`);
+    },
+    onAttempt: observer && ((attempt) => observer.apiAttempt(attempt)),
   });
-  const onProgress = host.onProgress ?? (() => {});
+  const listingTurn = host.listingTurn && observer ? watchTurn(host.listingTurn, observer) : host.listingTurn;
+  const onProgress = (stats: SyncStats) => {
+    host.onProgress?.(stats);
+    observer?.progress(stats);
+  };
   let target: SqlTarget | undefined;
 
   async function run(): Promise<SyncStats | undefined> {
     // Nothing is opened, and so no state or target file created, before the API accepted the token.
     await source.fields(signal);
-    const state = typeof host.state === "function" ? await host.state() : host.state;
+    const store = typeof host.state === "function" ? await host.state() : host.state;
+    const state = observer ? watchCheckpoints(store, (value) => observer.checkpoint(value)) : store;
     // In webhook mode the URL is the receiver's; there is no target database.
     if (settings.mode === "webhook") {
-      await runWebhookMode({ settings, state, source, log, onProgress, signal, listingTurn: host.listingTurn });
+      const onDelivery =
+        observer &&
+        ((outcome: DeliveryOutcome, answered: boolean | undefined) => {
+          observer.delivery(outcome);
+          if (answered !== undefined) observer.target(answered);
+        });
+      await runWebhookMode({ settings, state, source, log, onProgress, signal, listingTurn, onDelivery });
       return undefined;
     }
     const url = settings.url ?? host.defaultTargetUrl?.();
     if (url === undefined) throw new Error(`campaign ${settings.campaign}: no target database URL`);
-    const dialect = await openDialect(url);
+    const dialect = await openDialect(url).catch((error: unknown) => {
+      if (isUnreachable(error)) observer?.target(false, error instanceof Error ? error.message : String(error));
+      throw error;
+    });
     // A replica writes its rows only while its lease surely holds (beforeWrite); one that stalled
     // between that check and its commit must not write over a newer row of the next owner.
     const keepNewerRows = host.beforeWrite !== undefined;
     target = new SqlTarget(dialect, settings.tablePrefix, { onWarning: (message) => log.warn(message), keepNewerRows });
-    const sink = createSqlSink(target, {
+    const written = createSqlSink(target, {
       filter: contactFilter(settings),
       onWarning: (w) => log.debug(`contact ${w.contactId}: ${w.message}`),
       beforeWrite: host.beforeWrite,
     });
+    const sink = observer ? watchSink(written, (answered, reason) => observer.target(answered, reason)) : written;
     const tables = settings.tablePrefix ? ` (tables ${settings.tablePrefix}*)` : "";
     log.info(`${settings.mode} of campaign ${settings.campaign} into ${dialect.safeUrl}${tables}`);
     return runSync({
@@ -96,7 +118,7 @@ export function assembleCampaign(settings: CampaignSettings, host: CampaignHost)
       ...pipelineSettings(settings),
       log: pipelineLog(log),
       onProgress,
-      listingTurn: host.listingTurn,
+      listingTurn,
       signal,
     });
   }

@@ -92,6 +92,11 @@ export class LeaseKeeper {
     return { held: this.#held, surplus, lost };
   }
 
+  /** How long ago (ms) a round last reached the store (or this keeper was made). */
+  get sinceContactMs(): number {
+    return this.#clock() - this.#lastContact;
+  }
+
   /**
    * True once no round reached the store for a whole lease time: the leases may have gone to other
    * replicas without this one hearing of it, so its campaigns must stop (their writes would be

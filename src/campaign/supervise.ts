@@ -9,6 +9,7 @@ import type { StateStore } from "../core/state/state.ts";
 import type { CampaignState } from "../core/state/status.ts";
 import type { SyncOptions, SyncStats } from "../core/sync/pipeline.ts";
 import { assembleCampaign } from "./assemble.ts";
+import type { CampaignObserver } from "./metrics-observer.ts";
 import type { CampaignSettings } from "./settings.ts";
 
 export interface SupervisedHost {
@@ -26,6 +27,7 @@ export interface SupervisedHost {
   onProgress?: (stats: SyncStats) => void;
   beforeWrite?: () => void;
   listingTurn?: SyncOptions["listingTurn"];
+  observer?: CampaignObserver;
 }
 
 /** How a supervised campaign ended. */
@@ -35,13 +37,16 @@ export type SupervisedEnd = "finished" | "stopped" | "lease-lost";
 export async function superviseCampaign(settings: CampaignSettings, host: SupervisedHost): Promise<SupervisedEnd> {
   const { log, say, signal } = host;
   const policy: RetryPolicy = { attempts: Number.POSITIVE_INFINITY, baseMs: host.backoff.firstMs, maxMs: host.backoff.maxMs };
-  const report = host.report ?? (() => {});
+  const report = (state: CampaignState, lastError?: string) => {
+    host.observer?.state(state);
+    host.report?.(state, lastError);
+  };
   let failures = 0;
   say("started");
   while (!signal.aborted) {
     const startedAt = Date.now();
-    const { state, defaultTargetUrl, onProgress, beforeWrite, listingTurn } = host;
-    const campaign = assembleCampaign(settings, { state, log, signal, defaultTargetUrl, onProgress, beforeWrite, listingTurn });
+    const { state, defaultTargetUrl, onProgress, beforeWrite, listingTurn, observer } = host;
+    const campaign = assembleCampaign(settings, { state, log, signal, defaultTargetUrl, onProgress, beforeWrite, listingTurn, observer });
     report("running");
     try {
       await campaign.run();

@@ -8,7 +8,7 @@ import { RateLimiter } from "../core/webhook/rate-limit.ts";
 import type { DialfireSource } from "../core/sync/source.ts";
 import type { StateStore } from "../core/state/state.ts";
 import { runSync, type SyncOptions, type SyncStats } from "../core/sync/pipeline.ts";
-import { Deliverer } from "../core/webhook/delivery.ts";
+import { Deliverer, type DelivererOptions } from "../core/webhook/delivery.ts";
 import { createWebhookSink } from "../core/webhook/sink.ts";
 import { breakerReports, fileOnly, pipelineLog } from "./log-digests.ts";
 import { type CampaignSettings, contactFilter, pipelineSettings, type WebhookDeliveryConfig } from "./settings.ts";
@@ -24,9 +24,11 @@ export interface WebhookModeRun {
   onProgress: (stats: SyncStats) => void;
   signal: AbortSignal;
   listingTurn?: SyncOptions["listingTurn"];
+  onDelivery?: DelivererOptions["onOutcome"];
 }
 
-export async function runWebhookMode({ settings, state, source, log, onProgress, signal, listingTurn }: WebhookModeRun): Promise<void> {
+export async function runWebhookMode(run: WebhookModeRun): Promise<void> {
+  const { settings, state, source, log, onProgress, signal, listingTurn } = run;
   const url = settings.url as string; // required in webhook mode by every entry point
   const scope = { campaign: settings.campaign };
   const checkpointKey = { campaign: settings.campaign, mode: "webhook", target: "" };
@@ -54,7 +56,10 @@ export async function runWebhookMode({ settings, state, source, log, onProgress,
   const inner = new AbortController();
   const stop = () => inner.abort(signal.reason);
   signal.addEventListener("abort", stop, { once: true });
-  const deliverer = createDeliverer(settings.webhook, state.outbox, { scope }, log, { concurrency: settings.workers });
+  const deliverer = createDeliverer(settings.webhook, state.outbox, { scope }, log, {
+    concurrency: settings.workers,
+    onOutcome: run.onDelivery,
+  });
   const sink = createWebhookSink({
     outbox: state.outbox,
     scope,
@@ -109,7 +114,7 @@ export function createDeliverer(
   outbox: WebhookOutbox,
   selection: DeliverySelection,
   log: ConsolaInstance,
-  options: { concurrency?: number } = {},
+  options: { concurrency?: number; onOutcome?: DelivererOptions["onOutcome"] } = {},
 ): Deliverer {
   const breakerNews = breakerReports(log);
   const file = fileOnly(log);
@@ -132,6 +137,7 @@ export function createDeliverer(
     userAgent: `dbsync/${pkg.version}`,
     log: { info: (m) => log.info(m), warn: (m) => log.warn(m), record: (m) => file.warn(m) },
     onStop: () => breakerNews.flush(),
+    onOutcome: options.onOutcome,
   });
 }
 
