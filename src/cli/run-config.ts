@@ -18,6 +18,7 @@ import { decimal, logFormat, logKeepDays, parseFlags, wholeNumber } from "./flag
 import type { LogFormat } from "./logger.ts";
 import { DEFAULT_LOG_KEEP_DAYS } from "./paths.ts";
 import { stateStoreUrl } from "./state-option.ts";
+import { HTTP_ADDRESS_SCHEMA, type ListenAddress } from "./run-http-address.ts";
 import { parseSyncConfig, type SYNC_FLAGS, type SyncConfig } from "./sync-config.ts";
 
 /** Each key of a campaign in the file and the `sync` flag it stands for. */
@@ -64,6 +65,7 @@ const TOP_LEVEL_KEYS = [
   "log_format",
   "log_keep_days",
   "alerts",
+  "http",
   "campaigns",
 ];
 
@@ -87,6 +89,8 @@ export interface RunConfig {
   /** Of the console and every campaign's file; read when the process starts. */
   logFormat: LogFormat;
   logKeepDays: number;
+  /** Where /healthz, /readyz and /metrics are served; none: not served. */
+  http?: ListenAddress;
   campaigns: RunCampaign[];
 }
 
@@ -97,6 +101,7 @@ const TopLevelSchema = v.object({
   failure_wait_max_seconds: v.optional(decimal("failure_wait_max_seconds", "a number of seconds", 0.05, 86_400), "300"),
   log_format: v.optional(logFormat("log_format"), "text"),
   log_keep_days: v.optional(logKeepDays("log_keep_days"), String(DEFAULT_LOG_KEEP_DAYS)),
+  http: v.optional(HTTP_ADDRESS_SCHEMA),
 });
 
 /** Reads, expands and checks the file; every mistake is a UsageError of one line. */
@@ -111,7 +116,11 @@ export async function loadRunConfig(file: string, env: Record<string, string | u
   if (unknown !== undefined) fail("", `unknown key "${unknown}"${suggestion(unknown, TOP_LEVEL_KEYS)}`);
   const top = parseOrFail(
     TopLevelSchema,
-    textValues(document, ["lease_seconds", "failure_wait_seconds", "failure_wait_max_seconds", "log_format", "log_keep_days"], fail),
+    textValues(
+      document,
+      ["lease_seconds", "failure_wait_seconds", "failure_wait_max_seconds", "log_format", "log_keep_days", "http"],
+      fail,
+    ),
     "",
     fail,
   );
@@ -138,6 +147,7 @@ export async function loadRunConfig(file: string, env: Record<string, string | u
     failureWait: { firstSeconds: top.failure_wait_seconds, maxSeconds: top.failure_wait_max_seconds },
     alerts: document.alerts === undefined ? undefined : readAlerts(document.alerts, fail),
     ...logging,
+    http: top.http,
     campaigns,
   };
 }
