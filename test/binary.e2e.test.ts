@@ -4,12 +4,14 @@
 // Talkdesk and a phonecall. linux-x64 natively; linux-arm64 the same way under qemu-user, which is
 // installed from Debian's packages when missing (~5 s).
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { openDialect } from "../src/dialects/index.ts";
 import { machoLayout, machoSignatureProblem } from "../scripts/compile/macho-sign.ts";
-import { serveUrl, tempDir, flatFlags } from "./helpers/run.ts";
+import { until } from "./helpers/compare.ts";
+import { parsePrometheusText, total } from "./helpers/prometheus-text.ts";
+import { collectOutput, serveUrl, tempDir, flatFlags } from "./helpers/run.ts";
 
 setDefaultTimeout(120_000);
 
@@ -236,6 +238,37 @@ for (const variant of VARIANTS) {
           expect(result.stderr).not.toContain("Cannot find module");
           expect(result.stderr).toContain(`at ${url.replace(":p@", "@")}: connection refused (nothing listens on that host and port)`);
         }
+      });
+
+    // prom-client, bundled like the rest: natively only, as the drivers.
+    if (variant.name === "linux-x64")
+      test("run: /metrics in the Prometheus format, with the rows the campaign writes and the process's figures", async () => {
+        const config = join(dir, "run.yaml");
+        writeFileSync(
+          config,
+          `state: file:run-state.db\nhttp: 127.0.0.1:0\ncampaigns:\n  - campaign: ${CAMPAIGN}\n    token: ${API_TOKEN}\n` +
+            `    mode: db_sync\n    url: file:run.db\n    api_url: ${api}\n    interval: 1\n`,
+        );
+        const child = Bun.spawn([...variant.command(binary), "run", "--config", config], {
+          cwd: dir,
+          env,
+          stdin: "ignore",
+          stdout: "pipe",
+          stderr: "pipe",
+        });
+        children.push(child);
+        void new Response(child.stdout).text();
+        const console = collectOutput(child.stderr);
+        await console.waitFor(/\/metrics on http:\/\/\S+/);
+        const base = /\/metrics on (http:\/\/\S+)/.exec(console.text())?.[1] as string;
+        const written = async () => {
+          const families = parsePrometheusText(await (await fetch(`${base}/metrics`)).text());
+          return (
+            total(families, "dbsync_rows_written_total", { campaign: CAMPAIGN, table: "contacts" }) === CONTACTS &&
+            families.has("process_resident_memory_bytes")
+          );
+        };
+        expect(await until(written, 30_000)).toBe(true);
       });
 
     test("serve: Talkdesk gets every contact, a phonecall is created for one of them", async () => {
