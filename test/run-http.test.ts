@@ -181,3 +181,39 @@ describe("dbsync run's HTTP face", () => {
     }
   });
 });
+
+describe("the strict text-format parser of these tests", () => {
+  test("reads what the format allows and refuses the rest, naming the line", () => {
+    const good = [
+      "# HELP a_total A \\\\ counter.",
+      "# TYPE a_total counter",
+      'a_total{x="1\\"2",y="\\n"} 3',
+      "# TYPE h histogram",
+      'h_bucket{le="1"} 1',
+      'h_bucket{le="+Inf"} 2',
+      "h_sum 1.5e0",
+      "h_count 2",
+      "# TYPE g gauge",
+      "g Nan",
+      "",
+    ].join("\n");
+    const families = parsePrometheusText(good);
+    expect(families.get("a_total")?.help).toBe("A \\ counter.");
+    expect(families.get("a_total")?.samples[0]?.labels).toEqual({ x: '1"2', y: "\n" });
+    expect(families.get("g")?.samples[0]?.value).toBeNaN();
+    for (const [text, problem] of [
+      ["# TYPE a counter\na 1", "does not end with a line feed"],
+      ["# TYPE a counter\n# TYPE b gauge\nb 1\na 2\n", "a sample outside its family"],
+      ["# TYPE a counter\na 1\n# TYPE b gauge\n# TYPE a counter\n", "the family appears twice"],
+      ['# TYPE a gauge\na{x="\\t"} 1\n', "a bad escape"],
+      ["# TYPE a gauge\na{x=1} 1\n", 'a label without ="'],
+      ["# TYPE a gauge\na one\n", "not a number"],
+      ["# TYPE a counter\na -1\n", "a counter below 0"],
+      ["# TYPE a gauge\na 1\na 2\n", "appears twice"],
+      ['# TYPE h histogram\nh_bucket{le="1"} 3\nh_bucket{le="+Inf"} 2\nh_sum 1\nh_count 2\n', "buckets not rising"],
+      ['# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_sum 1\nh_count 3\n', "the +Inf bucket differs from _count"],
+    ] as const) {
+      expect(() => parsePrometheusText(text), text).toThrow(problem);
+    }
+  });
+});

@@ -46,8 +46,8 @@ export function parsePrometheusText(text: string): Map<string, Family> {
       const [, kind, name = "", rest = ""] = meta;
       if (!NAME.test(name)) fail("bad metric name");
       let family = families.get(name);
+      if (family !== current && closed.has(name)) fail("the family appears twice");
       if (!family) {
-        if (closed.has(name)) fail("the family appears twice");
         family = { name, type: "untyped", help: "", samples: [] };
         families.set(name, family);
       }
