@@ -2,7 +2,8 @@
 // simulator (which answers some requests 429) and a receiver (which fails some deliveries), the
 // state store on PostgreSQL behind a proxy that can fall silent. /metrics, read by a strict parser,
 // has every series with its labels and its counters move as the sync writes; /readyz is 503 with
-// its reason while the state store is silent and 200 before and after; a bad address is one line.
+// its reason while the state store is silent and 200 before and after. Two replicas sharing two
+// campaigns each export only the one they hold. A bad address is one line.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -177,6 +178,45 @@ campaigns:
       expect(await child.exited).toBe(0);
     } finally {
       child.kill("SIGKILL");
+    }
+  });
+
+  test("two replicas: each exports the campaign it holds and nothing of the other's", async () => {
+    const shared = await freshDatabase("postgres");
+    const config = join(dir, "replicas.yaml");
+    const campaign = (name: string) =>
+      `  - campaign: ${CAMPAIGN.id}\n    token: ${CAMPAIGN.token}\n    mode: db_sync\n    url: file:${name}.db\n` +
+      `    api_url: ${simulator.url}\n    interval: 0.5\n`;
+    writeFileSync(config, `state: ${shared.url}\nlease_seconds: 3\nhttp: 127.0.0.1:0\ncampaigns:\n${campaign("one")}${campaign("two")}`);
+    const replicas = [spawnRun(["--config", config]), spawnRun(["--config", config])];
+    try {
+      const bases = await Promise.all(
+        replicas.map(async ({ console }) => {
+          await console.waitFor(/\/metrics on http:\/\/\S+/);
+          return /\/metrics on (http:\/\/\S+)/.exec(console.text())?.[1] as string;
+        }),
+      );
+      /** The targets of the campaigns whose series each replica exports. */
+      const exported = () =>
+        Promise.all(
+          bases.map(async (base) => {
+            const families = parsePrometheusText(await (await fetch(`${base}/metrics`)).text());
+            const targets = new Set<string>();
+            for (const family of families.values())
+              for (const sample of family.samples) if (sample.labels.target) targets.add(sample.labels.target);
+            return [...targets];
+          }),
+        );
+      const split = async () => {
+        const [first = [], second = []] = await exported();
+        return first.length === 1 && second.length === 1 && first[0] !== second[0];
+      };
+      expect(await until(split, 30_000)).toBe(true);
+      for (const { child } of replicas) child.kill("SIGTERM");
+      expect(await Promise.all(replicas.map(({ child }) => child.exited))).toEqual([0, 0]);
+    } finally {
+      for (const { child } of replicas) child.kill("SIGKILL");
+      await shared.drop();
     }
   });
 
