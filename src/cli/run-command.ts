@@ -26,7 +26,7 @@ import { addSecret, createLogger, redact } from "./logger.ts";
 import { logDir } from "./paths.ts";
 import { aboutCampaign, campaignLog, labelOf } from "./run-campaign-log.ts";
 import { configFileVersion, inFileTerms, loadRunConfig, type RunCampaign, type RunConfig } from "./run-config.ts";
-import { HTTP_ADDRESS_SCHEMA, HTTP_FLAG, runHttpFace } from "./run-http.ts"; // metrics
+import { HTTP_ADDRESS_SCHEMA, HTTP_FLAG, runHttpFace } from "./run-http.ts";
 import { onShutdown } from "./shutdown.ts";
 import { addCampaignSecrets, defaultTargetUrl, passwordOf } from "./sync-command.ts";
 
@@ -41,7 +41,7 @@ const LISTINGS_AT_ONCE = 1;
 
 const RUN_FLAGS = {
   config: valueFlag("The config file: YAML (.yaml, .yml), TOML (.toml) or JSON (.json); see the README", "file"),
-  http: HTTP_FLAG, // metrics
+  http: HTTP_FLAG,
 } as const;
 
 export const runManyCommand = defineCommand({
@@ -53,13 +53,13 @@ export const runManyCommand = defineCommand({
   args: RUN_FLAGS,
   async run({ args }) {
     const flags = parseFlags(
-      v.object({ config: requiredText("the config file (--config) is required"), http: v.optional(HTTP_ADDRESS_SCHEMA) }), // metrics
+      v.object({ config: requiredText("the config file (--config) is required"), http: v.optional(HTTP_ADDRESS_SCHEMA) }),
       // Present-but-undefined: a missing --config gets its own message, not valibot's generic one.
       { config: undefined, ...withEnvironment(args, RUN_FLAGS, process.env) },
     );
     // A file with a mistake stops here, before anything is opened: exit 2 with its one line.
     const config = await loadRunConfig(flags.config);
-    process.exitCode = await runCampaigns(flags.config, { ...config, http: flags.http ?? config.http }); // metrics
+    process.exitCode = await runCampaigns(flags.config, { ...config, http: flags.http ?? config.http });
   },
 });
 
@@ -94,7 +94,7 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
     mask: redact,
     warn: (line) => out.warn(redact(line)),
   });
-  const face = runHttpFace(current.http, { state, keeper, campaigns: () => current.campaigns, out }); // metrics
+  const face = runHttpFace(current.http, { state, keeper, campaigns: () => current.campaigns, out });
 
   function start(campaign: RunCampaign, lease: Lease): void {
     const stop = new AbortController();
@@ -131,7 +131,7 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
       },
       onProgress: reporter.progress,
       listingTurn: (listing) => listings.run(() => listing().finally(collectGarbage), stopped),
-      observer: face.observer(campaign), // metrics
+      observer: face.observer(campaign),
       beforeWrite: () => {
         if (!keeper.mayWrite(campaign.key)) {
           throw new LeaseLostError(`the lease of ${campaign.key} may have run out (no renewal in time); its rows are not written here`);
@@ -289,7 +289,7 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
   const onHangup = () => void turns.run(() => reload("SIGHUP"));
   process.on("SIGHUP", onHangup);
   try {
-    face.listen(); // metrics
+    face.listen();
     while (!signal.aborted) {
       await turns.run(async () => {
         if (configFileVersion(file) !== seen) await reload("the file changed");
@@ -327,7 +327,7 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
     return 0;
   } finally {
     process.off("SIGHUP", onHangup);
-    face.stop(); // metrics
+    face.stop();
     await state.close().catch(warn("closing the state store"));
   }
 }
