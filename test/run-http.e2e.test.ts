@@ -18,6 +18,7 @@ import { type SilentProxy, startSilentProxy } from "./helpers/silent-proxy.ts";
 setDefaultTimeout(120_000);
 
 const CAMPAIGN = { id: "HTTPFACECAMPAIGN", token: "http-face-token-0123456789" };
+const ADMIN_TOKEN = "http-face-admin-token-0123456789";
 
 describe("dbsync run's /healthz, /readyz and /metrics", () => {
   const dir = tempDir("run-http");
@@ -40,7 +41,13 @@ describe("dbsync run's /healthz, /readyz and /metrics", () => {
 
   function spawnRun(args: string[]) {
     const child = Bun.spawn(["bun", CLI, "run", ...args], {
-      env: { PATH: process.env.PATH ?? "", HOME: dir, DBSYNC_DATA_DIR: join(dir, "data"), DBSYNC_LOG_DIR: join(dir, "logs") },
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: dir,
+        DBSYNC_DATA_DIR: join(dir, "data"),
+        DBSYNC_LOG_DIR: join(dir, "logs"),
+        DBSYNC_ADMIN_TOKEN: ADMIN_TOKEN,
+      },
       stdout: "pipe",
       stderr: "pipe",
     });
@@ -87,6 +94,11 @@ campaigns:
         return parsePrometheusText(await response.text());
       };
       expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ ok: true });
+      // The operator's API is behind the admin token.
+      expect((await fetch(`${base}/api/status`)).status).toBe(401);
+      const api = await fetch(`${base}/api/status`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      expect(api.status).toBe(200);
+      expect(((await api.json()) as { campaigns: { campaign: string }[] }).campaigns.map((c) => c.campaign)).toContain(CAMPAIGN.id);
 
       const synced = () => targetDifferences(`file:${dir}/sync.db`, simulator.campaign).then((d) => d.length === 0);
       expect(await until(synced, 30_000)).toBe(true);

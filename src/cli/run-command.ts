@@ -354,5 +354,6 @@ function once(say: (error: unknown) => void): (error: unknown) => void {
 function addSecrets(config: RunConfig): void {
   addSecret(passwordOf(config.stateUrl));
   addSecret(config.alerts?.url);
+  addSecret(process.env.DBSYNC_ADMIN_TOKEN);
   for (const campaign of config.campaigns) addCampaignSecrets(campaign.config);
 }

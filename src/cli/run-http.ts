@@ -9,11 +9,15 @@ import type { LeaseKeeper } from "../campaign/lease-keeper.ts";
 import type { CampaignFigures } from "../campaign/metrics-campaign.ts";
 import type { CampaignObserver } from "../campaign/metrics-observer.ts";
 import { type CampaignRef, RunMetrics } from "../campaign/metrics.ts";
+import { fleetOverview } from "../campaign/fleet-status.ts";
 import type { StateStore } from "../core/state/state.ts";
+import { fleetApi } from "../server/fleet-api.ts";
 import { UsageError } from "./argv.ts";
 import { listenError } from "./listen-errors.ts";
+import { redact } from "./logger.ts";
 import { addressText, type ListenAddress } from "./run-http-address.ts";
 import type { RunCampaign } from "./run-config.ts";
+import { fleetCampaigns } from "./status-command.ts";
 
 export { HTTP_ADDRESS_SCHEMA, HTTP_FLAG } from "./run-http-address.ts";
 
@@ -31,10 +35,12 @@ export interface ReadinessSources {
   now?: () => number;
 }
 
-export function runHttpApp(sources: ReadinessSources): Hono {
+export function runHttpApp(sources: ReadinessSources, api?: Hono): Hono {
   const app = new Hono();
   app.route("/", healthRoutes(sources));
   app.route("/", metricsRoutes(sources.metrics));
+  // Behind the admin token: the fleet's overview and the operator's actions.
+  if (api) app.route("/api", api);
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${new URL(c.req.url).pathname}` }, 404));
   return app;
 }
@@ -95,8 +101,15 @@ export function runHttpFace(
       deadLetters: await state.outbox.failedCount({ campaign }),
     }),
   });
+  const api = fleetApi({
+    overview: () => fleetOverview(state, fleetCampaigns(run.campaigns()), keeper.ttlMs),
+    outbox: state.outbox,
+    campaigns: () => run.campaigns().map((campaign) => campaign.config.campaign),
+    adminToken: process.env.DBSYNC_ADMIN_TOKEN,
+    onError: (error) => run.out.warn(redact(`the operator's API: ${error instanceof Error ? error.message : String(error)}`)),
+  });
   // Two rounds missed: the third of the lease left is for the next one to get through.
-  const app = runHttpApp({ metrics, stateContact: () => ({ agoMs: keeper.sinceContactMs, limitMs: keeper.ttlMs / 2 }) });
+  const app = runHttpApp({ metrics, stateContact: () => ({ agoMs: keeper.sinceContactMs, limitMs: keeper.ttlMs / 2 }) }, api);
   let server: ReturnType<typeof Bun.serve> | undefined;
   return {
     observer: (campaign) => metrics.campaign(refOf(campaign)),

@@ -3,10 +3,16 @@
 import { existsSync } from "node:fs";
 import { defineCommand } from "citty";
 import * as v from "valibot";
-import { type CampaignOverview, type FleetOverview, fleetOverview, type ReplicaOverview } from "../campaign/fleet-status.ts";
+import {
+  type CampaignOverview,
+  type FleetCampaign,
+  type FleetOverview,
+  fleetOverview,
+  type ReplicaOverview,
+} from "../campaign/fleet-status.ts";
 import { UsageError, withEnvironment } from "./argv.ts";
 import { parseFlags, requiredText, valueFlag } from "./flag-schemas.ts";
-import { loadRunConfig } from "./run-config.ts";
+import { loadRunConfig, type RunCampaign } from "./run-config.ts";
 import { withStateStore } from "./state-option.ts";
 import { defaultTargetUrl } from "./sync-command.ts";
 
@@ -27,10 +33,7 @@ export const statusCommand = defineCommand({
       { config: undefined, ...withEnvironment(args, STATUS_FLAGS, process.env) },
     );
     const config = await loadRunConfig(flags.config);
-    const campaigns = config.campaigns.map(({ key, config: settings }) => ({
-      key,
-      settings: { ...settings, url: settings.url ?? (settings.mode === "webhook" ? undefined : defaultTargetUrl(settings.campaign)) },
-    }));
+    const campaigns = fleetCampaigns(config.campaigns);
     const file = /^file:/i.test(config.stateUrl) ? config.stateUrl.slice(5).split("?")[0] : undefined;
     if (file !== undefined && !existsSync(file)) {
       throw new UsageError(`no state store at ${file} yet: dbsync run has not run with ${flags.config}`);
@@ -42,6 +45,14 @@ export const statusCommand = defineCommand({
     process.stdout.write(flags.json ? `${JSON.stringify(overview, null, 2)}\n` : formatOverview(overview));
   },
 });
+
+/** The file's campaigns as the overview reads them: a campaign without url writes the default file. */
+export function fleetCampaigns(campaigns: readonly RunCampaign[]): FleetCampaign[] {
+  return campaigns.map(({ key, config: settings }) => ({
+    key,
+    settings: { ...settings, url: settings.url ?? (settings.mode === "webhook" ? undefined : defaultTargetUrl(settings.campaign)) },
+  }));
+}
 
 export function formatOverview(overview: FleetOverview): string {
   const header = ["CAMPAIGN", "MODE", "STATE", "OWNER", "CHECKPOINT", "LAG", "ROWS/1H", "OUTBOX", "DEAD"];
