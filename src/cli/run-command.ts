@@ -125,9 +125,9 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
       signal: stopped,
       defaultTargetUrl: () => defaultTargetUrl(config.campaign),
       backoff: { firstMs: current.failureWait.firstSeconds * 1000, maxMs: current.failureWait.maxSeconds * 1000 },
-      report: (state, lastError) => {
-        reporter.report(state, lastError);
-        alerts.report(campaign.key, state, lastError);
+      report: (now, lastError) => {
+        reporter.report(now, lastError);
+        alerts.report(campaign.key, now, lastError);
       },
       onProgress: reporter.progress,
       listingTurn: (listing) => listings.run(() => listing().finally(collectGarbage), stopped),
