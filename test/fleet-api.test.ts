@@ -12,6 +12,10 @@ import { tempDir } from "./helpers/run.ts";
 
 const TOKEN = "admin-token-for-the-test-0123456789";
 const CAMPAIGN = "FLEETAPICAMPAIGN";
+const CAMPAIGNS = [
+  { key: `${CAMPAIGN}|db_sync|file:/a.db`, campaign: CAMPAIGN, mode: "db_sync" },
+  { key: `${CAMPAIGN}|webhook|`, campaign: CAMPAIGN, mode: "webhook" },
+];
 const options = { url: "https://receiver.example/hook", floor: "2026-03-01T00:00:00.000Z", signed: false };
 const candidate = (transactionId: string, contactId: string): OutboxCandidate => ({
   contactId,
@@ -25,7 +29,7 @@ describe("the operator's API of dbsync run", () => {
   let store: StateStore;
   const overview = { campaigns: [{ campaign: CAMPAIGN, state: "running" }], replicas: [] };
   const app = (adminToken: string | undefined) =>
-    fleetApi({ overview: async () => overview, outbox: store.outbox, campaigns: () => [CAMPAIGN], adminToken });
+    fleetApi({ overview: async () => overview, outbox: store.outbox, pauses: store.status, campaigns: () => CAMPAIGNS, adminToken });
   const get = (path: string, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }) =>
     app(TOKEN).request(path, { headers });
   const post = (path: string, body: unknown, token = TOKEN) =>
@@ -101,7 +105,11 @@ describe("the operator's API of dbsync run", () => {
     const broken = fleetApi({
       overview: () => Promise.reject(new Error("connection refused")),
       outbox: { revive: () => Promise.reject(new Error("connection refused")) },
-      campaigns: () => [CAMPAIGN],
+      pauses: {
+        pause: () => Promise.reject(new Error("connection refused")),
+        resume: () => Promise.reject(new Error("connection refused")),
+      },
+      campaigns: () => CAMPAIGNS,
       adminToken: TOKEN,
     });
     const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
@@ -110,5 +118,20 @@ describe("the operator's API of dbsync run", () => {
     const replay = await broken.request("/dead-letters/replay", { method: "POST", headers, body: JSON.stringify({ campaign: CAMPAIGN }) });
     expect(replay.status).toBe(503);
     expect((await replay.json()).error).not.toContain("refused");
+  });
+
+  test("pausing and resuming: by campaign, or one of its modes; the paused set in the store says so", async () => {
+    const paused = await post("/campaigns/pause", { campaign: CAMPAIGN, mode: "webhook" });
+    expect(await paused.json()).toEqual({ paused: 1 });
+    expect([...(await store.status.paused())]).toEqual([`${CAMPAIGN}|webhook|`]);
+    expect(await (await post("/campaigns/pause", { campaign: CAMPAIGN })).json()).toEqual({ paused: 2 });
+    expect((await store.status.paused()).size).toBe(2);
+    expect(await (await post("/campaigns/resume", { campaign: CAMPAIGN })).json()).toEqual({ resumed: 2 });
+    expect((await store.status.paused()).size).toBe(0);
+    const unknown = await post("/campaigns/pause", { campaign: CAMPAIGN, mode: "db_init" });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ error: `no campaign ${CAMPAIGN} in mode db_init in the config file` });
+    expect((await post("/campaigns/resume", {})).status).toBe(400);
+    expect((await post("/campaigns/pause", { campaign: CAMPAIGN }, "wrong")).status).toBe(401);
   });
 });

@@ -186,6 +186,27 @@ campaigns:
       proxy.resume();
       expect(await until(async () => (await ready()).status === 200, 15_000)).toBe(true);
 
+      // Paused by the operator: its owner stops it and says so; resumed, it starts again.
+      const auth = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
+      const act = (action: string) =>
+        fetch(`${base}/api/campaigns/${action}`, {
+          method: "POST",
+          headers: auth,
+          body: JSON.stringify({ campaign: CAMPAIGN.id, mode: "db_sync" }),
+        });
+      const syncState = async () => {
+        const overview = (await (await fetch(`${base}/api/status`, { headers: auth })).json()) as {
+          campaigns: { mode: string; state: string }[];
+        };
+        return overview.campaigns.find((c) => c.mode === "db_sync")?.state;
+      };
+      expect(await (await act("pause")).json()).toEqual({ paused: 1 });
+      await console.waitFor(/db_sync → \S+: paused by the operator: stopping/);
+      expect(await until(async () => (await syncState()) === "paused", 15_000)).toBe(true);
+      expect(await (await act("resume")).json()).toEqual({ resumed: 1 });
+      expect(await until(async () => (await syncState()) === "running", 15_000)).toBe(true);
+      expect(console.text().match(/db_sync → \S+: started/g)).toHaveLength(2);
+
       child.kill("SIGTERM");
       expect(await child.exited).toBe(0);
     } finally {

@@ -203,6 +203,18 @@ export function runStatusConformance(name: string, open: () => Promise<StateStor
       expect((await store.status.rowsSince(minute - 180_000)).get(campaign)).toBe(15);
     });
 
+    test("campaigns paused stay paused until resumed, whoever asks; pausing twice is pausing once", async () => {
+      const names = [`${campaign}|db_sync|a`, `${campaign}|db_sync|b`];
+      await store.status.pause(names);
+      await store.status.pause([names[0] as string]);
+      expect([...(await store.status.paused())].filter((name) => name.startsWith(campaign)).sort()).toEqual(names);
+      await store.status.resume([names[0] as string]);
+      expect([...(await store.status.paused())].filter((name) => name.startsWith(campaign))).toEqual([names[1]]);
+      await store.status.resume([]);
+      await store.status.resume(names);
+      expect([...(await store.status.paused())].filter((name) => name.startsWith(campaign))).toEqual([]);
+    });
+
     test("minutes older than a day are forgotten", async () => {
       const minute = Math.floor(Date.now() / 60_000) * 60_000;
       const dayAgo = minute - 86_400_000;

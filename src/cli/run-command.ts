@@ -97,6 +97,7 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
   const face = runHttpFace(current.http, { state, keeper, campaigns: () => current.campaigns, out });
 
   function start(campaign: RunCampaign, lease: Lease): void {
+    saidPaused.delete(campaign.key);
     const stop = new AbortController();
     const stopped = AbortSignal.any([signal, stop.signal]);
     const label = labelOf(campaign);
@@ -211,6 +212,9 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
       return;
     }
     stopAll(round.lost, "stopping: its lease went to another replica");
+    // Paused by an operator: stopped here, its lease kept, so that no other replica starts it either.
+    const paused = await state.status.paused().catch(() => undefined);
+    if (paused) stopAll([...paused], "paused by the operator: stopping");
     // Handed back only once stopped: until then this replica keeps renewing it, so that nobody else
     // runs the campaign while it still writes.
     stopAll(round.surplus, "handing over to another replica", (name) => keeper.handBack([name]).catch(warn("cannot hand the lease back")));
@@ -218,7 +222,10 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
     const byKey = new Map(current.campaigns.map((campaign) => [campaign.key, campaign]));
     for (const [name, lease] of round.held) {
       const campaign = byKey.get(name);
-      if (!campaign || running.has(name) || signal.aborted) continue;
+      if (!campaign || running.has(name) || signal.aborted || paused?.has(name) !== false) {
+        if (campaign && paused?.has(name) && !running.has(name)) await reportPaused(campaign);
+        continue;
+      }
       // Unknown whether it finished (the store did not answer): decided next round, not run again blindly.
       const finished = await finishedEarlier(campaign).catch(() => "unknown" as const);
       if (finished === "unknown") continue;
@@ -231,6 +238,16 @@ async function runCampaigns(file: string, first: RunConfig): Promise<number> {
       }
     }
     await Promise.all([...running.values()].map((run) => run.reporter.flush()));
+  }
+
+  /** A paused campaign this replica holds says so once, for `dbsync status` and the operator's API. */
+  const saidPaused = new Set<string>();
+  async function reportPaused(campaign: RunCampaign): Promise<void> {
+    if (saidPaused.has(campaign.key)) return;
+    saidPaused.add(campaign.key);
+    const settings = settingsFingerprint(campaign.key, campaign.config);
+    const record = { name: campaign.key, campaign: campaign.config.campaign, mode: campaign.config.mode, owner: replica.id, settings };
+    new StatusReporter(state.status, record, warn(`${labelOf(campaign)}: cannot record its status`)).report("paused");
   }
 
   /** Stops what left or changed; the next round starts what is new or changed; the rest runs on untouched. */

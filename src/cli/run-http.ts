@@ -104,7 +104,8 @@ export function runHttpFace(
   const api = fleetApi({
     overview: () => fleetOverview(state, fleetCampaigns(run.campaigns()), keeper.ttlMs),
     outbox: state.outbox,
-    campaigns: () => run.campaigns().map((campaign) => campaign.config.campaign),
+    pauses: state.status,
+    campaigns: () => run.campaigns().map(({ key, config }) => ({ key, campaign: config.campaign, mode: config.mode })),
     adminToken: process.env.DBSYNC_ADMIN_TOKEN,
     onError: (error) => run.out.warn(redact(`the operator's API: ${error instanceof Error ? error.message : String(error)}`)),
   });

@@ -2,9 +2,9 @@
 // statements on every family. A campaign's state is written in a transaction a fenced database checks:
 // a replica that lost the campaign (woken from a stall, say) must not report over its new owner.
 // The rows per minute are only added up, so whoever wrote them counts.
-import { sql } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import type { StateDb } from "./db.ts";
-import { selectList, upsertSql, withNumbers } from "./statements.ts";
+import { insertIfMissingSql, selectList, upsertSql, withNumbers } from "./statements.ts";
 import type { CampaignStatusRecord, StatusStore } from "./status.ts";
 import { stateOperation } from "./state.ts";
 
@@ -13,7 +13,7 @@ const ACTIVITY_KEPT_MS = 86_400_000;
 const MINUTE_MS = 60_000;
 
 export function createStatusStore(db: StateDb): StatusStore {
-  const { campaignStatus: status, campaignActivity: activity } = db.tables;
+  const { campaignStatus: status, campaignActivity: activity, campaignPauses: pauses } = db.tables;
   return {
     report: (record) =>
       stateOperation(`cannot record the status of ${record.name}`, async () => {
@@ -62,6 +62,31 @@ export function createStatusStore(db: StateDb): StatusStore {
               WHERE ${activity.minute} > ${sinceMs - MINUTE_MS} GROUP BY ${activity.name}`,
         );
         return new Map(rows.map((row) => [String(row.name), Number(row.total)]));
+      }),
+
+    pause: (names) =>
+      stateOperation("cannot pause campaigns", () =>
+        db.write(async (tx) => {
+          for (const name of names) {
+            const row = [
+              [pauses.name, name],
+              [pauses.pausedAt, Date.now()],
+            ] as const;
+            await tx.run(insertIfMissingSql(db.family, pauses, row, [pauses.name]));
+          }
+        }),
+      ),
+
+    resume: (names) =>
+      stateOperation("cannot resume campaigns", async () => {
+        if (names.length === 0) return;
+        await db.write((tx) => tx.run(sql`DELETE FROM ${pauses} WHERE ${inArray(pauses.name, [...names])}`));
+      }),
+
+    paused: () =>
+      stateOperation("cannot read the paused campaigns", async () => {
+        const rows = await db.all<{ name: string }>(sql`SELECT ${pauses.name} AS name FROM ${pauses}`);
+        return new Set(rows.map((row) => String(row.name)));
       }),
   };
 }

@@ -1,7 +1,7 @@
 // What each campaign of `dbsync run` is doing, as its owner last said, and the rows it wrote per
 // minute over the last day: what `dbsync status` and the status page show.
 
-export type CampaignState = "running" | "backing_off" | "failed" | "finished" | "stopped";
+export type CampaignState = "running" | "backing_off" | "failed" | "finished" | "stopped" | "paused";
 
 export interface CampaignStatusRecord {
   /** The campaign's key, the same as its lease's name. */
@@ -26,4 +26,9 @@ export interface StatusStore {
   addRows(name: string, minute: number, rows: number): Promise<void>;
   /** Rows written per campaign since `sinceMs`. */
   rowsSince(sinceMs: number): Promise<Map<string, number>>;
+  /** Pauses these campaigns (by key): their owners stop them and keep their leases. */
+  pause(names: readonly string[]): Promise<void>;
+  resume(names: readonly string[]): Promise<void>;
+  /** The keys of the paused campaigns. */
+  paused(): Promise<Set<string>>;
 }

@@ -121,6 +121,12 @@ export const campaignStatus = mysqlTable("campaign_status", {
   updatedAt: bigint("updated_at", { mode: "number" }).notNull(),
 });
 
+/** Campaigns an operator paused: their owner keeps the lease and runs nothing until they are resumed. */
+export const campaignPauses = mysqlTable("campaign_pauses", {
+  name: key("name", CAMPAIGN_KEY).notNull().primaryKey(),
+  pausedAt: bigint("paused_at", { mode: "number" }).notNull(),
+});
+
 /** Rows written per campaign and minute, kept for a day: rows per hour and the charts of the status page. */
 export const campaignActivity = mysqlTable(
   "campaign_activity",

@@ -112,6 +112,12 @@ export const campaignStatus = pgTable("campaign_status", {
   updatedAt: bigint("updated_at", { mode: "number" }).notNull(),
 });
 
+/** Campaigns an operator paused: their owner keeps the lease and runs nothing until they are resumed. */
+export const campaignPauses = pgTable("campaign_pauses", {
+  name: text("name").notNull().primaryKey(),
+  pausedAt: bigint("paused_at", { mode: "number" }).notNull(),
+});
+
 /** Rows written per campaign and minute, kept for a day: rows per hour and the charts of the status page. */
 export const campaignActivity = pgTable(
   "campaign_activity",

@@ -111,6 +111,12 @@ export const campaignStatus = sqliteTable("campaign_status", {
   updatedAt: integer("updated_at").notNull(),
 });
 
+/** Campaigns an operator paused: their owner keeps the lease and runs nothing until they are resumed. */
+export const campaignPauses = sqliteTable("campaign_pauses", {
+  name: text("name").notNull().primaryKey(),
+  pausedAt: integer("paused_at").notNull(),
+});
+
 /** Rows written per campaign and minute, kept for a day: rows per hour and the charts of the status page. */
 export const campaignActivity = sqliteTable(
   "campaign_activity",
