@@ -77,7 +77,7 @@ export async function fleetOverview(state: StateStore, campaigns: readonly Fleet
       lagSeconds: checkpoint ? Math.max(0, Math.round((now - Date.parse(checkpoint.value)) / 1000)) : null,
       rowsLastHour: rows.get(key) ?? 0,
       outboxDepth: webhook ? await state.outbox.pendingCount({ campaigns: [settings.campaign] }) : null,
-      deadLetters: webhook ? (await state.outbox.failed({ campaign: settings.campaign })).length : null,
+      deadLetters: webhook ? await state.outbox.failedCount({ campaign: settings.campaign }) : null,
     });
   }
   const file = campaignsHash(campaigns.map((campaign) => campaign.key));
